@@ -1,0 +1,163 @@
+"""The `sapa` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from chat_server.config import Settings
+from chat_server.errors import SapaError
+from chat_server.services import admin, demo
+from chat_server.store.database import Database
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sapa", description="Sapa live chat server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", default=None, help="SQLite file (default: $SAPA_DB or sapa.db)")
+        return p
+
+    serve = with_db(commands.add_parser("serve", help="run the server"))
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--redis", default=None, help="Redis URL, to scale out across processes")
+    serve.add_argument("--demo", action="store_true", help="create and serve a demo shop")
+
+    site = commands.add_parser("site", help="manage sites").add_subparsers(
+        dest="action", required=True
+    )
+    create_site = with_db(site.add_parser("create", help="create a site"))
+    create_site.add_argument("name")
+    create_site.add_argument("--domain", action="append", required=True)
+    create_site.add_argument("--locale", choices=["id", "en"], default="id")
+    create_site.add_argument("--json", action="store_true")
+
+    agent = commands.add_parser("agent", help="manage agents").add_subparsers(
+        dest="action", required=True
+    )
+    create_agent = with_db(agent.add_parser("create", help="create an agent or owner"))
+    create_agent.add_argument("--site", required=True)
+    create_agent.add_argument("--email", required=True)
+    create_agent.add_argument("--name", required=True)
+    create_agent.add_argument("--role", choices=["agent", "owner"], default="agent")
+    create_agent.add_argument("--password-stdin", action="store_true", required=True)
+    create_agent.add_argument("--json", action="store_true")
+    return parser
+
+
+async def _with_db(path: str, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    db = Database(path, readers=1)
+    await db.open()
+    try:
+        return await work(db)
+    finally:
+        await db.close()
+
+
+def _site_create(args: argparse.Namespace, settings: Settings) -> int:
+    creds = asyncio.run(
+        _with_db(
+            settings.db_path,
+            lambda db: admin.create_site(db, args.name, args.domain, locale=args.locale),
+        )
+    )
+    out = {
+        "site_id": creds.site_id,
+        "site_key": creds.site_key,
+        "identity_secret": creds.identity_secret,
+        "api_token": creds.api_token,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _agent_create(args: argparse.Namespace, settings: Settings) -> int:
+    password = sys.stdin.readline().rstrip("\n")
+    agent_id = asyncio.run(
+        _with_db(
+            settings.db_path,
+            lambda db: admin.create_agent(
+                db, args.site, args.email, args.name, args.role, password
+            ),
+        )
+    )
+    print(json.dumps({"agent_id": agent_id}) if args.json else f"agent_id: {agent_id}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if settings.demo:
+        accounts = asyncio.run(
+            _with_db(settings.db_path, lambda db: demo.ensure_demo(db, settings.host))
+        )
+        base = f"http://{settings.host}:{settings.port}"
+        print(
+            f"\n  Sapa demo is ready.\n"
+            f"  Shop page with the widget: {base}/demo\n"
+            f"  Agent console:             {base}/console\n"
+            f"  Owner login: {accounts.owner_email} / {accounts.password}\n"
+            f"  Agent login: {accounts.agent_email} / {accounts.password}\n",
+            flush=True,
+        )
+    # Worker processes read their settings from the environment.
+    os.environ.update(
+        {
+            "SAPA_DB": settings.db_path,
+            "SAPA_DEMO": "1" if settings.demo else "",
+            "SAPA_REDIS_URL": settings.redis_url or "",
+        }
+    )
+    uvicorn.run(
+        "chat_server.web.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        ws_max_size=128 * 1024,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, object] = {"db_path": args.db}
+    if args.command == "serve":
+        overrides.update(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            redis_url=args.redis,
+            demo=args.demo or None,
+        )
+    settings = Settings.from_env(**overrides)
+    try:
+        if args.command == "serve":
+            return _serve(args, settings)
+        if args.command == "site":
+            return _site_create(args, settings)
+        return _agent_create(args, settings)
+    except SapaError as exc:
+        print(f"sapa: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

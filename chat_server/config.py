@@ -1,0 +1,40 @@
+"""Settings from command-line flags, then SAPA_* environment variables, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db_path: str = "sapa.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    redis_url: str | None = None
+    secret_key: str | None = None  # generated once and kept in the database when unset
+    public_url: str | None = None  # the console's origin; default: the request's own host
+    demo: bool = False
+    hello_timeout: float = 10.0
+    max_body_bytes: int = 256 * 1024
+    send_queue_size: int = 256
+    cookie_secure: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env, d = os.environ, cls()
+        values: dict[str, object] = {
+            "db_path": env.get("SAPA_DB", d.db_path),
+            "host": env.get("SAPA_HOST", d.host),
+            "port": int(env.get("SAPA_PORT", d.port)),
+            "workers": int(env.get("SAPA_WORKERS", d.workers)),
+            "redis_url": env.get("SAPA_REDIS_URL") or None,
+            "secret_key": env.get("SAPA_SECRET_KEY") or None,
+            "public_url": env.get("SAPA_PUBLIC_URL") or None,
+            "demo": env.get("SAPA_DEMO", "") in ("1", "true", "yes"),
+            "hello_timeout": float(env.get("SAPA_HELLO_TIMEOUT", d.hello_timeout)),
+            "cookie_secure": env.get("SAPA_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

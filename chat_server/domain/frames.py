@@ -1,0 +1,248 @@
+"""Parse and validate client frames into typed commands, with no I/O.
+
+Every rule about what a client may send lives here, so the gateways only move
+bytes and the rules are tested without a socket.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chat_server.errors import ErrorCode, SapaError
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_BODY_CHARS = 4000
+MAX_CLIENT_MSG_ID = 64
+MAX_REF = 64
+MAX_SYNC_LIMIT = 200
+DEFAULT_SYNC_LIMIT = 100
+
+Client = Literal["widget", "agent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    room_id: str | None
+    client_msg_id: str
+    body: str
+    kind: Literal["text", "note"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    room_id: str
+    after_seq: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    room_id: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    room_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    room_id: str
+    score: int
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    room_id: str
+    agent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatus:
+    status: Literal["online", "away", "offline"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+Command = (
+    Hello
+    | Send
+    | Sync
+    | Typing
+    | Read
+    | Rate
+    | Join
+    | Leave
+    | Assign
+    | Resolve
+    | Reopen
+    | SetStatus
+    | Ping
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    ref: str | None
+    command: Command
+
+
+class FrameError(SapaError):
+    """A frame the server refuses; `ref` is echoed when the frame had a usable one."""
+
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+        super().__init__(code, message)
+        self.ref = ref
+
+
+def _str(data: dict[str, Any], key: str, *, max_len: int = 128, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise bad(f"'{key}' must be a string of 1 to {max_len} characters")
+    return value
+
+
+def _int(data: dict[str, Any], key: str, *, low: int, high: int, default: int | None = None) -> int:
+    value = data.get(key, default)
+    # bool is an int subclass; true/false are not numbers here.
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise bad(f"'{key}' must be an integer from {low} to {high}")
+    return value
+
+
+def bad(message: str) -> FrameError:
+    return FrameError(ErrorCode.BAD_REQUEST, message)
+
+
+def _send(data: dict[str, Any], client: Client) -> Send:
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise bad("'body' must be a non-empty string")
+    if len(body) > MAX_BODY_CHARS:
+        raise FrameError(ErrorCode.TOO_LARGE, f"'body' is over {MAX_BODY_CHARS} characters")
+    kind = data.get("kind", "text")
+    if kind not in ("text", "note") or (client == "widget" and kind != "text"):
+        raise bad("'kind' must be 'text'" + (" or 'note'" if client == "agent" else ""))
+    room_id = _str(data, "room_id", optional=client == "widget")
+    return Send(room_id, _str(data, "client_msg_id", max_len=MAX_CLIENT_MSG_ID), body, kind)
+
+
+def _rate(data: dict[str, Any]) -> Rate:
+    comment = data.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_BODY_CHARS):
+        raise bad(f"'comment' must be a string of at most {MAX_BODY_CHARS} characters")
+    return Rate(_str(data, "room_id"), _int(data, "score", low=1, high=5), comment or None)
+
+
+def _assign(data: dict[str, Any]) -> Assign:
+    if "agent_id" not in data:
+        raise bad("'agent_id' is required (null to unassign)")
+    return Assign(_str(data, "room_id"), _str(data, "agent_id", optional=True))
+
+
+def _status(data: dict[str, Any]) -> SetStatus:
+    status = data.get("status")
+    if status not in ("online", "away", "offline"):
+        raise bad("'status' must be online, away or offline")
+    return SetStatus(status)
+
+
+def _typing(data: dict[str, Any]) -> Typing:
+    active = data.get("active")
+    if not isinstance(active, bool):
+        raise bad("'active' must be true or false")
+    return Typing(_str(data, "room_id"), active)
+
+
+def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
+    match kind:
+        case "hello":
+            return Hello(_str(data, "token", max_len=256, optional=True))
+        case "send":
+            return _send(data, client)
+        case "sync":
+            return Sync(
+                _str(data, "room_id"),
+                _int(data, "after_seq", low=0, high=2**62),
+                _int(data, "limit", low=1, high=MAX_SYNC_LIMIT, default=DEFAULT_SYNC_LIMIT),
+            )
+        case "typing":
+            return _typing(data)
+        case "read":
+            return Read(_str(data, "room_id"), _int(data, "seq", low=0, high=2**62))
+        case "join":
+            return Join(_str(data, "room_id"))
+        case "leave":
+            return Leave(_str(data, "room_id"))
+        case "ping":
+            return Ping()
+        case "rate" if client == "widget":
+            return _rate(data)
+        case "assign" if client == "agent":
+            return _assign(data)
+        case "resolve" if client == "agent":
+            return Resolve(_str(data, "room_id"))
+        case "reopen" if client == "agent":
+            return Reopen(_str(data, "room_id"))
+        case "status" if client == "agent":
+            return _status(data)
+    raise bad(f"unknown type '{kind}'")
+
+
+def parse(text: str | bytes, client: Client) -> Frame:
+    """Turn one raw frame into a typed command or raise FrameError."""
+    if len(text) > MAX_FRAME_BYTES:
+        raise FrameError(ErrorCode.TOO_LARGE, "frame too large")
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise bad("frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise bad("frame must be a JSON object")
+    raw_ref = data.get("ref")
+    ref = raw_ref if isinstance(raw_ref, str) and 0 < len(raw_ref) <= MAX_REF else None
+    if raw_ref is not None and ref is None:
+        raise bad(f"'ref' must be a string of 1 to {MAX_REF} characters")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise FrameError(ErrorCode.BAD_REQUEST, "'type' is required", ref)
+    try:
+        return Frame(ref, _build(kind, data, client))
+    except FrameError as exc:
+        exc.ref = ref
+        raise

@@ -1,0 +1,136 @@
+"""Plain records shared by every layer. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AuthorKind = Literal["customer", "agent", "system"]
+MessageKind = Literal["text", "note", "event"]
+RoomKind = Literal["private", "public"]
+RoomStatus = Literal["queued", "assigned", "resolved", "open"]
+Role = Literal["agent", "owner"]
+AgentStatus = Literal["online", "away", "offline"]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    site_key: str
+    identity_secret: str
+    domains: tuple[str, ...]
+    greeting: str = ""
+    locale: str = "id"
+    color: str = "#0f766e"
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: str
+    site_id: str
+    email: str
+    name: str
+    role: Role
+    status: AgentStatus = "offline"
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "role": self.role,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    kind: AuthorKind
+    id: str
+    name: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    site_id: str
+    room_id: str
+    seq: int
+    kind: MessageKind
+    body: str
+    author: Author
+    client_msg_id: str | None
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "room_id": self.room_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "body": self.body,
+            "author": self.author.as_dict(),
+            "created_at": self.created_at,
+        }
+        if self.client_msg_id is not None:
+            out["client_msg_id"] = self.client_msg_id
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    site_id: str
+    kind: RoomKind
+    status: RoomStatus
+    last_seq: int
+    created_at: str
+    updated_at: str
+    name: str | None = None
+    customer_id: str | None = None
+    assignee_id: str | None = None
+    assignee_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "last_seq": self.last_seq,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "assignee": (
+                {"id": self.assignee_id, "name": self.assignee_name} if self.assignee_id else None
+            ),
+        }
+        if self.name is not None:
+            out["name"] = self.name
+        if self.customer_id is not None:
+            out["customer_id"] = self.customer_id
+        out.update(self.extra)
+        return out
+
+    def visitor_view(self) -> dict[str, Any]:
+        """What a shopper may see: no previews (they may be private notes), no staff counters."""
+        out = self.as_dict()
+        for key in self.extra:
+            out.pop(key, None)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    site_id: str
+    name: str | None
+    email: str | None
+    external_id: str | None
+    created_at: str
+
+    def display_name(self) -> str:
+        return self.name or f"Pengunjung {self.id[-4:]}"

@@ -1,0 +1,208 @@
+"""Chat use cases: every write commits first, then publishes its events.
+
+Room rules are evaluated inside the write transaction (on the writer thread),
+so two racing commands always see each other's effects.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat_server import errors
+from chat_server.bus import Bus, Event
+from chat_server.domain import audience, rooms
+from chat_server.domain.access import Viewer, check_can_read
+from chat_server.domain.frames import Send
+from chat_server.domain.models import Author, Message, Room
+from chat_server.errors import ErrorCode, SapaError
+from chat_server.store import agents as agent_store
+from chat_server.store import rooms as room_store
+from chat_server.store.database import Database
+
+SYSTEM = Author("system", "system", "Sapa")
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a write did: the messages it appended and whether the room changed."""
+
+    room: Room
+    messages: list[Message] = field(default_factory=list)
+    room_changed: bool = False
+    duplicate: bool = False
+    primary: Message | None = None
+
+
+def _apply(conn: sqlite3.Connection, room: Room, change: rooms.Transition, out: Outcome) -> Room:
+    if change.event_text is None:
+        return room
+    room_store.update_room(conn, room, change.status, change.assignee_id)
+    out.messages.append(room_store.append_message(conn, room, "event", change.event_text, SYSTEM))
+    out.room_changed = True
+    reloaded = room_store.load_room(conn, room.site_id, room.id)
+    assert reloaded is not None
+    return reloaded
+
+
+class ChatService:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self.bus = bus
+
+    # -- sending ------------------------------------------------------------
+
+    async def send(self, viewer: Viewer, command: Send) -> Outcome:
+        def job(conn: sqlite3.Connection) -> Outcome:
+            room = self._room_for_send(conn, viewer, command)
+            existing = room_store.find_by_client_msg_id(conn, room.id, command.client_msg_id)
+            if existing is not None:
+                return Outcome(room, duplicate=True, primary=existing)
+            out = Outcome(room, room_changed=room.last_seq == 0)
+            if command.kind == "text":
+                change = (
+                    rooms.on_agent_reply(room.status, room.assignee_id, viewer.id, viewer.name)
+                    if viewer.is_agent
+                    else rooms.on_customer_message(room.status, room.assignee_id)
+                )
+                room = _apply(conn, room, change, out)
+            message = room_store.append_message(
+                conn, room, command.kind, command.body, viewer.author, command.client_msg_id
+            )
+            out.messages.append(message)
+            out.primary = message
+            out.room = room_store.load_room(conn, room.site_id, room.id) or room
+            return out
+
+        outcome = await self.db.write(job)
+        await self._publish(outcome)
+        return outcome
+
+    def _room_for_send(self, conn: sqlite3.Connection, viewer: Viewer, command: Send) -> Room:
+        if command.room_id is None:
+            if viewer.is_agent:
+                raise errors.bad_request("'room_id' is required")
+            return room_store.ensure_private_room(conn, viewer.site_id, viewer.id)
+        room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, command.room_id))
+        if room.kind == "public" and command.kind == "note":
+            raise errors.bad_request("notes belong in private conversations")
+        return room
+
+    # -- reading ------------------------------------------------------------
+
+    async def room_for(self, viewer: Viewer, room_id: str) -> Room:
+        return check_can_read(viewer, await room_store.get_room(self.db, viewer.site_id, room_id))
+
+    async def sync(
+        self, viewer: Viewer, room_id: str, after_seq: int, limit: int
+    ) -> tuple[list[Message], bool]:
+        room = await self.room_for(viewer, room_id)
+        return await room_store.messages_after(
+            self.db, room.id, after_seq, limit, include_notes=viewer.is_agent
+        )
+
+    # -- agent actions ------------------------------------------------------
+
+    async def assign(self, viewer: Viewer, room_id: str, agent_id: str | None) -> Room:
+        target = None
+        if agent_id is not None:
+            target = await agent_store.get_agent(self.db, viewer.site_id, agent_id)
+            if target is None:
+                raise errors.not_found("agent")
+
+        def job(conn: sqlite3.Connection) -> Outcome:
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            out = Outcome(room)
+            change = rooms.assign(
+                room.status, room.assignee_id, agent_id, target.name if target else None
+            )
+            out.room = _apply(conn, room, change, out)
+            return out
+
+        return await self._run_room_change(job)
+
+    async def resolve(self, viewer: Viewer, room_id: str) -> Room:
+        return await self._transition(viewer, room_id, rooms.resolve)
+
+    async def reopen(self, viewer: Viewer, room_id: str) -> Room:
+        return await self._transition(viewer, room_id, rooms.reopen)
+
+    async def _transition(
+        self, viewer: Viewer, room_id: str, rule: Callable[[Any, str | None, str], rooms.Transition]
+    ) -> Room:
+        def job(conn: sqlite3.Connection) -> Outcome:
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            out = Outcome(room)
+            out.room = _apply(conn, room, rule(room.status, room.assignee_id, viewer.name), out)
+            return out
+
+        return await self._run_room_change(job)
+
+    async def _run_room_change(self, job: Callable[[sqlite3.Connection], Outcome]) -> Room:
+        outcome = await self.db.write(job)
+        await self._publish(outcome)
+        return outcome.room
+
+    # -- ephemeral and bookkeeping -------------------------------------------
+
+    async def typing(self, viewer: Viewer, room_id: str, active: bool) -> None:
+        room = await self.room_for(viewer, room_id)
+        payload = {
+            "type": "typing",
+            "room_id": room.id,
+            "author": viewer.author.as_dict(),
+            "active": active,
+        }
+        await self.bus.publish(
+            Event.frame(viewer.site_id, audience.for_typing(room, viewer.kind), payload)
+        )
+
+    async def read(self, viewer: Viewer, room_id: str, seq: int) -> None:
+        room = await self.room_for(viewer, room_id)
+        if seq > room.last_seq:
+            raise errors.bad_request("'seq' is beyond the room's last message")
+        stored = await self.db.write(
+            lambda conn: room_store.set_read_mark(conn, room.id, viewer.kind, viewer.id, seq)
+        )
+        payload = {
+            "type": "read",
+            "room_id": room.id,
+            "seq": stored,
+            "reader": viewer.author.as_dict(),
+        }
+        await self.bus.publish(Event.frame(viewer.site_id, audience.room_readers(room), payload))
+
+    async def rate(self, viewer: Viewer, room_id: str, score: int, comment: str | None) -> None:
+        room = await self.room_for(viewer, room_id)
+        if room.kind != "private" or room.status != "resolved":
+            raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
+        await self.db.write(
+            lambda conn: room_store.insert_rating(conn, room, viewer.id, score, comment)
+        )
+
+    # -- publishing -----------------------------------------------------------
+
+    async def _publish(self, outcome: Outcome) -> None:
+        room = outcome.room
+        for message in outcome.messages:
+            payload = {"type": "message", "message": message.as_dict()}
+            await self.bus.publish(
+                Event.frame(room.site_id, audience.for_message(room, message), payload)
+            )
+        if outcome.room_changed:
+            await self.publish_room(room)
+
+    async def publish_room(self, room: Room) -> None:
+        staff = Event.frame(
+            room.site_id, (audience.AGENTS,), {"type": "room", "room": room.as_dict()}
+        )
+        await self.bus.publish(staff)
+        if room.kind == "private" and room.customer_id:
+            visitor = Event.frame(
+                room.site_id,
+                (audience.customer(room.customer_id),),
+                {"type": "room", "room": room.visitor_view()},
+            )
+            await self.bus.publish(visitor)

@@ -1,0 +1,47 @@
+"""`sapa serve --demo`: a demo shop, created once, that a newcomer can chat with at once."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from chat_server.ids import new_secret
+from chat_server.services import admin
+from chat_server.store import sites as site_store
+from chat_server.store.database import Database
+
+DEMO_SITE_META = "demo_site_id"
+DEMO_PASSWORD_META = "demo_password"
+OWNER_EMAIL = "owner@demo.sapa"
+AGENT_EMAIL = "rina@demo.sapa"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccounts:
+    site_id: str
+    owner_email: str
+    agent_email: str
+    password: str
+
+
+async def ensure_demo(db: Database, host: str) -> DemoAccounts:
+    site_id = await db.write(lambda conn: site_store.get_meta(conn, DEMO_SITE_META))
+    if site_id is None:
+        creds = await admin.create_site(db, "Toko Contoh", ["127.0.0.1", "localhost"], locale="id")
+        site_id = creds.site_id
+        # A demo password is printed on every start, so it is kept (demo accounts only).
+        password = new_secret(9)
+        await admin.create_agent(db, site_id, OWNER_EMAIL, "Sari (Owner)", "owner", password)
+        await admin.create_agent(db, site_id, AGENT_EMAIL, "Rina", "agent", password)
+
+        def remember(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_SITE_META, site_id))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_PASSWORD_META, password)
+            )
+
+        await db.write(remember)
+    if host not in ("0.0.0.0", "::", ""):
+        await db.write(lambda conn: site_store.add_domain(conn, site_id, host))
+    password = await db.write(lambda conn: site_store.get_meta(conn, DEMO_PASSWORD_META))
+    return DemoAccounts(site_id, OWNER_EMAIL, AGENT_EMAIL, password or "")

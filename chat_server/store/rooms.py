@@ -1,0 +1,258 @@
+"""Rooms, their messages, read marks and ratings."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from chat_server.domain.models import Author, Message, Room
+from chat_server.ids import new_id, now_iso
+from chat_server.store.database import Database
+
+ROOM_SELECT = """
+SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
+       m.body AS lm_body, m.kind AS lm_kind, m.author_kind AS lm_author_kind,
+       m.created_at AS lm_created_at{extra}
+FROM rooms r
+LEFT JOIN agents a ON a.id = r.assignee_id
+LEFT JOIN customers c ON c.id = r.customer_id
+LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
+"""
+
+AGENT_UNREAD = """,
+       (SELECT count(*) FROM messages u WHERE u.room_id = r.id AND u.author_kind = 'customer'
+          AND u.seq > COALESCE((SELECT seq FROM read_marks k WHERE k.room_id = r.id
+                                AND k.reader_kind = 'agent' AND k.reader_id = ?), 0)) AS unread"""
+
+
+def row_to_room(row: sqlite3.Row) -> Room:
+    keys = row.keys()
+    extra: dict[str, Any] = {}
+    if row["customer_id"]:
+        extra["customer"] = {
+            "id": row["customer_id"],
+            "name": row["customer_name"] or f"Pengunjung {row['customer_id'][-4:]}",
+            "email": row["customer_email"],
+        }
+    if row["lm_kind"] is not None:
+        extra["last_message"] = {
+            "body": row["lm_body"][:200],
+            "kind": row["lm_kind"],
+            "author_kind": row["lm_author_kind"],
+            "created_at": row["lm_created_at"],
+        }
+    if "unread" in keys:
+        extra["unread"] = row["unread"]
+    return Room(
+        id=row["id"],
+        site_id=row["site_id"],
+        kind=row["kind"],
+        status=row["status"],
+        last_seq=row["last_seq"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        name=row["name"],
+        customer_id=row["customer_id"],
+        assignee_id=row["assignee_id"],
+        assignee_name=row["assignee_name"],
+        extra=extra,
+    )
+
+
+def row_to_message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        site_id=row["site_id"],
+        room_id=row["room_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        body=row["body"],
+        author=Author(row["author_kind"], row["author_id"], row["author_name"]),
+        client_msg_id=row["client_msg_id"],
+        created_at=row["created_at"],
+    )
+
+
+# -- writes (run on the writer thread) -------------------------------------
+
+
+def load_room(conn: sqlite3.Connection, site_id: str, room_id: str) -> Room | None:
+    row = conn.execute(
+        ROOM_SELECT.format(extra="") + " WHERE r.id = ? AND r.site_id = ?", (room_id, site_id)
+    ).fetchone()
+    return row_to_room(row) if row else None
+
+
+def ensure_private_room(conn: sqlite3.Connection, site_id: str, customer_id: str) -> Room:
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
+        " VALUES (?, ?, 'private', 'queued', ?, ?, ?)"
+        " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING",
+        (new_id("room"), site_id, customer_id, now, now),
+    )
+    row = conn.execute(
+        ROOM_SELECT.format(extra="") + " WHERE r.customer_id = ? AND r.kind = 'private'",
+        (customer_id,),
+    ).fetchone()
+    return row_to_room(row)
+
+
+def find_by_client_msg_id(
+    conn: sqlite3.Connection, room_id: str, client_msg_id: str
+) -> Message | None:
+    row = conn.execute(
+        "SELECT * FROM messages WHERE room_id = ? AND client_msg_id = ?", (room_id, client_msg_id)
+    ).fetchone()
+    return row_to_message(row) if row else None
+
+
+def append_message(
+    conn: sqlite3.Connection,
+    room: Room,
+    kind: str,
+    body: str,
+    author: Author,
+    client_msg_id: str | None = None,
+) -> Message:
+    now = now_iso()
+    seq = conn.execute(
+        "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq",
+        (now, room.id),
+    ).fetchone()[0]
+    message = Message(
+        new_id("msg"),
+        room.site_id,
+        room.id,
+        seq,
+        kind,
+        body,
+        author,
+        client_msg_id,
+        now,  # type: ignore[arg-type]
+    )
+    conn.execute(
+        "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
+        " author_name, client_msg_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.id,
+            message.site_id,
+            room.id,
+            seq,
+            kind,
+            body,
+            author.kind,
+            author.id,
+            author.name,
+            client_msg_id,
+            now,
+        ),
+    )
+    return message
+
+
+def update_room(conn: sqlite3.Connection, room: Room, status: str, assignee_id: str | None) -> None:
+    conn.execute(
+        "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ? WHERE id = ?",
+        (status, assignee_id, now_iso(), room.id),
+    )
+
+
+def set_read_mark(
+    conn: sqlite3.Connection, room_id: str, reader_kind: str, reader_id: str, seq: int
+) -> int:
+    """Read marks only move forward; answers the mark as stored."""
+    conn.execute(
+        "INSERT INTO read_marks (room_id, reader_kind, reader_id, seq) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (room_id, reader_kind, reader_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+        (room_id, reader_kind, reader_id, seq),
+    )
+    return conn.execute(
+        "SELECT seq FROM read_marks WHERE room_id = ? AND reader_kind = ? AND reader_id = ?",
+        (room_id, reader_kind, reader_id),
+    ).fetchone()[0]
+
+
+def insert_rating(
+    conn: sqlite3.Connection, room: Room, customer_id: str, score: int, comment: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO ratings (id, site_id, room_id, customer_id, score, comment, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (new_id("rat"), room.site_id, room.id, customer_id, score, comment, now_iso()),
+    )
+
+
+# -- reads -------------------------------------------------------------------
+
+
+async def get_room(db: Database, site_id: str, room_id: str) -> Room | None:
+    row = await db.fetch_one(
+        ROOM_SELECT.format(extra="") + " WHERE r.id = ? AND r.site_id = ?", (room_id, site_id)
+    )
+    return row_to_room(row) if row else None
+
+
+async def get_private_room(db: Database, customer_id: str) -> Room | None:
+    row = await db.fetch_one(
+        ROOM_SELECT.format(extra="") + " WHERE r.customer_id = ? AND r.kind = 'private'",
+        (customer_id,),
+    )
+    return row_to_room(row) if row else None
+
+
+async def list_rooms(
+    db: Database,
+    site_id: str,
+    viewer_agent_id: str | None,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    assignee: str | None = None,
+    limit: int = 500,
+) -> list[Room]:
+    where, params = ["r.site_id = ?"], [site_id]
+    if kind:
+        where.append("r.kind = ?")
+        params.append(kind)
+    if status:
+        where.append("r.status = ?")
+        params.append(status)
+    if assignee == "none":
+        where.append("r.assignee_id IS NULL")
+    elif assignee:
+        where.append("r.assignee_id = ?")
+        params.append(assignee)
+    extra = AGENT_UNREAD if viewer_agent_id else ""
+    sql = (
+        ROOM_SELECT.format(extra=extra)
+        + " WHERE "
+        + " AND ".join(where)
+        + " ORDER BY r.updated_at DESC LIMIT ?"
+    )
+    head = [viewer_agent_id] if viewer_agent_id else []
+    rows = await db.fetch_all(sql, (*head, *params, limit))
+    return [row_to_room(r) for r in rows]
+
+
+async def messages_after(
+    db: Database, room_id: str, after_seq: int, limit: int, *, include_notes: bool
+) -> tuple[list[Message], bool]:
+    note_filter = "" if include_notes else " AND kind != 'note'"
+    rows = await db.fetch_all(
+        "SELECT * FROM messages WHERE room_id = ? AND seq > ?"
+        + note_filter
+        + " ORDER BY seq LIMIT ?",
+        (room_id, after_seq, limit + 1),
+    )
+    return [row_to_message(r) for r in rows[:limit]], len(rows) > limit
+
+
+async def customer_unread(db: Database, room_id: str, customer_id: str) -> int:
+    row = await db.fetch_one(
+        "SELECT count(*) AS n FROM messages WHERE room_id = ? AND author_kind = 'agent'"
+        " AND kind = 'text' AND seq > COALESCE((SELECT seq FROM read_marks WHERE room_id = ?"
+        " AND reader_kind = 'customer' AND reader_id = ?), 0)",
+        (room_id, room_id, customer_id),
+    )
+    return int(row["n"]) if row else 0

@@ -1,0 +1,97 @@
+"""Sites: each shop served by this installation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from chat_server.domain.models import Site
+from chat_server.ids import hash_token, new_id, new_secret, now_iso
+from chat_server.store.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCredentials:
+    site_id: str
+    site_key: str
+    identity_secret: str
+    api_token: str
+
+
+def row_to_site(row: sqlite3.Row) -> Site:
+    return Site(
+        id=row["id"],
+        name=row["name"],
+        site_key=row["site_key"],
+        identity_secret=row["identity_secret"],
+        domains=tuple(json.loads(row["domains"])),
+        greeting=row["greeting"],
+        locale=row["locale"],
+        color=row["color"],
+    )
+
+
+def insert_site(
+    conn: sqlite3.Connection, name: str, domains: list[str], greeting: str = "", locale: str = "id"
+) -> SiteCredentials:
+    creds = SiteCredentials(new_id("site"), "pk_" + new_secret(18), new_secret(32), new_secret(32))
+    conn.execute(
+        "INSERT INTO sites (id, name, site_key, identity_secret, api_token_hash, domains,"
+        " greeting, locale, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            creds.site_id,
+            name,
+            creds.site_key,
+            creds.identity_secret,
+            hash_token(creds.api_token),
+            json.dumps([d.lower() for d in domains]),
+            greeting,
+            locale,
+            now_iso(),
+        ),
+    )
+    return creds
+
+
+def add_domain(conn: sqlite3.Connection, site_id: str, domain: str) -> None:
+    row = conn.execute("SELECT domains FROM sites WHERE id = ?", (site_id,)).fetchone()
+    domains = json.loads(row["domains"])
+    if domain.lower() not in domains:
+        domains.append(domain.lower())
+        conn.execute("UPDATE sites SET domains = ? WHERE id = ?", (json.dumps(domains), site_id))
+
+
+async def get_site(db: Database, site_id: str) -> Site | None:
+    row = await db.fetch_one("SELECT * FROM sites WHERE id = ?", (site_id,))
+    return row_to_site(row) if row else None
+
+
+async def get_site_by_key(db: Database, site_key: str) -> Site | None:
+    row = await db.fetch_one("SELECT * FROM sites WHERE site_key = ?", (site_key,))
+    return row_to_site(row) if row else None
+
+
+async def get_site_by_api_token(db: Database, api_token: str) -> Site | None:
+    row = await db.fetch_one(
+        "SELECT * FROM sites WHERE api_token_hash = ?", (hash_token(api_token),)
+    )
+    return row_to_site(row) if row else None
+
+
+async def get_site_by_name(db: Database, name: str) -> Site | None:
+    row = await db.fetch_one("SELECT * FROM sites WHERE name = ? ORDER BY created_at", (name,))
+    return row_to_site(row) if row else None
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row["value"] if row else None
+
+
+def set_meta_once(conn: sqlite3.Connection, key: str, value: str) -> str:
+    """Store `value` under `key` unless one is already there; answer the stored one."""
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    stored = get_meta(conn, key)
+    assert stored is not None
+    return stored

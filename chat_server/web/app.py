@@ -1,0 +1,144 @@
+"""Assemble the ASGI app from plain lists of routes and middleware."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from itsdangerous import URLSafeSerializer
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from chat_server import ids
+from chat_server.bus import Bus, MemoryBus
+from chat_server.config import Settings
+from chat_server.errors import SapaError
+from chat_server.services import demo
+from chat_server.services.chat import ChatService
+from chat_server.services.console_auth import ConsoleAuth
+from chat_server.services.presence import Presence
+from chat_server.store import sites as site_store
+from chat_server.store.database import Database
+from chat_server.web import console_routes, rest, widget_routes
+from chat_server.web.context import AppContext, context_of
+from chat_server.web.gateway import CLOSE_RESTART
+from chat_server.web.hub import Hub
+from chat_server.web.middleware import BodyLimit
+
+log = logging.getLogger(__name__)
+
+
+def _templates() -> Environment:
+    from importlib import resources
+
+    widget_dir = str(resources.files("widget"))
+    # Console templates extend each other by bare name ("base.html"), so no prefixes.
+    loader = ChoiceLoader(
+        [PackageLoader("agent_console", "templates"), FileSystemLoader(widget_dir)]
+    )
+    return Environment(loader=loader, autoescape=select_autoescape(["html"]))
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        from chat_server.bus.redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return MemoryBus()
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    ctx = context_of(request)
+    checks = {"database": "ok", "bus": "ok" if ctx.bus.healthy else "degraded"}
+    try:
+        await ctx.db.fetch_one("SELECT 1")
+    except Exception as exc:
+        checks["database"] = f"error: {exc}"
+    ready = checks["database"] == "ok"
+    status = "ready" if ready and checks["bus"] == "ok" else ("degraded" if ready else "unready")
+    return JSONResponse({"status": status, **checks}, status_code=200 if ready else 503)
+
+
+async def sapa_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SapaError)
+    return JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
+    return JSONResponse(
+        {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.db_path)
+        await db.open()
+        secret = settings.secret_key or await db.write(
+            lambda conn: site_store.set_meta_once(conn, "secret_key", ids.new_secret(32))
+        )
+        demo_key = None
+        if settings.demo:
+            demo_id = await db.write(lambda conn: site_store.get_meta(conn, demo.DEMO_SITE_META))
+            demo_site = await site_store.get_site(db, demo_id) if demo_id else None
+            demo_key = demo_site.site_key if demo_site else None
+        bus = make_bus(settings)
+        hub = Hub()
+        bus.subscribe(hub.deliver)
+        await bus.start()
+        ctx = AppContext(
+            settings=settings,
+            db=db,
+            bus=bus,
+            hub=hub,
+            chat=ChatService(db, bus),
+            auth=ConsoleAuth(db),
+            presence=Presence(bus),
+            cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
+            templates=_templates(),
+            demo_site_key=demo_key,
+        )
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            hub.close_all(CLOSE_RESTART, "server restarting")
+            await bus.close()
+            await db.close()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *widget_routes.routes,
+        *console_routes.routes,
+        *rest.routes,
+        Mount("/console/static", StaticFiles(packages=[("agent_console", "static")])),
+    ]
+    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={SapaError: sapa_error, HTTPException: http_error},
+    )
+
+
+def app_from_env() -> Starlette:
+    """Uvicorn factory for worker processes: settings come from SAPA_* variables."""
+    return create_app(Settings.from_env())

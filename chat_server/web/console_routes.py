@@ -1,0 +1,139 @@
+"""Console login/logout and pages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from chat_server import errors
+from chat_server.bus import Event
+from chat_server.domain import audience
+from chat_server.errors import SapaError
+from chat_server.store import agents as agent_store
+from chat_server.store import sites as site_store
+from chat_server.web.context import AppContext, context_of
+from chat_server.web.gateway import CLOSE_SESSION_ENDED
+from chat_server.web.rest_auth import console_session
+from chat_server.web.security import COOKIE, MAX_AGE, csrf_matches, sign_session
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPage:
+    error: str | None = None
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolePage:
+    boot: dict[str, Any]
+
+
+def render(ctx: AppContext, template: str, page: Any, status: int = 200) -> HTMLResponse:
+    html = ctx.templates.get_template(template).render(asdict(page))
+    return HTMLResponse(html, status_code=status)
+
+
+async def _credentials(request: Request) -> tuple[str, str, bool]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = await request.json()
+        except ValueError:
+            raise errors.bad_request("body is not valid JSON") from None
+        is_form = False
+    else:
+        data = dict(await request.form())
+        is_form = True
+    if not isinstance(data, dict):
+        raise errors.bad_request("send an object with 'email' and 'password'")
+    email, password = data.get("email"), data.get("password")
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        raise errors.bad_request("'email' and 'password' are required")
+    if len(email) > 254 or len(password) > 1024:
+        raise errors.bad_request("email or password too long")
+    return email, password, is_form
+
+
+async def login(request: Request) -> Response:
+    ctx = context_of(request)
+    email, password, is_form = await _credentials(request)
+    client = request.client.host if request.client else "unknown"
+    try:
+        session = await ctx.auth.login(email, password, client)
+    except SapaError as exc:
+        if not is_form:
+            raise
+        return render(ctx, "login.html", LoginPage(exc.message, email), exc.http_status)
+    response: Response
+    if is_form:
+        response = RedirectResponse("/console", status_code=303)
+    else:
+        response = JSONResponse({"agent": session.agent.public(), "csrf_token": session.csrf_token})
+    response.set_cookie(
+        COOKIE,
+        sign_session(ctx, session.id),
+        max_age=MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    ctx = context_of(request)
+    session = await console_session(request)
+    if session is not None:
+        if not csrf_matches(session.csrf_token, request.headers.get("x-csrf-token")):
+            raise SapaError(errors.ErrorCode.FORBIDDEN, "missing or wrong X-CSRF-Token")
+        await ctx.auth.logout(session.id)
+        await ctx.bus.publish(
+            Event(
+                session.agent.site_id,
+                (audience.agent(session.agent.id),),
+                "",
+                {"close": CLOSE_SESSION_ENDED, "reason": "logged out"},
+            )
+        )
+    response = JSONResponse({"ok": True})
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    ctx = context_of(request)
+    if await console_session(request) is not None:
+        return RedirectResponse("/console", status_code=303)
+    return render(ctx, "login.html", LoginPage())
+
+
+async def console_page(request: Request) -> Response:
+    ctx = context_of(request)
+    session = await console_session(request)
+    if session is None:
+        return RedirectResponse("/console/login", status_code=303)
+    site = await site_store.get_site(ctx.db, session.agent.site_id)
+    assert site is not None
+    team = await agent_store.list_agents(ctx.db, site.id)
+    boot = {
+        "agent": session.agent.public(),
+        "site": {"id": site.id, "name": site.name},
+        "csrf_token": session.csrf_token,
+        "agents": [a.public() for a in team],
+    }
+    response = render(ctx, "console.html", ConsolePage(boot))
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+routes = [
+    Route("/api/v1/auth/login", login, methods=["POST"]),
+    Route("/api/v1/auth/logout", logout, methods=["POST"]),
+    Route("/console/login", login_page),
+    Route("/console", console_page),
+    Route("/console/", console_page),
+]

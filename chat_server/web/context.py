@@ -1,0 +1,36 @@
+"""Everything a request handler needs, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import URLSafeSerializer
+from jinja2 import Environment
+from starlette.requests import HTTPConnection
+
+from chat_server.bus import Bus
+from chat_server.config import Settings
+from chat_server.services.chat import ChatService
+from chat_server.services.console_auth import ConsoleAuth
+from chat_server.services.presence import Presence
+from chat_server.store.database import Database
+from chat_server.web.hub import Hub
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    db: Database
+    bus: Bus
+    hub: Hub
+    chat: ChatService
+    auth: ConsoleAuth
+    presence: Presence
+    cookies: URLSafeSerializer
+    templates: Environment
+    demo_site_key: str | None = None
+
+
+def context_of(conn: HTTPConnection) -> AppContext:
+    ctx: AppContext = conn.app.state.ctx
+    return ctx

@@ -1,0 +1,147 @@
+"""The WebSocket loop shared by both gateways: hello, then frames in, acks and events out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, Protocol
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chat_server.domain.frames import MAX_FRAME_BYTES, Client, Frame, FrameError, Hello, parse
+from chat_server.domain.throttle import TokenBucket
+from chat_server.errors import ErrorCode, SapaError
+from chat_server.web.context import AppContext, context_of
+from chat_server.web.hub import Connection
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_ORIGIN = 4403
+CLOSE_NO_HELLO = 4408
+CLOSE_ABUSE = 4429
+CLOSE_TOO_BIG = 1009
+CLOSE_RESTART = 1012
+CLOSE_SESSION_ENDED = 4000
+
+
+class Refused(Exception):
+    """The handshake failed; the socket closes with `code`."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Session(Protocol):
+    """One authenticated client behind a socket."""
+
+    site_id: str
+    owner_id: str
+
+    def welcome(self) -> dict[str, Any]: ...
+
+    async def handle(self, frame: Frame) -> dict[str, Any] | None: ...
+
+    async def opened(self, conn: Connection) -> None: ...
+
+    async def closed(self) -> None: ...
+
+
+class Opener(Protocol):
+    async def __call__(self, ws: WebSocket, ctx: AppContext, hello: Hello) -> Session: ...
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _receive_text(ws: WebSocket) -> str | bytes:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    return message.get("text") or message.get("bytes") or b""
+
+
+async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
+    ctx = context_of(ws)
+    await ws.accept()
+    try:
+        raw = await asyncio.wait_for(_receive_text(ws), ctx.settings.hello_timeout)
+    except TimeoutError:
+        await ws.close(CLOSE_NO_HELLO, "no hello in time")
+        return
+    except WebSocketDisconnect:
+        return
+    try:
+        frame = parse(raw, client)
+        if not isinstance(frame.command, Hello):
+            raise Refused(CLOSE_UNAUTHORIZED, "the first frame must be hello")
+        session = await open_session(ws, ctx, frame.command)
+    except FrameError:
+        await ws.close(CLOSE_UNAUTHORIZED, "the first frame must be a valid hello")
+        return
+    except Refused as refused:
+        await ws.close(refused.code, refused.reason)
+        return
+
+    conn = Connection(ws, client, session.site_id, session.owner_id, ctx.settings.send_queue_size)
+    ctx.hub.add(conn)
+    conn.start()
+    conn.send(encode({"type": "welcome", **session.welcome()}))
+    try:
+        await session.opened(conn)
+        await _frames(ws, conn, client, session)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        ctx.hub.remove(conn)
+        try:
+            await session.closed()
+        finally:
+            await conn.stop()
+
+
+async def _frames(ws: WebSocket, conn: Connection, client: Client, session: Session) -> None:
+    # Generous for people, tight for scripts: 20 frames/s sustained, bursts of 60.
+    frames = TokenBucket(rate=20, burst=60)
+    # Every bad or refused frame costs a token; a client that keeps misbehaving is cut off.
+    strikes = TokenBucket(rate=0.5, burst=30)
+    while not conn.closing:
+        raw = await _receive_text(ws)
+        now = time.monotonic()
+        if len(raw) > MAX_FRAME_BYTES:
+            conn.close(CLOSE_TOO_BIG, "frame too big")
+            return
+        if not frames.take(now):
+            conn.send(encode(_error(None, ErrorCode.RATE_LIMITED, "too many frames; slow down")))
+            if not strikes.take(now):
+                conn.close(CLOSE_ABUSE, "too fast")
+                return
+            continue
+        ref: str | None = None
+        try:
+            frame = parse(raw, client)
+            ref = frame.ref
+            result = await session.handle(frame)
+            if ref is not None:
+                conn.send(encode({"type": "ack", "ref": ref, **(result or {})}))
+        except SapaError as exc:
+            ref = exc.ref if isinstance(exc, FrameError) else ref
+            conn.send(encode(_error(ref, exc.code, exc.message)))
+            if not strikes.take(now):
+                conn.close(CLOSE_ABUSE, "too many bad frames")
+                return
+        except Exception:
+            log.exception("frame handling failed")
+            conn.send(encode(_error(ref, ErrorCode.INTERNAL, "internal error")))
+
+
+def _error(ref: str | None, code: ErrorCode, message: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "code": code.value, "message": message}
+    if ref is not None:
+        out["ref"] = ref
+    return out

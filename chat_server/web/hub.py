@@ -1,0 +1,166 @@
+"""Open sockets and their send queues; the only place that writes to a socket.
+
+An event is serialised once (by the bus) and the same text is queued for every
+recipient. Queues are bounded: a client that cannot keep up is closed with
+1013 and resyncs when it reconnects, so it never slows anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket
+
+from chat_server.bus import Event
+from chat_server.domain.audience import Audience
+
+log = logging.getLogger(__name__)
+
+CLOSE_OVERFLOW = 1013
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, kind: str, site_id: str, owner_id: str, queue_size: int):
+        self.ws = ws
+        self.kind = kind  # "widget" or "agent"
+        self.site_id = site_id
+        self.owner_id = owner_id  # customer id or agent id
+        self._queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(queue_size)
+        self._writer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.rooms: set[str] = set()  # public rooms joined
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.kind}")
+
+    def send(self, text: str) -> None:
+        """Queue a frame without waiting; overflow closes this connection only."""
+        if self.closing:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.info("closing slow %s connection of %s", self.kind, self.owner_id)
+            self.close(CLOSE_OVERFLOW, "too slow; reconnect and sync")
+
+    def close(self, code: int, reason: str = "") -> None:
+        if self.closing:
+            return
+        self.closing = True
+        # Drop what is queued: the client resyncs after reconnecting anyway.
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait((code, reason))
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, tuple):
+                    await self.ws.close(item[0], item[1])
+                    return
+                await self.ws.send_text(item)
+        except Exception:
+            # The peer went away mid-send; the reader notices and unregisters.
+            self.closing = True
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+
+@dataclass(slots=True)
+class _SiteConnections:
+    agents: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
+    customers: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
+    rooms: dict[str, set[Connection]] = field(default_factory=lambda: defaultdict(set))
+    visitors: set[Connection] = field(default_factory=set)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._sites: dict[str, _SiteConnections] = defaultdict(_SiteConnections)
+        self.delivered = 0
+
+    def count(self, kind: str) -> int:
+        if kind == "agent":
+            return sum(len(c) for s in self._sites.values() for c in s.agents.values())
+        return sum(len(s.visitors) for s in self._sites.values())
+
+    def add(self, conn: Connection) -> None:
+        site = self._sites[conn.site_id]
+        if conn.kind == "agent":
+            site.agents[conn.owner_id].add(conn)
+        else:
+            site.customers[conn.owner_id].add(conn)
+            site.visitors.add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        site = self._sites.get(conn.site_id)
+        if site is None:
+            return
+        if conn.kind == "agent":
+            _discard(site.agents, conn.owner_id, conn)
+        else:
+            _discard(site.customers, conn.owner_id, conn)
+            site.visitors.discard(conn)
+        for room_id in conn.rooms:
+            _discard(site.rooms, room_id, conn)
+
+    def join(self, conn: Connection, room_id: str) -> None:
+        conn.rooms.add(room_id)
+        self._sites[conn.site_id].rooms[room_id].add(conn)
+
+    def leave(self, conn: Connection, room_id: str) -> None:
+        conn.rooms.discard(room_id)
+        _discard(self._sites[conn.site_id].rooms, room_id, conn)
+
+    def recipients(self, site_id: str, audiences: tuple[Audience, ...]) -> set[Connection]:
+        site = self._sites.get(site_id)
+        if site is None:
+            return set()
+        out: set[Connection] = set()
+        for target in audiences:
+            match target.kind:
+                case "agents":
+                    for conns in site.agents.values():
+                        out.update(conns)
+                case "agent":
+                    out.update(site.agents.get(target.key, ()))
+                case "customer":
+                    out.update(site.customers.get(target.key, ()))
+                case "visitors":
+                    out.update(site.visitors)
+                case "room":
+                    out.update(site.rooms.get(target.key, ()))
+        return out
+
+    async def deliver(self, event: Event) -> None:
+        targets = self.recipients(event.site_id, event.audiences)
+        close_code = event.control.get("close")
+        for conn in targets:
+            if close_code:
+                conn.close(int(close_code), event.control.get("reason", ""))
+            else:
+                conn.send(event.text)
+        self.delivered += 0 if close_code else len(targets)
+
+    def close_all(self, code: int, reason: str) -> None:
+        for site in self._sites.values():
+            for conns in [*site.agents.values(), *site.customers.values()]:
+                for conn in conns:
+                    conn.close(code, reason)
+
+
+def _discard(index: dict[str, set[Connection]], key: str, conn: Connection) -> None:
+    conns = index.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del index[key]

@@ -1,0 +1,87 @@
+"""REST endpoints for agents, owners and a shop's own server."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from chat_server import errors
+from chat_server.store import agents as agent_store
+from chat_server.store import rooms as room_store
+from chat_server.web.context import context_of
+from chat_server.web.rest_auth import authenticate
+
+ROOM_KINDS = {"private", "public"}
+ROOM_STATUSES = {"queued", "assigned", "resolved", "open"}
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.bad_request(f"'{name}' must be an integer") from None
+    if not low <= value <= high:
+        raise errors.bad_request(f"'{name}' must be from {low} to {high}")
+    return value
+
+
+async def list_rooms(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    params = request.query_params
+    kind, status, assignee = params.get("kind"), params.get("status"), params.get("assignee")
+    if kind and kind not in ROOM_KINDS:
+        raise errors.bad_request("'kind' must be private or public")
+    if status and status not in ROOM_STATUSES:
+        raise errors.bad_request("'status' must be queued, assigned, resolved or open")
+    if assignee == "me":
+        assignee = viewer.id
+    rooms = await room_store.list_rooms(
+        context_of(request).db,
+        viewer.site_id,
+        viewer.id,
+        kind=kind,
+        status=status,
+        assignee=assignee,
+        limit=_int_param(request, "limit", 500, 1, 1000),
+    )
+    return JSONResponse({"items": [r.as_dict() for r in rooms]})
+
+
+async def get_room(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    room = await context_of(request).chat.room_for(viewer, request.path_params["room_id"])
+    return JSONResponse(room.as_dict())
+
+
+async def room_messages(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    messages, has_more = await context_of(request).chat.sync(
+        viewer,
+        request.path_params["room_id"],
+        _int_param(request, "after_seq", 0, 0, 2**62),
+        _int_param(request, "limit", 100, 1, 200),
+    )
+    return JSONResponse({"items": [m.as_dict() for m in messages], "has_more": has_more})
+
+
+async def list_agents(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    ctx = context_of(request)
+    presence = {p["id"]: p["status"] for p in ctx.presence.snapshot(viewer.site_id)}
+    items = []
+    for agent in await agent_store.list_agents(ctx.db, viewer.site_id):
+        live = presence.get(agent.id, "offline")
+        items.append({**agent.public(), "status": live, "online": live == "online"})
+    return JSONResponse({"items": items})
+
+
+routes = [
+    Route("/api/v1/rooms", list_rooms),
+    Route("/api/v1/rooms/{room_id}", get_room),
+    Route("/api/v1/rooms/{room_id}/messages", room_messages),
+    Route("/api/v1/agents", list_agents),
+]

@@ -1,0 +1,192 @@
+"""The two kinds of socket session: a shopper's widget and an agent's console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from chat_server import errors
+from chat_server.domain import frames as f
+from chat_server.domain.access import Viewer
+from chat_server.domain.models import Agent, Customer, Room, Site
+from chat_server.domain.origins import host_of, origin_allowed
+from chat_server.services import widget_sessions
+from chat_server.store import agents as agent_store
+from chat_server.store import rooms as room_store
+from chat_server.web.context import AppContext
+from chat_server.web.gateway import CLOSE_ORIGIN, CLOSE_UNAUTHORIZED, Refused
+from chat_server.web.hub import Connection
+from chat_server.web.security import session_id_from_cookie
+
+JOIN_HISTORY = 50
+
+
+class ChatSession:
+    """What both sides may do: send, sync, typing, read receipts, public rooms."""
+
+    def __init__(self, ctx: AppContext, viewer: Viewer) -> None:
+        self.ctx = ctx
+        self.viewer = viewer
+        self.site_id = viewer.site_id
+        self.owner_id = viewer.id
+        self.conn: Connection | None = None
+
+    async def opened(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def closed(self) -> None:
+        return None
+
+    def room_view(self, room: Room) -> dict[str, Any]:
+        return room.as_dict() if self.viewer.is_agent else room.visitor_view()
+
+    async def handle(self, frame: f.Frame) -> dict[str, Any] | None:
+        chat, viewer, cmd = self.ctx.chat, self.viewer, frame.command
+        match cmd:
+            case f.Send():
+                outcome = await chat.send(viewer, cmd)
+                assert outcome.primary is not None
+                return {"message": outcome.primary.as_dict(), "duplicate": outcome.duplicate}
+            case f.Sync():
+                messages, has_more = await chat.sync(viewer, cmd.room_id, cmd.after_seq, cmd.limit)
+                return {"messages": [m.as_dict() for m in messages], "has_more": has_more}
+            case f.Typing():
+                await chat.typing(viewer, cmd.room_id, cmd.active)
+                return None
+            case f.Read():
+                await chat.read(viewer, cmd.room_id, cmd.seq)
+                return None
+            case f.Join():
+                return await self._join(cmd.room_id)
+            case f.Leave():
+                room = await chat.room_for(viewer, cmd.room_id)
+                if self.conn is not None:
+                    self.ctx.hub.leave(self.conn, room.id)
+                return {"room": self.room_view(room)}
+            case f.Ping():
+                if self.conn is not None:
+                    self.conn.send('{"type":"pong"}')
+                return None
+        return await self.handle_own(cmd)
+
+    async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:
+        raise errors.bad_request("hello was already received")
+
+    async def _join(self, room_id: str) -> dict[str, Any]:
+        room = await self.ctx.chat.room_for(self.viewer, room_id)
+        if room.kind != "public":
+            raise errors.bad_request("only public rooms are joined")
+        if self.conn is not None:
+            self.ctx.hub.join(self.conn, room.id)
+        after = max(0, room.last_seq - JOIN_HISTORY)
+        messages, _ = await self.ctx.chat.sync(self.viewer, room.id, after, JOIN_HISTORY)
+        return {"room": self.room_view(room), "messages": [m.as_dict() for m in messages]}
+
+
+class WidgetSession(ChatSession):
+    def __init__(self, ctx: AppContext, site: Site, customer: Customer) -> None:
+        super().__init__(ctx, Viewer(site.id, "customer", customer.id, customer.display_name()))
+        self.site = site
+        self.customer = customer
+        self.rooms: list[dict[str, Any]] = []
+
+    async def load(self) -> None:
+        private = await room_store.get_private_room(self.ctx.db, self.customer.id)
+        if private is not None:
+            view = private.visitor_view()
+            view["unread"] = await room_store.customer_unread(
+                self.ctx.db, private.id, self.customer.id
+            )
+            self.rooms.append(view)
+        public = await room_store.list_rooms(self.ctx.db, self.site.id, None, kind="public")
+        self.rooms.extend(r.visitor_view() for r in public if r.status == "open")
+
+    def welcome(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer.id,
+            "rooms": self.rooms,
+            "agents_online": self.ctx.presence.agents_online(self.site.id),
+        }
+
+    async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:
+        if isinstance(cmd, f.Rate):
+            await self.ctx.chat.rate(self.viewer, cmd.room_id, cmd.score, cmd.comment)
+            return None
+        return await super().handle_own(cmd)
+
+
+class AgentSession(ChatSession):
+    def __init__(self, ctx: AppContext, agent: Agent) -> None:
+        super().__init__(ctx, Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role))
+        self.agent = agent
+        self.status = agent.status if agent.status != "offline" else "online"
+
+    def welcome(self) -> dict[str, Any]:
+        return {
+            "agent": {**self.agent.public(), "status": self.status},
+            "site_id": self.agent.site_id,
+            "agents_online": self.ctx.presence.agents_online(self.site_id),
+        }
+
+    async def opened(self, conn: Connection) -> None:
+        await super().opened(conn)
+        if self.status != self.agent.status:
+            await self.ctx.db.write(lambda c: agent_store.set_status(c, self.agent.id, self.status))
+        await self.ctx.presence.connected(self.site_id, self.agent.id, self.agent.name, self.status)
+
+    async def closed(self) -> None:
+        await self.ctx.presence.disconnected(self.site_id, self.agent.id)
+
+    async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:
+        chat, viewer = self.ctx.chat, self.viewer
+        match cmd:
+            case f.Assign():
+                return {"room": (await chat.assign(viewer, cmd.room_id, cmd.agent_id)).as_dict()}
+            case f.Resolve():
+                return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
+            case f.Reopen():
+                return {"room": (await chat.reopen(viewer, cmd.room_id)).as_dict()}
+            case f.SetStatus():
+                self.status = cmd.status
+                await self.ctx.db.write(
+                    lambda c: agent_store.set_status(c, self.agent.id, cmd.status)
+                )
+                await self.ctx.presence.set_status(self.site_id, self.agent.id, cmd.status)
+                return None
+        return await super().handle_own(cmd)
+
+
+async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetSession:
+    if not hello.token:
+        raise Refused(CLOSE_UNAUTHORIZED, "a token is required")
+    found = await widget_sessions.resume(ctx.db, hello.token)
+    if found is None:
+        raise Refused(CLOSE_UNAUTHORIZED, "unknown token")
+    site, customer = found
+    if not origin_allowed(ws.headers.get("origin"), site.domains):
+        raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
+    session = WidgetSession(ctx, site, customer)
+    await session.load()
+    return session
+
+
+async def open_agent(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> AgentSession:
+    if not own_origin(ws, ctx):
+        raise Refused(CLOSE_ORIGIN, "origin not allowed")
+    session_id = session_id_from_cookie(ctx, ws.cookies.get("sapa_session"))
+    console = await ctx.auth.session(session_id) if session_id else None
+    if console is None:
+        raise Refused(CLOSE_UNAUTHORIZED, "not logged in")
+    return AgentSession(ctx, console.agent)
+
+
+def own_origin(ws: WebSocket, ctx: AppContext) -> bool:
+    """The console is served by this server, so its Origin must be this server's."""
+    origin = ws.headers.get("origin")
+    if not origin:
+        return False
+    if ctx.settings.public_url:
+        return origin.rstrip("/") == ctx.settings.public_url.rstrip("/")
+    host = ws.headers.get("host", "")
+    return host_of(origin) is not None and origin.split("://", 1)[1].rstrip("/") == host

@@ -1,0 +1,121 @@
+"""What a shop's page talks to: the widget script, the widget session, the demo shop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from chat_server import errors
+from chat_server.domain.origins import origin_allowed
+from chat_server.errors import SapaError
+from chat_server.services import widget_sessions
+from chat_server.store import sites as site_store
+from chat_server.web import gateway
+from chat_server.web.context import context_of
+from chat_server.web.sessions import WidgetSession, open_agent, open_widget
+
+GREETINGS = {
+    "id": "Halo! 👋 Ada yang bisa kami bantu? Tim kami biasanya membalas dalam beberapa menit.",
+    "en": "Hi there! 👋 How can we help? Our team usually replies within a few minutes.",
+}
+
+
+def _widget_script() -> bytes:
+    return resources.files("widget").joinpath("widget.js").read_bytes()
+
+
+async def widget_js(request: Request) -> Response:
+    return Response(
+        _widget_script(),
+        media_type="application/javascript; charset=utf-8",
+        headers={"cache-control": "public, max-age=300"},
+    )
+
+
+def _cors(response: Response, origin: str | None) -> Response:
+    if origin:
+        response.headers["access-control-allow-origin"] = origin
+        response.headers["access-control-allow-methods"] = "POST, OPTIONS"
+        response.headers["access-control-allow-headers"] = "content-type, authorization"
+        response.headers["access-control-max-age"] = "600"
+        response.headers["vary"] = "Origin"
+    return response
+
+
+async def widget_session(request: Request) -> Response:
+    ctx = context_of(request)
+    origin = request.headers.get("origin")
+    if request.method == "OPTIONS":
+        # The preflight cannot name the site yet; the POST itself is checked per site.
+        return _cors(Response(status_code=204), origin)
+    try:
+        data = await request.json()
+    except ValueError:
+        raise errors.bad_request("body is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("site_key"), str):
+        raise errors.bad_request("'site_key' is required")
+    token = data.get("token")
+    if token is not None and (not isinstance(token, str) or len(token) > 256):
+        raise errors.bad_request("'token' must be a string")
+    site = await widget_sessions.find_site(ctx.db, data["site_key"][:128])
+    if origin is not None and not origin_allowed(origin, site.domains):
+        raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
+    session = await widget_sessions.open_session(ctx.db, site, token)
+    probe = WidgetSession(ctx, site, session.customer)
+    await probe.load()
+    body = {
+        "token": session.token,
+        "customer_id": session.customer.id,
+        "config": {
+            "site_name": site.name,
+            "greeting": site.greeting or GREETINGS.get(site.locale, GREETINGS["en"]),
+            "locale": site.locale,
+            "color": site.color,
+            "agents_online": ctx.presence.agents_online(site.id),
+            "rooms": probe.rooms,
+        },
+    }
+    return _cors(JSONResponse(body), origin)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPage:
+    site_key: str
+    site_name: str
+    widget_src: str = "/widget.js"
+
+
+async def demo_page(request: Request) -> Response:
+    ctx = context_of(request)
+    if not ctx.demo_site_key:
+        raise errors.not_found("page")
+    site = await site_store.get_site_by_key(ctx.db, ctx.demo_site_key)
+    if site is None:
+        raise errors.not_found("demo site")
+    page = DemoPage(site.site_key, site.name)
+    html = ctx.templates.get_template("demo.html").render(
+        site_key=page.site_key, site_name=page.site_name, widget_src=page.widget_src
+    )
+    return HTMLResponse(html)
+
+
+async def widget_socket(ws: WebSocket) -> None:
+    await gateway.serve(ws, "widget", open_widget)
+
+
+async def agent_socket(ws: WebSocket) -> None:
+    await gateway.serve(ws, "agent", open_agent)
+
+
+routes = [
+    Route("/widget.js", widget_js),
+    Route("/api/widget/session", widget_session, methods=["POST", "OPTIONS"]),
+    Route("/demo", demo_page),
+    WebSocketRoute("/ws/widget", widget_socket),
+    WebSocketRoute("/ws/agent", agent_socket),
+]
