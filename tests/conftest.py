@@ -1,0 +1,117 @@
+"""Shared test helpers: one timeout factor, free ports, subprocess servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+# Every wait in the suite scales with this, for slow CI machines.
+TIMEOUT_FACTOR = float(os.environ.get("SAPA_TEST_TIMEOUT_FACTOR", "1"))
+
+
+def timeout(seconds: float) -> float:
+    return seconds * TIMEOUT_FACTOR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A real `sapa serve` in a subprocess."""
+
+    url: str
+    port: int
+    db_path: str
+    process: subprocess.Popen[str]
+    output: list[str]
+    site_key: str = ""
+    owner_email: str = ""
+    owner_password: str = ""
+    agent_email: str = ""
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout(10))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(
+    db_path: Path | str, *extra: str, env: dict[str, str] | None = None
+) -> ServerProcess:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "chat_server",
+        "serve",
+        "--db",
+        str(db_path),
+        "--port",
+        str(port),
+        *extra,
+    ]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
+    )
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, str(db_path), process, [])
+    deadline = time.monotonic() + timeout(30)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                "server exited:\n" + (process.stdout.read() if process.stdout else "")
+            )
+        try:
+            if httpx.get(server.url + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        server.stop(kill=True)
+        raise RuntimeError("server did not become healthy")
+    return server
+
+
+def read_demo_banner(server: ServerProcess) -> None:
+    """Parse the credentials `sapa serve --demo` prints, as a newcomer would read them."""
+    assert server.process.stdout is not None
+    deadline = time.monotonic() + timeout(10)
+    while time.monotonic() < deadline and not server.owner_password:
+        line = server.process.stdout.readline()
+        server.output.append(line)
+        if "Owner login:" in line:
+            server.owner_email, _, server.owner_password = (
+                line.split(":", 1)[1].strip().partition(" / ")
+            )
+        if "Agent login:" in line:
+            server.agent_email = line.split(":", 1)[1].strip().partition(" / ")[0]
+    page = httpx.get(server.url + "/demo", timeout=5).text
+    server.site_key = page.split('data-site="', 1)[1].split('"', 1)[0]
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = start_server(tmp_path / "demo.db", "--demo")
+    read_demo_banner(server)
+    yield server
+    server.stop()

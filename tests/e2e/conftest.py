@@ -1,0 +1,50 @@
+"""Browser tests: a real `sapa serve --demo` and real headless Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import ServerProcess, read_demo_banner, start_server, timeout
+
+CHROMIUM = os.environ.get("SAPA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A fresh demo server per test module (a new SQLite file each time)."""
+    db = Path(tmp_path_factory.mktemp("e2e")) / "sapa.db"
+    server = start_server(db, "--demo")
+    read_demo_banner(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    context.set_default_timeout(timeout(10) * 1000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,213 @@
+"""In-process server tests: the real app under uvicorn on a free port, in the test's loop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from chat_server.config import Settings
+from chat_server.services import admin
+from chat_server.store.database import Database
+from chat_server.store.sites import SiteCredentials
+from chat_server.web.app import create_app
+from tests.conftest import free_port, timeout
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class SiteFixture:
+    creds: SiteCredentials
+    origin: str
+    owner_email: str
+    agent_email: str
+    owner_id: str = ""
+    agent_id: str = ""
+
+
+class WsClient:
+    """A protocol client: requests wait for their own ack; everything else is kept as events."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.pending: list[dict[str, Any]] = []
+        self._refs = itertools.count(1)
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def _recv(self, wait: float) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout(wait))
+        return json.loads(raw)
+
+    async def request(self, type_: str, wait: float = 5, **fields: Any) -> dict[str, Any]:
+        ref = f"r{next(self._refs)}"
+        await self.ws.send(json.dumps({"type": type_, "ref": ref, **fields}))
+        while True:
+            frame = await self._recv(wait)
+            if frame.get("ref") == ref:
+                return frame
+            self.pending.append(frame)
+
+    async def event(
+        self,
+        type_: str,
+        wait: float = 5,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        **match: Any,
+    ) -> dict[str, Any]:
+        """The next frame of `type_` whose top-level fields equal `match` (and `where` holds)."""
+
+        def fits(frame: dict[str, Any]) -> bool:
+            return (
+                frame.get("type") == type_
+                and all(frame.get(k) == v for k, v in match.items())
+                and (where is None or where(frame))
+            )
+
+        for i, frame in enumerate(self.pending):
+            if fits(frame):
+                return self.pending.pop(i)
+        while True:
+            frame = await self._recv(wait)
+            if fits(frame):
+                return frame
+            self.pending.append(frame)
+
+    async def drain(self, wait: float = 0.3) -> list[dict[str, Any]]:
+        """Everything that arrives within `wait` seconds (to assert that nothing else came)."""
+        try:
+            while True:
+                self.pending.append(await self._recv(wait))
+        except TimeoutError:
+            pass
+        out, self.pending = self.pending, []
+        return out
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@dataclass
+class Env:
+    url: str
+    app_settings: Settings
+    sites: dict[str, SiteFixture] = field(default_factory=dict)
+    http: httpx.AsyncClient | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    async def widget_session(self, site: str, token: str | None = None) -> dict[str, Any]:
+        assert self.http is not None
+        body: dict[str, Any] = {"site_key": self.sites[site].creds.site_key}
+        if token:
+            body["token"] = token
+        response = await self.http.post(
+            "/api/widget/session", json=body, headers={"origin": self.sites[site].origin}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def widget(
+        self, site: str, token: str | None = None, origin: str | None = None
+    ) -> tuple[WsClient, dict[str, Any]]:
+        session = await self.widget_session(site, token) if token is None else {"token": token}
+        ws = await websockets.connect(
+            self.ws_url + "/ws/widget",
+            origin=origin or self.sites[site].origin,  # type: ignore[arg-type]
+        )
+        client = WsClient(ws)
+        await ws.send(json.dumps({"type": "hello", "token": session["token"]}))
+        welcome = await client.event("welcome")
+        return client, {**session, **welcome}
+
+    async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        assert self.http is not None
+        response = await self.http.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        # Tests name the session they act with; the shared client keeps none.
+        self.http.cookies.clear()
+        return response
+
+    async def agent(self, email: str) -> tuple[WsClient, dict[str, Any], dict[str, str], str]:
+        response = await self.login(email)
+        assert response.status_code == 200, response.text
+        cookie = response.cookies["sapa_session"]
+        ws = await websockets.connect(
+            self.ws_url + "/ws/agent",
+            origin=self.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": f"sapa_session={cookie}"},
+        )
+        client = WsClient(ws)
+        await ws.send(json.dumps({"type": "hello"}))
+        welcome = await client.event("welcome")
+        headers = {"cookie": f"sapa_session={cookie}"}
+        return client, welcome, headers, response.json()["csrf_token"]
+
+
+async def seed(db_path: str) -> dict[str, SiteFixture]:
+    db = Database(db_path, readers=1)
+    await db.open()
+    sites = {}
+    for name in ("a", "b"):
+        creds = await admin.create_site(
+            db, f"Shop {name.upper()}", [f"shop-{name}.test", f"*.shop-{name}.test"]
+        )
+        site = SiteFixture(
+            creds, f"https://shop-{name}.test", f"owner@{name}.test", f"agent@{name}.test"
+        )
+        site.owner_id = await admin.create_agent(
+            db, creds.site_id, site.owner_email, f"Owner {name}", "owner", PASSWORD
+        )
+        site.agent_id = await admin.create_agent(
+            db, creds.site_id, site.agent_email, f"Agent {name}", "agent", PASSWORD
+        )
+        sites[name] = site
+    await db.close()
+    return sites
+
+
+async def run_server(settings: Settings) -> AsyncIterator[str]:
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        ws_max_size=128 * 1024,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    db_path = str(tmp_path / "sapa.db")
+    sites = await seed(db_path)
+    settings = Settings(db_path=db_path, port=free_port(), hello_timeout=timeout(1.5))
+    async for url in run_server(settings):
+        async with httpx.AsyncClient(base_url=url) as http:
+            yield Env(url, settings, sites, http)
