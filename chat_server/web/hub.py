@@ -69,10 +69,15 @@ class Connection:
             self.closing = True
 
     async def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        """Let a close we started reach the peer; otherwise just end the writer."""
+        if self._writer is None:
+            return
+        if self.closing and not self._writer.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._writer), 2)
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
 
 
 @dataclass(slots=True)

@@ -172,3 +172,25 @@ def test_html_in_a_message_is_shown_as_text(page: Page, live_server: ServerProce
     )
     assert counts == 0
     assert dialogs == []
+
+
+def test_calls_queued_before_the_script_loads_are_run(
+    page: Page, live_server: ServerProcess
+) -> None:
+    # What a shop writes before the async tag: a stub whose queue the widget drains.
+    page.add_init_script(
+        """window.Sapa = {q: [
+            ['on', 'message', m => (window.seen = window.seen || []).push(m.body)],
+            ['on', 'ready', () => { window.ready = true; }],
+            ['open'],
+        ]};"""
+    )
+    page.goto(f"{live_server.url}/demo")
+
+    expect(page.get_by_test_id("sapa-panel")).to_be_visible()
+    page.wait_for_function("window.ready === true", timeout=TIMEOUT)
+    send(page, "Lewat API")
+    expect(message_with(page, "Lewat API")).to_have_attribute("data-state", "sent", timeout=TIMEOUT)
+    assert page.evaluate("window.seen") == ["Lewat API"]
+    page.evaluate("Sapa.close()")
+    expect(page.get_by_test_id("sapa-panel")).to_be_hidden()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,16 @@ class Env:
     app_settings: Settings
     sites: dict[str, SiteFixture] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
+    sockets: list[ClientConnection] = field(default_factory=list)
+
+    async def connect(self, path: str, origin: str, **kwargs: Any) -> ClientConnection:
+        ws = await websockets.connect(self.ws_url + path, origin=origin, **kwargs)  # type: ignore[arg-type]
+        self.sockets.append(ws)
+        return ws
+
+    async def close_sockets(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
 
     @property
     def ws_url(self) -> str:
@@ -147,10 +158,8 @@ class Env:
         response = await self.login(email)
         assert response.status_code == 200, response.text
         cookie = response.cookies["sapa_session"]
-        ws = await websockets.connect(
-            self.ws_url + "/ws/agent",
-            origin=self.url,  # type: ignore[arg-type]
-            additional_headers={"Cookie": f"sapa_session={cookie}"},
+        ws = await self.connect(
+            "/ws/agent", self.url, additional_headers={"Cookie": f"sapa_session={cookie}"}
         )
         client = WsClient(ws)
         await ws.send(json.dumps({"type": "hello"}))
@@ -203,11 +212,24 @@ async def run_server(settings: Settings) -> AsyncIterator[str]:
         await task
 
 
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, SiteFixture]]:
+    """Seed once (argon2 is deliberately slow); each test gets its own copy of the file."""
+    path = tmp_path_factory.mktemp("seed") / "seed.db"
+    sites = asyncio.run(seed(str(path)))
+    return path, sites
+
+
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
+async def env(tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]]) -> AsyncIterator[Env]:
     db_path = str(tmp_path / "sapa.db")
-    sites = await seed(db_path)
+    shutil.copyfile(seeded_db[0], db_path)
+    sites = seeded_db[1]
     settings = Settings(db_path=db_path, port=free_port(), hello_timeout=timeout(1.5))
     async for url in run_server(settings):
         async with httpx.AsyncClient(base_url=url) as http:
-            yield Env(url, settings, sites, http)
+            environment = Env(url, settings, sites, http)
+            try:
+                yield environment
+            finally:
+                await environment.close_sockets()

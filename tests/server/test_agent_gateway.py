@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import websockets
-
 from tests.server.conftest import Env
 from tests.server.test_widget_gateway import closed_with
 
@@ -131,21 +129,21 @@ async def test_presence_counts_online_agents_for_shoppers(env: Env) -> None:
 
 
 async def test_agent_socket_needs_a_session_and_its_own_origin(env: Env) -> None:
-    ws = await websockets.connect(env.ws_url + "/ws/agent", origin=env.url)  # type: ignore[arg-type]
+    ws = await env.connect("/ws/agent", env.url)
     await ws.send('{"type": "hello"}')
     assert await closed_with(ws) == 4401
     response = await env.login(env.sites["a"].agent_email)
     cookie = response.cookies["sapa_session"]
-    ws = await websockets.connect(
-        env.ws_url + "/ws/agent",
-        origin="https://shop-a.test",  # type: ignore[arg-type]
+    ws = await env.connect(
+        "/ws/agent",
+        "https://shop-a.test",
         additional_headers={"Cookie": f"sapa_session={cookie}"},
     )
     await ws.send('{"type": "hello"}')
     assert await closed_with(ws) == 4403
-    ws = await websockets.connect(
-        env.ws_url + "/ws/agent",
-        origin=env.url,  # type: ignore[arg-type]
+    ws = await env.connect(
+        "/ws/agent",
+        env.url,
         additional_headers={"Cookie": f"sapa_session={cookie}x"},
     )
     await ws.send('{"type": "hello"}')
@@ -159,9 +157,7 @@ async def test_logout_closes_that_agents_sockets_only(env: Env) -> None:
     assert env.http is not None
     refused = await env.http.post("/api/v1/auth/logout", headers=session)
     assert refused.status_code == 403
-    done = await env.http.post(
-        "/api/v1/auth/logout", headers={**session, "x-csrf-token": csrf}
-    )
+    done = await env.http.post("/api/v1/auth/logout", headers={**session, "x-csrf-token": csrf})
     assert done.status_code == 200
     assert await closed_with(agent.ws) == 4000
     assert (await owner.request("status", status="online"))["type"] == "ack"

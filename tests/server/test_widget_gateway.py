@@ -99,20 +99,20 @@ async def test_a_frame_over_the_limit_closes_with_1009(env: Env) -> None:
 
 
 async def test_no_hello_in_time_closes_with_4408(env: Env) -> None:
-    ws = await websockets.connect(env.ws_url + "/ws/widget", origin=env.sites["a"].origin)  # type: ignore[arg-type]
+    ws = await env.connect("/ws/widget", env.sites["a"].origin)
     assert await closed_with(ws) == 4408
 
 
 async def test_wrong_or_missing_token_closes_with_4401(env: Env) -> None:
     for hello in ({"type": "hello", "token": "forged"}, {"type": "hello"}, {"type": "send"}):
-        ws = await websockets.connect(env.ws_url + "/ws/widget", origin=env.sites["a"].origin)  # type: ignore[arg-type]
+        ws = await env.connect("/ws/widget", env.sites["a"].origin)
         await ws.send(json.dumps(hello))
         assert await closed_with(ws) == 4401
 
 
 async def test_foreign_origin_closes_with_4403_and_subdomains_are_admitted(env: Env) -> None:
     session = await env.widget_session("a")
-    ws = await websockets.connect(env.ws_url + "/ws/widget", origin="https://evil.test")  # type: ignore[arg-type]
+    ws = await env.connect("/ws/widget", "https://evil.test")
     await ws.send(json.dumps({"type": "hello", "token": session["token"]}))
     assert await closed_with(ws) == 4403
     # Site B's domain is foreign to site A's token too.
