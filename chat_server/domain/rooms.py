@@ -11,12 +11,34 @@ from dataclasses import dataclass
 from chat_server.domain.models import RoomStatus
 from chat_server.errors import ErrorCode, SapaError
 
+# The system line logged for each change, in the site's language.
+EVENT_TEXT: dict[str, dict[str, str]] = {
+    "assigned": {"id": "Ditangani oleh {name}", "en": "Assigned to {name}"},
+    "unassigned": {"id": "Dikembalikan ke antrean", "en": "Unassigned"},
+    "resolved": {"id": "Diselesaikan oleh {name}", "en": "Resolved by {name}"},
+    "reopened": {"id": "Dibuka kembali oleh {name}", "en": "Reopened by {name}"},
+    "reopened_by_customer": {
+        "id": "Dibuka kembali oleh pelanggan",
+        "en": "Reopened by customer",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    key: str
+    name: str = ""
+
+    def render(self, locale: str) -> str:
+        texts = EVENT_TEXT[self.key]
+        return texts.get(locale, texts["en"]).format(name=self.name)
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
     status: RoomStatus
     assignee_id: str | None
-    event_text: str | None  # the system line logged in the room, None when nothing changed
+    event: EventLine | None  # the system line logged in the room, None when nothing changed
 
 
 def _status_for(assignee_id: str | None) -> RoomStatus:
@@ -35,8 +57,12 @@ def assign(
         return Transition(status, assignee_id, None)
     # Assigning a resolved conversation keeps it resolved: the assignee is who owns any follow-up.
     next_status = status if status == "resolved" else _status_for(new_assignee_id)
-    text = f"Assigned to {new_assignee_name}" if new_assignee_id else "Unassigned"
-    return Transition(next_status, new_assignee_id, text)
+    line = (
+        EventLine("assigned", new_assignee_name or "")
+        if new_assignee_id
+        else EventLine("unassigned")
+    )
+    return Transition(next_status, new_assignee_id, line)
 
 
 def resolve(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transition:
@@ -44,7 +70,7 @@ def resolve(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transi
         raise SapaError(ErrorCode.BAD_REQUEST, "public rooms are not resolved")
     if status == "resolved":
         return Transition(status, assignee_id, None)
-    return Transition("resolved", assignee_id, f"Resolved by {by_name}")
+    return Transition("resolved", assignee_id, EventLine("resolved", by_name))
 
 
 def reopen(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transition:
@@ -52,13 +78,13 @@ def reopen(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transit
         raise SapaError(ErrorCode.BAD_REQUEST, "public rooms are not reopened")
     if status != "resolved":
         return Transition(status, assignee_id, None)
-    return Transition(_status_for(assignee_id), assignee_id, f"Reopened by {by_name}")
+    return Transition(_status_for(assignee_id), assignee_id, EventLine("reopened", by_name))
 
 
 def on_customer_message(status: RoomStatus, assignee_id: str | None) -> Transition:
     """A shopper writing into a resolved conversation reopens it for the same agent."""
     if status == "resolved":
-        return Transition(_status_for(assignee_id), assignee_id, "Reopened by customer")
+        return Transition(_status_for(assignee_id), assignee_id, EventLine("reopened_by_customer"))
     return Transition(status, assignee_id, None)
 
 
@@ -67,5 +93,5 @@ def on_agent_reply(
 ) -> Transition:
     """The first agent to answer a queued conversation takes it, as agents expect."""
     if status == "queued" and assignee_id is None:
-        return Transition("assigned", agent_id, f"Assigned to {agent_name}")
+        return Transition("assigned", agent_id, EventLine("assigned", agent_name))
     return Transition(status, assignee_id, None)

@@ -37,10 +37,11 @@ class Outcome:
 
 
 def _apply(conn: sqlite3.Connection, room: Room, change: rooms.Transition, out: Outcome) -> Room:
-    if change.event_text is None:
+    if change.event is None:
         return room
     room_store.update_room(conn, room, change.status, change.assignee_id)
-    out.messages.append(room_store.append_message(conn, room, "event", change.event_text, SYSTEM))
+    text = change.event.render(room_store.site_locale(conn, room.site_id))
+    out.messages.append(room_store.append_message(conn, room, "event", text, SYSTEM))
     out.room_changed = True
     reloaded = room_store.load_room(conn, room.site_id, room.id)
     assert reloaded is not None

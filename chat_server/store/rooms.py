@@ -83,6 +83,11 @@ def load_room(conn: sqlite3.Connection, site_id: str, room_id: str) -> Room | No
     return row_to_room(row) if row else None
 
 
+def site_locale(conn: sqlite3.Connection, site_id: str) -> str:
+    row = conn.execute("SELECT locale FROM sites WHERE id = ?", (site_id,)).fetchone()
+    return str(row["locale"]) if row else "en"
+
+
 def ensure_private_room(conn: sqlite3.Connection, site_id: str, customer_id: str) -> Room:
     now = now_iso()
     conn.execute(

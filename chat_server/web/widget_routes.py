@@ -48,11 +48,19 @@ def _cors(response: Response, origin: str | None) -> Response:
 
 
 async def widget_session(request: Request) -> Response:
-    ctx = context_of(request)
     origin = request.headers.get("origin")
     if request.method == "OPTIONS":
         # The preflight cannot name the site yet; the POST itself is checked per site.
         return _cors(Response(status_code=204), origin)
+    try:
+        return _cors(await _open_widget_session(request, origin), origin)
+    except SapaError as exc:
+        # Errors carry CORS headers too, so the widget can read them and stop retrying.
+        return _cors(JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status), origin)
+
+
+async def _open_widget_session(request: Request, origin: str | None) -> Response:
+    ctx = context_of(request)
     try:
         data = await request.json()
     except ValueError:
@@ -80,7 +88,7 @@ async def widget_session(request: Request) -> Response:
             "rooms": probe.rooms,
         },
     }
-    return _cors(JSONResponse(body), origin)
+    return JSONResponse(body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,15 @@ window.Notification = class {
 """
 
 
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    # Live updates cross a server and two browsers; give every assertion the
+    # suite's scaled timeout rather than Playwright's fixed 5 s.
+    expect.set_options(timeout=TIMEOUT)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 def unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:8]}"
 
@@ -45,6 +54,8 @@ def login(page: Page, server, email: str | None = None, password: str | None = N
     expect(page.get_by_test_id("conn-status")).to_have_attribute(
         "data-state", "online", timeout=TIMEOUT
     )
+    # The room list has arrived (tab counters are real, not the initial zeros).
+    expect(page.locator("#inbox")).to_have_attribute("aria-busy", "false")
 
 
 def tab(page: Page, name: str) -> Locator:
@@ -140,8 +151,10 @@ def test_shopper_and_agent_talk_live(page: Page, shopper: Page, live_server) -> 
     expect(item.get_by_test_id("unread-badge")).to_have_text("1")
     expect(tab_count(page, "unassigned")).to_have_text(str(unassigned_before + 1))
     expect(page).to_have_title(re.compile(r"^\(\d+\) Sapa$"))
-    notes = page.evaluate("window.__sapaNotifications")
-    assert any(first in (n["body"] or "") for n in notes), notes
+    page.wait_for_function(
+        "text => window.__sapaNotifications.some(n => (n.body || '').includes(text))",
+        arg=first,
+    )
 
     # Opening it shows the history and marks it read.
     item.click()

@@ -74,7 +74,7 @@ async def test_assign_resolve_reopen_and_customer_reopening(env: Env) -> None:
     assert rated["type"] == "ack"
     await widget.request("send", client_msg_id="w2", body="eh satu lagi kak")
     room = (await owner.request("sync", room_id=room_id, after_seq=0))["messages"]
-    assert [m["body"] for m in room if m["kind"] == "event"][-1] == "Reopened by customer"
+    assert [m["body"] for m in room if m["kind"] == "event"][-1] == "Dibuka kembali oleh pelanggan"
     listed = await env.http.get(  # type: ignore[union-attr]
         f"/api/v1/rooms/{room_id}", headers={"authorization": f"Bearer {site.creds.api_token}"}
     )

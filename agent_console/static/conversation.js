@@ -1,0 +1,312 @@
+// The conversation column: header with the room's actions, the history, the
+// typing line and the reply box. It renders from the store and reports what the
+// agent does through callbacks; it never talks to the network itself.
+
+import { t, clockTime, fullTime, eventText } from "./i18n.js";
+import { roomTitle, shortId } from "./model.js";
+import { h, setText, setAttr, reconcile, resetKeyed } from "./dom.js";
+
+// The server counts characters (code points), not UTF-16 units.
+const MAX_BODY = 4000;
+// Within this many pixels of the bottom counts as "reading the latest".
+const STICKY_PX = 80;
+
+export class ConversationView {
+  constructor(root, store, callbacks) {
+    this.root = root;
+    this.store = store;
+    this.cb = callbacks;
+    this.roomId = null;
+    this.drafts = new Map();
+    this.state = "empty";
+
+    const q = (sel) => root.querySelector(sel);
+    this.emptyEl = q("#conv-empty");
+    this.paneEl = q("#conv-pane");
+    this.nameEl = q("#conv-name");
+    this.subEl = q("#conv-sub");
+    this.statusEl = q("#conv-status");
+    this.assigneeEl = q("#conv-assignee");
+    this.assignMe = q('[data-testid="assign-me"]');
+    this.assignSelect = q('[data-testid="assign-select"]');
+    this.resolveBtn = q('[data-testid="resolve-btn"]');
+    this.reopenBtn = q('[data-testid="reopen-btn"]');
+    this.scroller = q("#conv-scroll");
+    this.list = q("#conv-messages");
+    this.noticeEl = q("#conv-notice");
+    this.typingEl = q("#conv-typing");
+    this.form = q("#composer");
+    this.input = q('[data-testid="reply-input"]');
+    this.sendBtn = q('[data-testid="reply-send"]');
+    this.noteToggle = q('[data-testid="note-toggle"]');
+    this.hintEl = q("#composer-hint");
+
+    this.assignMe.addEventListener("click", () => this.cb.onAssign(this.store.me.id));
+    this.assignSelect.addEventListener("change", () => {
+      this.cb.onAssign(this.assignSelect.value || null);
+    });
+    this.resolveBtn.addEventListener("click", () => this.cb.onResolve());
+    this.reopenBtn.addEventListener("click", () => this.cb.onReopen());
+    this.noteToggle.addEventListener("change", () => this.onModeChange());
+    this.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    this.input.addEventListener("input", () => {
+      this.autosize();
+      if (!this.isNote()) this.cb.onTyping(this.input.value.length > 0);
+    });
+    this.list.addEventListener("click", (e) => {
+      const failed = e.target.closest('[data-state="failed"]');
+      if (failed) this.cb.onRetry(failed.dataset.clientMsgId);
+    });
+    this.scroller.addEventListener("scroll", () => {
+      if (this.nearBottom()) this.cb.onReachBottom?.();
+    });
+  }
+
+  isNote() {
+    return this.noteToggle.checked;
+  }
+
+  // Switching rooms keeps each room's unsent draft and resets the reply mode.
+  show(roomId) {
+    if (this.roomId === roomId) return;
+    if (this.roomId) this.drafts.set(this.roomId, this.input.value);
+    if (this.roomId && this.input.value) this.cb.onTyping(false);
+    this.roomId = roomId;
+    resetKeyed(this.list);
+    this.input.value = (roomId && this.drafts.get(roomId)) || "";
+    this.noteToggle.checked = false;
+    this.onModeChange();
+    this.autosize();
+    this.stickToBottom = true;
+    this.render();
+  }
+
+  // state: "loading" | "ready" | "failed"
+  setLoadState(state) {
+    this.state = state;
+    this.render();
+  }
+
+  render() {
+    const room = this.roomId ? this.store.rooms.get(this.roomId) : null;
+    this.emptyEl.hidden = Boolean(room);
+    this.paneEl.hidden = !room;
+    if (!room) return;
+    this.renderHeader(room);
+    this.renderMessages();
+    this.renderTyping();
+    const resolved = room.status === "resolved";
+    this.hintEl.hidden = !resolved;
+  }
+
+  rerender() {
+    resetKeyed(this.list);
+    this.onModeChange();
+    this.render();
+  }
+
+  renderHeader(room) {
+    const me = this.store.me;
+    setText(this.nameEl, roomTitle(room));
+    const email = room.customer?.email;
+    setText(this.subEl, email || `#${shortId(room.customer_id || room.id)}`);
+    setAttr(this.statusEl, "data-status", room.status);
+    setText(this.statusEl, t(`room.${room.status}`));
+    const assigneeName = room.assignee
+      ? room.assignee.name || this.store.agentName(room.assignee.id)
+      : t("conv.unassigned");
+    setText(this.assigneeEl, assigneeName);
+
+    this.assignMe.hidden = room.assignee?.id === me.id;
+    this.resolveBtn.hidden = room.status === "resolved";
+    this.reopenBtn.hidden = room.status !== "resolved";
+    this.renderAssignOptions(room);
+  }
+
+  renderAssignOptions(room) {
+    const agents = [...this.store.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const current = room.assignee?.id || "";
+    if (current && !this.store.agents.has(current)) {
+      agents.push({ id: current, name: room.assignee.name || current, status: "offline" });
+    }
+    const wanted = [{ id: "", label: t("conv.unassigned") }].concat(
+      agents.map((a) => ({
+        id: a.id,
+        label: a.status && a.status !== "online" ? `${a.name} (${t(`status.${a.status}`)})` : a.name,
+      })),
+    );
+    const sel = this.assignSelect;
+    // Rebuilding the options while the agent has the list open would close it.
+    if (document.activeElement !== sel || sel.options.length !== wanted.length) {
+      const same =
+        sel.options.length === wanted.length &&
+        wanted.every((w, i) => sel.options[i].value === w.id && sel.options[i].text === w.label);
+      if (!same) sel.replaceChildren(...wanted.map((w) => h("option", { value: w.id, text: w.label })));
+    }
+    if (sel.value !== current) sel.value = current;
+  }
+
+  renderMessages() {
+    const conv = this.store.convs.get(this.roomId);
+    const items = conv ? conv.ordered() : [];
+    const stick = this.stickToBottom || this.nearBottom();
+    const seenSeq = this.store.customerRead.get(this.roomId) || 0;
+    // Only the latest agent message the customer has read gets the "Seen" mark.
+    let seenKey = null;
+    for (const m of items) {
+      if (m.seq && m.seq <= seenSeq && m.author?.kind === "agent" && m.kind === "text") {
+        seenKey = keyOf(m);
+      }
+    }
+    reconcile(
+      this.list,
+      items,
+      keyOf,
+      (m) => createMessage(m),
+      (el, m) => updateMessage(el, m, keyOf(m) === seenKey),
+    );
+    if (this.state === "loading" && !items.length) {
+      this.noticeEl.hidden = false;
+      setText(this.noticeEl, t("conv.loading"));
+    } else if (this.state === "failed") {
+      this.noticeEl.hidden = false;
+      setText(this.noticeEl, t("conv.loadFailed"));
+    } else {
+      this.noticeEl.hidden = true;
+    }
+    if (stick) {
+      this.scroller.scrollTop = this.scroller.scrollHeight;
+      this.stickToBottom = items.length === 0;
+    }
+  }
+
+  renderTyping() {
+    const room = this.store.rooms.get(this.roomId);
+    const typers = this.store.typers(this.roomId);
+    if (!typers.length || !room) {
+      this.typingEl.hidden = true;
+      setText(this.typingEl, "");
+      return;
+    }
+    const who = typers[0];
+    const text =
+      who.kind === "customer"
+        ? t("conv.typing", { name: roomTitle(room) })
+        : t("conv.typing", { name: who.name || "" });
+    this.typingEl.hidden = false;
+    setText(this.typingEl, text);
+  }
+
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < STICKY_PX;
+  }
+
+  onKey(e) {
+    // Enter sends; Shift+Enter is a newline; Enter while an IME composes is the IME's.
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+    e.preventDefault();
+    this.submit();
+  }
+
+  submit() {
+    const body = this.input.value.trim();
+    if (!body || !this.roomId) return;
+    if ([...body].length > MAX_BODY) {
+      this.cb.onError("too_large");
+      return;
+    }
+    const kind = this.isNote() ? "note" : "text";
+    this.input.value = "";
+    this.drafts.delete(this.roomId);
+    this.autosize();
+    this.stickToBottom = true;
+    this.cb.onTyping(false);
+    this.cb.onSend(body, kind);
+    this.input.focus();
+  }
+
+  onModeChange() {
+    const note = this.isNote();
+    this.form.classList.toggle("composer--note", note);
+    this.input.placeholder = t(note ? "conv.notePlaceholder" : "conv.placeholder");
+    setText(this.sendBtn, t(note ? "conv.addNote" : "conv.send"));
+    // A private note must not leak even as a "typing…" hint to the customer.
+    if (note) this.cb.onTyping(false);
+  }
+
+  autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 220)}px`;
+  }
+
+  focusInput() {
+    this.input.focus();
+  }
+}
+
+function keyOf(m) {
+  // A send keeps its key from "sending" to stored, so its node stays put.
+  return m.client_msg_id ? `c:${m.author?.kind}:${m.client_msg_id}` : `i:${m.id}`;
+}
+
+function createMessage(m) {
+  if (m.kind === "event") {
+    return h(
+      "li",
+      { class: "msg msg--event", "data-testid": "message" },
+      h("span", { class: "msg__body" }),
+      h("time", { class: "msg__time" }),
+    );
+  }
+  const label = m.kind === "note" ? h("div", { class: "msg__label", text: t("conv.note") }) : null;
+  return h(
+    "li",
+    { class: "msg", "data-testid": "message" },
+    h(
+      "div",
+      { class: "msg__bubble" },
+      label,
+      h("div", { class: "msg__body" }),
+    ),
+    h(
+      "div",
+      { class: "msg__meta" },
+      h("span", { class: "msg__author" }),
+      h("time", { class: "msg__time" }),
+      h("span", { class: "msg__state" }),
+    ),
+  );
+}
+
+function updateMessage(el, m, seen) {
+  const author = m.author || { kind: "agent", name: "" };
+  const state = m.state || "sent";
+  setAttr(el, "data-kind", m.kind);
+  setAttr(el, "data-author-kind", author.kind);
+  setAttr(el, "data-state", state);
+  setAttr(el, "data-seq", m.seq ?? "");
+  setAttr(el, "data-message-id", m.id || null);
+  setAttr(el, "data-client-msg-id", m.client_msg_id || null);
+  const side = author.kind === "customer" ? "in" : "out";
+  el.className = `msg msg--${m.kind === "event" ? "event" : side}${m.kind === "note" ? " msg--note" : ""}`;
+  const isSystem = m.kind === "event" && author.kind === "system";
+  setText(el.querySelector(".msg__body"), isSystem ? eventText(m.body) : m.body);
+  const time = el.querySelector(".msg__time");
+  if (m.created_at) {
+    setAttr(time, "datetime", m.created_at);
+    setAttr(time, "title", fullTime(m.created_at));
+    setText(time, clockTime(m.created_at));
+  }
+  if (m.kind === "event") return;
+  setText(el.querySelector(".msg__author"), author.kind === "customer" ? "" : author.name || "");
+  const stateEl = el.querySelector(".msg__state");
+  const stateText =
+    state === "sending" ? t("conv.sending") : state === "failed" ? t("conv.failed") : seen ? t("conv.seen") : "";
+  setText(stateEl, stateText);
+  setAttr(el, "role", state === "failed" ? "button" : null);
+}
