@@ -29,7 +29,12 @@ def cli(db: Path, *args: str, stdin: str | None = None) -> dict[str, str]:
 
 
 async def shopper(
-    server: ServerProcess, site_key: str, name: str, acked: dict[str, int], stop: asyncio.Event
+    server: ServerProcess,
+    site_key: str,
+    name: str,
+    acked: dict[str, int],
+    stop: asyncio.Event,
+    enough: asyncio.Event,
 ) -> str:
     """Send until the server dies; remember the client_msg_id of every ack."""
     async with httpx.AsyncClient(base_url=server.url) as http:
