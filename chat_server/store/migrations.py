@@ -1,121 +1,46 @@
-"""Numbered schema migrations, applied in order at start-up. Never edit a shipped one."""
+"""Numbered schema migrations (`schema/NNNN_name.sql`), applied in order at start-up.
+
+One file per migration, so features add theirs without touching anyone else's.
+Never edit a migration that has shipped; add a new one.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from importlib import resources
 
-MIGRATIONS: list[str] = [
-    # 1: sites, agents, customers, widget tokens, rooms, messages
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sites (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        site_key TEXT NOT NULL UNIQUE,
-        identity_secret TEXT NOT NULL,
-        api_token_hash TEXT NOT NULL UNIQUE,
-        domains TEXT NOT NULL,
-        greeting TEXT NOT NULL DEFAULT '',
-        locale TEXT NOT NULL DEFAULT 'id',
-        color TEXT NOT NULL DEFAULT '#0f766e',
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE agents (
-        id TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL REFERENCES sites(id),
-        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('agent', 'owner')),
-        password_hash TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'offline',
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX agents_site ON agents(site_id);
-    CREATE TABLE customers (
-        id TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL REFERENCES sites(id),
-        external_id TEXT,
-        name TEXT,
-        email TEXT,
-        created_at TEXT NOT NULL,
-        last_seen_at TEXT NOT NULL,
-        UNIQUE (site_id, external_id)
-    );
-    CREATE TABLE widget_tokens (
-        token_hash TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL REFERENCES sites(id),
-        customer_id TEXT NOT NULL REFERENCES customers(id),
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE rooms (
-        id TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL REFERENCES sites(id),
-        kind TEXT NOT NULL CHECK (kind IN ('private', 'public')),
-        name TEXT,
-        status TEXT NOT NULL,
-        customer_id TEXT REFERENCES customers(id),
-        assignee_id TEXT REFERENCES agents(id),
-        last_seq INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    -- One private conversation per customer: two first messages racing on two
-    -- processes cannot create two rooms.
-    CREATE UNIQUE INDEX rooms_private_customer ON rooms(customer_id) WHERE kind = 'private';
-    CREATE INDEX rooms_site ON rooms(site_id, kind, status, updated_at);
-    CREATE TABLE messages (
-        id TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL,
-        room_id TEXT NOT NULL REFERENCES rooms(id),
-        seq INTEGER NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('text', 'note', 'event')),
-        body TEXT NOT NULL,
-        author_kind TEXT NOT NULL,
-        author_id TEXT NOT NULL,
-        author_name TEXT NOT NULL,
-        client_msg_id TEXT,
-        created_at TEXT NOT NULL,
-        UNIQUE (room_id, seq),
-        UNIQUE (room_id, client_msg_id)
-    );
-    CREATE TABLE read_marks (
-        room_id TEXT NOT NULL REFERENCES rooms(id),
-        reader_kind TEXT NOT NULL,
-        reader_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        PRIMARY KEY (room_id, reader_kind, reader_id)
-    );
-    CREATE TABLE console_sessions (
-        id TEXT PRIMARY KEY,
-        agent_id TEXT NOT NULL REFERENCES agents(id),
-        csrf_token TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE ratings (
-        id TEXT PRIMARY KEY,
-        site_id TEXT NOT NULL,
-        room_id TEXT NOT NULL REFERENCES rooms(id),
-        customer_id TEXT NOT NULL,
-        score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
-        comment TEXT,
-        created_at TEXT NOT NULL
-    );
-    """,
-]
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every migration, in order."""
+    found = []
+    for entry in resources.files("chat_server.store").joinpath("schema").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s for s in "\n".join(lines).split(";") if s.strip()]
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; safe when several processes start at once."""
+    scripts = migration_scripts()
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        for number, _, script in scripts[version:]:
+            for statement in _statements(script):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return len(MIGRATIONS)
+    return len(scripts)
