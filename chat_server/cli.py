@@ -8,11 +8,12 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from chat_server.config import Settings
 from chat_server.errors import SapaError
-from chat_server.services import admin, demo
+from chat_server.services import admin, demo, faq_cli
 from chat_server.store.database import Database
 
 
@@ -50,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     create_agent.add_argument("--role", choices=["agent", "owner"], default="agent")
     create_agent.add_argument("--password-stdin", action="store_true", required=True)
     create_agent.add_argument("--json", action="store_true")
+    faq = commands.add_parser("faq", help="import or export a site's FAQ").add_subparsers(
+        dest="action", required=True
+    )
+    faq_import = with_db(faq.add_parser("import", help="import entries (JSON array or CSV)"))
+    faq_import.add_argument("--site", required=True)
+    faq_import.add_argument("file")
+    faq_import.add_argument("--format", choices=["csv", "json"], default=None)
+    faq_export = with_db(faq.add_parser("export", help="export entries"))
+    faq_export.add_argument("--site", required=True)
+    faq_export.add_argument("--format", choices=["csv", "json"], default="json")
+    faq_export.add_argument("file", nargs="?", default="-")
     return parser
 
 
@@ -94,6 +106,25 @@ def _agent_create(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(json.dumps({"agent_id": agent_id}) if args.json else f"agent_id: {agent_id}")
+    return 0
+
+
+def _faq(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "import":
+        fmt = args.format or ("csv" if args.file.lower().endswith(".csv") else "json")
+        raw = Path(args.file).read_bytes()
+        count = asyncio.run(
+            _with_db(settings.db_path, lambda db: faq_cli.import_file(db, args.site, raw, fmt))
+        )
+        print(f"imported {count} entries", file=sys.stderr)
+        return 0
+    text = asyncio.run(
+        _with_db(settings.db_path, lambda db: faq_cli.export_text(db, args.site, args.format))
+    )
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.file).write_text(text, encoding="utf-8")
     return 0
 
 
@@ -153,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args, settings)
         if args.command == "site":
             return _site_create(args, settings)
+        if args.command == "faq":
+            return _faq(args, settings)
         return _agent_create(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)

@@ -33,6 +33,21 @@ class Send:
     client_msg_id: str
     body: str
     kind: Literal["text", "note"] = "text"
+    faq_id: str | None = None  # agent: the suggestion this reply came from
+    for_message_id: str | None = None  # agent: the customer message it answers
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSearch:
+    q: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class FaqFeedback:
+    faq_id: str
+    helpful: bool
+    for_message_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +126,8 @@ Command = (
     | Reopen
     | SetStatus
     | Ping
+    | FaqSearch
+    | FaqFeedback
 )
 
 
@@ -159,7 +176,23 @@ def _send(data: dict[str, Any], client: Client) -> Send:
     if kind not in ("text", "note") or (client == "widget" and kind != "text"):
         raise bad("'kind' must be 'text'" + (" or 'note'" if client == "agent" else ""))
     room_id = _str(data, "room_id", optional=client == "widget")
-    return Send(room_id, _str(data, "client_msg_id", max_len=MAX_CLIENT_MSG_ID), body, kind)
+    client_msg_id = _str(data, "client_msg_id", max_len=MAX_CLIENT_MSG_ID)
+    if client == "widget":
+        return Send(room_id, client_msg_id, body, kind)
+    faq_id = _str(data, "faq_id", optional=True)
+    for_message_id = _str(data, "for_message_id", optional=True)
+    return Send(room_id, client_msg_id, body, kind, faq_id, for_message_id)
+
+
+def _faq_search(data: dict[str, Any]) -> FaqSearch:
+    return FaqSearch(_str(data, "q", max_len=500), _int(data, "limit", low=1, high=5, default=3))
+
+
+def _faq_feedback(data: dict[str, Any]) -> FaqFeedback:
+    helpful = data.get("helpful")
+    if not isinstance(helpful, bool):
+        raise bad("'helpful' must be true or false")
+    return FaqFeedback(_str(data, "faq_id"), helpful, _str(data, "for_message_id", optional=True))
 
 
 def _rate(data: dict[str, Any]) -> Rate:
@@ -213,6 +246,10 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return Ping()
         case "rate" if client == "widget":
             return _rate(data)
+        case "faq_search" if client == "widget":
+            return _faq_search(data)
+        case "faq_feedback" if client == "widget":
+            return _faq_feedback(data)
         case "assign" if client == "agent":
             return _assign(data)
         case "resolve" if client == "agent":

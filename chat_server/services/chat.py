@@ -6,8 +6,10 @@ so two racing commands always see each other's effects.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
 
 SYSTEM = Author("system", "system", "Sapa")
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -52,6 +55,10 @@ class ChatService:
     def __init__(self, db: Database, bus: Bus) -> None:
         self.db = db
         self.bus = bus
+        self.messages_stored = 0  # this process, for /metrics
+        # Work that follows a shopper's message (FAQ suggestions) without delaying its ack.
+        self.after_customer_message: list[Callable[[Room, Message], Awaitable[None]]] = []
+        self._followups: set[asyncio.Task[None]] = set()
 
     # -- sending ------------------------------------------------------------
 
@@ -79,7 +86,20 @@ class ChatService:
 
         outcome = await self.db.write(job)
         await self._publish(outcome)
+        if not outcome.duplicate and not viewer.is_agent and outcome.primary is not None:
+            for follow in self.after_customer_message:
+                self._spawn(follow(outcome.room, outcome.primary))
         return outcome
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._followups.add(task)
+        task.add_done_callback(self._followup_done)
+
+    def _followup_done(self, task: asyncio.Task[None]) -> None:
+        self._followups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("follow-up of a customer message failed", exc_info=task.exception())
 
     def _room_for_send(self, conn: sqlite3.Connection, viewer: Viewer, command: Send) -> Room:
         if command.room_id is None:
@@ -186,6 +206,7 @@ class ChatService:
     # -- publishing -----------------------------------------------------------
 
     async def _publish(self, outcome: Outcome) -> None:
+        self.messages_stored += len(outcome.messages)
         room = outcome.room
         for message in outcome.messages:
             payload = {"type": "message", "message": message.as_dict()}

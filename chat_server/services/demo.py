@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
+from importlib import resources
 
+from chat_server.domain.faq_rules import entry_fields
 from chat_server.ids import new_secret
 from chat_server.services import admin
+from chat_server.store import faq as faq_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
@@ -14,6 +18,11 @@ DEMO_SITE_META = "demo_site_id"
 DEMO_PASSWORD_META = "demo_password"
 OWNER_EMAIL = "owner@demo.sapa"
 AGENT_EMAIL = "rina@demo.sapa"
+
+
+def _demo_faq() -> list[dict[str, object]]:
+    raw = resources.files("chat_server").joinpath("data/demo_faq.json").read_text("utf-8")
+    return list(json.loads(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +43,11 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
         await admin.create_agent(db, site_id, OWNER_EMAIL, "Sari (Owner)", "owner", password)
         await admin.create_agent(db, site_id, AGENT_EMAIL, "Rina", "agent", password)
 
+        entries = [entry_fields(item, creating=True) for item in _demo_faq()]
+
         def remember(conn: sqlite3.Connection) -> None:
+            for fields in entries:
+                faq_store.insert_entry(conn, site_id, fields)
             conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_SITE_META, site_id))
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_PASSWORD_META, password)

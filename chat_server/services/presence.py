@@ -1,63 +1,176 @@
-"""Which agents are connected and available, per site (this process's view)."""
+"""Which agents are connected and available, per site.
+
+Each process counts the agent sockets it holds. With one process that is the
+whole truth. With several, each process also writes its entries to a shared
+directory (Redis keys that expire unless a heartbeat refreshes them, so a
+crashed process's agents disappear on their own) and reads every process's
+entries back to answer `agents_online` and to build presence frames. When the
+directory is unreachable the process answers from its own entries: a smaller
+count for a while beats a failed widget session.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience
 
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 10.0  # seconds; the directory's entries live three heartbeats
+
 
 @dataclass(slots=True)
-class _AgentPresence:
+class AgentPresence:
     name: str
     status: str
     connections: int = 0
+    at: float = 0.0  # wall clock of the last status change: across processes the latest wins
+
+
+class PresenceDirectory(Protocol):
+    """Where the presence of every process meets."""
+
+    async def put(self, site_id: str, agents: dict[str, AgentPresence]) -> None:
+        """Replace this process's entries for a site (raise when unreachable)."""
+
+    async def others(self, site_id: str) -> list[dict[str, AgentPresence]]:
+        """Every other live process's entries for a site (raise when unreachable)."""
+
+    async def withdraw(self, site_ids: Iterable[str]) -> None:
+        """Forget this process's entries (at shutdown)."""
+
+
+def merge(views: Iterable[dict[str, AgentPresence]]) -> dict[str, AgentPresence]:
+    """One entry per agent: connections add up; the latest status of a connected entry wins."""
+    out: dict[str, AgentPresence] = {}
+    for view in views:
+        for agent_id, entry in view.items():
+            seen = out.get(agent_id)
+            if seen is None:
+                out[agent_id] = replace(entry)
+                continue
+            if entry.connections and (not seen.connections or entry.at > seen.at):
+                seen.status, seen.at, seen.name = entry.status, entry.at, entry.name
+            seen.connections += entry.connections
+    return out
+
+
+def online_count(view: dict[str, AgentPresence]) -> int:
+    return sum(1 for p in view.values() if p.connections and p.status == "online")
+
+
+def snapshot_of(view: dict[str, AgentPresence]) -> list[dict[str, str]]:
+    # Sorted: views merged from several processes come in no particular order.
+    return [
+        {"id": agent_id, "name": p.name, "status": p.status if p.connections else "offline"}
+        for agent_id, p in sorted(view.items(), key=lambda item: (item[1].name, item[0]))
+    ]
 
 
 class Presence:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(
+        self, bus: Bus, directory: PresenceDirectory | None = None, heartbeat: float = HEARTBEAT
+    ) -> None:
         self.bus = bus
-        self._sites: dict[str, dict[str, _AgentPresence]] = defaultdict(dict)
+        self.directory = directory
+        self.heartbeat = heartbeat
+        self._sites: dict[str, dict[str, AgentPresence]] = defaultdict(dict)
+        # What this process last told clients, per site: the heartbeat corrects a stale count
+        # left by two processes announcing at once, or by a process that died.
+        self._announced: dict[str, tuple[int, list[dict[str, str]]]] = {}
+        # Writes are serialised so that an older view never overwrites a newer one in Redis.
+        self._write_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
 
-    def agents_online(self, site_id: str) -> int:
-        return sum(
-            1 for p in self._sites[site_id].values() if p.connections and p.status == "online"
-        )
+    async def start(self) -> None:
+        if self.directory is not None:
+            self._task = asyncio.create_task(self._beat(), name="presence-heartbeat")
 
-    def snapshot(self, site_id: str) -> list[dict[str, str]]:
-        return [
-            {"id": agent_id, "name": p.name, "status": p.status if p.connections else "offline"}
-            for agent_id, p in self._sites[site_id].items()
-        ]
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.directory is not None:
+            with contextlib.suppress(Exception):
+                await self.directory.withdraw(list(self._sites))
+
+    # -- reading ----------------------------------------------------------------
+
+    async def agents_online(self, site_id: str) -> int:
+        return online_count(await self._view(site_id))
+
+    async def snapshot(self, site_id: str) -> list[dict[str, str]]:
+        return snapshot_of(await self._view(site_id))
+
+    async def _view(self, site_id: str) -> dict[str, AgentPresence]:
+        local = self._sites.get(site_id, {})
+        if self.directory is None:
+            return local
+        try:
+            others = await self.directory.others(site_id)
+        except Exception as exc:
+            log.debug("presence directory unavailable: %s", exc)
+            return local
+        # Our own entries come from memory: they are current even while a write is in flight.
+        return merge([*others, local])
+
+    # -- this process's agents --------------------------------------------------------
 
     async def connected(self, site_id: str, agent_id: str, name: str, status: str) -> None:
-        entry = self._sites[site_id].setdefault(agent_id, _AgentPresence(name, status))
+        entry = self._sites[site_id].setdefault(agent_id, AgentPresence(name, status))
         entry.connections += 1
-        entry.status = status
-        await self._announce(site_id)
+        entry.status, entry.name, entry.at = status, name, time.time()
+        await self._changed(site_id)
 
     async def disconnected(self, site_id: str, agent_id: str) -> None:
         entry = self._sites[site_id].get(agent_id)
         if entry is None:
             return
         entry.connections = max(0, entry.connections - 1)
-        await self._announce(site_id)
+        await self._changed(site_id)
 
     async def set_status(self, site_id: str, agent_id: str, status: str) -> None:
         entry = self._sites[site_id].get(agent_id)
         if entry is not None:
-            entry.status = status
-        await self._announce(site_id)
+            entry.status, entry.at = status, time.time()
+        await self._changed(site_id)
 
-    async def _announce(self, site_id: str) -> None:
-        online = self.agents_online(site_id)
+    async def refresh(self) -> None:
+        """Rewrite every entry of this process (heartbeat, and after Redis came back empty)."""
+        for site_id in list(self._sites):
+            await self._put(site_id)
+
+    async def _changed(self, site_id: str) -> None:
+        await self._put(site_id)
+        await self._announce(site_id, await self._view(site_id))
+
+    async def _put(self, site_id: str) -> None:
+        if self.directory is None:
+            return
+        async with self._write_lock:
+            try:
+                await self.directory.put(site_id, dict(self._sites.get(site_id, {})))
+            except Exception as exc:
+                log.debug("presence not shared: %s", exc)
+
+    async def _announce(self, site_id: str, view: dict[str, AgentPresence]) -> None:
+        online, agents = online_count(view), snapshot_of(view)
+        self._announced[site_id] = (online, agents)
         await self.bus.publish(
             Event.frame(
                 site_id,
                 (audience.AGENTS,),
-                {"type": "presence", "agents_online": online, "agents": self.snapshot(site_id)},
+                {"type": "presence", "agents_online": online, "agents": agents},
             )
         )
         await self.bus.publish(
@@ -65,3 +178,15 @@ class Presence:
                 site_id, (audience.VISITORS,), {"type": "presence", "agents_online": online}
             )
         )
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self.refresh()
+                for site_id in {*self._sites, *self._announced}:
+                    view = await self._view(site_id)
+                    if self._announced.get(site_id) != (online_count(view), snapshot_of(view)):
+                        await self._announce(site_id, view)
+            except Exception:
+                log.exception("presence heartbeat failed")

@@ -23,10 +23,11 @@ from chat_server.errors import SapaError
 from chat_server.services import demo
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
+from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
-from chat_server.web import console_routes, rest, widget_routes
+from chat_server.web import console_routes, faq_routes, help_routes, metrics, rest, widget_routes
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
@@ -41,17 +42,34 @@ def _templates() -> Environment:
     widget_dir = str(resources.files("widget"))
     # Console templates extend each other by bare name ("base.html"), so no prefixes.
     loader = ChoiceLoader(
-        [PackageLoader("agent_console", "templates"), FileSystemLoader(widget_dir)]
+        [
+            PackageLoader("agent_console", "templates"),
+            FileSystemLoader(widget_dir),
+            PackageLoader("chat_server", "web/templates"),
+        ]
     )
     return Environment(loader=loader, autoescape=select_autoescape(["html"]))
 
 
-def make_bus(settings: Settings) -> Bus:
-    if settings.redis_url:
-        from chat_server.bus.redis import RedisBus
+RESYNC_REASON = "server restarting: reconnect and sync"
 
-        return RedisBus(settings.redis_url)
-    return MemoryBus()
+
+def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence]:
+    """The in-memory bus and per-process presence, or both shared through Redis."""
+    if not settings.redis_url:
+        bus = MemoryBus()
+        bus.subscribe(hub.deliver)
+        return bus, Presence(bus)
+    from chat_server.bus.redis import RedisBus
+    from chat_server.bus.redis_presence import RedisPresence
+
+    redis_bus = RedisBus(settings.redis_url)
+    redis_bus.subscribe(hub.deliver)
+    # Clients that may have missed other processes' events reconnect and sync (see RedisBus).
+    redis_bus.on_resync = lambda before: hub.close_all(CLOSE_RESTART, RESYNC_REASON, before)
+    presence = Presence(redis_bus, RedisPresence(redis_bus))
+    redis_bus.on_link_up.append(presence.refresh)
+    return redis_bus, presence
 
 
 async def healthz(request: Request) -> Response:
@@ -98,18 +116,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             demo_id = await db.write(lambda conn: site_store.get_meta(conn, demo.DEMO_SITE_META))
             demo_site = await site_store.get_site(db, demo_id) if demo_id else None
             demo_key = demo_site.site_key if demo_site else None
-        bus = make_bus(settings)
         hub = Hub()
-        bus.subscribe(hub.deliver)
+        bus, presence = make_bus(settings, hub)
         await bus.start()
+        await presence.start()
+        chat, faq = ChatService(db, bus), FaqService(db, bus)
+        chat.after_customer_message.append(faq.on_customer_message)
         ctx = AppContext(
             settings=settings,
             db=db,
             bus=bus,
             hub=hub,
-            chat=ChatService(db, bus),
+            chat=chat,
             auth=ConsoleAuth(db),
-            presence=Presence(bus),
+            presence=presence,
+            faq=faq,
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=_templates(),
             demo_site_key=demo_key,
@@ -119,15 +140,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             hub.close_all(CLOSE_RESTART, "server restarting")
+            await presence.close()
             await bus.close()
             await db.close()
 
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint),
         *widget_routes.routes,
         *console_routes.routes,
         *rest.routes,
+        *faq_routes.routes,
+        *help_routes.routes,
         Mount("/console/static", StaticFiles(packages=[("agent_console", "static")])),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]

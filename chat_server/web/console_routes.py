@@ -112,6 +112,15 @@ async def login_page(request: Request) -> Response:
 
 
 async def console_page(request: Request) -> Response:
+    return await _app_page(request, "console.html")
+
+
+async def faq_page(request: Request) -> Response:
+    return await _app_page(request, "faq.html")
+
+
+async def _app_page(request: Request, template: str) -> Response:
+    """A console page for a logged-in agent, with the boot data its scripts start from."""
     ctx = context_of(request)
     session = await console_session(request)
     if session is None:
@@ -125,7 +134,7 @@ async def console_page(request: Request) -> Response:
         "csrf_token": session.csrf_token,
         "agents": [a.public() for a in team],
     }
-    response = render(ctx, "console.html", ConsolePage(boot))
+    response = render(ctx, template, ConsolePage(boot))
     response.headers["cache-control"] = "no-store"
     return response
 
@@ -136,4 +145,5 @@ routes = [
     Route("/console/login", login_page),
     Route("/console", console_page),
     Route("/console/", console_page),
+    Route("/console/faq", faq_page),
 ]

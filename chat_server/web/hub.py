@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ CLOSE_OVERFLOW = 1013
 
 
 class Connection:
+    overflows = 0  # connections closed for being too slow, this process (for /metrics)
+
     def __init__(self, ws: WebSocket, kind: str, site_id: str, owner_id: str, queue_size: int):
         self.ws = ws
         self.kind = kind  # "widget" or "agent"
@@ -33,6 +36,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self.closing = False
         self.rooms: set[str] = set()  # public rooms joined
+        self.opened_at = time.time()  # wall clock: compared with other processes' resync notices
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.kind}")
@@ -45,6 +49,7 @@ class Connection:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             log.info("closing slow %s connection of %s", self.kind, self.owner_id)
+            Connection.overflows += 1
             self.close(CLOSE_OVERFLOW, "too slow; reconnect and sync")
 
     def close(self, code: int, reason: str = "") -> None:
@@ -156,11 +161,12 @@ class Hub:
                 conn.send(event.text)
         self.delivered += 0 if close_code else len(targets)
 
-    def close_all(self, code: int, reason: str) -> None:
+    def close_all(self, code: int, reason: str, opened_before: float | None = None) -> None:
         for site in self._sites.values():
             for conns in [*site.agents.values(), *site.customers.values()]:
                 for conn in conns:
-                    conn.close(code, reason)
+                    if opened_before is None or conn.opened_at < opened_before:
+                        conn.close(code, reason)
 
 
 def _discard(index: dict[str, set[Connection]], key: str, conn: Connection) -> None:

@@ -16,7 +16,7 @@ ROOM_KINDS = {"private", "public"}
 ROOM_STATUSES = {"queued", "assigned", "resolved", "open"}
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -46,7 +46,7 @@ async def list_rooms(request: Request) -> JSONResponse:
         kind=kind,
         status=status,
         assignee=assignee,
-        limit=_int_param(request, "limit", 500, 1, 1000),
+        limit=int_param(request, "limit", 500, 1, 1000),
     )
     return JSONResponse({"items": [r.as_dict() for r in rooms]})
 
@@ -62,8 +62,8 @@ async def room_messages(request: Request) -> JSONResponse:
     messages, has_more = await context_of(request).chat.sync(
         viewer,
         request.path_params["room_id"],
-        _int_param(request, "after_seq", 0, 0, 2**62),
-        _int_param(request, "limit", 100, 1, 200),
+        int_param(request, "after_seq", 0, 0, 2**62),
+        int_param(request, "limit", 100, 1, 200),
     )
     return JSONResponse({"items": [m.as_dict() for m in messages], "has_more": has_more})
 
@@ -71,7 +71,7 @@ async def room_messages(request: Request) -> JSONResponse:
 async def list_agents(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
     ctx = context_of(request)
-    presence = {p["id"]: p["status"] for p in ctx.presence.snapshot(viewer.site_id)}
+    presence = {p["id"]: p["status"] for p in await ctx.presence.snapshot(viewer.site_id)}
     items = []
     for agent in await agent_store.list_agents(ctx.db, viewer.site_id):
         live = presence.get(agent.id, "offline")

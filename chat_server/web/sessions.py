@@ -47,6 +47,10 @@ class ChatSession:
             case f.Send():
                 outcome = await chat.send(viewer, cmd)
                 assert outcome.primary is not None
+                if cmd.faq_id and cmd.for_message_id and not outcome.duplicate:
+                    await self.ctx.faq.learn(
+                        self.site_id, cmd.faq_id, cmd.for_message_id, "used", outcome.room.id
+                    )
                 return {"message": outcome.primary.as_dict(), "duplicate": outcome.duplicate}
             case f.Sync():
                 messages, has_more = await chat.sync(viewer, cmd.room_id, cmd.after_seq, cmd.limit)
@@ -90,6 +94,7 @@ class WidgetSession(ChatSession):
         self.site = site
         self.customer = customer
         self.rooms: list[dict[str, Any]] = []
+        self.agents_online = 0
 
     async def load(self) -> None:
         private = await room_store.get_private_room(self.ctx.db, self.customer.id)
@@ -102,16 +107,26 @@ class WidgetSession(ChatSession):
         public = await room_store.list_rooms(self.ctx.db, self.site.id, None, kind="public")
         self.rooms.extend(r.visitor_view() for r in public if r.status == "open")
 
+    async def opened(self, conn: Connection) -> None:
+        await super().opened(conn)
+        # Counted here because welcome() is sync and presence may live in Redis.
+        self.agents_online = await self.ctx.presence.agents_online(self.site.id)
+
     def welcome(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer.id,
             "rooms": self.rooms,
-            "agents_online": self.ctx.presence.agents_online(self.site.id),
+            "agents_online": self.agents_online,
         }
 
     async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:
         if isinstance(cmd, f.Rate):
             await self.ctx.chat.rate(self.viewer, cmd.room_id, cmd.score, cmd.comment)
+            return None
+        if isinstance(cmd, f.FaqSearch):
+            return {"items": await self.ctx.faq.answers(self.site_id, cmd.q, cmd.limit)}
+        if isinstance(cmd, f.FaqFeedback):
+            await self.ctx.faq.feedback(self.viewer, cmd.faq_id, cmd.helpful, cmd.for_message_id)
             return None
         return await super().handle_own(cmd)
 
@@ -121,12 +136,13 @@ class AgentSession(ChatSession):
         super().__init__(ctx, Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role))
         self.agent = agent
         self.status = agent.status if agent.status != "offline" else "online"
+        self.agents_online = 0
 
     def welcome(self) -> dict[str, Any]:
         return {
             "agent": {**self.agent.public(), "status": self.status},
             "site_id": self.agent.site_id,
-            "agents_online": self.ctx.presence.agents_online(self.site_id),
+            "agents_online": self.agents_online,
         }
 
     async def opened(self, conn: Connection) -> None:
@@ -134,6 +150,7 @@ class AgentSession(ChatSession):
         if self.status != self.agent.status:
             await self.ctx.db.write(lambda c: agent_store.set_status(c, self.agent.id, self.status))
         await self.ctx.presence.connected(self.site_id, self.agent.id, self.agent.name, self.status)
+        self.agents_online = await self.ctx.presence.agents_online(self.site_id)
 
     async def closed(self) -> None:
         await self.ctx.presence.disconnected(self.site_id, self.agent.id)

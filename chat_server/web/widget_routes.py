@@ -84,7 +84,7 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
             "greeting": site.greeting or GREETINGS.get(site.locale, GREETINGS["en"]),
             "locale": site.locale,
             "color": site.color,
-            "agents_online": ctx.presence.agents_online(site.id),
+            "agents_online": await ctx.presence.agents_online(site.id),
             "rooms": probe.rooms,
         },
     }

@@ -1,0 +1,176 @@
+"""Validation of FAQ entries and imports, with no I/O."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chat_server import errors
+
+MAX_QUESTION = 300
+MAX_ANSWER = 5000
+MAX_CATEGORY = 60
+MAX_TAGS = 20
+MAX_TAG = 40
+MAX_PHRASINGS = 100
+MAX_PHRASING = 500
+MAX_IMPORT_ENTRIES = 5000
+LANGS = ("id", "en")
+STATUSES = ("draft", "published")
+CSV_COLUMNS = ("question", "answer", "category", "tags", "lang")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqFields:
+    """What an owner sets on an entry; None leaves a field unchanged on update."""
+
+    question: str | None = None
+    answer: str | None = None
+    category: str | None = None
+    tags: tuple[str, ...] | None = None
+    lang: str | None = None
+    status: str | None = None
+    phrasings: tuple[str, ...] | None = None
+
+
+def _text(data: dict[str, Any], key: str, limit: int, *, required: bool) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise errors.bad_request(f"'{key}' is required")
+        return None
+    if not isinstance(value, str):
+        raise errors.bad_request(f"'{key}' must be a string")
+    value = value.strip()
+    if required and not value:
+        raise errors.bad_request(f"'{key}' must not be empty")
+    if len(value) > limit:
+        raise errors.bad_request(f"'{key}' is over {limit} characters")
+    return value
+
+
+def _tags(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [t for t in value.replace("|", ",").split(",")]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise errors.bad_request("'tags' must be a list of strings")
+    tags = tuple(dict.fromkeys(t.strip() for t in value if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
+        raise errors.bad_request(f"at most {MAX_TAGS} tags of {MAX_TAG} characters")
+    return tags
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise errors.bad_request(f"'{key}' must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def phrasing_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise errors.bad_request("a phrasing must be a non-empty string")
+    text = " ".join(value.split())
+    if len(text) > MAX_PHRASING:
+        raise errors.bad_request(f"a phrasing is at most {MAX_PHRASING} characters")
+    return text
+
+
+def entry_fields(data: Any, *, creating: bool) -> FaqFields:
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    phrasings = data.get("phrasings")
+    if phrasings is not None:
+        if not isinstance(phrasings, list) or len(phrasings) > MAX_PHRASINGS:
+            raise errors.bad_request(f"'phrasings' must be a list of at most {MAX_PHRASINGS}")
+        phrasings = tuple(dict.fromkeys(phrasing_text(p) for p in phrasings))
+    return FaqFields(
+        question=_text(data, "question", MAX_QUESTION, required=creating),
+        answer=_text(data, "answer", MAX_ANSWER, required=creating),
+        category=_text(data, "category", MAX_CATEGORY, required=False),
+        tags=_tags(data.get("tags")),
+        lang=_choice(data, "lang", LANGS),
+        status=_choice(data, "status", STATUSES),
+        phrasings=phrasings,
+    )
+
+
+def parse_import(raw: bytes, fmt: str) -> list[FaqFields]:
+    """Every entry of an import file, or an error naming the first bad line."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise errors.bad_request(f"line {line}: not UTF-8 text") from None
+    entries = _parse_json(text) if fmt == "json" else _parse_csv(text)
+    if not entries:
+        raise errors.bad_request("the file has no entries")
+    if len(entries) > MAX_IMPORT_ENTRIES:
+        raise errors.bad_request(f"at most {MAX_IMPORT_ENTRIES} entries per import")
+    return entries
+
+
+def _parse_json(text: str) -> list[FaqFields]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise errors.bad_request(f"line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(data, list):
+        raise errors.bad_request("line 1: a JSON import is an array of entries")
+    out = []
+    for number, item in enumerate(data, start=1):
+        try:
+            out.append(entry_fields(item, creating=True))
+        except errors.SapaError as exc:
+            raise errors.bad_request(f"entry {number}: {exc.message}") from None
+    return out
+
+
+def _parse_csv(text: str) -> list[FaqFields]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("question", "answer") if c not in header]
+    if missing:
+        raise errors.bad_request(f"line 1: missing column(s) {', '.join(missing)}")
+    reader.fieldnames = header
+    out = []
+    try:
+        for row in reader:
+            if None in row:
+                raise errors.bad_request(f"line {reader.line_num}: more fields than columns")
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            try:
+                out.append(
+                    entry_fields({k: v for k, v in row.items() if k in CSV_COLUMNS}, creating=True)
+                )
+            except errors.SapaError as exc:
+                raise errors.bad_request(f"line {reader.line_num}: {exc.message}") from None
+    except csv.Error as exc:
+        raise errors.bad_request(f"line {reader.line_num}: {exc}") from None
+    return out
+
+
+def export_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*CSV_COLUMNS, "status"])
+    for row in rows:
+        writer.writerow(
+            [
+                row["question"],
+                row["answer"],
+                row["category"],
+                "|".join(row["tags"]),
+                row["lang"],
+                row["status"],
+            ]
+        )
+    return buffer.getvalue()

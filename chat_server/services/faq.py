@@ -1,0 +1,270 @@
+"""FAQ use cases: curation, suggestions for agents and shoppers, and learning.
+
+Each site has its own `faq.Engine`, built from its published entries. Every
+change bumps the site's revision in the database, so each process (there may
+be several) rebuilds its engine when it sees a newer revision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from chat_server import errors
+from chat_server.bus import Bus, Event
+from chat_server.domain import audience
+from chat_server.domain.access import Viewer
+from chat_server.domain.faq_rules import FaqFields, phrasing_text
+from chat_server.domain.markdown import render_answer
+from chat_server.domain.models import Message, Room
+from chat_server.store import faq as faq_store
+from chat_server.store import sites as site_store
+from chat_server.store.database import Database
+from chat_server.store.faq import FaqEntry
+from faq import Engine, Entry, Lexicon
+
+MAX_QUERY = 500
+
+
+@dataclass(slots=True)
+class _SiteEngine:
+    revision: int
+    engine: Engine
+    entries: dict[str, FaqEntry]
+
+
+def require_owner(viewer: Viewer) -> None:
+    if viewer.role != "owner":
+        raise errors.forbidden("only the site's owners may change the FAQ")
+
+
+def entry_view(entry: FaqEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "question": entry.question,
+        "answer": entry.answer,
+        "answer_html": render_answer(entry.answer),
+        "category": entry.category,
+        "tags": list(entry.tags),
+        "lang": entry.lang,
+        "status": entry.status,
+        "position": entry.position,
+        "phrasings": [
+            {"id": p.id, "text": p.text, "source": p.source, "created_at": p.created_at}
+            for p in entry.phrasings
+        ],
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+    }
+
+
+class FaqService:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self.bus = bus
+        self.lexicon = Lexicon.default()
+        self._engines: dict[str, _SiteEngine] = {}
+        self._building: dict[str, asyncio.Lock] = {}
+
+    # -- the engine -------------------------------------------------------------
+
+    async def engine(self, site_id: str) -> _SiteEngine:
+        revision = await faq_store.revision(self.db, site_id)
+        current = self._engines.get(site_id)
+        if current is not None and current.revision == revision:
+            return current
+        lock = self._building.setdefault(site_id, asyncio.Lock())
+        async with lock:
+            current = self._engines.get(site_id)
+            if current is not None and current.revision >= revision:
+                return current
+            entries = [
+                e for e in await faq_store.list_entries(self.db, site_id) if e.status == "published"
+            ]
+            site = await site_store.get_site(self.db, site_id)
+            # The shop's own name is in half the questions and tells nothing apart.
+            lexicon = self.lexicon.extended(stopwords=[site.name]) if site else self.lexicon
+            # Stemming every entry is CPU work: keep it off the event loop.
+            engine = await asyncio.to_thread(
+                Engine, [self._engine_entry(e) for e in entries], lexicon
+            )
+            built = _SiteEngine(revision, engine, {e.id: e for e in entries})
+            self._engines[site_id] = built
+            return built
+
+    @staticmethod
+    def _engine_entry(entry: FaqEntry) -> Entry:
+        return Entry(
+            entry.id,
+            entry.question,
+            entry.answer,
+            entry.category,
+            entry.tags,
+            entry.lang,
+            tuple(p.text for p in entry.phrasings),
+        )
+
+    async def suggest(
+        self, site_id: str, text: str, limit: int = 3
+    ) -> tuple[list[dict[str, Any]], float]:
+        site = await self.engine(site_id)
+        found = site.engine.suggest(text[:MAX_QUERY], limit)
+        items = []
+        for suggestion in found:
+            entry = site.entries.get(suggestion.faq_id)
+            if entry is None:
+                continue
+            items.append(
+                {
+                    "faq_id": entry.id,
+                    "question": entry.question,
+                    "answer": entry.answer,
+                    "answer_html": render_answer(entry.answer),
+                    "score": round(suggestion.score, 4),
+                    "matched_terms": list(suggestion.matched_terms),
+                }
+            )
+        return items, site.engine.threshold
+
+    async def answers(self, site_id: str, text: str, limit: int = 3) -> list[dict[str, Any]]:
+        items, threshold = await self.suggest(site_id, text, limit)
+        return [item for item in items if item["score"] >= threshold]
+
+    # -- live suggestions ---------------------------------------------------------
+
+    async def on_customer_message(self, room: Room, message: Message) -> None:
+        """Suggest answers to the agents always, and to the shopper while nobody has answered."""
+        if message.kind != "text" or message.author.kind != "customer":
+            return
+        items, threshold = await self.suggest(room.site_id, message.body, 3)
+        base = {"type": "suggestions", "room_id": room.id, "for_message_id": message.id}
+        await self.bus.publish(
+            Event.frame(room.site_id, (audience.AGENTS,), {**base, "items": items})
+        )
+        good = [item for item in items if item["score"] >= threshold]
+        if not good or room.kind != "private" or room.status != "queued" or not room.customer_id:
+            return
+        await self.bus.publish(
+            Event.frame(
+                room.site_id, (audience.customer(room.customer_id),), {**base, "items": good}
+            )
+        )
+
+        def shown(conn: sqlite3.Connection) -> None:
+            for item in good:
+                faq_store.record_event(
+                    conn, room.site_id, item["faq_id"], "shown", room.id, message.id
+                )
+
+        await self.db.write(shown)
+
+    async def learn(
+        self, site_id: str, faq_id: str, message_id: str, kind: str, room_id: str | None
+    ) -> None:
+        """Keep the shopper's own words as a phrasing of the entry that answered them."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            faq_store.record_event(conn, site_id, faq_id, kind, room_id, message_id)
+            if kind not in ("used", "helpful"):
+                return
+            row = conn.execute(
+                "SELECT body FROM messages WHERE id = ? AND site_id = ? AND author_kind = 'customer'",
+                (message_id, site_id),
+            ).fetchone()
+            if row is not None:
+                faq_store.add_phrasing(
+                    conn, site_id, faq_id, phrasing_text(row["body"][:500]), "learnt"
+                )
+
+        await self.db.write(job)
+
+    async def feedback(
+        self, viewer: Viewer, faq_id: str, helpful: bool, for_message_id: str | None
+    ) -> None:
+        if await faq_store.get_entry(self.db, viewer.site_id, faq_id) is None:
+            raise errors.not_found("FAQ entry")
+        room_id = None
+        if for_message_id is not None:
+            row = await self.db.fetch_one(
+                "SELECT m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id"
+                " WHERE m.id = ? AND m.site_id = ? AND m.author_id = ?",
+                (for_message_id, viewer.site_id, viewer.id),
+            )
+            if row is None:
+                raise errors.not_found("message")
+            room_id = row["room_id"]
+        kind = "helpful" if helpful else "not_helpful"
+        if for_message_id is None:
+            await self.db.write(
+                lambda conn: faq_store.record_event(conn, viewer.site_id, faq_id, kind)
+            )
+            return
+        await self.learn(viewer.site_id, faq_id, for_message_id, kind, room_id)
+
+    # -- curation -----------------------------------------------------------------
+
+    async def list(self, viewer: Viewer) -> list[FaqEntry]:
+        return await faq_store.list_entries(self.db, viewer.site_id)
+
+    async def get(self, viewer: Viewer, entry_id: str) -> FaqEntry:
+        entry = await faq_store.get_entry(self.db, viewer.site_id, entry_id)
+        if entry is None:
+            raise errors.not_found("FAQ entry")
+        return entry
+
+    async def create(self, viewer: Viewer, fields: FaqFields) -> FaqEntry:
+        require_owner(viewer)
+        entry_id = await self.db.write(
+            lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields)
+        )
+        return await self.get(viewer, entry_id)
+
+    async def update(self, viewer: Viewer, entry_id: str, fields: FaqFields) -> FaqEntry:
+        require_owner(viewer)
+        if not await self.db.write(
+            lambda conn: faq_store.update_entry(conn, viewer.site_id, entry_id, fields)
+        ):
+            raise errors.not_found("FAQ entry")
+        return await self.get(viewer, entry_id)
+
+    async def delete(self, viewer: Viewer, entry_id: str) -> None:
+        require_owner(viewer)
+        if not await self.db.write(
+            lambda conn: faq_store.delete_entry(conn, viewer.site_id, entry_id)
+        ):
+            raise errors.not_found("FAQ entry")
+
+    async def reorder(self, viewer: Viewer, ids: list[str]) -> None:
+        require_owner(viewer)
+        if await self.db.write(lambda conn: faq_store.reorder(conn, viewer.site_id, ids)) < 0:
+            raise errors.not_found("FAQ entry")
+
+    async def add_phrasing(self, viewer: Viewer, entry_id: str, text: str) -> FaqEntry:
+        require_owner(viewer)
+        await self.get(viewer, entry_id)
+        await self.db.write(
+            lambda conn: faq_store.add_phrasing(conn, viewer.site_id, entry_id, text, "manual")
+        )
+        return await self.get(viewer, entry_id)
+
+    async def delete_phrasing(self, viewer: Viewer, entry_id: str, phrasing_id: str) -> FaqEntry:
+        require_owner(viewer)
+        done = await self.db.write(
+            lambda conn: faq_store.delete_phrasing(conn, viewer.site_id, entry_id, phrasing_id)
+        )
+        if not done:
+            raise errors.not_found("phrasing")
+        return await self.get(viewer, entry_id)
+
+    async def import_entries(self, viewer: Viewer, entries: list[FaqFields]) -> int:
+        """All or nothing: one transaction for the whole file."""
+        require_owner(viewer)
+
+        def job(conn: sqlite3.Connection) -> int:
+            for fields in entries:
+                faq_store.insert_entry(conn, viewer.site_id, fields)
+            return len(entries)
+
+        return await self.db.write(job)

@@ -1,0 +1,106 @@
+"""`GET /metrics`: this process's counters in the Prometheus text format (version 0.0.4).
+
+Written by hand: a dozen series do not need a client library. Every number is
+per process; with several processes, scrape each one (one container per
+process, as in docker-compose.yml) and let Prometheus add them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chat_server.bus.stats import BusStats
+from chat_server.web.context import AppContext, context_of
+from chat_server.web.hub import Connection
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _series(name: str, kind: str, help_: str, *samples: tuple[str, int]) -> Iterator[str]:
+    yield f"# HELP {name} {help_}"
+    yield f"# TYPE {name} {kind}"
+    for labels, value in samples:
+        yield f"{name}{labels} {value}"
+
+
+def _bus(stats: BusStats, up: bool) -> Iterator[str]:
+    yield from _series(
+        "sapa_redis_up", "gauge", "1 while the Redis bus link is up, else 0.", ("", int(up))
+    )
+    for name, value, help_ in (
+        ("received", stats.received, "Events from other processes delivered here."),
+        ("echoes_ignored", stats.echoes, "This process's own events back from Redis, ignored."),
+        ("dropped", stats.dropped, "Events other processes never got (Redis away or too slow)."),
+        ("resyncs", stats.resyncs, "Times clients were told to reconnect and sync."),
+        ("link_failures", stats.link_failures, "Times the Redis link broke."),
+    ):
+        yield from _series(f"sapa_bus_{name}_total", "counter", help_, ("", value))
+    latency = stats.latency
+    name = "sapa_bus_latency_seconds"
+    yield f"# HELP {name} Publish to receive time of events from other processes."
+    yield f"# TYPE {name} histogram"
+    for bound, count in latency.cumulative():
+        yield f'{name}_bucket{{le="{bound}"}} {count}'
+    yield f"{name}_sum {latency.total:.6f}"
+    yield f"{name}_count {latency.count}"
+
+
+def render(ctx: AppContext) -> str:
+    hub, db = ctx.hub, ctx.db
+    lines = [
+        *_series(
+            "sapa_connections",
+            "gauge",
+            "Open WebSocket connections by kind.",
+            ('{kind="widget"}', hub.count("widget")),
+            ('{kind="agent"}', hub.count("agent")),
+        ),
+        *_series(
+            "sapa_messages_stored_total",
+            "counter",
+            "Messages committed by this process (sent and system events).",
+            ("", ctx.chat.messages_stored),
+        ),
+        *_series(
+            "sapa_db_writes_total",
+            "counter",
+            "Write jobs committed by the group-commit writer.",
+            ("", db.writes),
+        ),
+        *_series(
+            "sapa_db_batches_total", "counter", "Group-commit transactions.", ("", db.batches)
+        ),
+        *_series(
+            "sapa_messages_delivered_total",
+            "counter",
+            "Event frames queued to client sockets.",
+            ("", hub.delivered),
+        ),
+        *_series(
+            "sapa_send_queue_overflows_total",
+            "counter",
+            "Clients closed with 1013 because their send queue was full.",
+            ("", Connection.overflows),
+        ),
+        *_series(
+            "sapa_bus_healthy",
+            "gauge",
+            "1 when the bus fans out to every process.",
+            ("", int(ctx.bus.healthy)),
+        ),
+    ]
+    stats: BusStats | None = getattr(ctx.bus, "stats", None)
+    published = stats.published if stats else int(getattr(ctx.bus, "published", 0))
+    lines += _series(
+        "sapa_bus_published_total", "counter", "Events published by this process.", ("", published)
+    )
+    if stats is not None:
+        lines += _bus(stats, ctx.bus.healthy)
+    return "\n".join(lines) + "\n"
+
+
+async def endpoint(request: Request) -> Response:
+    return Response(render(context_of(request)), media_type=CONTENT_TYPE)

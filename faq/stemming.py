@@ -1,0 +1,86 @@
+"""Cached wrappers around the Indonesian (Sastrawi) and English (Snowball) stemmers.
+
+Sastrawi costs a few hundred microseconds per word, far too slow to run on
+every word of every query, but chat vocabulary is small and repetitive, so a
+per-word cache makes it effectively free after warm-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import snowballstemmer  # type: ignore[import-untyped]
+from Sastrawi.Stemmer.StemmerFactory import StemmerFactory  # type: ignore[import-untyped]
+
+_factory = StemmerFactory()
+# Sastrawi's own result cache is a plain dict shared by all callers; a lock
+# keeps its bookkeeping simple under a thread pool. Only cache misses take it.
+_id_lock = threading.Lock()
+_id_stemmer = _factory.create_stemmer()
+ID_ROOTS: frozenset[str] = frozenset(w.strip() for w in _factory.get_words() if w.strip())
+
+_en_lock = threading.Lock()
+_en_stemmer = snowballstemmer.stemmer("english")
+
+_COLLOQUIAL_SUFFIX = ("kan", "i", "")  # Jakarta "-in" stands for formal "-kan" or "-i"
+
+
+@lru_cache(maxsize=200_000)
+def stem_id(word: str) -> str:
+    """Sastrawi root of ``word`` (the word itself if Sastrawi finds none)."""
+    if word in ID_ROOTS:
+        return word
+    with _id_lock:
+        return str(_id_stemmer.stem(word))
+
+
+@lru_cache(maxsize=200_000)
+def stem_en(word: str) -> str:
+    """Snowball (Porter2) English stem."""
+    with _en_lock:
+        return str(_en_stemmer.stemWord(word))
+
+
+def _id_root(word: str) -> str | None:
+    root = stem_id(word)
+    return root if root in ID_ROOTS else None
+
+
+@lru_cache(maxsize=200_000)
+def stem_word(word: str) -> tuple[str, bool]:
+    """Stem one lower-case word of unknown language.
+
+    Returns ``(stem, known)`` where ``known`` says the word was recognised as
+    Indonesian (a dictionary root, a formal affixed form, or a colloquial
+    Jakarta form). Anything else gets the English stemmer: English words are
+    the common case, and for names and unknown slang Snowball leaves the
+    word nearly as it is, which keeps index and query consistent.
+    """
+    if not word.isalpha():
+        return word, False
+    root = _id_root(word)
+    if root is not None:
+        return root, True
+    if len(word) > 4:
+        # Colloquial verbs: "batalin" = "batalkan", "ngajuin" = "mengajukan",
+        # "ngecek" = "cek"; Sastrawi knows only the formal affixes.
+        bases = [word]
+        if word.startswith("nge") and len(word) > 5:
+            bases.append(word[3:])
+        if word.startswith(("ng", "ny")):
+            bases.append("me" + word)
+        for base in bases:
+            if base.endswith("in") and len(base) > 4:
+                for suffix in _COLLOQUIAL_SUFFIX:
+                    root = _id_root(base[:-2] + suffix)
+                    if root is not None:
+                        return root, True
+            elif base is not word:
+                root = _id_root(base)
+                if root is not None:
+                    return root, True
+        if word.endswith("nya") and len(word) > 5:
+            # "-nya" glued to a loanword or slang: "refundnya", "sizenya".
+            return stem_word(word[:-3])
+    return stem_en(word), False
