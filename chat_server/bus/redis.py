@@ -217,6 +217,8 @@ class RedisBus:
             socket_timeout=3,
             socket_connect_timeout=2,
             health_check_interval=0,
+            # `CLIENT LIST` then tells which process a connection belongs to.
+            client_name=f"sapa-{self.origin}",
         )
         pubsub = redis.pubsub()
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chat_server import errors
+from chat_server.domain.csv_files import decode_utf8, read_csv
 
 MAX_QUESTION = 300
 MAX_ANSWER = 5000
@@ -104,12 +105,7 @@ def entry_fields(data: Any, *, creating: bool) -> FaqFields:
 
 def parse_import(raw: bytes, fmt: str) -> list[FaqFields]:
     """Every entry of an import file, or an error naming the first bad line."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise errors.bad_request(f"line {line}: not UTF-8 text") from None
-    entries = _parse_json(text) if fmt == "json" else _parse_csv(text)
+    entries = _parse_json(decode_utf8(raw)) if fmt == "json" else _parse_csv(raw)
     if not entries:
         raise errors.bad_request("the file has no entries")
     if len(entries) > MAX_IMPORT_ENTRIES:
@@ -133,28 +129,15 @@ def _parse_json(text: str) -> list[FaqFields]:
     return out
 
 
-def _parse_csv(text: str) -> list[FaqFields]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in ("question", "answer") if c not in header]
-    if missing:
-        raise errors.bad_request(f"line 1: missing column(s) {', '.join(missing)}")
-    reader.fieldnames = header
+def _parse_csv(raw: bytes) -> list[FaqFields]:
     out = []
-    try:
-        for row in reader:
-            if None in row:
-                raise errors.bad_request(f"line {reader.line_num}: more fields than columns")
-            if not any((v or "").strip() for v in row.values()):
-                continue
-            try:
-                out.append(
-                    entry_fields({k: v for k, v in row.items() if k in CSV_COLUMNS}, creating=True)
-                )
-            except errors.SapaError as exc:
-                raise errors.bad_request(f"line {reader.line_num}: {exc.message}") from None
-    except csv.Error as exc:
-        raise errors.bad_request(f"line {reader.line_num}: {exc}") from None
+    for line, row in read_csv(raw, ("question", "answer")):
+        try:
+            out.append(
+                entry_fields({k: v for k, v in row.items() if k in CSV_COLUMNS}, creating=True)
+            )
+        except errors.SapaError as exc:
+            raise errors.bad_request(f"line {line}: {exc.message}") from None
     return out
 
 

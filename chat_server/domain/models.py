@@ -23,6 +23,8 @@ class Site:
     greeting: str = ""
     locale: str = "id"
     color: str = "#0f766e"
+    # Pre-chat form: {"enabled": bool, "fields": ["name", "email"], "consent": bool}
+    prechat: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,10 @@ class Message:
     author: Author
     client_msg_id: str | None
     created_at: str
+    # Public rooms: the quoted question {"id", "body", "author"} (or {"id", "hidden": true}),
+    # and whether a moderator hid this message (only staff ever receive hidden messages).
+    reply_to: dict[str, Any] | None = None
+    hidden: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -78,6 +84,10 @@ class Message:
         }
         if self.client_msg_id is not None:
             out["client_msg_id"] = self.client_msg_id
+        if self.reply_to is not None:
+            out["reply_to"] = self.reply_to
+        if self.hidden:
+            out["hidden"] = True
         return out
 
 
@@ -95,6 +105,11 @@ class Room:
     assignee_id: str | None = None
     assignee_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Public rooms only.
+    position: int = 0
+    archived: bool = False
+    slow_mode_seconds: int = 0
+    pinned: Message | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -112,6 +127,11 @@ class Room:
             out["name"] = self.name
         if self.customer_id is not None:
             out["customer_id"] = self.customer_id
+        if self.kind == "public":
+            out["position"] = self.position
+            out["archived"] = self.archived
+            out["slow_mode_seconds"] = self.slow_mode_seconds
+            out["pinned"] = self.pinned.as_dict() if self.pinned else None
         out.update(self.extra)
         return out
 

@@ -27,6 +27,7 @@ from chat_server.store.migrations import migrate
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]
+Job = tuple[WriteFn, "Future[Any]", bool]
 
 MAX_BATCH = 256
 BUSY_TIMEOUT_MS = 10_000
@@ -39,13 +40,16 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Erased customer data must not linger in free pages of the file.
+    conn.execute("PRAGMA secure_delete = ON")
 
 
 class Database:
     def __init__(self, path: str, *, readers: int = 4) -> None:
         self.path = path
         self._reader_count = readers
-        self._jobs: queue.SimpleQueue[tuple[WriteFn, Future[Any]] | None] = queue.SimpleQueue()
+        # (function, future, in a transaction?) or None to stop.
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
@@ -80,8 +84,20 @@ class Database:
         if self._writer is None:
             raise RuntimeError("database is not open")
         future: Future[T] = Future()
-        self._jobs.put((fn, future))
+        self._jobs.put((fn, future, True))
         return await asyncio.wrap_future(future)
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the main file and truncate it (after an erase, for instance)."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        future: Future[None] = Future()
+        self._jobs.put((job, future, False))
+        await asyncio.wrap_future(future)
 
     @contextlib.asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -126,19 +142,35 @@ class Database:
                         stop = True
                         break
                     batch.append(job)
-                self._run_batch(conn, batch)
+                self._run_jobs(conn, batch)
                 if stop:
                     return
         finally:
             conn.close()
 
-    def _run_batch(
-        self, conn: sqlite3.Connection, batch: list[tuple[WriteFn, Future[Any]]]
-    ) -> None:
+    def _run_jobs(self, conn: sqlite3.Connection, jobs: list[Job]) -> None:
+        """Transactional jobs are grouped; the rare job that must run outside one runs alone."""
+        batch: list[Job] = []
+        for job in jobs:
+            if job[2]:
+                batch.append(job)
+                continue
+            if batch:
+                self._run_batch(conn, batch)
+                batch = []
+            fn, future, _ = job
+            try:
+                future.set_result(fn(conn))
+            except Exception as exc:
+                future.set_exception(exc)
+        if batch:
+            self._run_batch(conn, batch)
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, _ in batch:
+            for fn, _, _ in batch:
                 conn.execute("SAVEPOINT job")
                 try:
                     outcomes.append((True, fn(conn)))
@@ -152,13 +184,13 @@ class Database:
             log.exception("write batch failed")
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            for _, future in batch:
+            for _, future, _ in batch:
                 future.set_exception(exc)
             return
         self.batches += 1
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
-        for (ok, value), (_, future) in zip(outcomes, batch, strict=True):
+        for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True):
             if ok:
                 future.set_result(value)
             else:

@@ -29,6 +29,7 @@ def row_to_site(row: sqlite3.Row) -> Site:
         greeting=row["greeting"],
         locale=row["locale"],
         color=row["color"],
+        prechat=json.loads(row["prechat"]),
     )
 
 

@@ -23,11 +23,21 @@ from chat_server.errors import SapaError
 from chat_server.services import demo
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
+from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
-from chat_server.web import console_routes, faq_routes, help_routes, metrics, rest, widget_routes
+from chat_server.web import (
+    console_routes,
+    crm_routes,
+    faq_routes,
+    help_routes,
+    metrics,
+    rest,
+    site_routes,
+    widget_routes,
+)
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
@@ -131,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             auth=ConsoleAuth(db),
             presence=presence,
             faq=faq,
+            crm=CrmService(db, bus),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=_templates(),
             demo_site_key=demo_key,
@@ -153,6 +164,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest.routes,
         *faq_routes.routes,
         *help_routes.routes,
+        *crm_routes.routes,
+        *site_routes.routes,
         Mount("/console/static", StaticFiles(packages=[("agent_console", "static")])),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]

@@ -119,6 +119,11 @@ async def faq_page(request: Request) -> Response:
     return await _app_page(request, "faq.html")
 
 
+async def customers_page(request: Request) -> Response:
+    # One page serves the list and a customer's record; its script reads the path.
+    return await _app_page(request, "customers.html")
+
+
 async def _app_page(request: Request, template: str) -> Response:
     """A console page for a logged-in agent, with the boot data its scripts start from."""
     ctx = context_of(request)
@@ -146,4 +151,6 @@ routes = [
     Route("/console", console_page),
     Route("/console/", console_page),
     Route("/console/faq", faq_page),
+    Route("/console/customers", customers_page),
+    Route("/console/customers/{customer_id}", customers_page),
 ]

@@ -12,6 +12,7 @@ from chat_server.bus import Bus
 from chat_server.config import Settings
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
+from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.store.database import Database
@@ -28,6 +29,7 @@ class AppContext:
     auth: ConsoleAuth
     presence: Presence
     faq: FaqService
+    crm: CrmService
     cookies: URLSafeSerializer
     templates: Environment
     demo_site_key: str | None = None

@@ -37,7 +37,7 @@ async def widget_js(request: Request) -> Response:
     )
 
 
-def _cors(response: Response, origin: str | None) -> Response:
+def cors(response: Response, origin: str | None) -> Response:
     if origin:
         response.headers["access-control-allow-origin"] = origin
         response.headers["access-control-allow-methods"] = "POST, OPTIONS"
@@ -51,12 +51,12 @@ async def widget_session(request: Request) -> Response:
     origin = request.headers.get("origin")
     if request.method == "OPTIONS":
         # The preflight cannot name the site yet; the POST itself is checked per site.
-        return _cors(Response(status_code=204), origin)
+        return cors(Response(status_code=204), origin)
     try:
-        return _cors(await _open_widget_session(request, origin), origin)
+        return cors(await _open_widget_session(request, origin), origin)
     except SapaError as exc:
         # Errors carry CORS headers too, so the widget can read them and stop retrying.
-        return _cors(JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status), origin)
+        return cors(JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status), origin)
 
 
 async def _open_widget_session(request: Request, origin: str | None) -> Response:
@@ -86,6 +86,7 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
             "color": site.color,
             "agents_online": await ctx.presence.agents_online(site.id),
             "rooms": probe.rooms,
+            "prechat": site.prechat,
         },
     }
     return JSONResponse(body)

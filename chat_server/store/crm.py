@@ -1,0 +1,583 @@
+"""The customer record: profile, attributes, tags, notes, consent, orders, RFM, merge, erase."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from chat_server import errors
+from chat_server.domain import rfm
+from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
+from chat_server.ids import new_id, now_iso
+from chat_server.store.database import Database
+
+ERASED_BODY = "[dihapus atas permintaan pelanggan]"
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# -- writes (writer thread) ------------------------------------------------------
+
+
+def customer_by_external(conn: sqlite3.Connection, site_id: str, external_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT id FROM customers WHERE site_id = ? AND external_id = ?", (site_id, external_id)
+    ).fetchone()
+    return row["id"] if row else None
+
+
+def ensure_by_external(conn: sqlite3.Connection, site_id: str, external_id: str) -> str:
+    found = customer_by_external(conn, site_id, external_id)
+    if found:
+        return found
+    customer_id, now = new_id("cus"), now_iso()
+    conn.execute(
+        "INSERT INTO customers (id, site_id, external_id, created_at, last_seen_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (customer_id, site_id, external_id, now, now),
+    )
+    return customer_id
+
+
+def apply_profile(conn: sqlite3.Connection, customer_id: str, fields: ProfileFields) -> None:
+    for column in ("name", "email", "phone", "locale"):
+        value = getattr(fields, column)
+        if value is not None:
+            conn.execute(
+                f"UPDATE customers SET {column} = ? WHERE id = ?", (value or None, customer_id)
+            )
+    if fields.attributes:
+        set_attributes(conn, customer_id, fields.attributes)
+    if fields.tags is not None:
+        conn.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
+        conn.executemany(
+            "INSERT INTO customer_tags (customer_id, tag) VALUES (?, ?)",
+            [(customer_id, tag) for tag in fields.tags],
+        )
+
+
+def set_attributes(conn: sqlite3.Connection, customer_id: str, attributes: dict[str, Any]) -> None:
+    now = now_iso()
+    for key, value in attributes.items():
+        if value is None:
+            conn.execute(
+                "DELETE FROM customer_attributes WHERE customer_id = ? AND key = ?",
+                (customer_id, key),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO customer_attributes (customer_id, key, value, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, key)"
+                " DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (customer_id, key, json.dumps(value), now),
+            )
+    count = conn.execute(
+        "SELECT count(*) FROM customer_attributes WHERE customer_id = ?", (customer_id,)
+    ).fetchone()[0]
+    if count > MAX_ATTRIBUTES:
+        # Raised inside the write job: its savepoint rolls every change of this request back.
+        raise errors.bad_request(f"a customer has at most {MAX_ATTRIBUTES} attributes")
+
+
+def add_note(
+    conn: sqlite3.Connection,
+    site_id: str,
+    customer_id: str,
+    agent_id: str,
+    agent_name: str,
+    body: str,
+) -> dict[str, Any]:
+    note = {
+        "id": new_id("note"),
+        "body": body,
+        "author": {"id": agent_id, "name": agent_name},
+        "created_at": now_iso(),
+    }
+    conn.execute(
+        "INSERT INTO customer_notes (id, site_id, customer_id, agent_id, agent_name, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (note["id"], site_id, customer_id, agent_id, agent_name, body, note["created_at"]),
+    )
+    return note
+
+
+def set_consent(
+    conn: sqlite3.Connection, customer_id: str, kind: str, granted: bool, source: str
+) -> None:
+    conn.execute(
+        "INSERT INTO consents (customer_id, kind, granted, source, at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (customer_id, kind) DO UPDATE SET granted = excluded.granted,"
+        " source = excluded.source, at = excluded.at",
+        (customer_id, kind, int(granted), source, now_iso()),
+    )
+
+
+def insert_order(
+    conn: sqlite3.Connection, site_id: str, customer_id: str, fields: OrderFields
+) -> tuple[dict[str, Any], bool]:
+    """(order, created). The same order_id again stores nothing and answers the stored order."""
+    existing = conn.execute(
+        "SELECT * FROM orders WHERE site_id = ? AND order_id = ?", (site_id, fields.order_id)
+    ).fetchone()
+    if existing is not None:
+        if existing["customer_id"] != customer_id:
+            raise errors.SapaError(
+                errors.ErrorCode.CONFLICT, "that order_id belongs to another customer"
+            )
+        return order_view(existing), False
+    conn.execute(
+        "INSERT INTO orders (id, site_id, customer_id, order_id, total, currency, items, placed_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new_id("ord"),
+            site_id,
+            customer_id,
+            fields.order_id,
+            fields.total,
+            fields.currency,
+            json.dumps(fields.items),
+            fields.placed_at,
+            now_iso(),
+        ),
+    )
+    refresh_stats(conn, site_id, customer_id)
+    row = conn.execute(
+        "SELECT * FROM orders WHERE site_id = ? AND order_id = ?", (site_id, fields.order_id)
+    ).fetchone()
+    return order_view(row), True
+
+
+def order_view(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "order_id": row["order_id"],
+        "total": row["total"],
+        "currency": row["currency"],
+        "items": json.loads(row["items"]),
+        "placed_at": row["placed_at"],
+    }
+
+
+def refresh_stats(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+    row = conn.execute(
+        "SELECT count(*) AS n, COALESCE(sum(total), 0) AS spent, min(placed_at) AS first,"
+        " max(placed_at) AS last, max(currency) AS currency FROM orders WHERE customer_id = ?",
+        (customer_id,),
+    ).fetchone()
+    if row["n"] == 0:
+        conn.execute("DELETE FROM customer_stats WHERE customer_id = ?", (customer_id,))
+        return
+    conn.execute(
+        "INSERT INTO customer_stats (customer_id, site_id, orders_count, total_spent, currency,"
+        " first_order_at, last_order_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (customer_id) DO UPDATE SET orders_count = excluded.orders_count,"
+        " total_spent = excluded.total_spent, currency = excluded.currency,"
+        " first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at",
+        (customer_id, site_id, row["n"], row["spent"], row["currency"], row["first"], row["last"]),
+    )
+
+
+def rescore_site(conn: sqlite3.Connection, site_id: str, now: datetime | None = None) -> None:
+    """Recompute every buyer's quintiles: one order moves the breakpoints for everyone."""
+    rows = conn.execute(
+        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
+        " WHERE site_id = ?",
+        (site_id,),
+    ).fetchall()
+    buyers = [
+        rfm.Buyer(
+            r["customer_id"], _parse_time(r["last_order_at"]), r["orders_count"], r["total_spent"]
+        )
+        for r in rows
+    ]
+    scores = rfm.score_all(buyers, now or datetime.now(UTC))
+    conn.executemany(
+        "UPDATE customer_stats SET r = ?, f = ?, m = ?, segment = ? WHERE customer_id = ?",
+        [(s.r, s.f, s.m, s.segment, cid) for cid, s in scores.items()],
+    )
+
+
+def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: str) -> None:
+    """Fold an anonymous visitor into the known customer: nothing lost, nothing duplicated."""
+    if anonymous_id == known_id:
+        return
+    anon = conn.execute(
+        "SELECT * FROM customers WHERE id = ? AND site_id = ?", (anonymous_id, site_id)
+    ).fetchone()
+    if anon is None:
+        return
+    for column in ("name", "email", "phone", "locale"):
+        if anon[column]:
+            conn.execute(
+                f"UPDATE customers SET {column} = COALESCE({column}, ?) WHERE id = ?",
+                (anon[column], known_id),
+            )
+    conn.execute(
+        "INSERT OR IGNORE INTO customer_attributes (customer_id, key, value, updated_at)"
+        " SELECT ?, key, value, updated_at FROM customer_attributes WHERE customer_id = ?",
+        (known_id, anonymous_id),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO customer_tags (customer_id, tag) SELECT ?, tag FROM customer_tags WHERE customer_id = ?",
+        (known_id, anonymous_id),
+    )
+    # The most recent consent decision wins, whichever record it was given on.
+    conn.execute(
+        "INSERT INTO consents (customer_id, kind, granted, source, at)"
+        " SELECT ?, kind, granted, source, at FROM consents WHERE customer_id = ? AND true"
+        " ON CONFLICT (customer_id, kind) DO UPDATE SET granted = excluded.granted,"
+        " source = excluded.source, at = excluded.at WHERE excluded.at > consents.at",
+        (known_id, anonymous_id),
+    )
+    for table in ("customer_attributes", "customer_tags", "consents"):
+        conn.execute(f"DELETE FROM {table} WHERE customer_id = ?", (anonymous_id,))
+    conn.execute(
+        "UPDATE customer_notes SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+    )
+    conn.execute(
+        "UPDATE orders SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+    )
+    conn.execute(
+        "UPDATE ratings SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+    )
+    _merge_private_rooms(conn, anonymous_id, known_id)
+    name = conn.execute("SELECT name FROM customers WHERE id = ?", (known_id,)).fetchone()["name"]
+    conn.execute(
+        "UPDATE messages SET author_id = ?, author_name = COALESCE(?, author_name)"
+        " WHERE site_id = ? AND author_kind = 'customer' AND author_id = ?",
+        (known_id, name, site_id, anonymous_id),
+    )
+    conn.execute(
+        "UPDATE widget_tokens SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+    )
+    conn.execute("UPDATE customers SET merged_into = ? WHERE id = ?", (known_id, anonymous_id))
+    conn.execute(
+        "UPDATE customers SET created_at = min(created_at, ?), last_seen_at = max(last_seen_at, ?) WHERE id = ?",
+        (anon["created_at"], anon["last_seen_at"], known_id),
+    )
+    refresh_stats(conn, site_id, known_id)
+    refresh_stats(conn, site_id, anonymous_id)
+    rescore_site(conn, site_id)
+
+
+def _merge_private_rooms(conn: sqlite3.Connection, anonymous_id: str, known_id: str) -> None:
+    anon_room = conn.execute(
+        "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private'", (anonymous_id,)
+    ).fetchone()
+    if anon_room is None:
+        return
+    known_room = conn.execute(
+        "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private'", (known_id,)
+    ).fetchone()
+    if known_room is None:
+        conn.execute("UPDATE rooms SET customer_id = ? WHERE id = ?", (known_id, anon_room["id"]))
+        return
+    # Both have a conversation: the anonymous one's messages are appended to the known one,
+    # in their original order, under new seq numbers (clients resync after identify).
+    moved = conn.execute(
+        "SELECT id FROM messages WHERE room_id = ? ORDER BY seq", (anon_room["id"],)
+    ).fetchall()
+    seq = known_room["last_seq"]
+    for row in moved:
+        seq += 1
+        conn.execute(
+            "UPDATE messages SET room_id = ?, seq = ?, client_msg_id = CASE WHEN client_msg_id IS NULL"
+            " THEN NULL ELSE client_msg_id || '~' || ? END WHERE id = ?",
+            (known_room["id"], seq, anon_room["id"][-6:], row["id"]),
+        )
+    conn.execute(
+        "UPDATE rooms SET last_seq = ?, updated_at = ? WHERE id = ?",
+        (seq, now_iso(), known_room["id"]),
+    )
+    conn.execute(
+        "UPDATE ratings SET room_id = ? WHERE room_id = ?", (known_room["id"], anon_room["id"])
+    )
+    for table in ("read_marks",):
+        conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (anon_room["id"],))
+    conn.execute(
+        "UPDATE faq_events SET room_id = ? WHERE room_id = ?", (known_room["id"], anon_room["id"])
+    )
+    conn.execute("DELETE FROM rooms WHERE id = ?", (anon_room["id"],))
+
+
+def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> bool:
+    row = conn.execute(
+        "SELECT id FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
+    ).fetchone()
+    if row is None:
+        return False
+    ids = [customer_id] + [
+        r["id"]
+        for r in conn.execute(
+            "SELECT id FROM customers WHERE merged_into = ?", (customer_id,)
+        ).fetchall()
+    ]
+    marks = ",".join("?" * len(ids))
+    room_ids = [
+        r["id"]
+        for r in conn.execute(
+            f"SELECT id FROM rooms WHERE customer_id IN ({marks})", ids
+        ).fetchall()
+    ]
+    room_marks = ",".join("?" * len(room_ids)) or "NULL"
+    # Learnt FAQ phrasings are copies of the customer's words: they go first.
+    conn.execute(
+        "DELETE FROM faq_phrasings WHERE site_id = ? AND source = 'learnt' AND text IN"
+        f" (SELECT body FROM messages WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks}))",
+        (site_id, site_id, *ids),
+    )
+    conn.execute(
+        f"UPDATE messages SET body = ?, author_name = 'Pelanggan dihapus' WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks})",
+        (ERASED_BODY, site_id, *ids),
+    )
+    conn.execute(
+        f"UPDATE messages SET body = ? WHERE room_id IN ({room_marks})", (ERASED_BODY, *room_ids)
+    )
+    conn.execute(f"UPDATE ratings SET comment = NULL WHERE customer_id IN ({marks})", ids)
+    for table in (
+        "customer_attributes",
+        "customer_tags",
+        "customer_notes",
+        "consents",
+        "orders",
+        "customer_stats",
+        "widget_tokens",
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE customer_id IN ({marks})", ids)
+    conn.execute(
+        f"UPDATE customers SET name = NULL, email = NULL, phone = NULL, external_id = NULL, locale = NULL,"
+        f" erased_at = ? WHERE id IN ({marks})",
+        (now_iso(), *ids),
+    )
+    conn.execute(
+        "INSERT INTO erasures (id, site_id, customer_id, erased_by, erased_at) VALUES (?, ?, ?, ?, ?)",
+        (new_id("era"), site_id, customer_id, by, now_iso()),
+    )
+    rescore_site(conn, site_id)
+    return True
+
+
+# -- reads -----------------------------------------------------------------------
+
+
+async def record(db: Database, site_id: str, customer_id: str) -> dict[str, Any] | None:
+    row = await db.fetch_one(
+        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at,"
+        " s.r, s.f, s.m, s.segment FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
+        " WHERE c.id = ? AND c.site_id = ?",
+        (customer_id, site_id),
+    )
+    if row is None:
+        return None
+    attrs = await db.fetch_all(
+        "SELECT key, value FROM customer_attributes WHERE customer_id = ? ORDER BY key",
+        (customer_id,),
+    )
+    tags = await db.fetch_all(
+        "SELECT tag FROM customer_tags WHERE customer_id = ? ORDER BY tag", (customer_id,)
+    )
+    notes = await db.fetch_all(
+        "SELECT * FROM customer_notes WHERE customer_id = ? ORDER BY created_at DESC",
+        (customer_id,),
+    )
+    consents = await db.fetch_all(
+        "SELECT * FROM consents WHERE customer_id = ? ORDER BY kind", (customer_id,)
+    )
+    return customer_view(row, attrs, tags, notes, consents)
+
+
+def customer_view(
+    row: sqlite3.Row,
+    attrs: list[sqlite3.Row],
+    tags: list[sqlite3.Row],
+    notes: list[sqlite3.Row],
+    consents: list[sqlite3.Row],
+) -> dict[str, Any]:
+    orders = row["orders_count"] or 0
+    last = row["last_order_at"]
+    now = datetime.now(UTC)
+    return {
+        "id": row["id"],
+        "external_id": row["external_id"],
+        "name": row["name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "locale": row["locale"],
+        "first_seen_at": row["created_at"],
+        "last_seen_at": row["last_seen_at"],
+        "erased": row["erased_at"] is not None,
+        "attributes": {a["key"]: json.loads(a["value"]) for a in attrs},
+        "tags": [t["tag"] for t in tags],
+        "consents": [
+            {"kind": c["kind"], "granted": bool(c["granted"]), "source": c["source"], "at": c["at"]}
+            for c in consents
+        ],
+        "notes": [
+            {
+                "id": n["id"],
+                "body": n["body"],
+                "author": {"id": n["agent_id"], "name": n["agent_name"]},
+                "created_at": n["created_at"],
+            }
+            for n in notes
+        ],
+        "orders_count": orders,
+        "total_spent": row["total_spent"] or 0,
+        "currency": row["currency"] or "IDR",
+        "last_order_at": last,
+        "rfm": {
+            "r": row["r"] or 0,
+            "f": row["f"] or 0,
+            "m": row["m"] or 0,
+            "segment": row["segment"] if orders else "prospect",
+            "lifecycle": rfm.lifecycle(orders, _parse_time(last) if last else None, now),
+        },
+    }
+
+
+async def orders_of(db: Database, customer_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
+        (customer_id, limit),
+    )
+    return [order_view(r) for r in rows]
+
+
+async def rooms_of(db: Database, customer_id: str) -> list[dict[str, Any]]:
+    rows = await db.fetch_all(
+        "SELECT id, kind, status, last_seq, created_at, updated_at FROM rooms WHERE customer_id = ? ORDER BY updated_at DESC",
+        (customer_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def search(
+    db: Database,
+    site_id: str,
+    *,
+    q: str = "",
+    segment: str = "",
+    tag: str = "",
+    attr: tuple[str, str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    where = ["c.site_id = ?", "c.merged_into IS NULL", "c.erased_at IS NULL"]
+    params: list[Any] = [site_id]
+    if q:
+        where.append(
+            "(c.name LIKE ? OR c.email LIKE ? OR c.phone LIKE ? OR c.external_id LIKE ? OR c.id = ?)"
+        )
+        like = f"%{q}%"
+        params += [like, like, like, like, q]
+    if segment == "prospect":
+        where.append("s.customer_id IS NULL")
+    elif segment:
+        where.append("s.segment = ?")
+        params.append(segment)
+    if tag:
+        where.append(
+            "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = ?)"
+        )
+        params.append(tag.lower())
+    if attr:
+        where.append(
+            "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = c.id AND a.key = ? AND (a.value = ? OR a.value = ?))"
+        )
+        params += [attr[0], json.dumps(attr[1]), attr[1]]
+    base = (
+        "FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE "
+        + " AND ".join(where)
+    )
+    total_row = await db.fetch_one("SELECT count(*) AS n " + base, tuple(params))
+    rows = await db.fetch_all(
+        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at, s.r, s.f, s.m, s.segment "
+        + base
+        + " ORDER BY c.last_seen_at DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    items = [customer_view(r, [], [], [], []) for r in rows]
+    return items, int(total_row["n"]) if total_row else 0
+
+
+async def timeline(
+    db: Database, site_id: str, customer_id: str, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Every message of the customer's conversations and public posts, orders, FAQ answers, ratings."""
+    items: list[dict[str, Any]] = []
+    messages = await db.fetch_all(
+        "SELECT m.*, r.kind AS room_kind, r.name AS room_name FROM messages m JOIN rooms r ON r.id = m.room_id"
+        " WHERE m.site_id = ? AND (r.customer_id = ? OR (m.author_kind = 'customer' AND m.author_id = ?))"
+        " ORDER BY m.created_at DESC, m.seq DESC LIMIT ?",
+        (site_id, customer_id, customer_id, limit + 1),
+    )
+    has_more = len(messages) > limit
+    for m in messages[:limit]:
+        items.append(
+            {
+                "kind": "message",
+                "at": m["created_at"],
+                "room_id": m["room_id"],
+                "room_kind": m["room_kind"],
+                "room_name": m["room_name"],
+                "message": {
+                    "id": m["id"],
+                    "seq": m["seq"],
+                    "kind": m["kind"],
+                    "body": m["body"],
+                    "author": {
+                        "kind": m["author_kind"],
+                        "id": m["author_id"],
+                        "name": m["author_name"],
+                    },
+                },
+            }
+        )
+    for o in await db.fetch_all(
+        "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
+        (customer_id, limit),
+    ):
+        items.append({"kind": "order", "at": o["placed_at"], "order": order_view(o)})
+    for e in await db.fetch_all(
+        "SELECT e.*, f.question FROM faq_events e LEFT JOIN faq_entries f ON f.id = e.faq_id"
+        " WHERE e.site_id = ? AND (e.room_id IN (SELECT id FROM rooms WHERE customer_id = ?)"
+        " OR e.message_id IN (SELECT id FROM messages WHERE author_id = ?)) ORDER BY e.created_at DESC LIMIT ?",
+        (site_id, customer_id, customer_id, limit),
+    ):
+        items.append(
+            {
+                "kind": "faq",
+                "at": e["created_at"],
+                "faq": {"id": e["faq_id"], "question": e["question"], "event": e["kind"]},
+            }
+        )
+    for r in await db.fetch_all(
+        "SELECT * FROM ratings WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
+        (customer_id, limit),
+    ):
+        items.append(
+            {
+                "kind": "rating",
+                "at": r["created_at"],
+                "rating": {"room_id": r["room_id"], "score": r["score"], "comment": r["comment"]},
+            }
+        )
+    items.sort(key=lambda item: item["at"])
+    return items, has_more
+
+
+async def export(db: Database, site_id: str, customer_id: str) -> dict[str, Any] | None:
+    profile = await record(db, site_id, customer_id)
+    if profile is None:
+        return None
+    everything, _ = await timeline(db, site_id, customer_id, 1_000_000)
+    return {
+        "exported_at": now_iso(),
+        "customer": profile,
+        "orders": await orders_of(db, customer_id, 1_000_000),
+        "rooms": await rooms_of(db, customer_id),
+        "timeline": everything,
+    }

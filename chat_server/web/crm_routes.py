@@ -1,0 +1,176 @@
+"""The customer record over REST, and the widget's identify and pre-chat calls."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chat_server import errors
+from chat_server.domain import crm_rules
+from chat_server.domain.models import Customer, Site
+from chat_server.domain.origins import origin_allowed
+from chat_server.services import widget_sessions
+from chat_server.store import crm as crm_store
+from chat_server.web.context import context_of
+from chat_server.web.rest import int_param
+from chat_server.web.rest_auth import authenticate
+from chat_server.web.widget_routes import cors
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise errors.bad_request("body is not valid JSON") from None
+
+
+async def _widget_caller(request: Request) -> tuple[Site, Customer]:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    found = await widget_sessions.resume(context_of(request).db, token) if token else None
+    if found is None:
+        raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "a widget token is required")
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, found[0].domains):
+        raise errors.forbidden("origin not allowed for this site")
+    return found
+
+
+def _widget_endpoint(handler: Any) -> Any:
+    """Widget calls answer CORS on success and on error, so the widget can read refusals."""
+
+    async def endpoint(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS":
+            return cors(Response(status_code=204), origin)
+        try:
+            response = await handler(request)
+        except errors.SapaError as exc:
+            response = JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status)
+        return cors(response, origin)
+
+    return endpoint
+
+
+async def identify(request: Request) -> Response:
+    site, customer = await _widget_caller(request)
+    data = await _json(request)
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    external_id = crm_rules.external_id(data.get("external_id"))
+    user_hash = data.get("user_hash")
+    if not isinstance(user_hash, str) or len(user_hash) > 128:
+        raise errors.forbidden("identity verification failed")
+    profile = crm_rules.profile({k: data.get(k) for k in ("name", "email")})
+    known = await context_of(request).crm.identify(site, customer, external_id, user_hash, profile)
+    token = request.headers["authorization"][7:].strip()
+    return JSONResponse({"customer_id": known, "token": token})
+
+
+async def prechat(request: Request) -> Response:
+    site, customer = await _widget_caller(request)
+    data = await _json(request)
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    consent = data.get("marketing_consent")
+    if consent is not None and not isinstance(consent, bool):
+        raise errors.bad_request("'marketing_consent' must be true or false")
+    profile = crm_rules.profile({k: data.get(k) for k in ("name", "email")})
+    await context_of(request).crm.prechat(site.id, customer.id, profile, consent)
+    return JSONResponse({"customer": {"id": customer.id, "name": profile.name or customer.name}})
+
+
+async def upsert_by_external(request: Request) -> Response:
+    viewer = await authenticate(request)
+    external_id = crm_rules.external_id(request.path_params["external_id"])
+    profile = crm_rules.profile(await _json(request))
+    return JSONResponse(await context_of(request).crm.upsert_external(viewer, external_id, profile))
+
+
+async def add_order(request: Request) -> Response:
+    viewer = await authenticate(request)
+    external_id = crm_rules.external_id(request.path_params["external_id"])
+    order = crm_rules.order(await _json(request))
+    stored, created = await context_of(request).crm.add_order(viewer, external_id, order)
+    return JSONResponse(stored, status_code=201 if created else 200)
+
+
+async def list_customers(request: Request) -> Response:
+    viewer = await authenticate(request)
+    params = request.query_params
+    attr = None
+    if params.get("attr"):
+        key, _, value = params["attr"].partition(":")
+        attr = (key, value)
+    items, total = await crm_store.search(
+        context_of(request).db,
+        viewer.site_id,
+        q=params.get("q", "")[:200],
+        segment=params.get("segment", ""),
+        tag=params.get("tag", ""),
+        attr=attr,
+        limit=int_param(request, "limit", 50, 1, 200),
+        offset=int_param(request, "offset", 0, 0, 10_000_000),
+    )
+    return JSONResponse({"items": items, "total": total})
+
+
+async def one_customer(request: Request) -> Response:
+    viewer = await authenticate(request)
+    crm, customer_id = context_of(request).crm, request.path_params["customer_id"]
+    if request.method == "GET":
+        return JSONResponse(await crm.full_record(viewer, customer_id))
+    if request.method == "DELETE":
+        await crm.erase(viewer, customer_id)
+        return JSONResponse({"ok": True, "erased": customer_id})
+    profile = crm_rules.profile(await _json(request))
+    return JSONResponse(await crm.update(viewer, customer_id, profile))
+
+
+async def add_note(request: Request) -> Response:
+    viewer = await authenticate(request)
+    data = await _json(request)
+    body = data.get("body") if isinstance(data, dict) else None
+    note = await context_of(request).crm.add_note(viewer, request.path_params["customer_id"], body)
+    return JSONResponse(note, status_code=201)
+
+
+async def timeline(request: Request) -> Response:
+    viewer = await authenticate(request)
+    customer_id = request.path_params["customer_id"]
+    await context_of(request).crm.get(viewer, customer_id)
+    items, has_more = await crm_store.timeline(
+        context_of(request).db,
+        viewer.site_id,
+        customer_id,
+        int_param(request, "limit", 500, 1, 5000),
+    )
+    return JSONResponse({"items": items, "has_more": has_more})
+
+
+async def export(request: Request) -> Response:
+    viewer = await authenticate(request)
+    customer_id = request.path_params["customer_id"]
+    data = await context_of(request).crm.export(viewer, customer_id)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="customer-{customer_id}.json"'},
+    )
+
+
+routes = [
+    Route("/api/widget/identify", _widget_endpoint(identify), methods=["POST", "OPTIONS"]),
+    Route("/api/widget/prechat", _widget_endpoint(prechat), methods=["POST", "OPTIONS"]),
+    Route("/api/v1/customers", list_customers),
+    Route("/api/v1/customers/by-external-id/{external_id}", upsert_by_external, methods=["PUT"]),
+    Route("/api/v1/customers/by-external-id/{external_id}/orders", add_order, methods=["POST"]),
+    Route("/api/v1/customers/{customer_id}", one_customer, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/v1/customers/{customer_id}/notes", add_note, methods=["POST"]),
+    Route("/api/v1/customers/{customer_id}/timeline", timeline),
+    Route("/api/v1/customers/{customer_id}/export", export),
+]

@@ -1,0 +1,106 @@
+"""A site's own settings: greeting, language, colour, domains, pre-chat form (owners)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chat_server import errors
+from chat_server.domain.models import Site
+from chat_server.store import sites as site_store
+from chat_server.web.context import context_of
+from chat_server.web.rest_auth import authenticate
+
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DOMAIN = re.compile(r"^(\*\.)?[a-z0-9.-]{1,253}$")
+PRECHAT_FIELDS = ("name", "email")
+
+
+def site_view(site: Site) -> dict[str, Any]:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "site_key": site.site_key,
+        "greeting": site.greeting,
+        "locale": site.locale,
+        "color": site.color,
+        "domains": list(site.domains),
+        "prechat": site.prechat,
+    }
+
+
+def _changes(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    out: dict[str, Any] = {}
+    if "name" in data:
+        if not isinstance(data["name"], str) or not 0 < len(data["name"].strip()) <= 120:
+            raise errors.bad_request("'name' must be 1 to 120 characters")
+        out["name"] = data["name"].strip()
+    if "greeting" in data:
+        if not isinstance(data["greeting"], str) or len(data["greeting"]) > 500:
+            raise errors.bad_request("'greeting' is at most 500 characters")
+        out["greeting"] = data["greeting"].strip()
+    if "locale" in data:
+        if data["locale"] not in ("id", "en"):
+            raise errors.bad_request("'locale' must be id or en")
+        out["locale"] = data["locale"]
+    if "color" in data:
+        if not isinstance(data["color"], str) or not COLOR.match(data["color"]):
+            raise errors.bad_request("'color' must look like #0f766e")
+        out["color"] = data["color"]
+    if "domains" in data:
+        domains = data["domains"]
+        if not isinstance(domains, list) or not domains or len(domains) > 50:
+            raise errors.bad_request("'domains' must list 1 to 50 domains")
+        if not all(isinstance(d, str) and DOMAIN.match(d.lower()) for d in domains):
+            raise errors.bad_request("a domain looks like shop.example or *.shop.example")
+        out["domains"] = json.dumps([d.lower() for d in domains])
+    if "prechat" in data:
+        out["prechat"] = json.dumps(_prechat(data["prechat"]))
+    return out
+
+
+def _prechat(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise errors.bad_request("'prechat' must be an object")
+    fields = value.get("fields", list(PRECHAT_FIELDS))
+    if not isinstance(fields, list) or not set(fields) <= set(PRECHAT_FIELDS):
+        raise errors.bad_request("'prechat.fields' may hold name and email")
+    return {
+        "enabled": bool(value.get("enabled", False)),
+        "fields": [f for f in PRECHAT_FIELDS if f in fields],
+        "consent": bool(value.get("consent", True)),
+    }
+
+
+async def site_settings(request: Request) -> Response:
+    viewer = await authenticate(request)
+    ctx = context_of(request)
+    if request.method == "PUT":
+        if viewer.role != "owner":
+            raise errors.forbidden("only the site's owners may change its settings")
+        try:
+            data = await request.json()
+        except ValueError:
+            raise errors.bad_request("body is not valid JSON") from None
+        changes = _changes(data)
+        if changes:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            await ctx.db.write(
+                lambda conn: conn.execute(
+                    f"UPDATE sites SET {assignments} WHERE id = ?",
+                    (*changes.values(), viewer.site_id),
+                )
+            )
+    site = await site_store.get_site(ctx.db, viewer.site_id)
+    assert site is not None
+    return JSONResponse(site_view(site))
+
+
+routes = [Route("/api/v1/site", site_settings, methods=["GET", "PUT"])]
