@@ -13,7 +13,7 @@ from typing import Any
 
 from chat_server.config import Settings
 from chat_server.errors import SapaError
-from chat_server.services import admin, demo, faq_cli
+from chat_server.services import admin, crm_import, demo, faq_cli
 from chat_server.store.database import Database
 
 
@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     create_agent.add_argument("--role", choices=["agent", "owner"], default="agent")
     create_agent.add_argument("--password-stdin", action="store_true", required=True)
     create_agent.add_argument("--json", action="store_true")
+    imports = with_db(commands.add_parser("import", help="import customers or orders from CSV"))
+    imports.add_argument("kind", choices=["customers", "orders"])
+    imports.add_argument("file")
+    imports.add_argument("--site", required=True)
+
     faq = commands.add_parser("faq", help="import or export a site's FAQ").add_subparsers(
         dest="action", required=True
     )
@@ -107,6 +112,21 @@ def _agent_create(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(json.dumps({"agent_id": agent_id}) if args.json else f"agent_id: {agent_id}")
     return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    raw = Path(args.file).read_bytes()
+    report = asyncio.run(
+        _with_db(settings.db_path, lambda db: crm_import.run(db, args.site, args.kind, raw))
+    )
+    for line in report.errors:
+        print(f"  skipped {line}", file=sys.stderr)
+    print(
+        f"imported {report.imported} {args.kind}, {report.unchanged} unchanged,"
+        f" {len(report.errors)} skipped",
+        file=sys.stderr,
+    )
+    return 1 if report.errors else 0
 
 
 def _faq(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             return _site_create(args, settings)
         if args.command == "faq":
             return _faq(args, settings)
+        if args.command == "import":
+            return _import(args, settings)
         return _agent_create(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)

@@ -1,0 +1,102 @@
+"""The `sapa` command as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def sapa(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chat_server", *args, "--db", str(db)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_site_agent_faq_and_crm_imports(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    site = json.loads(
+        sapa(db, "site", "create", "Toko Uji", "--domain", "uji.test", "--json").stdout
+    )
+    assert set(site) == {"site_id", "site_key", "identity_secret", "api_token"}
+    agent = sapa(
+        db,
+        "agent",
+        "create",
+        "--site",
+        site["site_id"],
+        "--email",
+        "a@uji.test",
+        "--name",
+        "A",
+        "--role",
+        "owner",
+        "--password-stdin",
+        "--json",
+        stdin="sandi-yang-panjang\n",
+    )
+    assert "agent_id" in json.loads(agent.stdout)
+    short = sapa(
+        db,
+        "agent",
+        "create",
+        "--site",
+        site["site_id"],
+        "--email",
+        "b@uji.test",
+        "--name",
+        "B",
+        "--password-stdin",
+        stdin="pendek\n",
+    )
+    assert short.returncode == 2 and "at least 8" in short.stderr
+
+    faq_csv = tmp_path / "faq.csv"
+    faq_csv.write_text(
+        "question,answer,category,tags,lang\nBisa COD?,Bisa.,Bayar,cod,id\n", encoding="utf-8"
+    )
+    assert sapa(db, "faq", "import", "--site", site["site_id"], str(faq_csv)).returncode == 0
+    broken = tmp_path / "broken.csv"
+    broken.write_text("question,answer\nTanpa jawaban,\n", encoding="utf-8")
+    refused = sapa(db, "faq", "import", "--site", site["site_id"], str(broken))
+    assert refused.returncode == 2 and "line 2" in refused.stderr
+    exported = json.loads(sapa(db, "faq", "export", "--site", site["site_id"]).stdout)
+    assert [e["question"] for e in exported] == ["Bisa COD?"]
+
+    customers = tmp_path / "customers.csv"
+    customers.write_text(
+        "external_id,name,email,city\nc1,Ani,ani@uji.test,Medan\nc2,Budi,bukan-email,Solo\n",
+        encoding="utf-8",
+    )
+    result = sapa(db, "import", "customers", str(customers), "--site", site["site_id"])
+    assert (
+        result.returncode == 1
+        and "line 3" in result.stderr
+        and "imported 1 customers" in result.stderr
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "external_id,order_id,total,currency,placed_at\nc1,o1,150000,IDR,2026-11-01T10:00:00Z\nc1,o2,abc,IDR,\nc1,o1,150000,IDR,\n",
+        encoding="utf-8",
+    )
+    result = sapa(db, "import", "orders", str(orders), "--site", site["site_id"])
+    assert (
+        "imported 1 orders, 1 unchanged, 1 skipped" in result.stderr and "line 3" in result.stderr
+    )
+    bad_encoding = tmp_path / "latin.csv"
+    bad_encoding.write_bytes("external_id,name\nc9,Jos\xe9\n".encode("latin-1"))
+    fatal = sapa(db, "import", "customers", str(bad_encoding), "--site", site["site_id"])
+    assert fatal.returncode == 2 and "line 2" in fatal.stderr
+
+    conn = sqlite3.connect(db)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM customers ORDER BY name")]
+        segment = conn.execute("SELECT segment FROM customer_stats").fetchall()
+    finally:
+        conn.close()
+    assert names == ["Ani"] and len(segment) == 1
