@@ -103,7 +103,7 @@ async def test_html_in_entries_is_inert(env: Env) -> None:
     )
     html = response.json()["answer_html"]
     assert "<img" not in html and "&lt;img" in html
-    assert "href=\"javascript:" not in html
+    assert 'href="javascript:' not in html
     assert 'href="https://shop-a.test"' in html
 
 
@@ -282,3 +282,21 @@ async def test_bad_faq_frames(env: Env) -> None:
     assert (await widget.request("faq_feedback", faq_id="faq_nope", helpful=False))[
         "code"
     ] == "not_found"
+
+
+async def test_report_summary_counts_conversations_and_deflection(env: Env) -> None:
+    assert env.http is not None
+    await add_entries(env)
+    widget, _ = await env.widget("a")
+    sent = await widget.request("send", client_msg_id="q1", body="bisa cod gk kak?")
+    await widget.event("suggestions", for_message_id=sent["message"]["id"])
+    await widget.request(
+        "rate", room_id=sent["message"]["room_id"], score=4
+    )  # not resolved: refused
+    report = await env.http.get("/api/v1/reports/summary", headers=owner_token(env))
+    body = report.json()
+    assert body["conversations"] == 1 and body["messages"]["from_customers"] == 1
+    assert body["faq"]["questions_with_suggestions"] == 1 and body["faq"]["deflected"] == 1
+    assert body["csat"]["responses"] == 0
+    bad = await env.http.get("/api/v1/reports/summary?from=yesterday", headers=owner_token(env))
+    assert bad.status_code == 400
