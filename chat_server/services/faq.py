@@ -135,7 +135,10 @@ class FaqService:
     # -- live suggestions ---------------------------------------------------------
 
     async def on_customer_message(self, room: Room, message: Message) -> None:
-        """Suggest answers to the agents always, and to the shopper while nobody has answered."""
+        """Suggest answers to the agents always, and to the shopper while nobody has answered.
+
+        In a public room the answers go to the visitor who asked, never to the room.
+        """
         if message.kind != "text" or message.author.kind != "customer":
             return
         items, threshold = await self.suggest(room.site_id, message.body, 3)
@@ -144,13 +147,14 @@ class FaqService:
             Event.frame(room.site_id, (audience.AGENTS,), {**base, "items": items})
         )
         good = [item for item in items if item["score"] >= threshold]
-        if not good or room.kind != "private" or room.status != "queued" or not room.customer_id:
+        if room.kind == "public":
+            asker = message.author.id
+        elif room.kind == "private" and room.status == "queued" and room.customer_id:
+            asker = room.customer_id
+        else:
             return
-        await self.bus.publish(
-            Event.frame(
-                room.site_id, (audience.customer(room.customer_id),), {**base, "items": good}
-            )
-        )
+        if not good:
+            return
 
         def shown(conn: sqlite3.Connection) -> None:
             for item in good:
@@ -158,7 +162,11 @@ class FaqService:
                     conn, room.site_id, item["faq_id"], "shown", room.id, message.id
                 )
 
+        # Recorded before the shopper sees it, so reports never miss a card on screen.
         await self.db.write(shown)
+        await self.bus.publish(
+            Event.frame(room.site_id, (audience.customer(asker),), {**base, "items": good})
+        )
 
     async def learn(
         self, site_id: str, faq_id: str, message_id: str, kind: str, room_id: str | None

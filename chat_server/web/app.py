@@ -34,6 +34,7 @@ from chat_server.web import (
     faq_routes,
     help_routes,
     metrics,
+    report_routes,
     rest,
     site_routes,
     widget_routes,
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *help_routes.routes,
         *crm_routes.routes,
         *site_routes.routes,
+        *report_routes.routes,
         Mount("/console/static", StaticFiles(packages=[("agent_console", "static")])),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
