@@ -17,15 +17,18 @@ export function setCsrfToken(token) {
   csrfToken = token || "";
 }
 
-export async function api(path, { method = "GET", body } = {}) {
+// `body` goes as JSON; `raw` (a string or Blob) goes as it is, with `contentType`.
+export async function api(path, { method = "GET", body, raw, contentType, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  else if (raw !== undefined) headers["Content-Type"] = contentType || "application/octet-stream";
   const res = await fetch(path, {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+    body: body !== undefined ? JSON.stringify(body) : raw,
   });
   if (res.status === 401) {
     location.assign(LOGIN_URL);
@@ -70,4 +73,59 @@ export async function roomMessages(roomId, afterSeq = 0) {
 
 export function logout() {
   return api("/api/v1/auth/logout", { method: "POST" });
+}
+
+// ---- FAQ (docs/protocol.md "## FAQ") ------------------------------------------
+
+const FAQ = "/api/v1/faq";
+
+function faqPath(id, rest = "") {
+  return `${FAQ}/${encodeURIComponent(id)}${rest}`;
+}
+
+export function listFaq() {
+  return api(FAQ).then((d) => d.items || []);
+}
+
+export function faqCategories() {
+  return api(`${FAQ}/categories`).then((d) => d.items || []);
+}
+
+export function createFaq(fields) {
+  return api(FAQ, { method: "POST", body: fields });
+}
+
+export function updateFaq(id, fields) {
+  return api(faqPath(id), { method: "PUT", body: fields });
+}
+
+export function deleteFaq(id) {
+  return api(faqPath(id), { method: "DELETE" });
+}
+
+export function reorderFaq(ids) {
+  return api(`${FAQ}/reorder`, { method: "POST", body: { ids } });
+}
+
+export function addPhrasing(id, text) {
+  return api(faqPath(id, "/phrasings"), { method: "POST", body: { text } });
+}
+
+export function deletePhrasing(id, phrasingId) {
+  return api(faqPath(id, `/phrasings/${encodeURIComponent(phrasingId)}`), { method: "DELETE" });
+}
+
+// `{items: [Suggestion], threshold}`, best first, weak ones included.
+export function suggestFaq(q, limit = 3, signal) {
+  const qs = new URLSearchParams({ q, limit: String(limit) });
+  return api(`${FAQ}/suggest?${qs}`, { signal });
+}
+
+export function importFaq(format, text) {
+  const contentType = format === "csv" ? "text/csv; charset=utf-8" : "application/json";
+  return api(`${FAQ}/import?format=${format}`, { method: "POST", raw: text, contentType });
+}
+
+export function faqExportUrl(format) {
+  return `${FAQ}/export?format=${format}`;
 }

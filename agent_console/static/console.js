@@ -8,6 +8,7 @@ import { Store, roomTitle } from "./model.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import * as notify from "./notify.js";
+import { readBoot, fillIdentity, showToast, errorText, setNavUnread } from "./shell.js";
 
 // Send typing:true at most this often while the agent keeps typing...
 const TYPING_REFRESH_MS = 3000;
@@ -32,7 +33,7 @@ class App {
       onOpen: (id) => this.open(id),
     });
     this.view = new ConversationView(document.getElementById("conversation"), this.store, {
-      onSend: (body, kind) => this.send(body, kind),
+      onSend: (body, kind, link) => this.send(body, kind, link),
       onRetry: (cmid) => this.retry(cmid),
       onAssign: (agentId) => this.roomAction("assign", { agent_id: agentId }),
       onResolve: () => this.roomAction("resolve"),
@@ -82,9 +83,7 @@ class App {
   // ---- sidebar ---------------------------------------------------------
 
   setupSidebar() {
-    document.getElementById("site-name").textContent = this.store.site?.name || "";
-    document.getElementById("agent-name").textContent = this.store.me.name;
-    document.getElementById("agent-email").textContent = this.store.me.email || "";
+    fillIdentity({ site: this.store.site, agent: this.store.me });
 
     const status = document.querySelector('[data-testid="status-select"]');
     status.value = this.store.me.status === "away" ? "away" : "online";
@@ -267,6 +266,11 @@ class App {
       case "presence":
         this.onPresence(frame);
         break;
+      case "suggestions":
+        // FAQ answers for a customer's message (docs/protocol.md, "## FAQ").
+        this.store.setSuggestions(frame);
+        if (frame.room_id === this.openRoomId) this.scheduleRender();
+        break;
       case "error":
         // An error without ref answers a fire-and-forget frame (read, typing).
         if (frame.code && frame.code !== "rate_limited") console.warn("sapa:", frame.code, frame.message);
@@ -404,7 +408,8 @@ class App {
     if (m) this.open(decodeURIComponent(m[1]));
   }
 
-  send(body, kind) {
+  // `link` is the FAQ suggestion the reply came from: {faq_id, for_message_id}.
+  send(body, kind, link) {
     const roomId = this.openRoomId;
     if (!roomId) return;
     const conv = this.store.conv(roomId);
@@ -418,6 +423,10 @@ class App {
       created_at: new Date().toISOString(),
       state: "sending",
     };
+    if (link?.faq_id) {
+      p.faq_id = link.faq_id;
+      if (link.for_message_id) p.for_message_id = link.for_message_id;
+    }
     conv.addPending(p);
     this.scheduleRender();
     this.deliver(roomId, p);
@@ -428,7 +437,7 @@ class App {
     p.inFlight = true;
     p.state = "sending";
     this.socket
-      .request("send", { room_id: roomId, client_msg_id: p.client_msg_id, body: p.body, kind: p.kind })
+      .request("send", sendFrame(roomId, p))
       .then((ack) => {
         p.inFlight = false;
         if (ack.message) this.onMessage(ack.message);
@@ -536,20 +545,7 @@ class App {
   }
 
   toast(code) {
-    const key = `err.${code}`;
-    const text =
-      code === "disconnected" || code === "timeout" || code === "unavailable"
-        ? t("err.offline")
-        : t(key) !== key
-          ? t(key)
-          : t("err.generic", { msg: code || "?" });
-    const box = document.getElementById("toasts");
-    const el = document.createElement("div");
-    el.className = "toast";
-    el.setAttribute("role", "status");
-    el.textContent = text;
-    box.append(el);
-    setTimeout(() => el.remove(), 5000);
+    showToast(errorText(code));
   }
 
   // Many events can arrive in one burst (a resync); paint once for all of them.
@@ -560,7 +556,9 @@ class App {
       this.renderQueued = false;
       this.inbox.render();
       this.view.render();
-      notify.setTitleCount(this.store.totalUnread(), t("app.title"));
+      const unread = this.store.totalUnread();
+      notify.setTitleCount(unread, t("app.title"));
+      setNavUnread(unread);
     }, 0);
   }
 }
@@ -576,13 +574,13 @@ function uuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function readBoot() {
-  const el = document.getElementById("sapa-boot");
-  try {
-    return JSON.parse(el.textContent);
-  } catch {
-    return null;
+function sendFrame(roomId, p) {
+  const frame = { room_id: roomId, client_msg_id: p.client_msg_id, body: p.body, kind: p.kind };
+  if (p.faq_id) {
+    frame.faq_id = p.faq_id;
+    if (p.for_message_id) frame.for_message_id = p.for_message_id;
   }
+  return frame;
 }
 
 const boot = readBoot();

@@ -4,12 +4,15 @@
 
 import { t, clockTime, fullTime, eventText } from "./i18n.js";
 import { roomTitle, shortId } from "./model.js";
-import { h, setText, setAttr, reconcile, resetKeyed } from "./dom.js";
+import { h, setText, setAttr, reconcile, resetKeyed, chatText } from "./dom.js";
 
 // The server counts characters (code points), not UTF-16 units.
 const MAX_BODY = 4000;
 // Within this many pixels of the bottom counts as "reading the latest".
 const STICKY_PX = 80;
+// Suggestions under this confidence are shown dimmed: worth a look, not a click.
+const WEAK_SCORE = 0.5;
+const SUGG_COLLAPSED_KEY = "sapa.console.suggestions.collapsed";
 
 export class ConversationView {
   constructor(root, store, callbacks) {
@@ -18,6 +21,10 @@ export class ConversationView {
     this.cb = callbacks;
     this.roomId = null;
     this.drafts = new Map();
+    // roomId -> {faq_id, for_message_id} of the suggestion now in the reply box.
+    this.links = new Map();
+    // "for_message_id:faq_id" of suggestions already sent, to mark them.
+    this.usedSuggestions = new Set();
     this.state = "empty";
 
     const q = (sel) => root.querySelector(sel);
@@ -40,6 +47,11 @@ export class ConversationView {
     this.sendBtn = q('[data-testid="reply-send"]');
     this.noteToggle = q('[data-testid="note-toggle"]');
     this.hintEl = q("#composer-hint");
+    this.suggPanel = q('[data-testid="suggestions-panel"]');
+    this.suggList = q("#suggestions-list");
+    this.suggToggle = q("#suggestions-toggle");
+    this.suggCount = q("#suggestions-count");
+    this.suggCollapsed = loadFlag(SUGG_COLLAPSED_KEY);
 
     this.assignMe.addEventListener("click", () => this.cb.onAssign(this.store.me.id));
     this.assignSelect.addEventListener("change", () => {
@@ -55,6 +67,8 @@ export class ConversationView {
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
       this.autosize();
+      // An emptied box no longer carries the suggestion it started from.
+      if (!this.input.value.trim() && this.links.delete(this.roomId)) this.renderSuggestions();
       if (!this.isNote()) this.cb.onTyping(this.input.value.length > 0);
     });
     this.list.addEventListener("click", (e) => {
@@ -63,6 +77,15 @@ export class ConversationView {
     });
     this.scroller.addEventListener("scroll", () => {
       if (this.nearBottom()) this.cb.onReachBottom?.();
+    });
+    this.suggToggle.addEventListener("click", () => {
+      this.suggCollapsed = !this.suggCollapsed;
+      saveFlag(SUGG_COLLAPSED_KEY, this.suggCollapsed);
+      this.renderSuggestions();
+    });
+    this.suggList.addEventListener("click", (e) => {
+      const btn = e.target.closest('[data-testid="suggestion"]');
+      if (btn) this.useSuggestion(btn.dataset.faqId);
     });
   }
 
@@ -99,12 +122,14 @@ export class ConversationView {
     this.renderHeader(room);
     this.renderMessages();
     this.renderTyping();
+    this.renderSuggestions();
     const resolved = room.status === "resolved";
     this.hintEl.hidden = !resolved;
   }
 
   rerender() {
     resetKeyed(this.list);
+    resetKeyed(this.suggList);
     this.onModeChange();
     this.render();
   }
@@ -201,6 +226,58 @@ export class ConversationView {
     setText(this.typingEl, text);
   }
 
+  // The FAQ suggestions for the latest customer message, as compact cards
+  // above the reply box.
+  renderSuggestions() {
+    const s = this.roomId ? this.store.suggestionsFor(this.roomId) : null;
+    this.suggPanel.hidden = !s;
+    if (!s) {
+      resetKeyed(this.suggList);
+      return;
+    }
+    const link = this.links.get(this.roomId);
+    setAttr(this.suggToggle, "aria-expanded", String(!this.suggCollapsed));
+    this.suggPanel.classList.toggle("suggestions--collapsed", this.suggCollapsed);
+    this.suggList.hidden = this.suggCollapsed;
+    setText(this.suggCount, s.items.length);
+    reconcile(
+      this.suggList,
+      s.items,
+      (it) => `${s.for_message_id}:${it.faq_id}`,
+      () => createSuggestion(),
+      (el, it) => {
+        const picked = Boolean(link && link.faq_id === it.faq_id && link.for_message_id === s.for_message_id);
+        const used = this.usedSuggestions.has(`${s.for_message_id}:${it.faq_id}`);
+        updateSuggestion(el, it, picked, used);
+      },
+    );
+  }
+
+  // First click puts the answer in the reply box; a click on the suggestion
+  // already there sends the box (edited or not).
+  useSuggestion(faqId) {
+    const s = this.store.suggestionsFor(this.roomId);
+    const item = s?.items.find((it) => it.faq_id === faqId);
+    if (!item) return;
+    const link = this.links.get(this.roomId);
+    if (link && link.faq_id === faqId && link.for_message_id === s.for_message_id && this.input.value.trim()) {
+      this.submit();
+      return;
+    }
+    if (this.isNote()) {
+      // An answer is for the customer, never a private note.
+      this.noteToggle.checked = false;
+      this.onModeChange();
+    }
+    this.input.value = replyText(item);
+    this.links.set(this.roomId, { faq_id: faqId, for_message_id: s.for_message_id });
+    this.autosize();
+    this.input.focus();
+    this.input.setSelectionRange(this.input.value.length, this.input.value.length);
+    this.cb.onTyping(true);
+    this.renderSuggestions();
+  }
+
   nearBottom() {
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < STICKY_PX;
@@ -221,13 +298,19 @@ export class ConversationView {
       return;
     }
     const kind = this.isNote() ? "note" : "text";
+    // A reply that started from a suggestion says so, however much it was
+    // edited; the server learns the customer's wording from it.
+    const link = kind === "text" ? this.links.get(this.roomId) : null;
+    this.links.delete(this.roomId);
+    if (link) this.usedSuggestions.add(`${link.for_message_id}:${link.faq_id}`);
     this.input.value = "";
     this.drafts.delete(this.roomId);
     this.autosize();
     this.stickToBottom = true;
     this.cb.onTyping(false);
-    this.cb.onSend(body, kind);
+    this.cb.onSend(body, kind, link || null);
     this.input.focus();
+    this.renderSuggestions();
   }
 
   onModeChange() {
@@ -309,4 +392,71 @@ function updateMessage(el, m, seen) {
     state === "sending" ? t("conv.sending") : state === "failed" ? t("conv.failed") : seen ? t("conv.seen") : "";
   setText(stateEl, stateText);
   setAttr(el, "role", state === "failed" ? "button" : null);
+}
+
+function createSuggestion() {
+  return h(
+    "li",
+    { class: "suggestions__item" },
+    h(
+      "button",
+      { type: "button", class: "suggestion", "data-testid": "suggestion" },
+      h(
+        "span",
+        { class: "suggestion__top" },
+        h("span", { class: "suggestion__q" }),
+        h("span", { class: "suggestion__score", "data-testid": "suggestion-score" }),
+      ),
+      h("span", { class: "suggestion__a" }),
+      h("span", { class: "suggestion__state" }),
+    ),
+  );
+}
+
+function updateSuggestion(el, it, picked, used) {
+  const btn = el.firstChild;
+  const score = Number(it.score) || 0;
+  const pct = `${Math.round(Math.max(0, Math.min(1, score)) * 100)}%`;
+  const weak = score < WEAK_SCORE;
+  setAttr(btn, "data-faq-id", it.faq_id);
+  setAttr(btn, "data-score", score.toFixed(3));
+  setAttr(btn, "data-weak", weak ? "true" : null);
+  setAttr(btn, "aria-pressed", String(picked));
+  const text = replyText(it);
+  setAttr(btn, "title", `${it.question || ""}\n\n${text}\n\n${picked ? t("sugg.send") : t("sugg.use")}`);
+  setText(btn.querySelector(".suggestion__q"), it.question || "");
+  const scoreEl = btn.querySelector(".suggestion__score");
+  setText(scoreEl, pct);
+  setAttr(scoreEl, "title", weak ? t("sugg.weak") : null);
+  setText(btn.querySelector(".suggestion__a"), text);
+  setText(btn.querySelector(".suggestion__state"), picked ? `↵ ${t("sugg.send")}` : used ? `✓ ${t("sugg.used")}` : "");
+}
+
+// What a suggestion puts in the reply box: its answer as chat text.
+const replyCache = new Map();
+function replyText(it) {
+  const key = `${it.answer_html || ""}\u0000${it.answer || ""}`;
+  let text = replyCache.get(key);
+  if (text === undefined) {
+    text = chatText(it.answer_html, String(it.answer || ""));
+    if (replyCache.size > 200) replyCache.clear();
+    replyCache.set(key, text);
+  }
+  return text;
+}
+
+function loadFlag(key) {
+  try {
+    return localStorage.getItem(key) === "1";
+  } catch {
+    return false;
+  }
+}
+
+function saveFlag(key, on) {
+  try {
+    localStorage.setItem(key, on ? "1" : "0");
+  } catch {
+    // Only a preference.
+  }
 }

@@ -76,3 +76,62 @@ export function initials(name) {
   const second = parts.length > 1 ? [...parts[parts.length - 1]][0] : "";
   return (first + second).toUpperCase();
 }
+
+// A FAQ answer as a chat message: chat bodies are plain text, so the server's
+// rendering of the answer's Markdown (its sanitised `answer_html`) becomes text
+// with the emphasis dropped, links as "text (url)" and list items as "- item".
+// DOMParser builds an inert document: nothing in it runs or loads, and none of
+// it is ever put into the page.
+export function chatText(html, fallback = "") {
+  if (!html || typeof DOMParser === "undefined") return fallback;
+  let doc;
+  try {
+    doc = new DOMParser().parseFromString(`<!doctype html><body>${html}`, "text/html");
+  } catch {
+    return fallback;
+  }
+  let s = "";
+  const add = (text) => {
+    s += s === "" || /[\n ]$/.test(s) ? text.replace(/^ +/, "") : text;
+  };
+  const walk = (node, depth, inItem) => {
+    for (const c of node.childNodes) {
+      if (c.nodeType === 3) {
+        add(c.data.replace(/\s+/g, " "));
+        continue;
+      }
+      if (c.nodeType !== 1) continue;
+      const tag = c.tagName;
+      if (tag === "BR") {
+        s += "\n";
+      } else if (tag === "P" || tag === "BLOCKQUOTE" || tag === "DIV") {
+        if (!inItem) s += "\n\n";
+        walk(c, depth, inItem);
+        if (!inItem) s += "\n\n";
+      } else if (tag === "UL" || tag === "OL") {
+        let n = Number(c.getAttribute("start")) || 1;
+        // A list follows its lead-in line directly: "Bisa kak:\n- JNE".
+        if (!depth) s = s.replace(/\n+$/, "");
+        for (const li of c.children) {
+          s += `\n${"  ".repeat(depth)}${tag === "OL" ? `${n++}. ` : "- "}`;
+          walk(li, depth + 1, true);
+        }
+        s += depth ? "" : "\n\n";
+      } else if (tag === "A") {
+        const start = s.length;
+        walk(c, depth, inItem);
+        const label = s.slice(start).trim();
+        const href = c.getAttribute("href") || "";
+        if (href && label !== href && label !== href.replace(/^mailto:/, "")) s += ` (${href})`;
+      } else {
+        walk(c, depth, inItem);
+      }
+    }
+  };
+  walk(doc.body, 0, false);
+  const text = s
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+  return text || fallback;
+}

@@ -101,6 +101,39 @@ export class Store {
     this.roomsLoaded = false;
     // roomId -> messages that arrived before their room did.
     this.orphans = new Map();
+    // roomId -> the latest `suggestions` event: {for_message_id, items}.
+    this.suggestions = new Map();
+  }
+
+  setSuggestions(frame) {
+    if (!frame || !frame.room_id) return;
+    // Newest last; a long day's worth of rooms need not all stay.
+    this.suggestions.delete(frame.room_id);
+    if (this.suggestions.size >= 500) this.suggestions.delete(this.suggestions.keys().next().value);
+    this.suggestions.set(frame.room_id, {
+      for_message_id: frame.for_message_id || null,
+      items: Array.isArray(frame.items) ? frame.items : [],
+    });
+  }
+
+  // The FAQ suggestions for the room's latest customer message, or null when
+  // there are none or a newer customer message made them stale.
+  suggestionsFor(roomId) {
+    const s = this.suggestions.get(roomId);
+    if (!s || !s.items.length) return null;
+    const conv = this.convs.get(roomId);
+    if (conv && s.for_message_id) {
+      let forSeq = null;
+      let latestCustomerSeq = 0;
+      for (const m of conv.bySeq.values()) {
+        if (m.id === s.for_message_id) forSeq = m.seq;
+        if (m.author?.kind === "customer" && m.kind === "text" && m.seq > latestCustomerSeq) {
+          latestCustomerSeq = m.seq;
+        }
+      }
+      if (forSeq !== null && latestCustomerSeq > forSeq) return null;
+    }
+    return s;
   }
 
   // Merges a room into the store; returns the previous copy (undefined for a

@@ -1,0 +1,50 @@
+// What every console page shares: the boot data, the sidebar (who is logged
+// in, navigation, language, logout) and toasts.
+
+import { t } from "./i18n.js";
+
+export function readBoot() {
+  const el = document.getElementById("sapa-boot");
+  try {
+    return JSON.parse(el.textContent);
+  } catch {
+    return null;
+  }
+}
+
+export function fillIdentity(boot) {
+  const set = (id, text) => {
+    const el = document.getElementById(id);
+    if (el) el.textContent = text || "";
+  };
+  set("site-name", boot.site?.name);
+  set("agent-name", boot.agent?.name);
+  set("agent-email", boot.agent?.email);
+}
+
+export function showToast(text) {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const el = document.createElement("div");
+  el.className = "toast";
+  el.setAttribute("role", "status");
+  el.textContent = text;
+  box.append(el);
+  setTimeout(() => el.remove(), 5000);
+}
+
+// A REST or socket error code in the agent's language.
+export function errorText(code) {
+  if (code === "disconnected" || code === "timeout" || code === "unavailable") return t("err.offline");
+  const key = `err.${code}`;
+  return t(key) !== key ? t(key) : t("err.generic", { msg: code || "?" });
+}
+
+// The unread count on the "Conversations" link of the sidebar.
+export function setNavUnread(n) {
+  const el = document.querySelector('[data-testid="nav-unread"]');
+  if (!el) return;
+  el.hidden = !(n > 0);
+  const text = n > 99 ? "99+" : String(n || 0);
+  if (el.textContent !== text) el.textContent = text;
+}
