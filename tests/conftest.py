@@ -98,7 +98,7 @@ def read_demo_banner(server: ServerProcess) -> None:
     """Parse the credentials `sapa serve --demo` prints, as a newcomer would read them."""
     assert server.process.stdout is not None
     deadline = time.monotonic() + timeout(10)
-    while time.monotonic() < deadline and not server.owner_password:
+    while time.monotonic() < deadline and not (server.owner_password and server.agent_email):
         line = server.process.stdout.readline()
         server.output.append(line)
         if "Owner login:" in line:

@@ -44,6 +44,21 @@ def for_message(room: Room, message: Message) -> tuple[Audience, ...]:
     return room_readers(room)
 
 
+def for_read(room: Room, reader_kind: str, reader_id: str) -> tuple[Audience, ...]:
+    """Read marks of a public room interest no other visitor: echoed to the reader's own tabs.
+
+    (Fanning every reader's mark out to every reader would cost readers squared.)
+    """
+    if room.kind != "public":
+        return room_readers(room)
+    return (AGENTS,) if reader_kind == "agent" else (customer(reader_id),)
+
+
+def room_visitors(room: Room) -> tuple[Audience, ...]:
+    """The visitors following a public room (its joined widgets), without staff."""
+    return (Audience("room", room.id),)
+
+
 def for_typing(room: Room, author_kind: str) -> tuple[Audience, ...]:
     # Agents see each other typing (collision avoidance); visitors see only staff typing.
     if author_kind == "customer":

@@ -12,7 +12,7 @@ from chat_server import errors
 from chat_server.domain.csv_files import decode_utf8, read_csv
 
 MAX_QUESTION = 300
-MAX_ANSWER = 5000
+MAX_ANSWER = 4000  # an answer must fit in one chat message
 MAX_CATEGORY = 60
 MAX_TAGS = 20
 MAX_TAG = 40
@@ -21,7 +21,7 @@ MAX_PHRASING = 500
 MAX_IMPORT_ENTRIES = 5000
 LANGS = ("id", "en")
 STATUSES = ("draft", "published")
-CSV_COLUMNS = ("question", "answer", "category", "tags", "lang")
+CSV_COLUMNS = ("question", "answer", "category", "tags", "lang", "status", "phrasings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +133,10 @@ def _parse_csv(raw: bytes) -> list[FaqFields]:
     out = []
     for line, row in read_csv(raw, ("question", "answer")):
         try:
-            out.append(
-                entry_fields({k: v for k, v in row.items() if k in CSV_COLUMNS}, creating=True)
-            )
+            fields = {k: v for k, v in row.items() if k in CSV_COLUMNS and v != ""}
+            if "phrasings" in fields:
+                fields["phrasings"] = [p for p in fields["phrasings"].split("|") if p.strip()]
+            out.append(entry_fields(fields, creating=True))
         except errors.SapaError as exc:
             raise errors.bad_request(f"line {line}: {exc.message}") from None
     return out
@@ -144,7 +145,7 @@ def _parse_csv(raw: bytes) -> list[FaqFields]:
 def export_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*CSV_COLUMNS, "status"])
+    writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(
             [
@@ -154,6 +155,7 @@ def export_csv(rows: list[dict[str, Any]]) -> str:
                 "|".join(row["tags"]),
                 row["lang"],
                 row["status"],
+                "|".join(p["text"] for p in row["phrasings"]),
             ]
         )
     return buffer.getvalue()

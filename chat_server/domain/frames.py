@@ -10,6 +10,13 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chat_server.domain.public_rooms import (
+    HISTORY_DEFAULT,
+    HISTORY_MAX,
+    MAX_MUTE_MINUTES,
+    RoomChanges,
+    room_changes,
+)
 from chat_server.errors import ErrorCode, SapaError
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -35,6 +42,39 @@ class Send:
     kind: Literal["text", "note"] = "text"
     faq_id: str | None = None  # agent: the suggestion this reply came from
     for_message_id: str | None = None  # agent: the customer message it answers
+    reply_to: str | None = None  # the message (a question) this one answers
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    room_id: str
+    before_seq: int | None  # None: from the newest message
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moderate:
+    room_id: str
+    message_id: str
+    action: Literal["hide", "unhide"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    room_id: str
+    customer_id: str
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSettings:
+    room_id: str
+    changes: RoomChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +168,11 @@ Command = (
     | Ping
     | FaqSearch
     | FaqFeedback
+    | History
+    | Profile
+    | Moderate
+    | Mute
+    | RoomSettings
 )
 
 
@@ -177,11 +222,42 @@ def _send(data: dict[str, Any], client: Client) -> Send:
         raise bad("'kind' must be 'text'" + (" or 'note'" if client == "agent" else ""))
     room_id = _str(data, "room_id", optional=client == "widget")
     client_msg_id = _str(data, "client_msg_id", max_len=MAX_CLIENT_MSG_ID)
+    reply_to = _str(data, "reply_to", optional=True)
+    if reply_to is not None and room_id is None:
+        raise bad("'reply_to' needs 'room_id'")
     if client == "widget":
-        return Send(room_id, client_msg_id, body, kind)
+        return Send(room_id, client_msg_id, body, kind, reply_to=reply_to)
     faq_id = _str(data, "faq_id", optional=True)
     for_message_id = _str(data, "for_message_id", optional=True)
-    return Send(room_id, client_msg_id, body, kind, faq_id, for_message_id)
+    return Send(room_id, client_msg_id, body, kind, faq_id, for_message_id, reply_to)
+
+
+def _history(data: dict[str, Any]) -> History:
+    before = None
+    if data.get("before_seq") is not None:
+        before = _int(data, "before_seq", low=1, high=2**62)
+    limit = _int(data, "limit", low=1, high=HISTORY_MAX, default=HISTORY_DEFAULT)
+    return History(_str(data, "room_id"), before, limit)
+
+
+def _moderate(data: dict[str, Any]) -> Moderate:
+    action = data.get("action")
+    if action not in ("hide", "unhide"):
+        raise bad("'action' must be hide or unhide")
+    return Moderate(_str(data, "room_id"), _str(data, "message_id"), action)
+
+
+def _mute(data: dict[str, Any]) -> Mute:
+    minutes = _int(data, "minutes", low=0, high=MAX_MUTE_MINUTES)
+    return Mute(_str(data, "room_id"), _str(data, "customer_id"), minutes)
+
+
+def _room_settings(data: dict[str, Any]) -> RoomSettings:
+    room_id = _str(data, "room_id")
+    try:
+        return RoomSettings(room_id, room_changes(data))
+    except SapaError as exc:
+        raise FrameError(exc.code, exc.message) from None
 
 
 def _faq_search(data: dict[str, Any]) -> FaqSearch:
@@ -244,6 +320,10 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return Leave(_str(data, "room_id"))
         case "ping":
             return Ping()
+        case "history":
+            return _history(data)
+        case "profile" if client == "widget":
+            return Profile(_str(data, "name", max_len=200))
         case "rate" if client == "widget":
             return _rate(data)
         case "faq_search" if client == "widget":
@@ -258,6 +338,12 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return Reopen(_str(data, "room_id"))
         case "status" if client == "agent":
             return _status(data)
+        case "moderate" if client == "agent":
+            return _moderate(data)
+        case "mute" if client == "agent":
+            return _mute(data)
+        case "room_settings" if client == "agent":
+            return _room_settings(data)
     raise bad(f"unknown type '{kind}'")
 
 

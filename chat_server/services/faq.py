@@ -17,7 +17,7 @@ from chat_server.bus import Bus, Event
 from chat_server.domain import audience
 from chat_server.domain.access import Viewer
 from chat_server.domain.faq_rules import FaqFields, phrasing_text
-from chat_server.domain.markdown import render_answer
+from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
 from chat_server.store import faq as faq_store
 from chat_server.store import sites as site_store
@@ -122,6 +122,7 @@ class FaqService:
                     "question": entry.question,
                     "answer": entry.answer,
                     "answer_html": render_answer(entry.answer),
+                    "answer_text": answer_text(entry.answer),
                     "score": round(suggestion.score, 4),
                     "matched_terms": list(suggestion.matched_terms),
                 }
