@@ -119,6 +119,10 @@ async def faq_page(request: Request) -> Response:
     return await _app_page(request, "faq.html")
 
 
+async def settings_page(request: Request) -> Response:
+    return await _app_page(request, "settings.html")
+
+
 async def customers_page(request: Request) -> Response:
     # One page serves the list and a customer's record; its script reads the path.
     return await _app_page(request, "customers.html")
@@ -151,6 +155,7 @@ routes = [
     Route("/console", console_page),
     Route("/console/", console_page),
     Route("/console/faq", faq_page),
+    Route("/console/settings", settings_page),
     Route("/console/customers", customers_page),
     Route("/console/customers/{customer_id}", customers_page),
 ]
