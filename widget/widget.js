@@ -33,7 +33,12 @@
       error: 'Chat tidak tersedia di halaman ini.', notFound: 'Chat tidak ditemukan untuk toko ini.',
       sending: 'Mengirim\u2026', sent: 'Terkirim', failed: 'Gagal terkirim',
       rate: 'Percakapan selesai. Bagaimana pelayanan kami?', star: '{n} bintang',
-      thanks: 'Terima kasih atas penilaianmu!', powered: 'Didukung oleh Sapa'
+      thanks: 'Terima kasih atas penilaianmu!', powered: 'Didukung oleh Sapa',
+      // FAQ: live answers while typing, suggestion cards while waiting, the help center
+      faqLive: 'Mungkin membantu:', faqHide: 'Sembunyikan saran', faqCard: 'Mungkin ini membantu',
+      faqAsk: 'Apakah jawaban ini membantu?', faqYes: 'Membantu \u{1F44D}', faqNo: 'Tidak \u{1F44E}',
+      faqThanksYes: 'Terima kasih! Senang bisa membantu. Masih ada pertanyaan? Tulis saja di sini.',
+      faqThanksNo: 'Terima kasih! Tim kami akan segera membalas.', help: 'Pusat bantuan'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -45,7 +50,11 @@
       error: 'Chat is not available on this page.', notFound: 'Chat was not found for this shop.',
       sending: 'Sending\u2026', sent: 'Sent', failed: 'Not sent',
       rate: 'Conversation resolved. How did we do?', star: '{n} stars',
-      thanks: 'Thanks for your rating!', powered: 'Powered by Sapa'
+      thanks: 'Thanks for your rating!', powered: 'Powered by Sapa',
+      faqLive: 'This might help:', faqHide: 'Hide suggestions', faqCard: 'These might help',
+      faqAsk: 'Did this answer help?', faqYes: 'Helpful \u{1F44D}', faqNo: 'Not helpful \u{1F44E}',
+      faqThanksYes: 'Thank you! Glad we could help. Anything else? Just write here.',
+      faqThanksNo: 'Thank you! Our team will reply soon.', help: 'Help center'
     }
   };
 
@@ -59,7 +68,9 @@
     send: svg(24, '<path d="M3.4 20.4l17.4-7.5a1 1 0 000-1.8L3.4 3.6a1 1 0 00-1.4 1.2L4.3 12l-2.3 7.2a1 1 0 001.4 1.2z"/>', 'fill="currentColor"'),
     sending: svg(16, '<circle cx="8" cy="8" r="6"/><path d="M8 4.5V8l2.3 1.5"/>', LINE + ' stroke-width="1.6"'),
     sent: svg(16, '<path d="M3 8.5l3.2 3L13 4.5"/>', LINE + ' stroke-width="1.8"'),
-    failed: svg(16, '<circle cx="8" cy="8" r="6"/><path d="M8 4.8v3.8M8 11.2v.1"/>', LINE + ' stroke-width="1.6"')
+    failed: svg(16, '<circle cx="8" cy="8" r="6"/><path d="M8 4.8v3.8M8 11.2v.1"/>', LINE + ' stroke-width="1.6"'),
+    faq: svg(16, '<circle cx="8" cy="8" r="6.2"/><path d="M6.2 6.3a1.9 1.9 0 113.2 1.4c-.8.5-1.4.9-1.4 1.8M8 11.5v.1"/>', LINE + ' stroke-width="1.5"'),
+    bulb: svg(24, '<path d="M9 18h6M10 21h4M12 3a6 6 0 00-3.6 10.8c.7.6 1.1 1.3 1.1 2.2h5c0-.9.4-1.6 1.1-2.2A6 6 0 0012 3z"/>', LINE + ' stroke-width="1.9"')
   };
 
   const STYLE = `
@@ -112,9 +123,32 @@ textarea{flex:1;min-height:38px;max-height:120px;padding:8px 0;outline:0;resize:
 textarea::placeholder{color:#9ca3af}
 .sendbtn{flex:none;width:38px;height:38px;border-radius:50%;display:grid;place-items:center;background:var(--accent);color:var(--on-accent);transition:opacity .15s}
 .sendbtn svg{width:18px;height:18px}.sendbtn:disabled{opacity:.35;cursor:default}
-.foot{padding:2px 0 8px;text-align:center;font-size:11px;color:#9ca3af;background:#fff}
+.foot{display:flex;justify-content:center;gap:6px;padding:2px 0 8px;font-size:11px;color:#9ca3af;background:#fff}
+.foot a{color:#6b7280;text-decoration:none;border-radius:3px}.foot a:hover{color:var(--accent);text-decoration:underline}
+a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+/* FAQ: the live list above the input, questions that expand (.qa), cards after messages */
+.faq{flex:none;max-height:min(42%,260px);overflow-y:auto;padding:6px 8px 4px;border-top:1px solid #eceef2;background:#fff;overscroll-behavior:contain}
+.faq-head{display:flex;align-items:center;justify-content:space-between;padding:0 0 2px 8px;font-size:12px;font-weight:600;color:#6b7280}
+.faq-hide{width:26px;height:26px;border-radius:50%;display:grid;place-items:center;color:#9ca3af}.faq-hide:hover{background:#f3f4f6;color:#4b5563}.faq-hide svg{width:13px}
+.qa-q{display:flex;align-items:flex-start;gap:8px;width:100%;padding:6px 8px;border-radius:8px;text-align:left;font-size:13.5px;line-height:1.35;color:#111827}
+.qa-q:hover{background:#f3f4f6}.qa-q svg{flex:none;width:16px;height:16px;margin-top:1px}
+.qa-q .ic{display:grid;color:var(--accent)}.qa-q .qt{flex:1;min-width:0;overflow-wrap:anywhere}
+.qa-q .chev{display:grid;color:#9ca3af;transition:transform .15s}.qa-q[aria-expanded=true] .chev{transform:rotate(180deg)}
+.qa-q[aria-expanded=true] .qt{font-weight:600}
+.qa-a{margin:0 8px 8px 32px;font-size:13px;line-height:1.5;color:#374151;overflow-wrap:anywhere}
+.answer p{margin:0 0 6px}.answer p:last-child{margin-bottom:0}.answer ul,.answer ol{margin:4px 0 6px;padding-left:20px}
+.answer a{color:var(--accent);text-decoration:underline}
+.faqcard{align-self:flex-start;width:88%;margin-top:10px;border-radius:14px;background:#fff;border:1px solid #e5e7eb;box-shadow:0 1px 2px rgba(15,23,42,.06);overflow:hidden}
+.faqcard-head{display:flex;align-items:center;gap:7px;padding:8px 12px;font-size:12.5px;font-weight:600;color:var(--accent);background:#f8fafc;background:color-mix(in srgb,var(--accent) 8%,#fff)}
+.faqcard-head svg{width:16px;height:16px}
+.faqcard .qa{padding:2px 4px;border-top:1px solid #f1f2f4}.faqcard-head+.qa{border-top:0}
+.faqcard.solved .qa:not(.helped){display:none}
+.fb{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:10px;font-size:12px;color:#6b7280}.fb span{flex-basis:100%}
+.fb button{padding:5px 12px;border-radius:999px;border:1px solid #d1d5db;background:#fff;font-size:12.5px;color:#374151}
+.fb button:hover{border-color:var(--accent);color:var(--accent)}.fb button:disabled{opacity:.5;cursor:default}
+.fb-done{margin:0 8px 8px 32px;font-size:12.5px;color:#6b7280}.helped .fb-done{color:#047857}
 @media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0;animation:none}.open .launcher{display:none}textarea{font-size:16px}}
-@media (prefers-reduced-motion:reduce){.panel,.dots i{animation:none}}`;
+@media (prefers-reduced-motion:reduce){.panel,.dots i{animation:none}.qa-q .chev{transition:none}}`;
 
   const HTML = `<div class="root">
 <button class="launcher" type="button" data-testid="sapa-launcher" aria-expanded="false">
@@ -129,9 +163,12 @@ textarea::placeholder{color:#9ca3af}
 <div class="list" data-testid="sapa-messages" role="log" aria-live="polite"></div>
 <div class="rating" data-testid="sapa-rating" hidden><div class="rtext"></div><div class="stars"></div></div></div>
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
+<div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
+<button class="faq-hide" type="button">${ICONS.x}</button></div><div class="faq-items"></div></div>
 <form class="composer"><textarea data-testid="sapa-input" rows="1" maxlength="${MAX_BODY}"></textarea>
 <button class="sendbtn" type="submit" data-testid="sapa-send" disabled>${ICONS.send}</button></form>
-<div class="foot"></div></section></div>`;
+<div class="foot"><a class="help" data-testid="sapa-help-link" target="_blank" rel="noopener"></a>
+<span aria-hidden="true">&middot;</span><span class="powered"></span></div></section></div>`;
 
   // ---------------------------------------------------------------- storage
   // localStorage throws in some private modes and sandboxes; chat must still work there.
@@ -162,6 +199,14 @@ textarea::placeholder{color:#9ca3af}
     messages: {}, pendingEls: {}, inflight: {}, outbox: loadOutbox(),
     isOpen: false, unread: 0, conn: 'connecting', welcomed: false, ready: false,
     hasSession: false, stopped: false
+  };
+  // FAQ answers: the live list above the input while typing, and the cards shown after
+  // the shopper's messages. Cards are not stored by the server, so they live here (across reconnects).
+  const faq = {
+    timer: 0, seq: 0, // the newest search; an answer to any older one is dropped
+    asked: '',        // the query of that search: unchanged input is not asked again
+    off: false,       // the server refused faq_search on this socket
+    cards: {}         // for_message_id -> {items, feedback: {faq_id: bool}, node}
   };
   const listeners = {};
   let ui = null;
@@ -210,7 +255,8 @@ textarea::placeholder{color:#9ca3af}
       status: q('.status'), body: q('.body'), greetAuthor: q('.greet .author'), greet: q('.greet .bubble'),
       list: q('.list'), rating: q('.rating'), rtext: q('.rtext'), stars: q('.stars'), typing: q('.typing'),
       ttext: q('.ttext'), form: q('form'), input: q('textarea'), send: q('.sendbtn'),
-      foot: q('.foot')
+      faq: q('.faq'), faqLabel: q('.faq-label'), faqHide: q('.faq-hide'), faqItems: q('.faq-items'),
+      help: q('.help'), powered: q('.powered')
     };
     bindUi();
     document.body.appendChild(host);
@@ -232,6 +278,7 @@ textarea::placeholder{color:#9ca3af}
     });
     ui.input.addEventListener('input', onInput);
     ui.panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
+    ui.faqHide.addEventListener('click', () => { ui.faq.hidden = true; ui.input.focus(); });
     for (let n = 1; n <= 5; n++) {
       const b = el('button', null, '\u2605');
       b.type = 'button';
@@ -257,7 +304,12 @@ textarea::placeholder{color:#9ca3af}
     ui.send.setAttribute('aria-label', t('send'));
     ui.rtext.textContent = t('rate');
     for (const b of ui.stars.children) b.setAttribute('aria-label', t('star', { n: b.dataset.score }));
-    ui.foot.textContent = t('powered');
+    ui.faq.setAttribute('aria-label', t('faqLive'));
+    ui.faqLabel.textContent = t('faqLive');
+    ui.faqHide.setAttribute('aria-label', t('faqHide'));
+    ui.help.textContent = t('help');
+    ui.help.href = `${ORIGIN}/help/${encodeURIComponent(SITE)}`;
+    ui.powered.textContent = t('powered');
     setAccent(cfg.color);
     setPresence(cfg.agents_online);
     setConn(state.conn, state.conn === 'error' ? ui.status.textContent : null);
@@ -362,6 +414,7 @@ textarea::placeholder{color:#9ca3af}
     if (m.client_msg_id) node.dataset.clientMsgId = m.client_msg_id;
     setState(node, 'sent');
     place(node, m.seq);
+    if (faq.cards[m.id]) renderCard(m.id); // its suggestions came first
   }
 
   // Keep the list in seq order with unsent messages last. Scan from the end:
@@ -445,6 +498,8 @@ textarea::placeholder{color:#9ca3af}
   function switchCustomer(id) {
     if (state.customerId && id !== state.customerId) {
       Object.assign(state, { roomId: null, room: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {} });
+      faq.cards = {};
+      // Messages and their FAQ cards (which carry their message's seq).
       if (ui) for (const c of Array.from(ui.list.children)) if (c.dataset.seq != null) c.remove();
     }
     state.customerId = id;
@@ -536,6 +591,7 @@ textarea::placeholder{color:#9ca3af}
       case 'room': return onRoom(f.room);
       case 'typing': return onTyping(f);
       case 'presence': return setPresence(f.agents_online);
+      case 'suggestions': return onSuggestions(f);
     }
   }
 
@@ -561,6 +617,8 @@ textarea::placeholder{color:#9ca3af}
     setConn('connected');
     clearInterval(heartbeat);
     heartbeat = setInterval(probe, 25000);
+    faq.off = false;
+    if (ui) queueSearch(); // what was typed while offline
     try {
       await syncHistory();
     } catch (err) {
@@ -716,6 +774,7 @@ textarea::placeholder{color:#9ca3af}
     input.style.height = 'auto';
     input.style.height = Math.min(input.scrollHeight, 120) + 'px';
     ui.send.disabled = !input.value.trim() || state.stopped;
+    queueSearch();
     if (!input.value) return stopTyping();
     if (!state.welcomed || !state.roomId) return;
     if (!typingOut) {
@@ -753,6 +812,208 @@ textarea::placeholder{color:#9ca3af}
     ui.rtext.textContent = t('rate');
     ui.stars.hidden = false;
     scrollDown();
+  }
+
+  // -------------------------------------------------------------------- FAQ
+  // The shop's FAQ answers, offered while the shopper types (`faq_search`) and, after
+  // they send, while they wait for an agent (the `suggestions` event).
+
+  // Called on every input: a changed query of 3+ characters is searched after a pause.
+  function queueSearch() {
+    clearTimeout(faq.timer);
+    const q = ui.input.value.trim();
+    if (q.length < 3) return hideLive();
+    if (q !== faq.asked) faq.timer = setTimeout(search, 300);
+  }
+
+  async function search() {
+    const q = ui.input.value.trim().slice(0, 500);
+    if (q.length < 3 || q === faq.asked) return;
+    if (faq.off || !state.welcomed || !ws || ws.readyState !== 1 || navigator.onLine === false) return;
+    const id = ++faq.seq;
+    faq.asked = q;
+    let ack;
+    try {
+      ack = await request({ type: 'faq_search', q, limit: 3 });
+    } catch (err) {
+      if (id === faq.seq) faq.asked = ''; // asked again on the next input or welcome
+      // The query is valid, so this server does not know faq_search: do not collect strikes.
+      if (err && err.code === 'bad_request') faq.off = true;
+      return;
+    }
+    if (id === faq.seq) showLive(q, validItems(ack.items));
+  }
+
+  function hideLive() {
+    clearTimeout(faq.timer);
+    faq.seq++; // drops the answer to a search still under way
+    faq.asked = '';
+    ui.faq.hidden = true;
+    ui.faqItems.textContent = '';
+    ui.faq.dataset.q = '';
+  }
+
+  function showLive(q, items) {
+    const stick = nearBottom();
+    const expanded = ui.faqItems.querySelector('.qa-q[aria-expanded=true]');
+    const keep = expanded && expanded.parentNode.dataset.faqId; // stays open across refreshes
+    ui.faq.dataset.q = q; // which query the list answers (tests wait on it)
+    ui.faqItems.textContent = '';
+    for (const item of items.slice(0, 3)) {
+      const row = ui.faqItems.appendChild(buildQa(item, 'sapa-faq-live-item', 'sapa-faq-live-answer'));
+      if (item.faq_id === keep) toggleQa(row, true);
+    }
+    ui.faq.hidden = !items.length;
+    if (stick) scrollDown();
+  }
+
+  const validItems = (items) => (Array.isArray(items) ? items : [])
+    .filter((it) => it && it.faq_id != null && typeof it.question === 'string');
+
+  let qaSeq = 0;
+  // One question that expands to its answer; the live list and the cards both use it.
+  function buildQa(item, testid, answerTestid) {
+    const row = el('div', 'qa');
+    row.dataset.testid = testid;
+    row.dataset.faqId = item.faq_id;
+    const btn = row.appendChild(el('button', 'qa-q'));
+    btn.type = 'button';
+    btn.innerHTML = `<span class="ic">${ICONS.faq}</span><span class="qt"></span><span class="chev">${ICONS.down}</span>`;
+    btn.querySelector('.qt').textContent = item.question;
+    const ans = row.appendChild(el('div', 'qa-a'));
+    ans.dataset.testid = answerTestid;
+    ans.id = `sapa-a${++qaSeq}`;
+    ans.appendChild(answerNode(item));
+    btn.setAttribute('aria-controls', ans.id);
+    btn.addEventListener('click', () => {
+      if (toggleQa(row)) ans.scrollIntoView({ block: 'nearest' });
+    });
+    toggleQa(row, false);
+    return row;
+  }
+
+  function toggleQa(row, show) {
+    const ans = row.querySelector('.qa-a');
+    if (show == null) show = ans.hidden;
+    ans.hidden = !show;
+    row.querySelector('.qa-q').setAttribute('aria-expanded', String(show));
+    return show;
+  }
+
+  // `answer_html` is sanitised by the server. As this runs inside shops' pages, only a
+  // small allowlist is kept here too; links resolve against the chat server, open in a
+  // new tab, and only web, mail and phone links survive.
+  const KEEP_TAGS = /^(p|br|strong|b|em|i|a|ul|ol|li|code)$/i; // SVG's own tags are lowercase
+  const DROP_TAGS = /^(script|style|template|iframe|object|noscript|title)$/i;
+  function answerNode(item) {
+    const box = el('div', 'answer');
+    if (typeof item.answer_html !== 'string') {
+      box.textContent = item.answer || '';
+      return box;
+    }
+    const tpl = document.createElement('template');
+    tpl.innerHTML = item.answer_html; // inert: nothing in a template runs or loads
+    clean(tpl.content);
+    box.appendChild(tpl.content);
+    return box;
+  }
+
+  function clean(parent) {
+    for (const node of Array.from(parent.childNodes)) {
+      if (node.nodeType === 3) continue;
+      if (node.nodeType !== 1 || DROP_TAGS.test(node.tagName)) { node.remove(); continue; }
+      clean(node);
+      if (!KEEP_TAGS.test(node.tagName)) { node.replaceWith(...node.childNodes); continue; }
+      const href = node.getAttribute('href');
+      for (const a of Array.from(node.attributes)) node.removeAttribute(a.name);
+      if (node.tagName !== 'A') continue;
+      let url = null;
+      try { url = new URL(href || '', ORIGIN); } catch (e) { /* not a link */ }
+      if (href && url && /^(https?|mailto|tel):$/.test(url.protocol)) {
+        node.href = url.href;
+        node.target = '_blank';
+        node.rel = 'noopener noreferrer';
+      }
+    }
+  }
+
+  // Live only: sent after a shopper's message while no agent has answered yet.
+  function onSuggestions(f) {
+    const mid = f.for_message_id;
+    const items = validItems(f.items).slice(0, 3);
+    if (!mid || !items.length || faq.cards[mid]) return;
+    if (state.roomId && f.room_id && f.room_id !== state.roomId) return;
+    faq.cards[mid] = { items, feedback: {}, node: null };
+    renderCard(mid);
+  }
+
+  // A card sits right after its message; it carries that message's seq so that place()
+  // keeps later messages below it.
+  function renderCard(mid) {
+    const card = faq.cards[mid];
+    if (!ui || !card || (card.node && card.node.isConnected)) return;
+    let msg = ui.list.lastChild;
+    while (msg && msg.dataset.id !== mid) msg = msg.previousSibling;
+    if (!msg) return; // drawn once the message is (renderMessage)
+    const stick = nearBottom();
+    card.node = card.node || buildCard(mid, card);
+    card.node.dataset.seq = msg.dataset.seq;
+    msg.after(card.node);
+    if (stick) scrollDown();
+  }
+
+  function buildCard(mid, card) {
+    const node = el('div', 'faqcard');
+    node.dataset.testid = 'sapa-suggestions';
+    node.dataset.forMessageId = mid;
+    node.setAttribute('role', 'group');
+    node.setAttribute('aria-label', t('faqCard'));
+    const head = node.appendChild(el('div', 'faqcard-head'));
+    head.innerHTML = ICONS.bulb; // static icon
+    head.appendChild(el('span', null, t('faqCard')));
+    for (const item of card.items) {
+      const row = node.appendChild(buildQa(item, 'sapa-suggestion', 'sapa-suggestion-answer'));
+      const fb = row.querySelector('.qa-a').appendChild(el('div', 'fb'));
+      fb.appendChild(el('span', null, t('faqAsk')));
+      for (const helpful of [true, false]) {
+        const b = fb.appendChild(el('button', null, t(helpful ? 'faqYes' : 'faqNo')));
+        b.type = 'button';
+        b.dataset.testid = helpful ? 'sapa-feedback-yes' : 'sapa-feedback-no';
+        b.addEventListener('click', () => feedback(mid, item.faq_id, helpful, row));
+      }
+      const done = row.appendChild(el('div', 'fb-done'));
+      done.dataset.testid = 'sapa-feedback-done';
+      done.setAttribute('role', 'status');
+      done.hidden = true;
+    }
+    return node;
+  }
+
+  // Helpful: the card folds to that answer's question and a note. Not helpful: the
+  // answer folds and the shopper is told a person will reply.
+  async function feedback(mid, faqId, helpful, row) {
+    const card = faq.cards[mid];
+    if (!card || faqId in card.feedback) return;
+    const buttons = Array.from(row.querySelectorAll('.fb button'));
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await request({ type: 'faq_feedback', faq_id: faqId, helpful, for_message_id: mid });
+    } catch (err) {
+      buttons.forEach((b) => { b.disabled = false; });
+      return console.warn('[sapa] feedback failed', err && err.code);
+    }
+    card.feedback[faqId] = helpful;
+    const hadFocus = row.contains(row.getRootNode().activeElement);
+    row.querySelector('.fb').remove();
+    toggleQa(row, false);
+    const done = row.querySelector('.fb-done');
+    done.textContent = t(helpful ? 'faqThanksYes' : 'faqThanksNo');
+    done.hidden = false;
+    if (helpful) {
+      row.classList.add('helped');
+      card.node.classList.add('solved');
+    }
+    if (hadFocus) row.querySelector('.qa-q').focus();
   }
 
   // -------------------------------------------------------------------- API
