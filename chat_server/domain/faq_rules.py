@@ -133,7 +133,7 @@ def _parse_csv(raw: bytes) -> list[FaqFields]:
     out = []
     for line, row in read_csv(raw, ("question", "answer")):
         try:
-            fields = {k: v for k, v in row.items() if k in CSV_COLUMNS and v != ""}
+            fields: dict[str, Any] = {k: v for k, v in row.items() if k in CSV_COLUMNS and v != ""}
             if "phrasings" in fields:
                 fields["phrasings"] = [p for p in fields["phrasings"].split("|") if p.strip()]
             out.append(entry_fields(fields, creating=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.frames import Send
 from chat_server.domain.models import Author, Message, Room
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
@@ -57,8 +58,10 @@ class ChatService:
         self.bus = bus
         self.messages_stored = 0  # this process, for /metrics
         # Work that follows a shopper's message (FAQ suggestions) without delaying its ack.
-        self.after_customer_message: list[Callable[[Room, Message], Awaitable[None]]] = []
+        self.after_customer_message: list[Callable[[Room, Message], Coroutine[Any, Any, None]]] = []
         self._followups: set[asyncio.Task[None]] = set()
+        # Who may post in public rooms, and how fast; replies (checked in the write).
+        self.posts = PostGuard()
 
     # -- sending ------------------------------------------------------------
 
@@ -68,6 +71,7 @@ class ChatService:
             existing = room_store.find_by_client_msg_id(conn, room.id, command.client_msg_id)
             if existing is not None:
                 return Outcome(room, duplicate=True, primary=existing)
+            author, reply_to = self.posts.check(conn, viewer, room, command)
             out = Outcome(room, room_changed=room.last_seq == 0)
             if command.kind == "text":
                 change = (
@@ -77,7 +81,7 @@ class ChatService:
                 )
                 room = _apply(conn, room, change, out)
             message = room_store.append_message(
-                conn, room, command.kind, command.body, viewer.author, command.client_msg_id
+                conn, room, command.kind, command.body, author, command.client_msg_id, reply_to
             )
             out.messages.append(message)
             out.primary = message
@@ -193,7 +197,9 @@ class ChatService:
             "seq": stored,
             "reader": viewer.author.as_dict(),
         }
-        await self.bus.publish(Event.frame(viewer.site_id, audience.room_readers(room), payload))
+        await self.bus.publish(
+            Event.frame(viewer.site_id, audience.for_read(room, viewer.kind, viewer.id), payload)
+        )
 
     async def rate(self, viewer: Viewer, room_id: str, score: int, comment: str | None) -> None:
         room = await self.room_for(viewer, room_id)
@@ -228,3 +234,9 @@ class ChatService:
                 {"type": "room", "room": room.visitor_view()},
             )
             await self.bus.publish(visitor)
+        elif room.kind == "public":
+            # Every widget lists the site's public rooms (welcome.rooms), joined or not.
+            listed = Event.frame(
+                room.site_id, (audience.VISITORS,), {"type": "room", "room": room.visitor_view()}
+            )
+            await self.bus.publish(listed)

@@ -34,8 +34,10 @@ class DemoAccounts:
 
 
 async def ensure_demo(db: Database, host: str) -> DemoAccounts:
-    site_id = await db.write(lambda conn: site_store.get_meta(conn, DEMO_SITE_META))
-    if site_id is None:
+    stored_id = await db.write(lambda conn: site_store.get_meta(conn, DEMO_SITE_META))
+    if stored_id is not None:
+        site_id = stored_id
+    else:
         creds = await admin.create_site(db, "Toko Contoh", ["127.0.0.1", "localhost"], locale="id")
         site_id = creds.site_id
         # A demo password is printed on every start, so it is kept (demo accounts only).
@@ -56,5 +58,5 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
         await db.write(remember)
     if host not in ("0.0.0.0", "::", ""):
         await db.write(lambda conn: site_store.add_domain(conn, site_id, host))
-    password = await db.write(lambda conn: site_store.get_meta(conn, DEMO_PASSWORD_META))
-    return DemoAccounts(site_id, OWNER_EMAIL, AGENT_EMAIL, password or "")
+    kept = await db.write(lambda conn: site_store.get_meta(conn, DEMO_PASSWORD_META))
+    return DemoAccounts(site_id, OWNER_EMAIL, AGENT_EMAIL, kept or "")

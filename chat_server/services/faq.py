@@ -169,6 +169,13 @@ class FaqService:
             Event.frame(room.site_id, (audience.customer(asker),), {**base, "items": good})
         )
 
+    async def _was_shown(self, faq_id: str, message_id: str) -> bool:
+        row = await self.db.fetch_one(
+            "SELECT 1 FROM faq_events WHERE faq_id = ? AND message_id = ? AND kind = 'shown' LIMIT 1",
+            (faq_id, message_id),
+        )
+        return row is not None
+
     async def learn(
         self, site_id: str, faq_id: str, message_id: str, kind: str, room_id: str | None
     ) -> None:
@@ -205,6 +212,13 @@ class FaqService:
                 raise errors.not_found("message")
             room_id = row["room_id"]
         kind = "helpful" if helpful else "not_helpful"
+        if (
+            helpful
+            and for_message_id is not None
+            and not await self._was_shown(faq_id, for_message_id)
+        ):
+            # Only an answer we offered for that message may learn from it: no junk phrasings.
+            for_message_id = None
         if for_message_id is None:
             await self.db.write(
                 lambda conn: faq_store.record_event(conn, viewer.site_id, faq_id, kind)
@@ -214,7 +228,7 @@ class FaqService:
 
     # -- curation -----------------------------------------------------------------
 
-    async def list(self, viewer: Viewer) -> list[FaqEntry]:
+    async def entries(self, viewer: Viewer) -> list[FaqEntry]:
         return await faq_store.list_entries(self.db, viewer.site_id)
 
     async def get(self, viewer: Viewer, entry_id: str) -> FaqEntry:

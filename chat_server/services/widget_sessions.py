@@ -27,10 +27,10 @@ async def find_site(db: Database, site_key: str) -> Site:
 
 async def open_session(db: Database, site: Site, token: str | None) -> WidgetSession:
     if token:
-        customer = await customer_store.customer_for_token(db, site.id, token)
-        if customer is not None:
-            await db.write(lambda conn: customer_store.touch(conn, customer.id))
-            return WidgetSession(site, customer, token)
+        known = await customer_store.customer_for_token(db, site.id, token)
+        if known is not None:
+            await db.write(lambda conn: customer_store.touch(conn, known.id))
+            return WidgetSession(site, known, token)
     # An unknown token, or one of another site, never reveals anything: it just starts afresh.
     customer_id, new_token = await db.write(
         lambda conn: customer_store.insert_anonymous(conn, site.id)

@@ -26,6 +26,7 @@ from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
+from chat_server.services.public_rooms import PublicRoomService
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.web import (
@@ -36,6 +37,7 @@ from chat_server.web import (
     metrics,
     report_routes,
     rest,
+    room_routes,
     site_routes,
     widget_routes,
 )
@@ -83,6 +85,13 @@ def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence]:
     return redis_bus, presence
 
 
+async def _stored_secret(db: Database) -> str:
+    """The cookie-signing key: generated once, then shared by every worker through the file."""
+    fresh = ids.new_secret(32)
+    stored: str = await db.write(lambda conn: site_store.set_meta_once(conn, "secret_key", fresh))
+    return stored
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -119,9 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.db_path)
         await db.open()
-        secret = settings.secret_key or await db.write(
-            lambda conn: site_store.set_meta_once(conn, "secret_key", ids.new_secret(32))
-        )
+        secret = settings.secret_key or await _stored_secret(db)
         demo_key = None
         if settings.demo:
             demo_id = await db.write(lambda conn: site_store.get_meta(conn, demo.DEMO_SITE_META))
@@ -143,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             presence=presence,
             faq=faq,
             crm=CrmService(db, bus),
+            rooms=PublicRoomService(db, bus, chat, faq),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=_templates(),
             demo_site_key=demo_key,
@@ -163,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *widget_routes.routes,
         *console_routes.routes,
         *rest.routes,
+        *room_routes.routes,
         *faq_routes.routes,
         *help_routes.routes,
         *crm_routes.routes,

@@ -15,6 +15,7 @@ from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
+from chat_server.services.public_rooms import PublicRoomService
 from chat_server.store.database import Database
 from chat_server.web.hub import Hub
 
@@ -30,6 +31,7 @@ class AppContext:
     presence: Presence
     faq: FaqService
     crm: CrmService
+    rooms: PublicRoomService
     cookies: URLSafeSerializer
     templates: Environment
     demo_site_key: str | None = None

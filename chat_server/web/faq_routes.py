@@ -40,7 +40,7 @@ def _matches(view: dict[str, object], request: Request) -> bool:
 
 async def list_faq(request: Request) -> Response:
     viewer = await authenticate(request)
-    entries = await context_of(request).faq.list(viewer)
+    entries = await context_of(request).faq.entries(viewer)
     views = [entry_view(e) for e in entries]
     return JSONResponse({"items": [v for v in views if _matches(v, request)]})
 
@@ -92,7 +92,9 @@ async def delete_phrasing(request: Request) -> Response:
 
 async def categories(request: Request) -> Response:
     viewer = await authenticate(request)
-    counts = Counter(e.category for e in await context_of(request).faq.list(viewer) if e.category)
+    counts = Counter(
+        e.category for e in await context_of(request).faq.entries(viewer) if e.category
+    )
     return JSONResponse({"items": [{"name": n, "count": c} for n, c in sorted(counts.items())]})
 
 
@@ -132,7 +134,7 @@ async def import_faq(request: Request) -> Response:
 async def export_faq(request: Request) -> Response:
     viewer = await authenticate(request)
     fmt = _format(request)
-    views = [entry_view(e) for e in await context_of(request).faq.list(viewer)]
+    views = [entry_view(e) for e in await context_of(request).faq.entries(viewer)]
     if fmt == "csv":
         body, media = export_csv(views), "text/csv; charset=utf-8"
     else:

@@ -67,7 +67,7 @@ async def _site_and_entries(request: Request) -> tuple[Any, list[Any]]:
     if site is None:
         raise errors.not_found("help center")
     reader = Viewer(site.id, "customer", "help-center", "help center")
-    entries = [e for e in await ctx.faq.list(reader) if e.status == "published"]
+    entries = [e for e in await ctx.faq.entries(reader) if e.status == "published"]
     return site, entries
 
 
@@ -92,7 +92,9 @@ async def help_index(request: Request) -> Response:
         ]
     grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
     for entry in entries:
-        grouped[entry.category or text["other"]].append({"id": entry.id, "question": entry.question})
+        grouped[entry.category or text["other"]].append(
+            {"id": entry.id, "question": entry.question}
+        )
     page = HelpIndexPage(
         site.name,
         site.site_key,

@@ -7,6 +7,7 @@ process, as in docker-compose.yml) and let Prometheus add them up.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from starlette.requests import Request
@@ -50,7 +51,15 @@ def _bus(stats: BusStats, up: bool) -> Iterator[str]:
 
 def render(ctx: AppContext) -> str:
     hub, db = ctx.hub, ctx.db
+    bus_kind = "redis" if hasattr(ctx.bus, "origin") else "memory"
     lines = [
+        # Which process answered: with `--workers N` a scrape reaches any one of them.
+        *_series(
+            "sapa_process_info",
+            "gauge",
+            "The process that answered this scrape.",
+            (f'{{pid="{os.getpid()}",bus="{bus_kind}"}}', 1),
+        ),
         *_series(
             "sapa_connections",
             "gauge",

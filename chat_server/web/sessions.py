@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -18,8 +19,6 @@ from chat_server.web.context import AppContext
 from chat_server.web.gateway import CLOSE_ORIGIN, CLOSE_UNAUTHORIZED, Refused
 from chat_server.web.hub import Connection
 from chat_server.web.security import session_id_from_cookie
-
-JOIN_HISTORY = 50
 
 
 class ChatSession:
@@ -63,6 +62,11 @@ class ChatSession:
                 return None
             case f.Join():
                 return await self._join(cmd.room_id)
+            case f.History():
+                messages, has_more = await self.ctx.rooms.history(
+                    viewer, cmd.room_id, cmd.before_seq, cmd.limit
+                )
+                return {"messages": [m.as_dict() for m in messages], "has_more": has_more}
             case f.Leave():
                 room = await chat.room_for(viewer, cmd.room_id)
                 if self.conn is not None:
@@ -83,8 +87,8 @@ class ChatSession:
             raise errors.bad_request("only public rooms are joined")
         if self.conn is not None:
             self.ctx.hub.join(self.conn, room.id)
-        after = max(0, room.last_seq - JOIN_HISTORY)
-        messages, _ = await self.ctx.chat.sync(self.viewer, room.id, after, JOIN_HISTORY)
+        # The newest messages this viewer may see (visitors: none hidden).
+        messages = await self.ctx.rooms.latest(self.viewer, room)
         return {"room": self.room_view(room), "messages": [m.as_dict() for m in messages]}
 
 
@@ -104,7 +108,9 @@ class WidgetSession(ChatSession):
                 self.ctx.db, private.id, self.customer.id
             )
             self.rooms.append(view)
-        public = await room_store.list_rooms(self.ctx.db, self.site.id, None, kind="public")
+        public = await room_store.list_rooms(
+            self.ctx.db, self.site.id, None, kind="public", archived=False
+        )
         self.rooms.extend(r.visitor_view() for r in public if r.status == "open")
 
     async def opened(self, conn: Connection) -> None:
@@ -128,6 +134,10 @@ class WidgetSession(ChatSession):
         if isinstance(cmd, f.FaqFeedback):
             await self.ctx.faq.feedback(self.viewer, cmd.faq_id, cmd.helpful, cmd.for_message_id)
             return None
+        if isinstance(cmd, f.Profile):
+            customer = await self.ctx.rooms.set_display_name(self.viewer, cmd.name)
+            self.viewer = replace(self.viewer, name=customer["name"])
+            return {"customer": customer}
         return await super().handle_own(cmd)
 
 
@@ -135,7 +145,7 @@ class AgentSession(ChatSession):
     def __init__(self, ctx: AppContext, agent: Agent) -> None:
         super().__init__(ctx, Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role))
         self.agent = agent
-        self.status = agent.status if agent.status != "offline" else "online"
+        self.status: str = agent.status if agent.status != "offline" else "online"
         self.agents_online = 0
 
     def welcome(self) -> dict[str, Any]:
@@ -164,6 +174,16 @@ class AgentSession(ChatSession):
                 return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
             case f.Reopen():
                 return {"room": (await chat.reopen(viewer, cmd.room_id)).as_dict()}
+            case f.Moderate():
+                rooms = self.ctx.rooms
+                message = await rooms.moderate(viewer, cmd.room_id, cmd.message_id, cmd.action)
+                return {"message": message.as_dict()}
+            case f.Mute():
+                until = await self.ctx.rooms.mute(viewer, cmd.room_id, cmd.customer_id, cmd.minutes)
+                return {"until": until}
+            case f.RoomSettings():
+                room = await self.ctx.rooms.update(viewer, cmd.room_id, cmd.changes)
+                return {"room": room.as_dict()}
             case f.SetStatus():
                 self.status = cmd.status
                 await self.ctx.db.write(

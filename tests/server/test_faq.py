@@ -216,6 +216,12 @@ async def test_faq_search_while_typing_and_feedback_learns(env: Env) -> None:
     assert found["items"][0]["faq_id"] == created[0]["id"]
     assert (await widget.request("faq_search", q="halo kak"))["items"] == []
     sent = await widget.request("send", client_msg_id="q", body="biaya kirim ke kota medan berapa")
+    card = await widget.event("suggestions", for_message_id=sent["message"]["id"])
+    assert card["items"][0]["faq_id"] == created[0]["id"]
+    # "Helpful" on an entry that was never offered for this message teaches nothing.
+    await widget.request(
+        "faq_feedback", faq_id=created[2]["id"], helpful=True, for_message_id=sent["message"]["id"]
+    )
     ack = await widget.request(
         "faq_feedback", faq_id=created[0]["id"], helpful=True, for_message_id=sent["message"]["id"]
     )
@@ -224,6 +230,10 @@ async def test_faq_search_while_typing_and_feedback_learns(env: Env) -> None:
     assert [(p["text"], p["source"]) for p in entry["phrasings"]] == [
         ("biaya kirim ke kota medan berapa", "learnt")
     ]
+    unrelated = (
+        await env.http.get(f"/api/v1/faq/{created[2]['id']}", headers=owner_token(env))
+    ).json()
+    assert unrelated["phrasings"] == []
     other, _ = await env.widget("a")
     stolen = await other.request(
         "faq_feedback", faq_id=created[0]["id"], helpful=True, for_message_id=sent["message"]["id"]
