@@ -13,7 +13,7 @@ from typing import Any
 
 from chat_server.config import Settings
 from chat_server.errors import SapaError
-from chat_server.services import admin, crm_import, demo, faq_cli
+from chat_server.services import admin, crm_import, demo, faq_cli, public_rooms
 from chat_server.store.database import Database
 
 
@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     faq_export.add_argument("--site", required=True)
     faq_export.add_argument("--format", choices=["csv", "json"], default="json")
     faq_export.add_argument("file", nargs="?", default="-")
+    room = commands.add_parser("room", help="manage public rooms").add_subparsers(
+        dest="action", required=True
+    )
+    create_room = with_db(room.add_parser("create", help="create a public room"))
+    create_room.add_argument("--site", required=True)
+    create_room.add_argument("name")
+    create_room.add_argument("--json", action="store_true")
     return parser
 
 
@@ -111,6 +118,15 @@ def _agent_create(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(json.dumps({"agent_id": agent_id}) if args.json else f"agent_id: {agent_id}")
+    return 0
+
+
+def _room_create(args: argparse.Namespace, settings: Settings) -> int:
+    room = asyncio.run(
+        _with_db(settings.db_path, lambda db: public_rooms.create_room(db, args.site, args.name))
+    )
+    out = {"room_id": room.id, "name": room.name, "position": room.position}
+    print(json.dumps(out) if args.json else f"room_id: {room.id}")
     return 0
 
 
@@ -208,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             return _faq(args, settings)
         if args.command == "import":
             return _import(args, settings)
+        if args.command == "room":
+            return _room_create(args, settings)
         return _agent_create(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)

@@ -48,7 +48,6 @@ STAFF_WORDS = (
     "administrator",
     "official",
     "ofisial",
-    "resmi",
     "staff",
     "moderator",
     "toko",
@@ -61,9 +60,8 @@ STAFF_WORDS = (
     "support",
     "customerservice",
     "helpdesk",
-    "sapa",
 )
-SHORT_STAFF_WORDS = ("cs", "mod", "staf", "adm", "olshop")
+SHORT_STAFF_WORDS = ("cs", "mod", "staf", "adm", "olshop", "resmi", "sapa")
 _PREFIX_MIN = 4
 
 # Look-alike letters from other scripts, and digits/symbols read as letters.
@@ -149,9 +147,9 @@ def validate_display_name(raw: Any, protected_names: Iterable[str] = ()) -> str:
     name = clean_name(raw)
     if not MIN_NAME <= len(name) <= MAX_NAME:
         raise bad_request(f"a display name has {MIN_NAME} to {MAX_NAME} characters")
-    words = name_words(name)
-    if not words:
+    if not any(ch.isalpha() for ch in name):
         raise bad_request("a display name needs letters")
+    words = name_words(name)
     word = staff_word_in(words)
     if word is not None:
         raise forbidden(f"names that look like the shop's staff are reserved ('{word}')")

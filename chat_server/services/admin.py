@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from argon2 import PasswordHasher
 
 from chat_server import errors
+from chat_server.services.public_rooms import insert_default_room
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
@@ -21,9 +24,14 @@ async def create_site(
         raise errors.bad_request("a site needs a name")
     if not domains:
         raise errors.bad_request("a site needs at least one --domain")
-    return await db.write(
-        lambda conn: site_store.insert_site(conn, name.strip(), domains, greeting, locale)
-    )
+
+    def job(conn: sqlite3.Connection) -> site_store.SiteCredentials:
+        creds = site_store.insert_site(conn, name.strip(), domains, greeting, locale)
+        # Every site starts with one public room ("Tanya Jawab" / "Questions").
+        insert_default_room(conn, creds.site_id, locale)
+        return creds
+
+    return await db.write(job)
 
 
 async def create_agent(

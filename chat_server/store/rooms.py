@@ -6,17 +6,39 @@ import sqlite3
 from typing import Any
 
 from chat_server.domain.models import Author, Message, Room
+from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
 
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
        m.body AS lm_body, m.kind AS lm_kind, m.author_kind AS lm_author_kind,
-       m.created_at AS lm_created_at{extra}
+       m.created_at AS lm_created_at,
+       p.seq AS pin_seq, p.kind AS pin_kind, p.body AS pin_body, p.author_kind AS pin_author_kind,
+       p.author_id AS pin_author_id, p.author_name AS pin_author_name,
+       p.client_msg_id AS pin_client_msg_id, p.created_at AS pin_created_at{extra}
 FROM rooms r
 LEFT JOIN agents a ON a.id = r.assignee_id
 LEFT JOIN customers c ON c.id = r.customer_id
 LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
+LEFT JOIN messages p ON p.id = r.pinned_message_id
+"""
+
+# Public rooms, for staff: visible top-level visitor posts among the latest ones that no
+# visible staff message answers (reply_to) yet.
+UNANSWERED = f""",
+       CASE WHEN r.kind = 'public' THEN (SELECT count(*) FROM messages q
+          WHERE q.room_id = r.id AND q.seq > r.last_seq - {UNANSWERED_WINDOW}
+            AND q.author_kind = 'customer' AND q.kind = 'text' AND q.hidden = 0
+            AND q.reply_to_id IS NULL
+            AND NOT EXISTS (SELECT 1 FROM messages s WHERE s.reply_to_id = q.id
+                            AND s.author_kind = 'agent' AND s.hidden = 0)) END AS unanswered"""
+
+# Messages with the question each one answers (reply_to), in one query.
+MESSAGE_SELECT = """
+SELECT m.*, q.body AS rt_body, q.author_kind AS rt_author_kind, q.author_id AS rt_author_id,
+       q.author_name AS rt_author_name, q.hidden AS rt_hidden
+FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id
 """
 
 AGENT_UNREAD = """,
@@ -43,6 +65,21 @@ def row_to_room(row: sqlite3.Row) -> Room:
         }
     if "unread" in keys:
         extra["unread"] = row["unread"]
+    if "unanswered" in keys and row["unanswered"] is not None:
+        extra["unanswered"] = row["unanswered"]
+    pinned = None
+    if row["pin_seq"] is not None:
+        pinned = Message(
+            row["pinned_message_id"],
+            row["site_id"],
+            row["id"],
+            row["pin_seq"],
+            row["pin_kind"],
+            row["pin_body"],
+            Author(row["pin_author_kind"], row["pin_author_id"], row["pin_author_name"]),
+            row["pin_client_msg_id"],
+            row["pin_created_at"],
+        )
     return Room(
         id=row["id"],
         site_id=row["site_id"],
@@ -56,10 +93,43 @@ def row_to_room(row: sqlite3.Row) -> Room:
         assignee_id=row["assignee_id"],
         assignee_name=row["assignee_name"],
         extra=extra,
+        position=row["position"],
+        archived=bool(row["archived"]),
+        slow_mode_seconds=row["slow_mode_seconds"],
+        pinned=pinned,
     )
 
 
-def row_to_message(row: sqlite3.Row) -> Message:
+def quote_of(message: Message) -> dict[str, Any]:
+    """How a reply shows the message it answers."""
+    return {"id": message.id, "body": quote(message.body), "author": message.author.as_dict()}
+
+
+def _reply_to(row: sqlite3.Row, for_visitor: bool) -> dict[str, Any] | None:
+    parent_id = row["reply_to_id"]
+    if parent_id is None:
+        return None
+    if "rt_author_kind" not in row.keys() or row["rt_author_kind"] is None:
+        return {"id": parent_id}
+    hidden = bool(row["rt_hidden"])
+    if hidden and for_visitor:
+        # A withdrawn question is not quoted to visitors, not even inside its answer.
+        return {"id": parent_id, "hidden": True}
+    out = {
+        "id": parent_id,
+        "body": quote(row["rt_body"]),
+        "author": {
+            "kind": row["rt_author_kind"],
+            "id": row["rt_author_id"],
+            "name": row["rt_author_name"],
+        },
+    }
+    if hidden:
+        out["hidden"] = True
+    return out
+
+
+def row_to_message(row: sqlite3.Row, *, for_visitor: bool = False) -> Message:
     return Message(
         id=row["id"],
         site_id=row["site_id"],
@@ -70,6 +140,8 @@ def row_to_message(row: sqlite3.Row) -> Message:
         author=Author(row["author_kind"], row["author_id"], row["author_name"]),
         client_msg_id=row["client_msg_id"],
         created_at=row["created_at"],
+        reply_to=_reply_to(row, for_visitor),
+        hidden=bool(row["hidden"]),
     )
 
 
@@ -107,7 +179,14 @@ def find_by_client_msg_id(
     conn: sqlite3.Connection, room_id: str, client_msg_id: str
 ) -> Message | None:
     row = conn.execute(
-        "SELECT * FROM messages WHERE room_id = ? AND client_msg_id = ?", (room_id, client_msg_id)
+        MESSAGE_SELECT + " WHERE m.room_id = ? AND m.client_msg_id = ?", (room_id, client_msg_id)
+    ).fetchone()
+    return row_to_message(row) if row else None
+
+
+def load_message(conn: sqlite3.Connection, room_id: str, message_id: str) -> Message | None:
+    row = conn.execute(
+        MESSAGE_SELECT + " WHERE m.id = ? AND m.room_id = ?", (message_id, room_id)
     ).fetchone()
     return row_to_message(row) if row else None
 
@@ -119,6 +198,7 @@ def append_message(
     body: str,
     author: Author,
     client_msg_id: str | None = None,
+    reply_to: Message | None = None,
 ) -> Message:
     now = now_iso()
     seq = conn.execute(
@@ -130,15 +210,17 @@ def append_message(
         room.site_id,
         room.id,
         seq,
-        kind,
+        kind,  # type: ignore[arg-type]
         body,
         author,
         client_msg_id,
-        now,  # type: ignore[arg-type]
+        now,
+        quote_of(reply_to) if reply_to else None,  # type: ignore[arg-type]
     )
     conn.execute(
         "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
-        " author_name, client_msg_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author_name, client_msg_id, created_at, reply_to_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.id,
             message.site_id,
@@ -151,6 +233,7 @@ def append_message(
             author.name,
             client_msg_id,
             now,
+            reply_to.id if reply_to else None,
         ),
     )
     return message
@@ -214,6 +297,7 @@ async def list_rooms(
     kind: str | None = None,
     status: str | None = None,
     assignee: str | None = None,
+    archived: bool | None = None,
     limit: int = 500,
 ) -> list[Room]:
     where, params = ["r.site_id = ?"], [site_id]
@@ -223,34 +307,73 @@ async def list_rooms(
     if status:
         where.append("r.status = ?")
         params.append(status)
+    if assignee:
+        # Only conversations are assigned: public rooms never show up in assignee filters.
+        where.append("r.kind = 'private'")
     if assignee == "none":
         where.append("r.assignee_id IS NULL")
     elif assignee:
         where.append("r.assignee_id = ?")
         params.append(assignee)
-    extra = AGENT_UNREAD if viewer_agent_id else ""
+    if archived is not None:
+        where.append("r.archived = ?")
+        params.append(int(archived))
+    extra = AGENT_UNREAD + UNANSWERED if viewer_agent_id else ""
+    # Public rooms keep the order their owners gave them; conversations, newest activity first.
+    order = "r.position, r.created_at" if kind == "public" else "r.updated_at DESC"
     sql = (
         ROOM_SELECT.format(extra=extra)
         + " WHERE "
         + " AND ".join(where)
-        + " ORDER BY r.updated_at DESC LIMIT ?"
+        + f" ORDER BY {order} LIMIT ?"
     )
     head = [viewer_agent_id] if viewer_agent_id else []
     rows = await db.fetch_all(sql, (*head, *params, limit))
     return [row_to_room(r) for r in rows]
 
 
+def _visibility(include_notes: bool, include_hidden: bool) -> str:
+    return ("" if include_notes else " AND m.kind != 'note'") + (
+        "" if include_hidden else " AND m.hidden = 0"
+    )
+
+
 async def messages_after(
-    db: Database, room_id: str, after_seq: int, limit: int, *, include_notes: bool
+    db: Database,
+    room_id: str,
+    after_seq: int,
+    limit: int,
+    *,
+    include_notes: bool,
+    include_hidden: bool | None = None,
 ) -> tuple[list[Message], bool]:
-    note_filter = "" if include_notes else " AND kind != 'note'"
+    """Oldest first. Hidden messages follow notes unless told: staff see both, visitors neither."""
+    hidden = include_notes if include_hidden is None else include_hidden
     rows = await db.fetch_all(
-        "SELECT * FROM messages WHERE room_id = ? AND seq > ?"
-        + note_filter
-        + " ORDER BY seq LIMIT ?",
+        MESSAGE_SELECT
+        + " WHERE m.room_id = ? AND m.seq > ?"
+        + _visibility(include_notes, hidden)
+        + " ORDER BY m.seq LIMIT ?",
         (room_id, after_seq, limit + 1),
     )
-    return [row_to_message(r) for r in rows[:limit]], len(rows) > limit
+    return [row_to_message(r, for_visitor=not hidden) for r in rows[:limit]], len(rows) > limit
+
+
+async def messages_before(
+    db: Database, room_id: str, before_seq: int | None, limit: int, *, staff: bool
+) -> tuple[list[Message], bool]:
+    """The `limit` messages before `before_seq` (None: the newest), oldest first."""
+    before = 2**62 + 1 if before_seq is None else before_seq
+    rows = await db.fetch_all(
+        MESSAGE_SELECT
+        + " WHERE m.room_id = ? AND m.seq < ?"
+        + _visibility(staff, staff)
+        + " ORDER BY m.seq DESC LIMIT ?",
+        (room_id, before, limit + 1),
+    )
+    page = [row_to_message(r, for_visitor=not staff) for r in rows[:limit]]
+    page.reverse()
+    return page, len(rows) > limit
 
 
 async def customer_unread(db: Database, room_id: str, customer_id: str) -> int:
