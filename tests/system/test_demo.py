@@ -1,0 +1,47 @@
+"""What a newcomer gets from `sapa serve --demo`: a shop page, the widget, a console to log into."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.conftest import ServerProcess
+
+
+def test_demo_shop_widget_console_and_every_page_render(demo_server: ServerProcess) -> None:
+    with httpx.Client(base_url=demo_server.url, timeout=10) as http:
+        shop = http.get("/demo")
+        assert shop.status_code == 200
+        assert (
+            f'<script src="/widget.js" data-site="{demo_server.site_key}" async></script>'
+            in shop.text
+        )
+        script = http.get("/widget.js")
+        assert script.headers["content-type"].startswith("application/javascript")
+        assert "attachShadow" in script.text
+        assert http.get("/console", follow_redirects=False).headers["location"] == "/console/login"
+        assert http.get("/console/login").status_code == 200
+        login = http.post(
+            "/api/v1/auth/login",
+            json={"email": demo_server.owner_email, "password": demo_server.owner_password},
+        )
+        assert login.status_code == 200, demo_server.output
+        for path in ("/console", "/console/faq", "/console/customers", "/console/settings"):
+            page = http.get(path)
+            assert page.status_code == 200, path
+            boot = page.text.split('id="sapa-boot" type="application/json">', 1)[1].split(
+                "</script>"
+            )[0]
+            assert json.loads(boot)["agent"]["email"] == demo_server.owner_email
+        faq = http.get("/api/v1/faq").json()["items"]
+        assert len(faq) >= 10 and all(e["status"] == "published" for e in faq)
+        help_page = http.get(f"/help/{demo_server.site_key}")
+        assert help_page.status_code == 200 and faq[0]["question"] in help_page.text
+        # The demo agent's account works too.
+        http.cookies.clear()
+        agent = http.post(
+            "/api/v1/auth/login",
+            json={"email": demo_server.agent_email, "password": demo_server.owner_password},
+        )
+        assert agent.status_code == 200 and agent.json()["agent"]["role"] == "agent"
