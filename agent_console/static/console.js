@@ -9,6 +9,7 @@ import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread } from "./shell.js";
+import { CustomerSidebar } from "./customer_sidebar.js";
 
 // Send typing:true at most this often while the agent keeps typing...
 const TYPING_REFRESH_MS = 3000;
@@ -42,6 +43,13 @@ class App {
       onError: (code) => this.toast(code),
       onReachBottom: () => this.markRead(),
     });
+    // The customer record beside the conversation (customer_sidebar.js).
+    this.customer = new CustomerSidebar(document.getElementById("customer-sidebar"), {
+      app: document.querySelector(".app"),
+      toggle: document.querySelector('[data-testid="customer-toggle"]'),
+      // As an event would bring it: this agent's unread counts stay untouched.
+      onRoomChanged: (room) => this.store.rooms.has(room.id) && this.onRoom(room),
+    });
     this.socket = new AgentSocket({
       url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/agent`,
       onEvent: (frame) => this.onEvent(frame),
@@ -58,6 +66,7 @@ class App {
     onLocaleChange(() => {
       this.inbox.rerender();
       this.view.rerender();
+      this.customer.rerender();
       this.renderConn();
     });
     document.addEventListener("visibilitychange", () => {
@@ -303,6 +312,7 @@ class App {
       }
     }
     if (msg.room_id === this.openRoomId) this.markRead();
+    this.customer.noteMessage(msg);
     this.scheduleRender();
   }
 
@@ -397,6 +407,7 @@ class App {
     if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
     this.inbox.setOpen(roomId);
     this.view.show(roomId);
+    this.customer.show(roomId ? this.store.rooms.get(roomId) : null);
     if (roomId) {
       this.loadConversation(roomId);
       this.view.focusInput();
@@ -556,6 +567,7 @@ class App {
       this.renderQueued = false;
       this.inbox.render();
       this.view.render();
+      this.customer.sync(this.store.rooms.get(this.openRoomId));
       const unread = this.store.totalUnread();
       notify.setTitleCount(unread, t("app.title"));
       setNavUnread(unread);
