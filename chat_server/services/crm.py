@@ -12,6 +12,7 @@ from chat_server.domain.access import Viewer
 from chat_server.domain.crm_rules import MAX_NOTE, OrderFields, ProfileFields
 from chat_server.domain.models import Customer, Site
 from chat_server.store import crm as crm_store
+from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
 
 CLOSE_RESYNC = 1012
@@ -56,6 +57,12 @@ class CrmService:
             return known
 
         known_id = await self.db.write(job)
+        room = await room_store.get_private_room(self.db, known_id)
+        if room is not None:
+            # The conversation now belongs to the known customer: consoles update their inbox.
+            await self.bus.publish(
+                Event.frame(site.id, (audience.AGENTS,), {"type": "room", "room": room.as_dict()})
+            )
         if known_id != customer.id:
             # Sockets opened as the anonymous visitor reconnect as the known customer.
             await self.bus.publish(
@@ -118,17 +125,22 @@ class CrmService:
         found["rooms"] = await crm_store.rooms_of(self.db, customer_id)
         return found
 
+    async def _editable(self, viewer: Viewer, customer_id: str) -> None:
+        found = await self.get(viewer, customer_id)
+        if found["erased"]:
+            raise errors.SapaError(errors.ErrorCode.CONFLICT, "this customer was erased")
+
     async def update(
         self, viewer: Viewer, customer_id: str, profile: ProfileFields
     ) -> dict[str, Any]:
-        await self.get(viewer, customer_id)
+        await self._editable(viewer, customer_id)
         await self.db.write(lambda conn: crm_store.apply_profile(conn, customer_id, profile))
         return await self.get(viewer, customer_id)
 
     async def add_note(self, viewer: Viewer, customer_id: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, str) or not body.strip() or len(body) > MAX_NOTE:
             raise errors.bad_request(f"a note is 1 to {MAX_NOTE} characters")
-        await self.get(viewer, customer_id)
+        await self._editable(viewer, customer_id)
         return await self.db.write(
             lambda conn: crm_store.add_note(
                 conn, viewer.site_id, customer_id, viewer.id, viewer.name, body.strip()

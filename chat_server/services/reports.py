@@ -78,10 +78,10 @@ async def _faq(db: Database, site_id: str, start: str, end: str) -> dict[str, An
         if message_id in helpful:
             deflected += 1
             continue
-        # Answered by the suggestion if the shopper did not write again soon after.
+        # Answered by the suggestion if neither the shopper wrote again nor an agent had to.
         later = await db.fetch_one(
-            "SELECT 1 FROM messages WHERE room_id = ? AND author_kind = 'customer' AND kind = 'text'"
-            " AND created_at > ? AND created_at <= ? LIMIT 1",
+            "SELECT 1 FROM messages WHERE room_id = ? AND author_kind IN ('customer', 'agent')"
+            " AND kind = 'text' AND created_at > ? AND created_at <= ? LIMIT 1",
             (
                 event["room_id"],
                 event["created_at"],

@@ -303,6 +303,11 @@ def _merge_private_rooms(conn: sqlite3.Connection, anonymous_id: str, known_id: 
     conn.execute("DELETE FROM rooms WHERE id = ?", (anon_room["id"],))
 
 
+def _erased_name(conn: sqlite3.Connection, site_id: str) -> str:
+    row = conn.execute("SELECT locale FROM sites WHERE id = ?", (site_id,)).fetchone()
+    return "Deleted customer" if row and row["locale"] == "en" else "Pelanggan dihapus"
+
+
 def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> bool:
     row = conn.execute(
         "SELECT id FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
@@ -330,8 +335,8 @@ def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> 
         (site_id, site_id, *ids),
     )
     conn.execute(
-        f"UPDATE messages SET body = ?, author_name = 'Pelanggan dihapus' WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks})",
-        (ERASED_BODY, site_id, *ids),
+        f"UPDATE messages SET body = ?, author_name = ? WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks})",
+        (ERASED_BODY, _erased_name(conn, site_id), site_id, *ids),
     )
     conn.execute(
         f"UPDATE messages SET body = ? WHERE room_id IN ({room_marks})", (ERASED_BODY, *room_ids)
@@ -409,6 +414,7 @@ def customer_view(
         "first_seen_at": row["created_at"],
         "last_seen_at": row["last_seen_at"],
         "erased": row["erased_at"] is not None,
+        "merged_into": row["merged_into"],
         "attributes": {a["key"]: json.loads(a["value"]) for a in attrs},
         "tags": [t["tag"] for t in tags],
         "consents": [
@@ -448,7 +454,7 @@ async def orders_of(db: Database, customer_id: str, limit: int = 1000) -> list[d
 
 async def rooms_of(db: Database, customer_id: str) -> list[dict[str, Any]]:
     rows = await db.fetch_all(
-        "SELECT id, kind, status, last_seq, created_at, updated_at FROM rooms WHERE customer_id = ? ORDER BY updated_at DESC",
+        "SELECT id, kind, name, status, last_seq, created_at, updated_at FROM rooms WHERE customer_id = ? ORDER BY updated_at DESC",
         (customer_id,),
     )
     return [dict(r) for r in rows]
@@ -499,7 +505,17 @@ async def search(
         + " ORDER BY c.last_seen_at DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
-    items = [customer_view(r, [], [], [], []) for r in rows]
+    ids = [r["id"] for r in rows]
+    tags: dict[str, list[sqlite3.Row]] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for t in await db.fetch_all(
+            f"SELECT customer_id, tag FROM customer_tags WHERE customer_id IN ({marks}) ORDER BY tag",
+            tuple(ids),
+        ):
+            tags.setdefault(t["customer_id"], []).append(t)
+    # The list carries tags; attributes, notes and consents are on the customer's own record.
+    items = [customer_view(r, [], tags.get(r["id"], []), [], []) for r in rows]
     return items, int(total_row["n"]) if total_row else 0
 
 
@@ -565,7 +581,8 @@ async def timeline(
                 "rating": {"room_id": r["room_id"], "score": r["score"], "comment": r["comment"]},
             }
         )
-    items.sort(key=lambda item: item["at"])
+    # Same-millisecond items (a reply and the system line it caused) keep their room order.
+    items.sort(key=lambda item: (item["at"], item.get("message", {}).get("seq", 0)))
     return items, has_more
 
 

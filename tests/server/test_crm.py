@@ -371,3 +371,19 @@ async def test_agents_write_notes_tags_and_attributes(env: Env) -> None:
         f"/api/v1/customers/{customer_id}/notes", json={"body": "x"}, headers=agent
     )
     assert no_csrf.status_code == 403
+
+
+async def test_an_erased_customer_cannot_be_written_back(env: Env) -> None:
+    assert env.http is not None
+    session = await env.widget_session("a")
+    customer_id = session["customer_id"]
+    assert (
+        await env.http.delete(f"/api/v1/customers/{customer_id}", headers=api(env))
+    ).status_code == 200
+    patched = await env.http.patch(
+        f"/api/v1/customers/{customer_id}", json={"name": "Lagi"}, headers=api(env)
+    )
+    noted = await env.http.post(
+        f"/api/v1/customers/{customer_id}/notes", json={"body": "x"}, headers=api(env)
+    )
+    assert patched.status_code == noted.status_code == 409
