@@ -4,6 +4,23 @@
  * Plain JS, no build step, no dependencies; speaks docs/protocol.md only.
  * The UI lives in an open Shadow DOM so the shop's CSS cannot reach it. The file is
  * pure ASCII on purpose: a script served without a charset takes the page's encoding.
+ *
+ * Page API, window.Sapa. Calls made before this script has loaded are queued and run
+ * once it has: `window.Sapa = window.Sapa || {q: []}; Sapa.q.push(['open']);`
+ * `Sapa('open')` is the same as `Sapa.open()`.
+ *   Sapa.open(), Sapa.close(), Sapa.toggle()  show or hide the chat panel.
+ *   Sapa.on(name, fn), Sapa.off(name, fn)     listen to events:
+ *     'ready'       connected and history loaded, once (late listeners are called at once)
+ *     'open', 'close'   the panel was shown or hidden
+ *     'message'     fn(message): a new message in the shopper's own conversation
+ *     'identified'  fn({customer_id}): identify() succeeded
+ *     'error'       fn({op, code, message}): a call failed, e.g. identify() with a wrong
+ *                   hash: {op: 'identify', code: 'forbidden'}
+ *   Sapa.identify({external_id, name?, email?, user_hash}) tells Sapa who the logged-in
+ *     shopper is, so their conversation follows them to other devices. user_hash is
+ *     hex(HMAC-SHA256(the site's identity secret, external_id)), computed on the shop's
+ *     server: the secret must never reach the page. Returns a Promise of true, or of
+ *     false when refused (an 'error' event says why, and nothing changes).
  */
 (function () {
   'use strict';
@@ -38,7 +55,30 @@
       faqLive: 'Mungkin membantu:', faqHide: 'Sembunyikan saran', faqCard: 'Mungkin ini membantu',
       faqAsk: 'Apakah jawaban ini membantu?', faqYes: 'Membantu \u{1F44D}', faqNo: 'Tidak \u{1F44E}',
       faqThanksYes: 'Terima kasih! Senang bisa membantu. Masih ada pertanyaan? Tulis saja di sini.',
-      faqThanksNo: 'Terima kasih! Tim kami akan segera membalas.', help: 'Pusat bantuan'
+      faqThanksNo: 'Terima kasih! Tim kami akan segera membalas.', help: 'Pusat bantuan',
+      // Pre-chat form: asked once before the first message when the shop wants it
+      pcTitle: 'Sebelum mulai, boleh kenalan dulu?', pcName: 'Nama', pcEmail: 'Email',
+      pcEmailOpt: 'Email (opsional)', pcConsent: 'Saya setuju menerima info promo',
+      pcSubmit: 'Mulai chat', pcNeedName: 'Nama wajib diisi.', pcNeedEmail: 'Email wajib diisi.',
+      pcBadEmail: 'Format email belum benar, contoh: nama@email.com.',
+      pcFailed: 'Gagal menyimpan. Coba lagi ya.',
+      // Community: the shop's public rooms
+      tabs: 'Bagian', tabChat: 'Chat', tabCommunity: 'Komunitas',
+      cIntro: 'Tanya jawab terbuka bersama pembeli lain dan tim toko. Semua pengunjung bisa membaca.',
+      cNone: 'Belum ada ruang komunitas.', cUnread: '{n} pesan baru', back: 'Kembali',
+      staff: 'Tim Toko', you: 'kamu', reply: 'Balas', replying: 'Membalas {name}',
+      cancelReply: 'Batal membalas', rPlaceholder: 'Tulis pertanyaan atau jawaban\u2026',
+      rNote: 'Terlihat oleh semua pengunjung. Jangan tulis data pribadi.',
+      pinned: 'Disematkan', answered: 'Dijawab Tim Toko', quoteGone: 'Pesan ini sudah dihapus.',
+      older: 'Memuat pesan lama\u2026', rEmpty: 'Belum ada pesan. Ayo mulai bertanya!',
+      nameAsk: 'Pilih nama tampilan untuk menulis di komunitas:', namePh: 'Nama tampilan',
+      nameSave: 'Simpan', nameStaff: 'Nama yang mirip staf toko tidak boleh dipakai{word}. Pilih nama lain.',
+      nameBad: 'Nama tampilan 2\u201340 karakter dan harus ada hurufnya.',
+      eArchived: 'Ruang ini sudah diarsipkan. Kamu masih bisa membaca.',
+      eMuted: 'Kamu tidak bisa menulis di ruang ini sampai {time}.',
+      eSlow: 'Mode lambat aktif: tunggu {n} detik sebelum menulis lagi.',
+      eFast: 'Terlalu cepat. Tunggu {n} detik ya.', eOffline: 'Tidak tersambung. Coba lagi sebentar.',
+      eReply: 'Pesan yang kamu balas sudah tidak ada.', eOther: 'Tidak terkirim: {msg}'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -54,7 +94,28 @@
       faqLive: 'This might help:', faqHide: 'Hide suggestions', faqCard: 'These might help',
       faqAsk: 'Did this answer help?', faqYes: 'Helpful \u{1F44D}', faqNo: 'Not helpful \u{1F44E}',
       faqThanksYes: 'Thank you! Glad we could help. Anything else? Just write here.',
-      faqThanksNo: 'Thank you! Our team will reply soon.', help: 'Help center'
+      faqThanksNo: 'Thank you! Our team will reply soon.', help: 'Help center',
+      pcTitle: 'Before we start, may we know you?', pcName: 'Name', pcEmail: 'Email',
+      pcEmailOpt: 'Email (optional)', pcConsent: 'I agree to receive offers',
+      pcSubmit: 'Start chat', pcNeedName: 'Please enter your name.', pcNeedEmail: 'Please enter your email.',
+      pcBadEmail: 'That email does not look right, e.g. name@example.com.',
+      pcFailed: 'Could not save. Please try again.',
+      tabs: 'Sections', tabChat: 'Chat', tabCommunity: 'Community',
+      cIntro: 'Open questions and answers with other shoppers and the shop team. Every visitor can read them.',
+      cNone: 'No community rooms yet.', cUnread: '{n} new', back: 'Back',
+      staff: 'Staff', you: 'you', reply: 'Reply', replying: 'Replying to {name}',
+      cancelReply: 'Cancel reply', rPlaceholder: 'Write a question or an answer\u2026',
+      rNote: 'Everyone can read this. Do not share personal data.',
+      pinned: 'Pinned', answered: 'Answered by staff', quoteGone: 'This message was removed.',
+      older: 'Loading older messages\u2026', rEmpty: 'No messages yet. Ask the first question!',
+      nameAsk: 'Choose a display name to write in the community:', namePh: 'Display name',
+      nameSave: 'Save', nameStaff: 'Names that look like the shop staff are reserved{word}. Please pick another.',
+      nameBad: 'A display name has 2\u201340 characters, with letters.',
+      eArchived: 'This room is archived. You can still read it.',
+      eMuted: 'You cannot write in this room until {time}.',
+      eSlow: 'Slow mode: wait {n} seconds before writing again.',
+      eFast: 'Too fast. Please wait {n} seconds.', eOffline: 'Not connected. Try again in a moment.',
+      eReply: 'The message you replied to is gone.', eOther: 'Not sent: {msg}'
     }
   };
 
@@ -70,6 +131,9 @@
     sent: svg(16, '<path d="M3 8.5l3.2 3L13 4.5"/>', LINE + ' stroke-width="1.8"'),
     failed: svg(16, '<circle cx="8" cy="8" r="6"/><path d="M8 4.8v3.8M8 11.2v.1"/>', LINE + ' stroke-width="1.6"'),
     faq: svg(16, '<circle cx="8" cy="8" r="6.2"/><path d="M6.2 6.3a1.9 1.9 0 113.2 1.4c-.8.5-1.4.9-1.4 1.8M8 11.5v.1"/>', LINE + ' stroke-width="1.5"'),
+    back: svg(24, '<path d="M15 5l-7 7 7 7"/>', LINE + ' stroke-width="2.4"'),
+    pin: svg(16, '<path d="M10.3 2.2l3.5 3.5-2.1.7-2.3 2.3.4 3.1-1.1 1.1-2.5-2.5-3.3 3.3M5.2 7.8L7.5 5.5l.7-2.1z"/>', LINE + ' stroke-width="1.5"'),
+    reply: svg(16, '<path d="M6.5 4L2.5 8l4 4M3 8h6.5a4 4 0 014 4v1"/>', LINE + ' stroke-width="1.6"'),
     bulb: svg(24, '<path d="M9 18h6M10 21h4M12 3a6 6 0 00-3.6 10.8c.7.6 1.1 1.3 1.1 2.2h5c0-.9.4-1.6 1.1-2.2A6 6 0 0012 3z"/>', LINE + ' stroke-width="1.9"')
   };
 
@@ -147,8 +211,56 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 .fb button{padding:5px 12px;border-radius:999px;border:1px solid #d1d5db;background:#fff;font-size:12.5px;color:#374151}
 .fb button:hover{border-color:var(--accent);color:var(--accent)}.fb button:disabled{opacity:.5;cursor:default}
 .fb-done{margin:0 8px 8px 32px;font-size:12.5px;color:#6b7280}.helped .fb-done{color:#047857}
-@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0;animation:none}.open .launcher{display:none}textarea{font-size:16px}}
-@media (prefers-reduced-motion:reduce){.panel,.dots i{animation:none}.qa-q .chev{transition:none}}`;
+/* Tabs (private chat, community); forms (pre-chat, display name) */
+.view{flex:1;min-height:0;display:flex;flex-direction:column}
+.tabs{display:flex;gap:2px;padding:0 8px;background:var(--accent);color:var(--on-accent)}
+.tab{flex:1;display:flex;align-items:center;justify-content:center;gap:6px;padding:7px 6px 8px;border-bottom:3px solid transparent;font-size:13.5px;font-weight:600;opacity:.8}
+.tab:hover,.tab[aria-selected=true]{opacity:1}.tab[aria-selected=true]{border-bottom-color:currentColor}
+.count{min-width:19px;height:19px;padding:0 6px;border-radius:10px;background:#e11d48;color:#fff;font-size:11px;font-weight:700;line-height:19px;text-align:center}
+input{margin:0;font:inherit;color:inherit}
+.field input,.nameform input{width:100%;min-width:0;padding:8px 11px;border:1px solid #d1d5db;border-radius:10px;background:#fff;color:#111827;font-size:14px;outline:0}
+.field input:focus,.nameform input:focus{border-color:var(--accent);box-shadow:0 0 0 2px var(--accent)}
+.field input[aria-invalid=true]{border-color:#dc2626;box-shadow:0 0 0 1px #dc2626}
+.btn{padding:9px 16px;border-radius:10px;background:var(--accent);color:var(--on-accent);font-weight:600;font-size:13.5px}.btn:disabled{opacity:.5}
+.err{font-size:12.5px;color:#b91c1c;overflow-wrap:anywhere}
+.prechat{display:flex;flex-direction:column;gap:10px;margin-top:12px;padding:14px;border-radius:14px;background:#fff;box-shadow:0 1px 3px rgba(15,23,42,.1)}
+.pc-title{font-weight:600}.field{display:flex;flex-direction:column;gap:4px;font-size:12.5px;color:#4b5563}
+.consent{display:flex;align-items:flex-start;gap:8px;font-size:12.5px;cursor:pointer}
+.consent input{flex:none;width:16px;height:16px;margin-top:1px;accent-color:var(--accent)}
+/* Community: the room list, then one room (messages reuse .msg, .author, .bubble, .own) */
+.clist,.rbody{flex:1;overflow-y:auto;padding:14px;background:#f6f7f9;overscroll-behavior:contain}
+.cintro{margin:0 2px 12px;font-size:12.5px;color:#6b7280}
+.roomrow{display:flex;align-items:center;gap:12px;width:100%;margin-bottom:8px;padding:11px 12px;border-radius:12px;background:#fff;box-shadow:0 1px 2px rgba(15,23,42,.08);text-align:left}
+.roomrow:hover{box-shadow:0 0 0 1.5px var(--accent)}
+.ricon{flex:none;width:38px;height:38px;border-radius:50%;display:grid;place-items:center;background:#eef2f6;background:color-mix(in srgb,var(--accent) 12%,#fff);color:var(--accent);font-weight:700}
+.rr{flex:1;min-width:0}.rr-name{font-weight:600}
+.rr-last,.rq,.rtitle{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.rr-last{font-size:12.5px;color:#6b7280}
+.roomview{flex:1;min-height:0;display:flex;flex-direction:column}
+.rhead{display:flex;align-items:center;gap:6px;padding:6px 12px 6px 6px;border-bottom:1px solid #eceef2;background:#fff}
+.rback{width:34px;height:34px;border-radius:50%;display:grid;place-items:center}.rback:hover{background:#f3f4f6}.rback svg{width:20px}
+.rtitle{flex:1;font-weight:700}
+.pinned{display:flex;gap:8px;width:100%;padding:8px 14px;border-bottom:1px solid #fde68a;background:#fffbeb;color:#78350f;font-size:12.5px;text-align:left}
+.pinned svg{flex:none;width:15px;margin-top:2px}.pinned>div{min-width:0}.pl{font-weight:600}
+.pb,.quote{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;overflow-wrap:anywhere}
+.pinned[aria-expanded=true] .pb{display:block;white-space:pre-wrap}
+.rbody{display:flex;flex-direction:column;padding-top:4px}
+.older,.rempty{padding:8px;text-align:center;font-size:12.5px;color:#9ca3af}.rempty{margin:auto 0}
+.rmsg{max-width:86%}.rmsg .author{display:flex;align-items:center;gap:6px}.who{font-weight:600;color:#374151}
+.sbadge{padding:1px 7px;border-radius:999px;background:var(--accent);color:var(--on-accent);font-size:10.5px;font-weight:700;line-height:16px}
+.staff .bubble{background:#f1f5f9;background:color-mix(in srgb,var(--accent) 8%,#fff);box-shadow:0 0 0 1px #cbd5e1;box-shadow:0 0 0 1px color-mix(in srgb,var(--accent) 40%,#fff)}
+.quote{max-width:100%;margin:0 0 4px;padding:4px 10px;border-left:3px solid var(--accent);border-radius:4px 10px 10px 4px;background:#e8eaee;color:#4b5563;font-size:12px;text-align:left}
+.quote b{color:#374151}.quote.gone{border-left-color:#9ca3af;font-style:italic}
+.rmeta{display:flex;align-items:center;gap:10px;margin:3px 6px 0;font-size:11px;color:#9ca3af}
+.rmeta button{display:inline-flex;align-items:center;gap:3px;font-size:11.5px;font-weight:600;color:#6b7280}.rmeta button:hover{color:var(--accent)}
+.rmeta svg{width:13px;height:13px}.done{color:#047857;font-weight:600}
+.flash .bubble{animation:flash 1.4s}@keyframes flash{0%,50%{box-shadow:0 0 0 3px #f59e0b}}
+.rfoot{background:#fff;border-top:1px solid #eceef2}.rfoot .composer{border-top:0}
+.rfoot .err{padding:8px 16px 0}.rnote{padding:0 16px 7px;font-size:11px;color:#9ca3af}
+.replying{display:flex;align-items:center;gap:6px;padding:7px 8px 0 16px;font-size:12px;color:#4b5563}.replying svg{flex:none;width:14px}.rq{flex:1}
+.nameform{display:flex;flex-wrap:wrap;gap:8px;padding:10px 14px 2px;font-size:12.5px;color:#4b5563}
+.nameform label{flex-basis:100%}.nameform input{flex:1;width:auto}
+@media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0;animation:none}.open .launcher{display:none}textarea,.field input,.nameform input{font-size:16px}}
+@media (prefers-reduced-motion:reduce){.panel,.dots i,.flash .bubble{animation:none}.qa-q .chev{transition:none}}`;
 
   const HTML = `<div class="root">
 <button class="launcher" type="button" data-testid="sapa-launcher" aria-expanded="false">
@@ -158,15 +270,37 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 <header><div class="avatar" aria-hidden="true"></div><div class="title"><div class="name"></div>
 <div class="presence"><span class="dot"></span><span class="ptext"></span></div></div>
 <button class="hbtn" type="button">${ICONS.down}</button></header>
+<div class="tabs" role="tablist" hidden>
+<button class="tab" type="button" role="tab" data-testid="sapa-tab-chat" data-tab="chat" aria-selected="true"><span></span><span class="count" hidden></span></button>
+<button class="tab" type="button" role="tab" data-testid="sapa-tab-community" data-tab="community" aria-selected="false"><span></span><span class="count" hidden></span></button></div>
 <div class="status" data-testid="sapa-status" role="status" data-state="connecting"></div>
+<div class="view" data-view="chat" role="tabpanel">
 <div class="body"><div class="msg greet" data-testid="sapa-greeting"><div class="author"></div><div class="bubble"></div></div>
+<form class="prechat" data-testid="sapa-prechat" novalidate hidden><div class="pc-title"></div>
+<label class="field" data-field="name"><span></span><input data-testid="sapa-prechat-name" autocomplete="name" maxlength="120"></label>
+<label class="field" data-field="email"><span></span><input data-testid="sapa-prechat-email" type="email" autocomplete="email" maxlength="254"></label>
+<label class="consent"><input data-testid="sapa-prechat-consent" type="checkbox"><span></span></label>
+<div class="err" role="alert" hidden></div><button class="btn" type="submit" data-testid="sapa-prechat-submit"></button></form>
 <div class="list" data-testid="sapa-messages" role="log" aria-live="polite"></div>
 <div class="rating" data-testid="sapa-rating" hidden><div class="rtext"></div><div class="stars"></div></div></div>
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
 <div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
 <button class="faq-hide" type="button">${ICONS.x}</button></div><div class="faq-items"></div></div>
-<form class="composer"><textarea data-testid="sapa-input" rows="1" maxlength="${MAX_BODY}"></textarea>
-<button class="sendbtn" type="submit" data-testid="sapa-send" disabled>${ICONS.send}</button></form>
+<form class="composer chat-form"><textarea data-testid="sapa-input" rows="1" maxlength="${MAX_BODY}"></textarea>
+<button class="sendbtn" type="submit" data-testid="sapa-send" disabled>${ICONS.send}</button></form></div>
+<div class="view" data-view="community" role="tabpanel" hidden>
+<div class="clist"><p class="cintro"></p><div class="rooms"></div></div>
+<div class="roomview" data-testid="sapa-room-view" hidden>
+<div class="rhead"><button class="rback" type="button" data-testid="sapa-room-back">${ICONS.back}</button><div class="rtitle"></div></div>
+<button class="pinned" type="button" data-testid="sapa-pinned" aria-expanded="false" hidden>${ICONS.pin}<div><div class="pl"></div><div class="pb"></div></div></button>
+<div class="rbody"><div class="older" hidden></div><div class="rempty" hidden></div><div class="list" role="log" aria-live="polite"></div></div>
+<div class="rfoot"><div class="err" data-testid="sapa-room-error" role="alert" hidden></div>
+<div class="replying" hidden>${ICONS.reply}<span class="rq"></span><button class="faq-hide" type="button">${ICONS.x}</button></div>
+<form class="nameform" hidden><label></label><input data-testid="sapa-name-input" maxlength="40" autocomplete="nickname">
+<button class="btn" type="submit" data-testid="sapa-name-save"></button></form>
+<form class="composer"><textarea data-testid="sapa-room-input" rows="1" maxlength="${MAX_BODY}"></textarea>
+<button class="sendbtn" type="submit" data-testid="sapa-room-send" disabled>${ICONS.send}</button></form>
+<div class="rnote"></div></div></div></div>
 <div class="foot"><a class="help" data-testid="sapa-help-link" target="_blank" rel="noopener"></a>
 <span aria-hidden="true">&middot;</span><span class="powered"></span></div></section></div>`;
 
@@ -198,7 +332,20 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     lastRead: 0, synced: false, historyLoaded: false,
     messages: {}, pendingEls: {}, inflight: {}, outbox: loadOutbox(),
     isOpen: false, unread: 0, conn: 'connecting', welcomed: false, ready: false,
-    hasSession: false, stopped: false
+    hasSession: false, stopped: false,
+    tab: 'chat',       // 'chat' (the private conversation) or 'community' (public rooms)
+    chatUnread: 0,     // agent messages that came while the Chat tab was not on screen
+    prechat: false     // the pre-chat form stands in for the input
+  };
+  // Public rooms. Once the visitor has opened the Community tab they stay joined to every
+  // room (rooms are few), so that unread counts keep up while they read something else.
+  const community = {
+    rooms: [],          // R, in the server's order (see newRoom)
+    openId: null,       // the room on screen
+    wanted: store.get('community') === true, // join at every welcome: this visitor uses it
+    replyTo: null,      // the message being answered
+    posting: false,     // a send is under way
+    waiting: null, cmid: null // the text last sent and its client_msg_id, reused by a retry
   };
   // FAQ answers: the live list above the input while typing, and the cards shown after
   // the shopper's messages. Cards are not stored by the server, so they live here (across reconnects).
@@ -210,6 +357,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   };
   const listeners = {};
   let ui = null;
+  const sessionWaiters = []; // identify() calls made before the first session
   let ws = null, starting = false, attempt = 0, retryTimer = 0, refSeq = 0, requests = {};
   let heartbeat = 0, deadline = 0, typingOut = false, typingTimer = 0, typingInTimer = 0;
 
@@ -252,15 +400,28 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     ui = {
       root: q('.root'), launcher: q('.launcher'), badge: q('.badge'), panel: q('.panel'),
       avatar: q('.avatar'), name: q('.name'), dot: q('.dot'), ptext: q('.ptext'), closeBtn: q('.hbtn'),
+      tabs: q('.tabs'), tabChat: q('[data-tab=chat]'), tabCommunity: q('[data-tab=community]'),
+      chatCount: q('[data-tab=chat] .count'), tabCount: q('[data-tab=community] .count'), chatView: q('[data-view=chat]'), communityView: q('[data-view=community]'),
       status: q('.status'), body: q('.body'), greetAuthor: q('.greet .author'), greet: q('.greet .bubble'),
-      list: q('.list'), rating: q('.rating'), rtext: q('.rtext'), stars: q('.stars'), typing: q('.typing'),
-      ttext: q('.ttext'), form: q('form'), input: q('textarea'), send: q('.sendbtn'),
+      list: q('.body .list'), rating: q('.rating'), rtext: q('.rtext'), stars: q('.stars'), typing: q('.typing'),
+      ttext: q('.ttext'), form: q('.chat-form'), input: q('[data-testid=sapa-input]'), send: q('[data-testid=sapa-send]'),
       faq: q('.faq'), faqLabel: q('.faq-label'), faqHide: q('.faq-hide'), faqItems: q('.faq-items'),
-      help: q('.help'), powered: q('.powered')
+      help: q('.help'), powered: q('.powered'),
+      pc: q('.prechat'), pcTitle: q('.pc-title'), pcName: q('[data-testid=sapa-prechat-name]'),
+      pcEmail: q('[data-testid=sapa-prechat-email]'), pcConsent: q('[data-testid=sapa-prechat-consent]'),
+      pcErr: q('.prechat .err'), pcSubmit: q('[data-testid=sapa-prechat-submit]'),
+      clist: q('.clist'), cintro: q('.cintro'), rooms: q('.rooms'), roomView: q('.roomview'),
+      back: q('.rback'), rtitle: q('.rtitle'), pinned: q('.pinned'), pl: q('.pl'), pb: q('.pb'),
+      rbody: q('.rbody'), older: q('.older'), rempty: q('.rempty'), rlist: q('.rbody .list'),
+      rerr: q('.rfoot .err'), replying: q('.replying'), rq: q('.rq'), rcancel: q('.replying button'),
+      nameForm: q('.nameform'), nameLabel: q('.nameform label'), nameInput: q('.nameform input'),
+      nameSave: q('.nameform button'), rform: q('.rfoot .composer'), rinput: q('.rfoot textarea'),
+      rsend: q('.rfoot .sendbtn'), rnote: q('.rnote')
     };
     bindUi();
     document.body.appendChild(host);
     applyConfig();
+    setTab(state.tab);
     state.outbox.forEach(renderPending);
     setUnread(state.unread);
     if (state.isOpen) { state.isOpen = false; open(); }
@@ -270,13 +431,18 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     ui.launcher.addEventListener('click', () => setOpen(!state.isOpen));
     ui.closeBtn.addEventListener('click', close);
     ui.form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
-    ui.input.addEventListener('keydown', (e) => {
-      // isComposing / 229: this Enter confirms an IME candidate and must not send.
-      if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
-      e.preventDefault();
-      submit();
-    });
+    enterSends(ui.input, submit);
     ui.input.addEventListener('input', onInput);
+    for (const tab of [ui.tabChat, ui.tabCommunity]) {
+      tab.addEventListener('click', () => setTab(tab.dataset.tab));
+    }
+    ui.tabs.addEventListener('keydown', (e) => {
+      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+      setTab(state.tab === 'chat' ? 'community' : 'chat');
+      (state.tab === 'chat' ? ui.tabChat : ui.tabCommunity).focus();
+    });
+    ui.pc.addEventListener('submit', (e) => { e.preventDefault(); submitPrechat(); });
+    bindCommunity();
     ui.panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
     ui.faqHide.addEventListener('click', () => { ui.faq.hidden = true; ui.input.focus(); });
     for (let n = 1; n <= 5; n++) {
@@ -286,6 +452,15 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
       b.addEventListener('click', () => rate(n));
       ui.stars.appendChild(b);
     }
+  }
+
+  function enterSends(box, fn) {
+    box.addEventListener('keydown', (e) => {
+      // isComposing / 229: this Enter confirms an IME candidate and must not send.
+      if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+      e.preventDefault();
+      fn();
+    });
   }
 
   // Labels are re-applied whenever the config (and so maybe the locale) arrives.
@@ -310,6 +485,11 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     ui.help.textContent = t('help');
     ui.help.href = `${ORIGIN}/help/${encodeURIComponent(SITE)}`;
     ui.powered.textContent = t('powered');
+    ui.tabs.setAttribute('aria-label', t('tabs'));
+    ui.tabChat.firstChild.textContent = t('tabChat');
+    ui.tabCommunity.firstChild.textContent = t('tabCommunity');
+    prechatLabels();
+    communityLabels();
     setAccent(cfg.color);
     setPresence(cfg.agents_online);
     setConn(state.conn, state.conn === 'error' ? ui.status.textContent : null);
@@ -419,23 +599,28 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 
   // Keep the list in seq order with unsent messages last. Scan from the end:
   // nearly every message is the newest one.
-  function place(node, seq) {
-    const stick = nearBottom();
+  function place(node, seq, list, scroller) {
+    list = list || ui.list;
+    scroller = scroller || ui.body;
+    const stick = nearBottom(scroller);
     let ref = null;
-    for (let c = ui.list.lastChild; c; c = c.previousSibling) {
+    for (let c = list.lastChild; c; c = c.previousSibling) {
       if (c === node) continue;
       if (c.dataset.seq != null && Number(c.dataset.seq) < seq) break;
       ref = c;
     }
-    ui.list.insertBefore(node, ref);
-    if (stick) scrollDown();
+    list.insertBefore(node, ref);
+    if (stick) scrollDown(scroller);
   }
 
-  function nearBottom() {
-    const b = ui.body;
+  function nearBottom(b) {
+    b = b || ui.body;
     return b.scrollHeight - b.scrollTop - b.clientHeight < 80;
   }
-  function scrollDown() { ui.body.scrollTop = ui.body.scrollHeight; }
+  function scrollDown(b) {
+    b = b || ui.body;
+    b.scrollTop = b.scrollHeight;
+  }
 
   // ------------------------------------------------------------ open/close
   function setOpen(flag) {
@@ -447,10 +632,11 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     ui.launcher.setAttribute('aria-label', t(flag ? 'close' : 'open'));
     if (flag) {
       setUnread(0);
+      if (state.tab === 'chat') setChatUnread(0);
       scrollDown();
-      // On touch devices focusing pops the keyboard over the conversation.
-      if (window.matchMedia && matchMedia('(pointer:fine)').matches) ui.input.focus();
+      focusInput();
       markRead();
+      markSeen();
     } else {
       stopTyping();
     }
@@ -458,6 +644,43 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   }
   const open = () => setOpen(true);
   const close = () => setOpen(false);
+
+  // On touch devices focusing pops the keyboard over the conversation.
+  function focusInput() {
+    if (!ui || !state.isOpen || !window.matchMedia || !matchMedia('(pointer:fine)').matches) return;
+    const box = state.tab !== 'chat' ? community.openId && ui.rinput
+      : state.prechat ? ui.pc.querySelector('label:not([hidden]) input') : ui.input;
+    if (box) box.focus();
+  }
+
+  // The tab bar shows only when the site has public rooms.
+  function setTab(tab) {
+    if (!ui) return;
+    if (!community.rooms.length) tab = 'chat';
+    const changed = tab !== state.tab;
+    state.tab = tab;
+    ui.tabChat.setAttribute('aria-selected', String(tab === 'chat'));
+    ui.tabCommunity.setAttribute('aria-selected', String(tab === 'community'));
+    ui.tabChat.tabIndex = tab === 'chat' ? 0 : -1;
+    ui.tabCommunity.tabIndex = tab === 'chat' ? -1 : 0;
+    ui.chatView.hidden = tab !== 'chat';
+    ui.communityView.hidden = tab !== 'community';
+    if (tab === 'chat' && state.isOpen) setChatUnread(0);
+    if (!changed) return;
+    if (tab === 'chat') {
+      scrollDown();
+      markRead();
+    } else enterCommunity();
+    focusInput();
+  }
+
+  function setChatUnread(n) {
+    state.chatUnread = n;
+    if (!ui) return;
+    ui.chatCount.textContent = count(n);
+    ui.chatCount.hidden = !n;
+    ui.chatCount.setAttribute('aria-label', t('cUnread', { n }));
+  }
 
   // ----------------------------------------------------------- connection
   // `starting` keeps a second session POST from racing the first (it would mint a
@@ -492,17 +715,32 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     state.config = data.config || {};
     state.hasSession = true;
     applyConfig();
+    const rooms = state.config.rooms || [];
+    setRooms(rooms);
+    checkPrechat(rooms);
+    const waiting = sessionWaiters.splice(0);
+    waiting.forEach((fn) => fn());
   }
 
   // A new session after 4401 may be another customer, whose history is not ours.
   function switchCustomer(id) {
     if (state.customerId && id !== state.customerId) {
-      Object.assign(state, { roomId: null, room: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {} });
-      faq.cards = {};
-      // Messages and their FAQ cards (which carry their message's seq).
-      if (ui) for (const c of Array.from(ui.list.children)) if (c.dataset.seq != null) c.remove();
+      resetConversation();
+      resetCommunity();
     }
     state.customerId = id;
+  }
+
+  // Forget the private conversation held here; the next welcome loads it again.
+  function resetConversation() {
+    Object.assign(state, {
+      roomId: null, room: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {}, historyLoaded: false
+    });
+    for (const mid in faq.cards) if (!faq.cards[mid].roomId) delete faq.cards[mid];
+    if (!ui) return;
+    // Messages and their FAQ cards (which carry their message's seq).
+    for (const c of Array.from(ui.list.children)) if (c.dataset.seq != null) c.remove();
+    showRating(false);
   }
 
   function openSocket() {
@@ -530,6 +768,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     }
     for (const ref in requests) requests[ref].reject({ code: 'disconnected' });
     requests = {};
+    for (const R of community.rooms) R.joined = false; // joins last as long as their socket
     if (code === 4403) return fail('error');
     if (code === 4401) { state.token = null; store.del('token'); state.hasSession = false; }
     scheduleRetry();
@@ -592,6 +831,8 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
       case 'typing': return onTyping(f);
       case 'presence': return setPresence(f.agents_online);
       case 'suggestions': return onSuggestions(f);
+      case 'withdrawn': return onWithdrawn(f);
+      case 'muted': return onMuted(f);
     }
   }
 
@@ -615,6 +856,9 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     if (f.agents_online != null) setPresence(f.agents_online);
     state.welcomed = true;
     setConn('connected');
+    setRooms(f.rooms || []);
+    checkPrechat(f.rooms || []);
+    if (community.wanted) joinRooms();
     clearInterval(heartbeat);
     heartbeat = setInterval(probe, 25000);
     faq.off = false;
@@ -661,6 +905,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   }
 
   function onRoom(room) {
+    if (room && room.kind === 'public') return onPublicRoom(room);
     if (!room || room.kind !== 'private') return;
     if (!state.roomId && room.customer_id && room.customer_id !== state.customerId) return;
     adoptRoom(room, false);
@@ -668,6 +913,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 
   function onMessage(m, live) {
     if (!m || m.kind === 'note') return;
+    if (roomOf(m.room_id)) return onRoomMessage(m, live);
     // Until public rooms are joined, only our private room's events reach us.
     if (!state.roomId) state.roomId = m.room_id;
     if (m.room_id !== state.roomId) return;
@@ -683,6 +929,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     // With the server's unread count, messages caught up by sync are already counted.
     const counted = !live && state.room && typeof state.room.unread === 'number';
     if (fromAgent && !state.isOpen && !counted) setUnread(state.unread + 1);
+    if (fromAgent && live && (!state.isOpen || state.tab !== 'chat')) setChatUnread(state.chatUnread + 1);
     emit('message', m);
     markRead();
   }
@@ -706,7 +953,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   }
 
   function markRead() {
-    if (!state.isOpen || document.visibilityState === 'hidden') return;
+    if (!state.isOpen || state.tab !== 'chat' || document.visibilityState === 'hidden') return;
     if (!state.welcomed || !state.roomId || state.maxSeq <= state.lastRead) return;
     state.lastRead = state.maxSeq;
     send({ type: 'read', room_id: state.roomId, seq: state.maxSeq });
@@ -726,7 +973,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   function submit() {
     const body = ui.input.value;
     // maxlength counts UTF-16 units, so a typed body never exceeds the server's limit.
-    if (!body.trim() || state.stopped || state.outbox.length >= MAX_OUTBOX) return;
+    if (!body.trim() || state.stopped || state.prechat || state.outbox.length >= MAX_OUTBOX) return;
     ui.input.value = '';
     onInput();
     const entry = { client_msg_id: uuid(), body, created_at: new Date().toISOString() };
@@ -769,10 +1016,14 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     if (node) setState(node, 'failed');
   }
 
+  function grow(box) {
+    box.style.height = 'auto';
+    box.style.height = Math.min(box.scrollHeight, 120) + 'px';
+  }
+
   function onInput() {
     const input = ui.input;
-    input.style.height = 'auto';
-    input.style.height = Math.min(input.scrollHeight, 120) + 'px';
+    grow(input);
     ui.send.disabled = !input.value.trim() || state.stopped;
     queueSearch();
     if (!input.value) return stopTyping();
@@ -812,6 +1063,109 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     ui.rtext.textContent = t('rate');
     ui.stars.hidden = false;
     scrollDown();
+  }
+
+  // --------------------------------------------------------------- pre-chat
+  // Asked once per site (remembered), before a visitor's first conversation, when the
+  // shop turned it on. Name is required when asked; email is optional unless it is the
+  // only field. The form stands in for the input until it is sent.
+  const EMAIL = /^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$/;
+
+  function prechatConfig() {
+    const pc = state.config.prechat;
+    if (!pc || !pc.enabled) return null;
+    const fields = (Array.isArray(pc.fields) ? pc.fields : []).filter((f) => f === 'name' || f === 'email');
+    return fields.length || pc.consent ? { fields, consent: !!pc.consent } : null;
+  }
+  const emailRequired = (fields) => fields.length === 1 && fields[0] === 'email';
+
+  function checkPrechat(rooms) {
+    const started = state.roomId || rooms.some((r) => r && r.kind === 'private') || state.outbox.length;
+    showPrechat(!!prechatConfig() && !started && !store.get('prechat'));
+  }
+
+  function showPrechat(show) {
+    const was = state.prechat;
+    state.prechat = show;
+    if (!ui) return;
+    const cfg = prechatConfig() || { fields: [], consent: false };
+    ui.pc.hidden = !show;
+    ui.form.hidden = show;
+    if (show) hideLive();
+    for (const field of ui.pc.querySelectorAll('.field')) field.hidden = !cfg.fields.includes(field.dataset.field);
+    ui.pcConsent.parentNode.hidden = !cfg.consent;
+    prechatLabels();
+    if (show !== was) {
+      scrollDown();
+      focusInput();
+    }
+  }
+
+  function prechatLabels() {
+    if (!ui) return;
+    const cfg = prechatConfig() || { fields: [] };
+    ui.pcTitle.textContent = t('pcTitle');
+    ui.pc.querySelector('[data-field=name] span').textContent = t('pcName');
+    ui.pc.querySelector('[data-field=email] span').textContent =
+      t(emailRequired(cfg.fields) ? 'pcEmail' : 'pcEmailOpt');
+    ui.pcConsent.nextSibling.textContent = t('pcConsent');
+    ui.pcSubmit.textContent = t('pcSubmit');
+  }
+
+  async function submitPrechat() {
+    const cfg = prechatConfig();
+    if (!cfg) return showPrechat(false);
+    if (ui.pcSubmit.disabled) return;
+    const name = ui.pcName.value.trim(), email = ui.pcEmail.value.trim();
+    const asks = (f) => cfg.fields.includes(f);
+    const [problem, field] =
+      asks('name') && !name ? ['pcNeedName', ui.pcName]
+        : asks('email') && !email && emailRequired(cfg.fields) ? ['pcNeedEmail', ui.pcEmail]
+          : asks('email') && email && !EMAIL.test(email) ? ['pcBadEmail', ui.pcEmail] : [];
+    ui.pcName.setAttribute('aria-invalid', String(field === ui.pcName));
+    ui.pcEmail.setAttribute('aria-invalid', String(field === ui.pcEmail));
+    if (problem) {
+      prechatError(t(problem));
+      return field.focus();
+    }
+    const body = {};
+    if (asks('name')) body.name = name;
+    if (asks('email') && email) body.email = email;
+    if (cfg.consent) body.marketing_consent = ui.pcConsent.checked;
+    prechatError(null);
+    ui.pcSubmit.disabled = true;
+    const res = await widgetPost('prechat', body);
+    ui.pcSubmit.disabled = false;
+    // The server's reason is English; it follows our own sentence.
+    if (!res.ok) return prechatError(t('pcFailed') + (res.message ? ` (${res.message})` : ''));
+    store.set('prechat', true);
+    if (body.name) store.set('pcname', body.name); // offered later as the community name
+    showPrechat(false);
+  }
+
+  function prechatError(text) {
+    ui.pcErr.hidden = !text;
+    ui.pcErr.textContent = text || '';
+  }
+
+  // The widget's HTTP calls (prechat, identify): bearer token, JSON both ways. Answers
+  // {ok, status, data, code, message}; a network failure is status 0.
+  async function widgetPost(path, body) {
+    let res, data = null;
+    try {
+      res = await fetch(`${ORIGIN}/api/widget/${path}`, {
+        method: 'POST', credentials: 'omit', body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${state.token}` }
+      });
+      data = await res.json();
+    } catch (e) {
+      if (!res) return { ok: false, status: 0, data, code: 'unavailable', message: '' };
+    }
+    const err = (data && data.error) || {};
+    return {
+      ok: res.ok, status: res.status, data,
+      code: res.ok ? null : err.code || `http_${res.status}`, message: err.message || ''
+    };
   }
 
   // -------------------------------------------------------------------- FAQ
@@ -937,29 +1291,33 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     }
   }
 
-  // Live only: sent after a shopper's message while no agent has answered yet.
+  // Live only: sent after a shopper's message while no agent has answered yet, and
+  // after the shopper's own posts in a public room (to them only).
   function onSuggestions(f) {
     const mid = f.for_message_id;
     const items = validItems(f.items).slice(0, 3);
     if (!mid || !items.length || faq.cards[mid]) return;
-    if (state.roomId && f.room_id && f.room_id !== state.roomId) return;
-    faq.cards[mid] = { items, feedback: {}, node: null };
+    const roomId = roomOf(f.room_id) ? f.room_id : null;
+    if (!roomId && state.roomId && f.room_id && f.room_id !== state.roomId) return;
+    faq.cards[mid] = { items, feedback: {}, node: null, roomId };
     renderCard(mid);
   }
 
   // A card sits right after its message; it carries that message's seq so that place()
-  // keeps later messages below it.
+  // keeps later messages below it. Community cards show while their room is on screen.
   function renderCard(mid) {
     const card = faq.cards[mid];
     if (!ui || !card || (card.node && card.node.isConnected)) return;
-    let msg = ui.list.lastChild;
+    if (card.roomId && card.roomId !== community.openId) return;
+    const [list, scroller] = card.roomId ? [ui.rlist, ui.rbody] : [ui.list, ui.body];
+    let msg = list.lastChild;
     while (msg && msg.dataset.id !== mid) msg = msg.previousSibling;
-    if (!msg) return; // drawn once the message is (renderMessage)
-    const stick = nearBottom();
+    if (!msg) return; // drawn once the message is (renderMessage, drawRoom)
+    const stick = nearBottom(scroller);
     card.node = card.node || buildCard(mid, card);
     card.node.dataset.seq = msg.dataset.seq;
     msg.after(card.node);
-    if (stick) scrollDown();
+    if (stick) scrollDown(scroller);
   }
 
   function buildCard(mid, card) {
@@ -1016,6 +1374,630 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     if (hadFocus) row.querySelector('.qa-q').focus();
   }
 
+  // -------------------------------------------------------------- community
+  // The site's public rooms, read by every visitor who joins them. Posting needs a
+  // display name (asked once, `profile`). Staff are author.kind 'agent'; an answer
+  // carries reply_to, shown as a quote above it. Moderators' `withdrawn` removes a
+  // message live. Messages are kept per room (R.msgs); the open room is drawn from them.
+  const JOIN_PAGE = 50; // what a join answers at most: a full page means there is older
+  const roomOf = (id) => community.rooms.find((r) => r.id === id) || null;
+  const isMine = (m) => !!m.author && m.author.kind === 'customer' && m.author.id === state.customerId;
+  const nameKey = () => `name:${state.customerId}`;
+
+  function newRoom(info) {
+    return {
+      id: info.id, info, msgs: {}, minSeq: 0, maxSeq: 0, hasMore: false, loaded: false,
+      joined: false, joining: false, older: false, draft: '', mutedUntil: null,
+      seen: store.get(`seen:${info.id}`) // highest seq read here, across page loads
+    };
+  }
+
+  function bindCommunity() {
+    ui.back.addEventListener('click', () => openRoom(null));
+    ui.rform.addEventListener('submit', (e) => { e.preventDefault(); post(); });
+    enterSends(ui.rinput, post);
+    ui.rinput.addEventListener('input', () => {
+      grow(ui.rinput);
+      composerState();
+    });
+    ui.rcancel.addEventListener('click', () => setReply(null));
+    ui.nameForm.addEventListener('submit', (e) => { e.preventDefault(); saveName(); });
+    ui.rbody.addEventListener('scroll', () => { if (ui.rbody.scrollTop < 60) loadOlder(); }, { passive: true });
+    ui.pinned.addEventListener('click', () => {
+      const open = ui.pinned.getAttribute('aria-expanded') !== 'true';
+      ui.pinned.setAttribute('aria-expanded', String(open));
+      if (open) jumpTo(ui.pinned.dataset.messageId);
+    });
+  }
+
+  function communityLabels() {
+    if (!ui) return;
+    ui.cintro.textContent = t('cIntro');
+    ui.back.setAttribute('aria-label', t('back'));
+    ui.older.textContent = t('older');
+    ui.rempty.textContent = t('rEmpty');
+    ui.rinput.setAttribute('placeholder', t('rPlaceholder'));
+    ui.rsend.setAttribute('aria-label', t('send'));
+    ui.rnote.textContent = t('rNote');
+    ui.rcancel.setAttribute('aria-label', t('cancelReply'));
+    ui.nameLabel.textContent = t('nameAsk');
+    ui.nameInput.setAttribute('aria-label', t('namePh'));
+    ui.nameInput.setAttribute('placeholder', t('namePh'));
+    ui.nameSave.textContent = t('nameSave');
+    drawRooms();
+    const R = roomOf(community.openId);
+    if (R) drawRoom(R);
+  }
+
+  // welcome.rooms (and the session's config.rooms) list the open public rooms in order.
+  function setRooms(list) {
+    const next = list.filter((r) => r && r.kind === 'public' && !r.archived)
+      .map((info) => Object.assign(roomOf(info.id) || newRoom(info), { info }));
+    for (const R of community.rooms) {
+      if (!next.includes(R) && R.joined) send({ type: 'leave', room_id: R.id });
+    }
+    community.rooms = next;
+    if (community.openId && !roomOf(community.openId)) openRoom(null);
+    drawRooms();
+  }
+
+  // Name, pin, slow mode or archive changed, or a room was added.
+  function onPublicRoom(info) {
+    let R = roomOf(info.id);
+    if (!R) {
+      if (info.archived) return;
+      R = newRoom(info);
+      community.rooms.push(R);
+      community.rooms.sort((a, b) => (a.info.position || 0) - (b.info.position || 0));
+      if (community.wanted) joinRoom(R);
+    }
+    R.info = info;
+    drawRooms();
+    if (R.id === community.openId) drawRoomHead(R);
+  }
+
+  // The first visit to the tab joins every room; from then on every page load does.
+  function enterCommunity() {
+    if (!community.wanted) {
+      community.wanted = true;
+      store.set('community', true);
+    }
+    joinRooms();
+    if (community.openId) scrollDown(ui.rbody);
+    markSeen();
+  }
+
+  function joinRooms() {
+    for (const R of community.rooms) joinRoom(R);
+  }
+
+  // After a reconnect the room is joined again and synced on from the last seq held;
+  // what vanished from the join's window meanwhile was hidden by a moderator.
+  async function joinRoom(R) {
+    if (!state.welcomed || R.joined || R.joining) return;
+    const sock = ws;
+    R.joining = true;
+    let ack;
+    try {
+      ack = await request({ type: 'join', room_id: R.id });
+    } catch (err) {
+      return console.warn('[sapa] join failed', err && err.code);
+    } finally {
+      R.joining = false;
+    }
+    if (ws !== sock || roomOf(R.id) !== R) return;
+    R.joined = true;
+    if (ack.room) R.info = ack.room;
+    const msgs = (ack.messages || []).filter((m) => m && m.seq);
+    const held = R.maxSeq;
+    if (R.loaded && msgs.length) {
+      const lo = msgs[0].seq, hi = msgs[msgs.length - 1].seq, ids = msgs.map((m) => m.id);
+      for (const id in R.msgs) {
+        const m = R.msgs[id];
+        if (m.seq >= lo && m.seq <= hi && !ids.includes(id)) dropRoomMessage(R, id);
+      }
+    }
+    msgs.forEach((m) => addRoomMessage(R, m, false));
+    if (!R.loaded) {
+      R.loaded = true;
+      R.hasMore = msgs.length >= JOIN_PAGE;
+    } else if (held) {
+      await catchUp(R, sock, held);
+    }
+    if (R.seen == null) setSeen(R, R.maxSeq); // a first visit: nothing is news yet
+    drawRooms();
+    if (R.id !== community.openId) return;
+    drawRoomHead(R);
+    ui.rempty.hidden = Object.keys(R.msgs).length > 0;
+    if (!held) scrollDown(ui.rbody);
+    markSeen();
+    fillView(R);
+  }
+
+  async function catchUp(R, sock, after) {
+    for (let page = 0; page < 5; page++) {
+      let ack;
+      try {
+        ack = await request({ type: 'sync', room_id: R.id, after_seq: after, limit: 200 });
+      } catch (err) {
+        return;
+      }
+      if (ws !== sock) return;
+      const msgs = ack.messages || [];
+      msgs.forEach((m) => addRoomMessage(R, m, false));
+      if (!ack.has_more || !msgs.length) return;
+      after = msgs[msgs.length - 1].seq;
+    }
+    // Far behind: keep only the newest page (what the join gave) and scroll back for more.
+    const keep = Object.values(R.msgs).sort((a, b) => b.seq - a.seq).slice(0, JOIN_PAGE);
+    R.msgs = {};
+    R.minSeq = 0;
+    keep.forEach((m) => addRoomMessage(R, m, false));
+    R.hasMore = true;
+    if (R.id === community.openId) drawRoom(R);
+  }
+
+  function onRoomMessage(m, live) {
+    const R = roomOf(m.room_id);
+    const isNew = !R.msgs[m.id];
+    addRoomMessage(R, m, live);
+    if (!live || !isNew) return;
+    // Someone answered this shopper's post: worth the launcher's badge while closed.
+    const to = m.reply_to && m.reply_to.author;
+    if (!state.isOpen && !isMine(m) && to && to.kind === 'customer' && to.id === state.customerId) {
+      setUnread(state.unread + 1);
+    }
+    drawRooms();
+    markSeen();
+  }
+
+  function addRoomMessage(R, m, live) {
+    if (!m || m.kind === 'note' || m.hidden) return;
+    const had = R.msgs[m.id];
+    R.msgs[m.id] = m;
+    R.maxSeq = Math.max(R.maxSeq, m.seq);
+    R.minSeq = R.minSeq ? Math.min(R.minSeq, m.seq) : m.seq;
+    if (had || !ui || R.id !== community.openId) return;
+    const node = buildRoomMessage(R, m);
+    place(node, m.seq, ui.rlist, ui.rbody);
+    ui.rempty.hidden = true;
+    if (live && isMine(m)) scrollDown(ui.rbody);
+    if (isAnswer(m)) markAnswered(nodeOf(m.reply_to.id));
+    if (faq.cards[m.id]) renderCard(m.id);
+  }
+
+  function onWithdrawn(f) {
+    const R = roomOf(f.room_id);
+    if (R && f.message_id) dropRoomMessage(R, f.message_id);
+  }
+
+  // Gone for visitors: the message, and its text quoted in answers to it.
+  function dropRoomMessage(R, id) {
+    delete R.msgs[id];
+    for (const mid in R.msgs) {
+      const rt = R.msgs[mid].reply_to;
+      if (rt && rt.id === id) R.msgs[mid] = Object.assign({}, R.msgs[mid], { reply_to: { id, hidden: true } });
+    }
+    if (community.replyTo && community.replyTo.id === id) setReply(null);
+    if (R.info.pinned && R.info.pinned.id === id) R.info = Object.assign({}, R.info, { pinned: null });
+    drawRooms();
+    if (!ui || R.id !== community.openId) return;
+    for (const node of Array.from(ui.rlist.children)) {
+      if (node.dataset.id === id) node.remove();
+      const quote = node.querySelector('.quote');
+      if (quote && quote.dataset.replyTo === id) quote.replaceWith(buildQuote({ id, hidden: true }));
+    }
+    const card = faq.cards[id];
+    if (card && card.node) card.node.remove();
+    drawRoomHead(R);
+  }
+
+  function onMuted(f) {
+    const R = roomOf(f.room_id);
+    if (!R || f.customer_id !== state.customerId) return;
+    R.mutedUntil = f.until || null;
+    if (R.id === community.openId) drawRoomHead(R);
+  }
+
+  // Unread: others' messages past what was on screen when last looked at.
+  function unreadOf(R) {
+    if (R.seen == null) return 0;
+    let n = 0;
+    for (const id in R.msgs) {
+      const m = R.msgs[id];
+      if (m.seq > R.seen && m.kind === 'text' && !isMine(m)) n++;
+    }
+    return n;
+  }
+
+  function setSeen(R, seq) {
+    R.seen = seq;
+    store.set(`seen:${R.id}`, seq);
+  }
+
+  function markSeen() {
+    const R = roomOf(community.openId);
+    const looking = state.isOpen && state.tab === 'community' && document.visibilityState !== 'hidden';
+    if (!R || !ui || !looking) return;
+    if (R.seen === R.maxSeq) return;
+    setSeen(R, R.maxSeq);
+    drawRooms();
+  }
+
+  const count = (n) => (n > 99 ? '99+' : n ? String(n) : '');
+
+  function drawRooms() {
+    if (!ui) return;
+    ui.tabs.hidden = !community.rooms.length;
+    if (!community.rooms.length && state.tab !== 'chat') setTab('chat');
+    let total = 0;
+    const rows = community.rooms.map((R) => {
+      const row = R.row || (R.row = buildRoomRow(R));
+      const n = unreadOf(R);
+      total += n;
+      row.querySelector('.rr-name').textContent = R.info.name || t('tabCommunity');
+      const last = Object.values(R.msgs)
+        .reduce((a, m) => (m.kind === 'text' && (!a || m.seq > a.seq) ? m : a), null);
+      const preview = row.querySelector('.rr-last');
+      preview.textContent = last ? `${last.author.name || ''}: ${last.body}` : '';
+      preview.hidden = !last;
+      const badge = row.querySelector('.count');
+      badge.textContent = count(n);
+      badge.hidden = !n;
+      badge.setAttribute('aria-label', t('cUnread', { n }));
+      return row;
+    });
+    const shown = ui.rooms.children;
+    const same = rows.length === shown.length && rows.every((r, i) => shown[i] === r);
+    if (!same) ui.rooms.replaceChildren(...(rows.length ? rows : [el('p', 'cintro', t('cNone'))]));
+    ui.tabCount.textContent = count(total);
+    ui.tabCount.hidden = !total;
+    ui.tabCount.setAttribute('aria-label', t('cUnread', { n: total }));
+  }
+
+  function buildRoomRow(R) {
+    const row = el('button', 'roomrow');
+    row.type = 'button';
+    row.dataset.testid = 'sapa-room';
+    row.dataset.roomId = R.id;
+    row.appendChild(el('span', 'ricon', '#'));
+    const text = row.appendChild(el('span', 'rr'));
+    text.appendChild(el('div', 'rr-name'));
+    text.appendChild(el('div', 'rr-last'));
+    row.appendChild(el('span', 'count')).dataset.testid = 'sapa-room-unread';
+    row.addEventListener('click', () => openRoom(R.id));
+    return row;
+  }
+
+  // null goes back to the list. Rooms stay joined either way (see `community`).
+  function openRoom(id) {
+    const prev = roomOf(community.openId);
+    if (prev) prev.draft = ui.rinput.value;
+    const R = id ? roomOf(id) : null;
+    community.openId = R ? R.id : null;
+    community.waiting = null;
+    setReply(null);
+    ui.clist.hidden = !!R;
+    ui.roomView.hidden = !R;
+    if (!R) {
+      drawRooms();
+      return (prev && prev.row) ? prev.row.focus() : null;
+    }
+    ui.rinput.value = R.draft;
+    grow(ui.rinput);
+    ui.nameForm.hidden = true;
+    drawRoom(R);
+    joinRoom(R);
+    markSeen();
+    focusInput();
+    fillView(R);
+  }
+
+  function drawRoom(R) {
+    ui.rlist.textContent = '';
+    const msgs = Object.values(R.msgs).sort((a, b) => a.seq - b.seq);
+    const answered = new Set(msgs.filter(isAnswer).map((m) => m.reply_to.id));
+    for (const m of msgs) ui.rlist.appendChild(buildRoomMessage(R, m, answered));
+    for (const mid in faq.cards) if (faq.cards[mid].roomId === R.id) renderCard(mid);
+    ui.rempty.hidden = msgs.length > 0 || !R.loaded;
+    ui.older.hidden = !R.older;
+    drawRoomHead(R);
+    scrollDown(ui.rbody);
+  }
+
+  function drawRoomHead(R) {
+    ui.rtitle.textContent = R.info.name || t('tabCommunity');
+    const pin = R.info.pinned;
+    ui.pinned.hidden = !pin || pin.hidden;
+    if (pin) {
+      ui.pinned.dataset.messageId = pin.id;
+      ui.pl.textContent = `${t('pinned')} \u00b7 ${(pin.author && pin.author.name) || ''}`;
+      ui.pb.textContent = pin.body;
+    }
+    const muted = R.mutedUntil && new Date(R.mutedUntil) > new Date();
+    if (R.info.archived) showRoomError(t('eArchived'), 'forbidden');
+    else if (muted) showRoomError(t('eMuted', { time: when(R.mutedUntil) }), 'forbidden');
+    else if (ui.rerr.dataset.sticky) showRoomError(null);
+    ui.rerr.dataset.sticky = R.info.archived || muted ? '1' : '';
+    composerState();
+  }
+
+  function composerState() {
+    const R = roomOf(community.openId);
+    const closed = !R || !!R.info.archived;
+    ui.rinput.disabled = closed;
+    ui.rsend.disabled = closed || community.posting || !ui.rinput.value.trim();
+  }
+
+  const isAnswer = (m) => !!m.reply_to && !!m.author && m.author.kind === 'agent';
+
+  // `answered`: the ids of messages staff have answered (else found by looking).
+  function buildRoomMessage(R, m, answered) {
+    const node = el('div', 'msg rmsg');
+    node.dataset.testid = 'sapa-room-message';
+    node.dataset.id = node.dataset.messageId = m.id;
+    node.dataset.seq = m.seq;
+    const kind = m.kind === 'event' ? 'system' : (m.author && m.author.kind) || 'system';
+    node.dataset.authorKind = kind;
+    if (m.kind === 'event') {
+      node.classList.add('event');
+      node.textContent = `${m.body} \u00b7 ${hhmm(m.created_at)}`;
+      return node;
+    }
+    const mine = isMine(m);
+    if (mine) node.classList.add('own');
+    if (kind === 'agent') node.classList.add('staff');
+    const head = node.appendChild(el('div', 'author'));
+    const name = (m.author && m.author.name) || '';
+    head.appendChild(el('span', 'who', mine ? `${name} (${t('you')})` : name));
+    if (kind === 'agent') head.appendChild(el('span', 'sbadge', t('staff'))).dataset.testid = 'sapa-staff-badge';
+    if (m.reply_to) node.appendChild(buildQuote(m.reply_to));
+    node.appendChild(el('div', 'bubble', m.body));
+    const meta = node.appendChild(el('div', 'rmeta'));
+    const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
+    if (m.created_at) time.dateTime = m.created_at;
+    const reply = meta.appendChild(el('button'));
+    reply.type = 'button';
+    reply.dataset.testid = 'sapa-reply-btn';
+    reply.innerHTML = ICONS.reply; // static icon
+    reply.appendChild(el('span', null, t('reply')));
+    reply.addEventListener('click', () => setReply(R.msgs[m.id] || m));
+    const done = answered ? answered.has(m.id)
+      : Object.values(R.msgs).some((a) => isAnswer(a) && a.reply_to.id === m.id);
+    if (done) markAnswered(node);
+    return node;
+  }
+
+  // "Answered by staff" under a question.
+  function markAnswered(node) {
+    const meta = node && node.querySelector('.rmeta');
+    if (meta && !meta.querySelector('.done')) meta.appendChild(el('span', 'done', `\u2713 ${t('answered')}`));
+  }
+
+  // The question above an answer; a withdrawn one is not quoted (the server says hidden).
+  function buildQuote(rt) {
+    const quote = el('button', 'quote');
+    quote.type = 'button';
+    quote.dataset.testid = 'sapa-reply-to';
+    quote.dataset.replyTo = rt.id;
+    if (rt.hidden || typeof rt.body !== 'string') {
+      quote.classList.add('gone');
+      quote.textContent = t('quoteGone');
+      return quote;
+    }
+    quote.appendChild(el('b', null, (rt.author && rt.author.name) || ''));
+    quote.appendChild(document.createTextNode(` ${rt.body}`));
+    quote.addEventListener('click', () => jumpTo(rt.id));
+    return quote;
+  }
+
+  const nodeOf = (id) => Array.from(ui.rlist.children).find((n) => n.dataset.id === id);
+
+  function jumpTo(id) {
+    const node = nodeOf(id);
+    if (!node) return;
+    node.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    node.classList.remove('flash');
+    void node.offsetWidth; // restart the animation
+    node.classList.add('flash');
+  }
+
+  // Scrolled to the top: the page before the oldest message held.
+  async function loadOlder() {
+    const R = roomOf(community.openId);
+    if (!R || !R.hasMore || R.older || !R.minSeq || !state.welcomed) return;
+    R.older = true;
+    ui.older.hidden = false;
+    try {
+      const ack = await request({ type: 'history', room_id: R.id, before_seq: R.minSeq, limit: 30 });
+      const msgs = ack.messages || [];
+      R.hasMore = !!ack.has_more && msgs.length > 0;
+      if (R.id === community.openId) ui.older.hidden = true;
+      const body = ui.rbody, height = body.scrollHeight, top = body.scrollTop;
+      msgs.forEach((m) => addRoomMessage(R, m, false));
+      if (R.id === community.openId) body.scrollTop = top + body.scrollHeight - height;
+    } catch (err) {
+      console.warn('[sapa] history failed', err && err.code);
+    } finally {
+      R.older = false;
+      if (R.id === community.openId) ui.older.hidden = true;
+    }
+    fillView(R);
+  }
+
+  // Too few messages to scroll means no scrolling up either: load on until it can.
+  function fillView(R) {
+    const body = ui.rbody;
+    if (R.id === community.openId && R.hasMore && body.scrollHeight <= body.clientHeight + 60) loadOlder();
+  }
+
+  function setReply(m) {
+    community.replyTo = m || null;
+    ui.replying.hidden = !m;
+    if (!m) return;
+    ui.rq.textContent = '';
+    ui.rq.appendChild(el('b', null, t('replying', { name: (m.author && m.author.name) || '' })));
+    ui.rq.appendChild(document.createTextNode(`: ${m.body}`));
+    ui.rinput.focus();
+  }
+
+  function showRoomError(text, code, detail) {
+    ui.rerr.hidden = !text;
+    ui.rerr.textContent = text || '';
+    ui.rerr.dataset.code = code || '';
+    ui.rerr.title = detail || '';
+  }
+
+  // A time in a refusal ("muted until 2026-11-22T10:00:00.000Z"), said locally.
+  function when(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return iso || '';
+    if (d.toDateString() === new Date().toDateString()) return hhmm(iso);
+    return d.toLocaleString(state.locale === 'en' ? 'en-GB' : 'id-ID',
+      { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  }
+
+  async function post() {
+    const R = roomOf(community.openId);
+    const body = ui.rinput.value;
+    if (!R || !body.trim() || community.posting || R.info.archived) return;
+    if (!store.get(nameKey())) return askName();
+    // One id per text, so that a retry after a lost ack is stored once.
+    if (community.waiting !== body) community.cmid = uuid();
+    community.waiting = body;
+    const frame = { type: 'send', room_id: R.id, client_msg_id: community.cmid, body };
+    if (community.replyTo) frame.reply_to = community.replyTo.id;
+    community.posting = true;
+    composerState();
+    try {
+      const ack = await request(frame);
+      community.waiting = null;
+      if (ack.message) onRoomMessage(ack.message, true);
+      if (ui.rinput.value === body) ui.rinput.value = '';
+      grow(ui.rinput);
+      setReply(null);
+      R.mutedUntil = null; // it went out, so no longer
+      showRoomError(null);
+      drawRoomHead(R);
+      scrollDown(ui.rbody);
+    } catch (err) {
+      refused(err);
+    } finally {
+      community.posting = false;
+      composerState();
+    }
+  }
+
+  // The server says why in English; the shopper reads it in their language.
+  function refused(err) {
+    const code = (err && err.code) || 'internal', msg = (err && err.message) || '';
+    const secs = /(\d+)\s*s\b/.exec(msg);
+    const at = /\d{4}-\d\d-\d\dT[\d:.]+Z/.exec(msg);
+    let text;
+    if (code === 'disconnected') text = t('eOffline');
+    else if (code === 'rate_limited') text = t(/slow/i.test(msg) ? 'eSlow' : 'eFast', { n: secs ? secs[1] : '' });
+    else if (code === 'forbidden' && /archiv/i.test(msg)) text = t('eArchived');
+    else if (code === 'forbidden' && /mute/i.test(msg)) text = t('eMuted', { time: when(at && at[0]) });
+    else if (code === 'forbidden' && /name/i.test(msg)) {
+      store.del(nameKey()); // the name is gone (another device, an erase): ask again
+      return askName();
+    } else if (code === 'not_found' && community.replyTo) {
+      setReply(null);
+      text = t('eReply');
+    } else text = t('eOther', { msg: msg || code });
+    showRoomError(text, code, msg);
+  }
+
+  function askName() {
+    ui.nameForm.hidden = false;
+    if (!ui.nameInput.value) ui.nameInput.value = store.get('pcname') || '';
+    ui.nameInput.focus();
+  }
+
+  async function saveName() {
+    const name = ui.nameInput.value.trim().replace(/\s+/g, ' ');
+    if (name.length < 2 || name.length > 40 || !/\p{L}/u.test(name)) {
+      showRoomError(t('nameBad'), 'bad_request');
+      return ui.nameInput.focus();
+    }
+    ui.nameSave.disabled = true;
+    try {
+      const ack = await request({ type: 'profile', name });
+      store.set(nameKey(), (ack.customer && ack.customer.name) || name);
+      ui.nameForm.hidden = true;
+      showRoomError(null);
+      // The shop's own name, its staff's names, "admin", "CS"...: not for visitors.
+      if (ui.rinput.value.trim()) post(); else ui.rinput.focus();
+    } catch (err) {
+      const code = err && err.code, msg = (err && err.message) || '';
+      const word = /\('([^']+)'\)/.exec(msg);
+      const which = word ? ` ('${word[1]}')` : '';
+      if (code === 'forbidden') showRoomError(t('nameStaff', { word: which }), code, msg);
+      else if (code === 'bad_request') showRoomError(t('nameBad'), code, msg);
+      else refused(err);
+      ui.nameInput.focus();
+    } finally {
+      ui.nameSave.disabled = false;
+    }
+  }
+
+  // Another customer now (identify, a new session): whose posts are "mine" changed.
+  function resetCommunity() {
+    for (const R of community.rooms) {
+      Object.assign(R, { msgs: {}, minSeq: 0, maxSeq: 0, hasMore: false, loaded: false, mutedUntil: null });
+    }
+    for (const mid in faq.cards) if (faq.cards[mid].roomId) delete faq.cards[mid];
+    if (!ui) return;
+    ui.nameForm.hidden = true;
+    const R = roomOf(community.openId);
+    if (R) drawRoom(R);
+    drawRooms();
+  }
+
+  // --------------------------------------------------------------- identify
+  // The shop vouches for a logged-in shopper (user_hash = HMAC of external_id with the
+  // site's identity secret). The same token then stands for the known customer, whose
+  // conversation may have been merged and renumbered: reconnect and load it from seq 0.
+  let identifying = Promise.resolve(true);
+  function identify(opts) {
+    identifying = identifying.then(() => runIdentify(opts || {}), () => runIdentify(opts || {}));
+    return identifying;
+  }
+
+  async function runIdentify(opts) {
+    const refuse = (code, message) => {
+      emit('error', { op: 'identify', code, message: message || '' });
+      return false;
+    };
+    if (typeof opts.external_id !== 'string' || typeof opts.user_hash !== 'string') {
+      return refuse('bad_request', 'external_id and user_hash are required');
+    }
+    if (!state.hasSession) await new Promise((resolve) => sessionWaiters.push(resolve));
+    const body = { external_id: opts.external_id, user_hash: opts.user_hash };
+    for (const k of ['name', 'email']) if (typeof opts[k] === 'string' && opts[k].trim()) body[k] = opts[k];
+    // Called on every page of a logged-in shop: once per token is enough.
+    const done = store.get('identified');
+    if (done && done.external_id === body.external_id && done.token === state.token) return true;
+    const res = await widgetPost('identify', body);
+    if (!res.ok || !res.data || !res.data.customer_id) return refuse(res.code || 'unavailable', res.message);
+    state.token = res.data.token || state.token;
+    store.set('token', state.token);
+    store.set('identified', { external_id: body.external_id, token: state.token });
+    store.set('prechat', true); // the shop knows who this is
+    showPrechat(false);
+    resetConversation();
+    resetCommunity();
+    state.customerId = res.data.customer_id;
+    if (!state.stopped) {
+      dropSocket(0); // the server closes the old sockets (1012) anyway
+      attempt = 0;
+      setConn('connecting');
+      start();
+    }
+    emit('identified', { customer_id: state.customerId });
+    return true;
+  }
+
   // -------------------------------------------------------------------- API
   function emit(name, arg) {
     for (const fn of (listeners[name] || []).slice()) {
@@ -1045,8 +2027,8 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
     off(name, fn) {
       listeners[name] = (listeners[name] || []).filter((f) => f !== fn);
     },
-    // identify(...) comes here (a later issue): POST /api/widget/identify with the bearer
-    // token, then dropSocket() so the merged customer's rooms arrive in a fresh welcome.
+    // A Promise (of true / false): not the api, so nothing calls it by mistake.
+    identify(opts) { return identify(opts); },
     q: { push: call } // the page's snippet keeps pushing here after load
   });
 
@@ -1065,6 +2047,7 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     markRead();
+    markSeen();
     probe();
   });
 

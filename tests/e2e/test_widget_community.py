@@ -1,0 +1,414 @@
+"""The Community tab of the shopper widget: public rooms, driven in real browsers.
+
+Two shoppers (two browser contexts) read and post in the demo's default room; the shop's
+staff answer and moderate over the agent WebSocket, from Python, as the console would.
+Fixtures (tests/e2e/conftest.py): `live_server` is a fresh `sapa serve --demo`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
+
+from tests.conftest import ServerProcess, timeout
+
+TIMEOUT = timeout(10) * 1000  # ms
+DEFAULT_ROOM = "Tanya Jawab"
+
+
+class StaffSocket:
+    """The demo owner on the agent gateway: answers and moderates as the console does."""
+
+    def __init__(self, http: httpx.Client, ws: ClientConnection) -> None:
+        self.http = http
+        self.ws = ws
+        self.refs = itertools.count(1)
+        self.ws.send(json.dumps({"type": "hello"}))
+        welcome = self.next(lambda f: f.get("type") == "welcome")
+        self.name: str = welcome["agent"]["name"]
+
+    def next(self, wanted: Any) -> dict[str, Any]:
+        while True:
+            frame: dict[str, Any] = json.loads(self.ws.recv(timeout=timeout(10)))
+            if wanted(frame):
+                return frame
+
+    def request(self, frame: dict[str, Any]) -> dict[str, Any]:
+        ref = f"t{next(self.refs)}"
+        self.ws.send(json.dumps({**frame, "ref": ref}))
+        answer = self.next(lambda f: f.get("ref") == ref)
+        assert answer["type"] == "ack", answer
+        return answer
+
+    def say(self, room_id: str, body: str, reply_to: str | None = None) -> dict[str, Any]:
+        frame = {"type": "send", "room_id": room_id, "client_msg_id": body[:60], "body": body}
+        if reply_to:
+            frame["reply_to"] = reply_to
+        message: dict[str, Any] = self.request(frame)["message"]
+        return message
+
+
+@pytest.fixture
+def staff(live_server: ServerProcess) -> Iterator[StaffSocket]:
+    """Logged in as the demo owner (cookie + CSRF header), connected to /ws/agent."""
+    with httpx.Client(base_url=live_server.url, timeout=timeout(10)) as http:
+        res = http.post(
+            "/api/v1/auth/login",
+            json={"email": live_server.owner_email, "password": live_server.owner_password},
+        )
+        assert res.status_code == 200, res.text
+        http.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+        with connect(
+            live_server.url.replace("http", "ws", 1) + "/ws/agent",
+            origin=Origin(live_server.url),
+            additional_headers={"Cookie": f"sapa_session={http.cookies['sapa_session']}"},
+            open_timeout=timeout(10),
+        ) as ws:
+            yield StaffSocket(http, ws)
+
+
+@pytest.fixture
+def second_page(browser: Browser) -> Iterator[Page]:
+    """Another shopper: a browser context of its own (its own storage, its own token)."""
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT)
+    yield context.new_page()
+    context.close()
+
+
+def open_community(page: Page, url: str) -> None:
+    page.goto(f"{url}/demo")
+    page.get_by_test_id("sapa-launcher").click()
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
+        "data-state", "connected", timeout=TIMEOUT
+    )
+    page.get_by_test_id("sapa-tab-community").click()
+    expect(page.get_by_test_id("sapa-tab-community")).to_have_attribute("aria-selected", "true")
+
+
+def room_row(page: Page, name: str = DEFAULT_ROOM) -> Locator:
+    return page.get_by_test_id("sapa-room").filter(has_text=name)
+
+
+def open_room(page: Page, name: str = DEFAULT_ROOM) -> str:
+    row = room_row(page, name)
+    room_id = row.get_attribute("data-room-id") or ""
+    row.click()
+    view = page.get_by_test_id("sapa-room-view")
+    expect(view).to_be_visible()
+    expect(view).to_contain_text(name)
+    return room_id
+
+
+def room_messages(page: Page) -> Locator:
+    return page.get_by_test_id("sapa-room-view").get_by_test_id("sapa-room-message")
+
+
+def message_with(page: Page, text: str) -> Locator:
+    return room_messages(page).filter(has_text=text)
+
+
+def message_by_id(page: Page, message_id: str) -> Locator:
+    return page.get_by_test_id("sapa-room-view").locator(
+        f'[data-testid="sapa-room-message"][data-message-id="{message_id}"]'
+    )
+
+
+def post(page: Page, text: str) -> None:
+    box = page.get_by_test_id("sapa-room-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_shoppers_ask_staff_answer_and_moderate_live(
+    page: Page, second_page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    asker, reader = page, second_page
+    open_community(asker, live_server.url)
+    open_community(reader, live_server.url)
+    room_id = open_room(asker)
+    assert open_room(reader) == room_id
+    # Reading needs no name.
+    expect(reader.get_by_test_id("sapa-name-input")).to_be_hidden()
+
+    question = "Ada yang pernah beli Sneakers Kanvas? Ukuran 42 pas di kaki lebar?"
+    post(asker, question)
+
+    # Posting asks once for a display name; one that imitates the staff is refused.
+    name_box = asker.get_by_test_id("sapa-name-input")
+    expect(name_box).to_be_visible()
+    name_box.fill("Admin Toko")
+    asker.get_by_test_id("sapa-name-save").click()
+    error = asker.get_by_test_id("sapa-room-error")
+    expect(error).to_contain_text("mirip staf toko")
+    expect(error).to_have_attribute("data-code", "forbidden")
+    expect(message_with(asker, question)).to_have_count(0)
+
+    name_box.fill("Dewi")
+    asker.get_by_test_id("sapa-name-save").click()
+
+    # The waiting text goes out once the name is saved; the other shopper sees it live.
+    mine = message_with(asker, question)
+    expect(mine).to_have_count(1)
+    expect(name_box).to_be_hidden()
+    expect(error).to_be_hidden()
+    expect(asker.get_by_test_id("sapa-room-input")).to_have_value("")
+    seen = message_with(reader, question)
+    expect(seen).to_have_count(1)
+    expect(seen).to_contain_text("Dewi")
+    expect(seen).to_have_attribute("data-author-kind", "customer")
+    question_id = seen.get_attribute("data-message-id") or ""
+    assert mine.get_attribute("data-message-id") == question_id
+
+    # Staff answer the question: both shoppers see the answer, badged, under a quote of it.
+    answer_text = "Halo Kak Dewi, untuk kaki lebar sebaiknya naik satu ukuran (43)."
+    answer_id = staff.say(room_id, answer_text, reply_to=question_id)["id"]
+    for shopper in (asker, reader):
+        answer = message_by_id(shopper, answer_id)
+        expect(answer).to_have_count(1)
+        expect(answer).to_have_attribute("data-author-kind", "agent")
+        expect(answer.get_by_test_id("sapa-staff-badge")).to_have_text("Tim Toko")
+        expect(answer).to_contain_text(staff.name)
+        quote = answer.get_by_test_id("sapa-reply-to")
+        expect(quote).to_contain_text("Dewi")
+        expect(quote).to_contain_text("Ukuran 42 pas di kaki lebar")
+        # Below its question, which is marked answered.
+        assert answer.evaluate(
+            "(el, id) => el.parentNode.querySelector(`[data-message-id='${id}']`)"
+            ".compareDocumentPosition(el) === Node.DOCUMENT_POSITION_FOLLOWING",
+            question_id,
+        )
+        asked = message_by_id(shopper, question_id)
+        expect(asked).to_contain_text("Dijawab Tim Toko")
+        expect(asked.get_by_test_id("sapa-staff-badge")).to_have_count(0)
+
+    # A shopper replies to the answer with the Reply action.
+    message_by_id(reader, answer_id).get_by_test_id("sapa-reply-btn").click()
+    expect(reader.get_by_test_id("sapa-room-view")).to_contain_text("Membalas")
+    post(reader, "Makasih infonya!")
+    name_box = reader.get_by_test_id("sapa-name-input")
+    expect(name_box).to_be_visible()
+    name_box.fill("Rudi")
+    reader.get_by_test_id("sapa-name-save").click()
+    thanks = message_with(asker, "Makasih infonya!")
+    expect(thanks).to_have_count(1)
+    expect(thanks.get_by_test_id("sapa-reply-to")).to_contain_text("naik satu ukuran")
+    expect(thanks).to_contain_text("Rudi")
+
+    # The staff hide the question: it vanishes live from both; the answer no longer quotes it.
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": question_id, "action": "hide"}
+    )
+    for shopper in (asker, reader):
+        expect(message_by_id(shopper, question_id)).to_have_count(0)
+        quote = message_by_id(shopper, answer_id).get_by_test_id("sapa-reply-to")
+        expect(quote).to_have_text("Pesan ini sudah dihapus.")
+        expect(quote).not_to_contain_text("Ukuran 42")
+
+    # Pinned by the staff: shown on top of the room.
+    staff.request({"type": "room_settings", "room_id": room_id, "pinned_message_id": answer_id})
+    pinned = reader.get_by_test_id("sapa-pinned")
+    expect(pinned).to_be_visible()
+    expect(pinned).to_contain_text("naik satu ukuran")
+    expect(pinned).to_have_attribute("data-message-id", answer_id)
+
+    # A reload remembers the name: posting needs no second prompt.
+    asker.reload()
+    open_community(asker, live_server.url)
+    open_room(asker)
+    expect(message_by_id(asker, answer_id)).to_have_count(1)
+    expect(message_by_id(asker, question_id)).to_have_count(0)
+    post(asker, "Siap, saya ambil 43.")
+    expect(message_with(reader, "Siap, saya ambil 43.")).to_have_count(1)
+    expect(asker.get_by_test_id("sapa-name-input")).to_be_hidden()
+
+
+def test_unread_counts_slow_mode_and_refusals(
+    page: Page, second_page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    reader, writer = page, second_page
+    open_community(reader, live_server.url)
+    open_community(writer, live_server.url)
+    room_id = open_room(writer)
+    post(writer, "Halo semua")
+    writer.get_by_test_id("sapa-name-input").fill("Putri")
+    writer.get_by_test_id("sapa-name-save").click()
+    expect(message_with(writer, "Halo semua")).to_have_count(1)
+
+    # The reader is on the room list: new messages count per room and on the tab.
+    badge = room_row(reader).get_by_test_id("sapa-room-unread")
+    expect(room_row(reader)).to_contain_text("Halo semua")
+    expect(badge).to_have_text("1")
+    staff.say(room_id, "Selamat datang di Tanya Jawab!")
+    expect(badge).to_have_text("2")
+    expect(reader.get_by_test_id("sapa-tab-community")).to_contain_text("2")
+    reader.get_by_test_id("sapa-tab-chat").click()
+    post_text = "Ada promo ongkir?"
+    post(writer, post_text)
+    reader.get_by_test_id("sapa-tab-community").click()
+    expect(badge).to_have_text("3")
+
+    open_room(reader)
+    expect(message_with(reader, post_text)).to_have_count(1)
+    reader.get_by_test_id("sapa-room-back").click()
+    expect(room_row(reader)).to_be_visible()
+    expect(badge).to_be_hidden()
+
+    # Slow mode: the second post within the window is refused, and said so by the input.
+    staff.request({"type": "room_settings", "room_id": room_id, "slow_mode_seconds": 600})
+    post(writer, "Pesan kedua terlalu cepat")
+    error = writer.get_by_test_id("sapa-room-error")
+    expect(error).to_contain_text("Mode lambat")
+    expect(error).to_have_attribute("data-code", "rate_limited")
+    expect(writer.get_by_test_id("sapa-room-input")).to_have_value("Pesan kedua terlalu cepat")
+    staff.request({"type": "room_settings", "room_id": room_id, "slow_mode_seconds": 0})
+
+    # Muted: refused with the time it ends (the staff find the author by a message of theirs).
+    writer_message = message_with(writer, "Halo semua").get_attribute("data-message-id")
+    history = staff.request({"type": "sync", "room_id": room_id, "after_seq": 0})["messages"]
+    writer_customer = next(m["author"]["id"] for m in history if m["id"] == writer_message)
+    staff.request(
+        {"type": "mute", "room_id": room_id, "customer_id": writer_customer, "minutes": 30}
+    )
+    expect(error).to_contain_text("tidak bisa menulis di ruang ini sampai")
+    writer.get_by_test_id("sapa-room-send").click()
+    expect(error).to_contain_text("sampai")
+    expect(message_with(reader, "Pesan kedua terlalu cepat")).to_have_count(0)
+
+    # Archived (owners): read-only, said by the input, for everyone in the room.
+    open_room(reader)
+    staff.request({"type": "room_settings", "room_id": room_id, "archived": True})
+    try:
+        for shopper in (reader, writer):
+            expect(shopper.get_by_test_id("sapa-room-error")).to_contain_text("diarsipkan")
+            expect(shopper.get_by_test_id("sapa-room-input")).to_be_disabled()
+        expect(message_with(reader, "Ada promo ongkir?")).to_have_count(1)
+    finally:  # the module's later tests use this room
+        staff.request({"type": "room_settings", "room_id": room_id, "archived": False})
+    expect(reader.get_by_test_id("sapa-room-input")).to_be_enabled()
+
+
+def test_a_private_reply_while_in_the_community_shows_on_the_chat_tab(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    page.goto(f"{live_server.url}/demo")
+    page.get_by_test_id("sapa-launcher").click()
+    box = page.get_by_test_id("sapa-input")
+    box.fill("Kak, pesanan saya kapan dikirim?")
+    box.press("Enter")
+    mine = page.get_by_test_id("sapa-message").filter(has_text="pesanan saya kapan")
+    expect(mine).to_have_attribute("data-state", "sent", timeout=TIMEOUT)
+    rooms = staff.http.get("/api/v1/rooms", params={"kind": "private"}).json()["items"]
+    room_id = next(r["id"] for r in rooms if "pesanan saya kapan" in r["last_message"]["body"])
+    page.get_by_test_id("sapa-tab-community").click()
+    expect(page.get_by_test_id("sapa-room").first).to_be_visible()
+
+    staff.say(room_id, "Hari ini dikirim ya Kak")
+
+    chat_tab = page.get_by_test_id("sapa-tab-chat")
+    expect(chat_tab).to_contain_text("1")
+    chat_tab.click()
+    expect(page.get_by_test_id("sapa-message").filter(has_text="Hari ini dikirim")).to_be_visible()
+    expect(chat_tab).to_have_text("Chat")
+
+
+def test_scrolling_up_loads_older_messages_and_new_rooms_appear(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    open_community(page, live_server.url)
+    res = staff.http.post("/api/v1/rooms", json={"name": "Info Stok"})
+    assert res.status_code in (200, 201), res.text
+    room_id = res.json()["id"]
+    expect(room_row(page, "Info Stok")).to_be_visible()  # live, from the `room` event
+
+    for n in range(1, 71):
+        staff.say(room_id, f"Stok update nomor {n:02d}")
+    expect(room_row(page, "Info Stok").get_by_test_id("sapa-room-unread")).to_have_text("70")
+
+    # A later visit: the join brings the newest 50, scrolling up brings the rest.
+    page.reload()
+    open_community(page, live_server.url)
+    open_room(page, "Info Stok")
+    expect(message_with(page, "nomor 70")).to_be_visible()
+    expect(room_messages(page)).to_have_count(50)  # what a join answers
+    expect(message_with(page, "nomor 01")).to_have_count(0)
+
+    body = page.get_by_test_id("sapa-room-view").locator(".rbody")
+    body.evaluate("el => { el.scrollTop = 0; }")
+    expect(message_with(page, "nomor 20")).to_have_count(1)
+    body.evaluate("el => { el.scrollTop = 0; }")
+    expect(message_with(page, "nomor 01")).to_have_count(1)
+    expect(room_messages(page)).to_have_count(70)
+    seqs = [int(s) for s in room_messages(page).evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs)
+
+
+def test_reconnect_rejoins_and_catches_up(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    down = {"on": False}
+    live: list[WebSocketRoute] = []
+
+    def gateway(ws: WebSocketRoute) -> None:
+        if down["on"]:
+            ws.close(code=1012)
+            return
+        ws.connect_to_server()
+        live.append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/widget$"), gateway)
+    open_community(page, live_server.url)
+    room_id = open_room(page)
+    before = staff.say(room_id, "Sebelum koneksi putus")
+    expect(message_with(page, "Sebelum koneksi putus")).to_have_count(1)
+
+    down["on"] = True
+    for ws in live:
+        ws.close(code=1012)
+    expect(page.get_by_test_id("sapa-status")).not_to_have_attribute("data-state", "connected")
+    staff.say(room_id, "Dikirim saat pembeli offline")
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": before["id"], "action": "hide"}
+    )
+
+    down["on"] = False
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # skip the backoff wait
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
+        "data-state", "connected", timeout=TIMEOUT
+    )
+    expect(message_with(page, "Dikirim saat pembeli offline")).to_have_count(1)
+    # Hidden while away: gone after the rejoin too.
+    expect(message_with(page, "Sebelum koneksi putus")).to_have_count(0)
+    staff.say(room_id, "Setelah tersambung lagi")
+    expect(message_with(page, "Setelah tersambung lagi")).to_have_count(1)
+
+
+def test_english_labels(page: Page, live_server: ServerProcess) -> None:
+    page.add_init_script(
+        """new MutationObserver((_, obs) => {
+            if (!document.documentElement) return;
+            document.documentElement.lang = 'en';
+            obs.disconnect();
+        }).observe(document, {childList: true});"""
+    )
+    page.goto(f"{live_server.url}/demo")
+    page.get_by_test_id("sapa-launcher").click()
+    expect(page.get_by_test_id("sapa-tab-community")).to_have_text("Community")
+    page.get_by_test_id("sapa-tab-community").click()
+    open_room(page)
+    expect(page.get_by_test_id("sapa-room-input")).to_have_attribute(
+        "placeholder", "Write a question or an answer…"
+    )
+    post(page, "Hello")
+    page.get_by_test_id("sapa-name-input").fill("Shop Official")
+    page.get_by_test_id("sapa-name-save").click()
+    expect(page.get_by_test_id("sapa-room-error")).to_contain_text("look like the shop staff")
