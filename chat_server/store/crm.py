@@ -209,7 +209,7 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     ).fetchone()
     if anon is None:
         return
-    for column in ("name", "email", "phone", "locale"):
+    for column in ("name", "display_name", "email", "phone", "locale"):
         if anon[column]:
             conn.execute(
                 f"UPDATE customers SET {column} = COALESCE({column}, ?) WHERE id = ?",
@@ -353,7 +353,8 @@ def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> 
     ):
         conn.execute(f"DELETE FROM {table} WHERE customer_id IN ({marks})", ids)
     conn.execute(
-        f"UPDATE customers SET name = NULL, email = NULL, phone = NULL, external_id = NULL, locale = NULL,"
+        f"UPDATE customers SET name = NULL, display_name = NULL, email = NULL, phone = NULL,"
+        f" external_id = NULL, locale = NULL,"
         f" erased_at = ? WHERE id IN ({marks})",
         (now_iso(), *ids),
     )
@@ -408,6 +409,7 @@ def customer_view(
         "id": row["id"],
         "external_id": row["external_id"],
         "name": row["name"],
+        "display_name": row["display_name"],
         "email": row["email"],
         "phone": row["phone"],
         "locale": row["locale"],

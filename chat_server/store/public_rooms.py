@@ -102,14 +102,15 @@ def last_post_at(conn: sqlite3.Connection, room_id: str, author_id: str) -> str 
 
 def customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str) -> str | None:
     row = conn.execute(
-        "SELECT name FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
+        "SELECT display_name FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
     ).fetchone()
-    return row["name"] if row else None
+    return row["display_name"] if row else None
 
 
 def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, name: str) -> None:
     conn.execute(
-        "UPDATE customers SET name = ? WHERE id = ? AND site_id = ?", (name, customer_id, site_id)
+        "UPDATE customers SET display_name = ? WHERE id = ? AND site_id = ?",
+        (name, customer_id, site_id),
     )
 
 
@@ -135,7 +136,8 @@ async def get_message(
 async def staff_answer(db: Database, room_id: str, question_id: str) -> Message | None:
     """The newest visible staff message that answers a question."""
     row = await db.fetch_one(
-        MESSAGE_SELECT + " WHERE m.reply_to_id = ? AND m.room_id = ? AND m.author_kind = 'agent'"
+        # "+m.room_id": look the answers up by reply_to_id, not by scanning the room.
+        MESSAGE_SELECT + " WHERE m.reply_to_id = ? AND +m.room_id = ? AND m.author_kind = 'agent'"
         " AND m.kind = 'text' AND m.hidden = 0 ORDER BY m.seq DESC LIMIT 1",
         (question_id, room_id),
     )

@@ -387,3 +387,28 @@ async def test_an_erased_customer_cannot_be_written_back(env: Env) -> None:
         f"/api/v1/customers/{customer_id}/notes", json={"body": "x"}, headers=api(env)
     )
     assert patched.status_code == noted.status_code == 409
+
+
+async def test_a_crm_name_is_not_a_public_display_name(env: Env) -> None:
+    """A pre-chat or identify name never lets a visitor post in public as the shop's staff."""
+    assert env.http is not None
+    widget, welcome = await env.widget("a")
+    await env.http.post(
+        "/api/widget/prechat",
+        json={"name": "Admin Toko"},
+        headers={"authorization": f"Bearer {welcome['token']}"},
+    )
+    public = next(r for r in welcome["rooms"] if r["kind"] == "public")
+    await widget.request("join", room_id=public["id"])
+    refused = await widget.request("send", room_id=public["id"], client_msg_id="p", body="promo!")
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    assert (await widget.request("profile", name="Admin Toko"))["code"] == "forbidden"
+    assert (await widget.request("profile", name="Rani"))["type"] == "ack"
+    posted = await widget.request(
+        "send", room_id=public["id"], client_msg_id="p2", body="halo semua"
+    )
+    assert posted["message"]["author"]["name"] == "Rani"
+    record = (
+        await env.http.get(f"/api/v1/customers/{welcome['customer_id']}", headers=api(env))
+    ).json()
+    assert record["name"] == "Admin Toko" and record["display_name"] == "Rani"
