@@ -10,6 +10,7 @@ import { ConversationView } from "./conversation.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
+import { PublicRooms } from "./rooms.js";
 
 // Send typing:true at most this often while the agent keeps typing...
 const TYPING_REFRESH_MS = 3000;
@@ -57,6 +58,8 @@ class App {
       onState: (state, delay) => this.onConnState(state, delay),
       onAuthLost: () => this.toLogin(),
     });
+    // The site's public rooms (rooms.js): their inbox section and their view.
+    this.rooms = new PublicRooms(this);
   }
 
   start() {
@@ -67,6 +70,7 @@ class App {
       this.inbox.rerender();
       this.view.rerender();
       this.customer.rerender();
+      this.rooms.rerender();
       this.renderConn();
     });
     document.addEventListener("visibilitychange", () => {
@@ -235,6 +239,7 @@ class App {
     // Nothing said while we were away may be lost: fresh room list, then the
     // open conversation from its last seq, then our unacked sends again.
     await this.loadRooms();
+    this.rooms.onWelcome().catch(() => {});
     for (const conv of this.store.convs.values()) conv.readSent = 0;
     if (this.openRoomId) {
       try {
@@ -257,6 +262,7 @@ class App {
   }
 
   onEvent(frame) {
+    if (this.rooms.onEvent(frame)) return;
     switch (frame.type) {
       case "message":
         this.onMessage(frame.message);
@@ -278,7 +284,7 @@ class App {
       case "suggestions":
         // FAQ answers for a customer's message (docs/protocol.md, "## FAQ").
         this.store.setSuggestions(frame);
-        if (frame.room_id === this.openRoomId) this.scheduleRender();
+        if (frame.room_id === this.view.roomId) this.scheduleRender();
         break;
       case "error":
         // An error without ref answers a fire-and-forget frame (read, typing).
@@ -400,7 +406,15 @@ class App {
   // ---- agent actions ---------------------------------------------------
 
   open(roomId) {
+    if (roomId && this.rooms.has(roomId)) {
+      this.openPublic(roomId);
+      return;
+    }
     if (roomId && !this.store.rooms.has(roomId)) return;
+    if (this.rooms.openId) {
+      this.typing(false);
+      this.rooms.close();
+    }
     if (this.openRoomId !== roomId) this.typing(false);
     this.openRoomId = roomId;
     const hash = roomId ? `#room=${encodeURIComponent(roomId)}` : "";
@@ -414,6 +428,19 @@ class App {
     }
   }
 
+  // A public room takes the conversation column (room_view.js draws it).
+  openPublic(roomId) {
+    if (this.rooms.openId !== roomId) this.typing(false);
+    this.openRoomId = null;
+    const hash = `#room=${encodeURIComponent(roomId)}`;
+    if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+    this.inbox.setOpen(null);
+    this.customer.show(null);
+    this.rooms.open(roomId);
+    this.scheduleRender();
+    this.view.focusInput();
+  }
+
   openFromHash() {
     const m = /^#room=(.+)$/.exec(location.hash);
     if (m) this.open(decodeURIComponent(m[1]));
@@ -421,6 +448,10 @@ class App {
 
   // `link` is the FAQ suggestion the reply came from: {faq_id, for_message_id}.
   send(body, kind, link) {
+    if (this.rooms.openId) {
+      this.rooms.send(body, link);
+      return;
+    }
     const roomId = this.openRoomId;
     if (!roomId) return;
     const conv = this.store.conv(roomId);
@@ -490,7 +521,7 @@ class App {
   }
 
   typing(active) {
-    const roomId = this.openRoomId;
+    const roomId = this.openRoomId || this.rooms.openId;
     clearTimeout(this.typingTimer);
     if (!active) {
       if (this.typingRoom) this.socket.notify("typing", { room_id: this.typingRoom, active: false });
@@ -516,6 +547,10 @@ class App {
   // Tells the server the agent has seen the open conversation up to its last
   // message, which clears the unread badge here and in the agent's other tabs.
   markRead() {
+    if (this.rooms.openId) {
+      this.rooms.markRead();
+      return;
+    }
     const roomId = this.openRoomId;
     if (!roomId || !this.isWatching(roomId)) return;
     const room = this.store.rooms.get(roomId);
@@ -559,6 +594,10 @@ class App {
     showToast(errorText(code));
   }
 
+  toastText(text) {
+    showToast(text);
+  }
+
   // Many events can arrive in one burst (a resync); paint once for all of them.
   scheduleRender() {
     if (this.renderQueued) return;
@@ -566,6 +605,7 @@ class App {
     setTimeout(() => {
       this.renderQueued = false;
       this.inbox.render();
+      this.rooms.renderList();
       this.view.render();
       this.customer.sync(this.store.rooms.get(this.openRoomId));
       const unread = this.store.totalUnread();

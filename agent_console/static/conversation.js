@@ -26,6 +26,9 @@ export class ConversationView {
     // "for_message_id:faq_id" of suggestions already sent, to mark them.
     this.usedSuggestions = new Set();
     this.state = "empty";
+    // A public room's view (room_view.js) while one is open: it draws the header
+    // and the messages; this view keeps the reply box and the FAQ suggestions.
+    this.takeover = null;
 
     const q = (sel) => root.querySelector(sel);
     this.emptyEl = q("#conv-empty");
@@ -90,12 +93,17 @@ export class ConversationView {
   }
 
   isNote() {
-    return this.noteToggle.checked;
+    // No notes in public rooms: everything there is public.
+    return !this.takeover && this.noteToggle.checked;
   }
 
   // Switching rooms keeps each room's unsent draft and resets the reply mode.
-  show(roomId) {
-    if (this.roomId === roomId) return;
+  show(roomId, takeover = null) {
+    if (this.roomId === roomId && this.takeover === takeover) return;
+    this.takeover = takeover;
+    this.paneEl.classList.toggle("conv-pane--room", Boolean(takeover));
+    setAttr(this.paneEl, "data-testid", takeover ? "room-view" : null);
+    setAttr(this.paneEl, "data-room-id", takeover ? roomId : null);
     if (this.roomId) this.drafts.set(this.roomId, this.input.value);
     if (this.roomId && this.input.value) this.cb.onTyping(false);
     this.roomId = roomId;
@@ -115,6 +123,14 @@ export class ConversationView {
   }
 
   render() {
+    if (this.takeover) {
+      this.emptyEl.hidden = true;
+      this.paneEl.hidden = false;
+      this.hintEl.hidden = true;
+      this.takeover.render();
+      this.renderSuggestions();
+      return;
+    }
     const room = this.roomId ? this.store.rooms.get(this.roomId) : null;
     this.emptyEl.hidden = Boolean(room);
     this.paneEl.hidden = !room;
@@ -131,6 +147,7 @@ export class ConversationView {
     resetKeyed(this.list);
     resetKeyed(this.suggList);
     this.onModeChange();
+    this.takeover?.rerender();
     this.render();
   }
 

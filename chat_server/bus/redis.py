@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -51,6 +52,7 @@ RESYNC_CHANNEL = "sapa:resync"
 
 PUBLISH_BATCH = 512
 PROBE_INTERVAL = 5.0  # a PING on the command connection notices a silent network
+STABLE_LINK = 10.0  # seconds a link must hold before the reconnect backoff starts over
 
 
 class LinkDown(Exception):
@@ -84,6 +86,7 @@ class RedisBus:
         self._serving = False
         self._closing = False
         self._down_since: float | None = None
+        self._up_since = 0.0
         self._backoff = (min_backoff, max_backoff)
         self._connect_wait = connect_wait
         self._link_ready = asyncio.Event()
@@ -99,7 +102,7 @@ class RedisBus:
             await asyncio.wait_for(self._link_ready.wait(), self._connect_wait)
         except TimeoutError:
             # Serve anyway: local clients work, and the supervisor keeps trying.
-            log.warning("Redis at %s is not reachable; serving degraded", self.url)
+            log.warning("Redis at %s is not reachable; serving degraded", _redact(self.url))
         self._serving = True
 
     async def close(self) -> None:
@@ -153,19 +156,29 @@ class RedisBus:
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         kind, data = message["type"], message["data"]
-        if kind == "pmessage":
-            origin, sent_at, body = data.split(b" ", 2)
-            if origin == self._origin_b:
-                self.stats.echoes += 1
+        try:
+            if kind == "pmessage":
+                origin, sent_at, body = data.split(b" ", 2)
+                if origin == self._origin_b:
+                    self.stats.echoes += 1
+                    return
+                latency = max(0.0, time.time() - float(sent_at))
+                event = Event.decode(body)
+            elif kind == "message":
+                origin, until = data.split(b" ", 1)
+                if origin != self._origin_b:
+                    log.warning("another process lost events; asking clients to resync")
+                    self._resync(float(until))
                 return
-            self.stats.received += 1
-            self.stats.latency.observe(max(0.0, time.time() - float(sent_at)))
-            await self._deliver(Event.decode(body))
-        elif kind == "message":
-            origin, until = data.split(b" ", 1)
-            if origin != self._origin_b:
-                log.warning("another process lost events; asking clients to resync")
-                self._resync(float(until))
+            else:
+                return
+        except (ValueError, KeyError, TypeError):
+            # Not ours (someone typed into redis-cli?): skip it rather than break the link.
+            log.warning("ignored a malformed message on %r", message.get("channel"))
+            return
+        self.stats.received += 1
+        self.stats.latency.observe(latency)
+        await self._deliver(event)
 
     def _resync(self, before: float) -> None:
         self.stats.resyncs += 1
@@ -204,8 +217,11 @@ class RedisBus:
             if self._closing:
                 return
             if self._link_ready.is_set():
-                delay = low  # the link worked for a while: start the backoff over
                 self._link_ready.clear()
+                # Start the backoff over only after a link that held: a Redis that accepts and
+                # then drops connections must not make clients reconnect several times a second.
+                if time.monotonic() - self._up_since > STABLE_LINK:
+                    delay = low
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, high)
 
@@ -258,11 +274,12 @@ class RedisBus:
 
     def _link_up(self, redis: Redis) -> None:
         now = time.time()
+        self._up_since = time.monotonic()
         self._redis = redis
         self._up = True
         if self._missed:
             # Others' clients may have missed what we published while the link was down.
-            self._out.put_nowait((RESYNC_CHANNEL, f"{self.origin} {now:.6f}"))
+            self._out.put_nowait((RESYNC_CHANNEL, f"{self.origin} {now!r}"))
             self._missed = False
         if self._down_since is not None:
             log.warning(
@@ -321,6 +338,15 @@ class RedisBus:
         while True:
             await asyncio.sleep(PROBE_INTERVAL)
             await redis.ping()
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _describe(exc: BaseException) -> str:

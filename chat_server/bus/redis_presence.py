@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from redis.asyncio import Redis
 
 from chat_server.bus.redis import RedisBus
-from chat_server.services.presence import AgentPresence
+from chat_server.domain.presence import AgentPresence
 
 TTL = 30.0
 TIMEOUT = 1.0  # a widget session waits at most this long for the shared count
@@ -42,17 +42,17 @@ class RedisPresence:
 
     async def put(self, site_id: str, agents: dict[str, AgentPresence]) -> None:
         redis, index = self._client(), self._index(site_id)
-        own, now, ttl = f"{index}:{self.bus.origin}", time.time(), int(self.ttl)
+        own, now, ttl_ms = f"{index}:{self.bus.origin}", time.time(), int(self.ttl * 1000)
         pipe = redis.pipeline(transaction=True)
         pipe.delete(own)
         if agents:
             pipe.hset(own, mapping={a: _dump(p) for a, p in agents.items()})
-            pipe.expire(own, ttl)
+            pipe.pexpire(own, ttl_ms)
             pipe.zadd(index, {self.bus.origin: now + self.ttl})
         else:
             pipe.zrem(index, self.bus.origin)
         pipe.zremrangebyscore(index, "-inf", now)
-        pipe.expire(index, ttl)
+        pipe.pexpire(index, ttl_ms)
         await asyncio.wait_for(pipe.execute(), TIMEOUT)
 
     async def others(self, site_id: str) -> list[dict[str, AgentPresence]]:

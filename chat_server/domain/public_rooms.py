@@ -74,7 +74,7 @@ _CONFUSABLE = str.maketrans(
         "@": "a", "$": "s", "!": "i", "|": "i", "€": "e", "£": "l",
     }
 )  # fmt: skip
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^a-z]+")
 
 
@@ -89,9 +89,13 @@ def _dedupe(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", word)
 
 
-def name_words(text: str) -> list[str]:
-    """Comparable words: no case, accents, look-alikes or leet; runs of single letters joined."""
-    text = _CAMEL.sub(" ", text)
+def name_words(text: str, *, camel: bool = False) -> list[str]:
+    """Comparable words: no case, accents, look-alikes or leet; runs of single letters joined.
+
+    With `camel`, "CSRina" is two words ("cs", "rina").
+    """
+    if camel:
+        text = _CAMEL.sub(" ", text)
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = _NON_WORD.sub(" ", plain.translate(_CONFUSABLE)).split()
@@ -133,11 +137,16 @@ def staff_word_in(words: list[str]) -> str | None:
 
 
 def imitates(words: list[str], protected: str) -> bool:
-    """Equal to, or containing, a protected name (an agent's, the shop's), word for word."""
+    """Equal to, or containing, a protected name (an agent's, the shop's), word for word.
+
+    Staff words in the protected name do not count: "Sari (Owner)" protects "Sari".
+    """
     theirs = name_words(protected)
-    if not theirs:
-        return False
-    return "".join(words) == "".join(theirs) or _contains_run(words, theirs)
+    own = [w for w in theirs if staff_word_in([w]) is None]
+    for name in {tuple(theirs), tuple(own)}:
+        if name and ("".join(words) == "".join(name) or _contains_run(words, list(name))):
+            return True
+    return False
 
 
 def validate_display_name(raw: Any, protected_names: Iterable[str] = ()) -> str:
@@ -149,12 +158,13 @@ def validate_display_name(raw: Any, protected_names: Iterable[str] = ()) -> str:
         raise bad_request(f"a display name has {MIN_NAME} to {MAX_NAME} characters")
     if not any(ch.isalpha() for ch in name):
         raise bad_request("a display name needs letters")
-    words = name_words(name)
-    word = staff_word_in(words)
-    if word is not None:
-        raise forbidden(f"names that look like the shop's staff are reserved ('{word}')")
+    variants = [name_words(name), name_words(name, camel=True)]
+    for words in variants:
+        word = staff_word_in(words)
+        if word is not None:
+            raise forbidden(f"names that look like the shop's staff are reserved ('{word}')")
     for protected in protected_names:
-        if imitates(words, protected):
+        if any(imitates(words, protected) for words in variants):
             raise forbidden("that name belongs to the shop's staff")
     return name
 

@@ -228,6 +228,7 @@ class PublicRoomService:
             "by": viewer.author.as_dict(),
         }
         await self.bus.publish(Event.frame(room.site_id, (audience.AGENTS,), staff))
+        visitors: dict[str, Any]
         if message.hidden:
             visitors = {"type": "withdrawn", "room_id": room.id, "message_id": message.id}
         else:

@@ -41,10 +41,13 @@ SELECT m.*, q.body AS rt_body, q.author_kind AS rt_author_kind, q.author_id AS r
 FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id
 """
 
-AGENT_UNREAD = """,
+# In a public room only the latest messages count (a busy room never costs a long scan).
+AGENT_UNREAD = f""",
        (SELECT count(*) FROM messages u WHERE u.room_id = r.id AND u.author_kind = 'customer'
-          AND u.seq > COALESCE((SELECT seq FROM read_marks k WHERE k.room_id = r.id
-                                AND k.reader_kind = 'agent' AND k.reader_id = ?), 0)) AS unread"""
+          AND u.seq > max(COALESCE((SELECT seq FROM read_marks k WHERE k.room_id = r.id
+                                    AND k.reader_kind = 'agent' AND k.reader_id = ?), 0),
+                          CASE WHEN r.kind = 'public' THEN r.last_seq - {UNANSWERED_WINDOW}
+                               ELSE 0 END)) AS unread"""
 
 
 def row_to_room(row: sqlite3.Row) -> Room:
@@ -316,8 +319,7 @@ async def list_rooms(
         where.append("r.assignee_id = ?")
         params.append(assignee)
     if archived is not None:
-        where.append("r.archived = ?")
-        params.append(int(archived))
+        where.append("r.archived = " + ("1" if archived else "0"))
     extra = AGENT_UNREAD + UNANSWERED if viewer_agent_id else ""
     # Public rooms keep the order their owners gave them; conversations, newest activity first.
     order = "r.position, r.created_at" if kind == "public" else "r.updated_at DESC"

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket
@@ -22,6 +22,9 @@ from chat_server.domain.audience import Audience
 log = logging.getLogger(__name__)
 
 CLOSE_OVERFLOW = 1013
+# A public room's readers are served in slices, the event loop free in between, so a room
+# with thousands of readers never holds private conversations up for a whole fan-out.
+ROOM_SLICE = 128
 
 
 class Connection:
@@ -97,6 +100,9 @@ class Hub:
     def __init__(self) -> None:
         self._sites: dict[str, _SiteConnections] = defaultdict(_SiteConnections)
         self.delivered = 0
+        # Room events still being sent, oldest first: (readers, text).
+        self._fanout: deque[tuple[list[Connection], str]] = deque()
+        self._pump: asyncio.Task[None] | None = None
 
     def count(self, kind: str) -> int:
         if kind == "agent":
@@ -152,14 +158,42 @@ class Hub:
         return out
 
     async def deliver(self, event: Event) -> None:
-        targets = self.recipients(event.site_id, event.audiences)
         close_code = event.control.get("close")
-        for conn in targets:
-            if close_code:
+        if close_code:
+            for conn in self.recipients(event.site_id, event.audiences):
                 conn.close(int(close_code), event.control.get("reason", ""))
-            else:
-                conn.send(event.text)
-        self.delivered += 0 if close_code else len(targets)
+            return
+        rooms = tuple(a for a in event.audiences if a.kind == "room")
+        if not rooms:
+            self._send(self.recipients(event.site_id, event.audiences), event.text)
+            return
+        others = tuple(a for a in event.audiences if a.kind != "room")
+        direct = self.recipients(event.site_id, others)
+        readers = self.recipients(event.site_id, rooms) - direct
+        self._send(direct, event.text)
+        if not readers:
+            return
+        if not self._fanout and len(readers) <= ROOM_SLICE:
+            self._send(readers, event.text)
+            return
+        # Behind the room events still in progress, so every reader gets them in order.
+        self._fanout.append((list(readers), event.text))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._pump_rooms(), name="room-fanout")
+
+    def _send(self, conns: set[Connection] | list[Connection], text: str) -> None:
+        for conn in conns:
+            conn.send(text)
+        self.delivered += len(conns)
+
+    async def _pump_rooms(self) -> None:
+        while self._fanout:
+            readers, text = self._fanout[0]
+            for start in range(0, len(readers), ROOM_SLICE):
+                self._send(readers[start : start + ROOM_SLICE], text)
+                if start + ROOM_SLICE >= len(readers):
+                    self._fanout.popleft()  # fully queued: later events may go straight out
+                await asyncio.sleep(0)  # let other sockets' frames in
 
     def close_all(self, code: int, reason: str, opened_before: float | None = None) -> None:
         for site in self._sites.values():

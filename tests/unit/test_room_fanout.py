@@ -1,0 +1,71 @@
+"""The hub's fan-out to a public room: in order for every reader, and fair to everyone else."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from chat_server.bus import Event
+from chat_server.domain import audience
+from chat_server.web.hub import ROOM_SLICE, Hub
+
+
+class FakeConnection:
+    def __init__(self, kind: str, owner_id: str, log: list[tuple[str, str]]) -> None:
+        self.kind = kind
+        self.site_id = "s1"
+        self.owner_id = owner_id
+        self.rooms: set[str] = set()
+        self.got: list[str] = []
+        self.closing = False
+        self._log = log
+
+    def send(self, text: str) -> None:
+        self.got.append(text)
+        self._log.append((self.owner_id, text))
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.closing = True
+
+
+def room_event(room_id: str, text: str) -> Event:
+    return Event("s1", (audience.AGENTS, audience.Audience("room", room_id)), text)
+
+
+async def test_room_events_reach_every_reader_once_in_order_and_others_are_not_held_up() -> None:
+    hub = Hub()
+    log: list[tuple[str, str]] = []
+    readers = [FakeConnection("widget", f"c{i}", log) for i in range(3 * ROOM_SLICE + 5)]
+    small_room = [FakeConnection("widget", f"s{i}", log) for i in range(3)]
+    agent = FakeConnection("agent", "a1", log)
+    shopper = FakeConnection("widget", "private", log)
+    conns: list[Any] = [*readers, *small_room, agent, shopper]
+    for conn in conns:
+        hub.add(conn)
+    for conn in readers:
+        hub.join(conn, "big")
+    for conn in small_room:
+        hub.join(conn, "small")
+    readers[0].rooms.add("small")  # one reader follows both rooms
+    hub.join(readers[0], "small")
+
+    await hub.deliver(room_event("big", "m1"))
+    await hub.deliver(room_event("big", "m2"))
+    await hub.deliver(room_event("small", "s1"))
+    # Staff hear at once; readers are served slice by slice, one per turn of the loop.
+    assert agent.got == ["m1", "m2", "s1"]
+    await asyncio.sleep(0)
+    assert sum(1 for c in readers if c.got) == ROOM_SLICE
+    # A private event goes out at once, long before the room's fan-out is through.
+    await hub.deliver(Event("s1", (audience.customer("private"),), "p1"))
+    assert shopper.got == ["p1"]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    for reader in readers:
+        assert reader.got == (["m1", "m2", "s1"] if reader is readers[0] else ["m1", "m2"])
+    assert all(c.got == ["s1"] for c in small_room)
+    assert hub.delivered == len(readers) * 2 + 1 + len(small_room) + 3 + 1
+    assert hub._pump is not None and hub._pump.done()
+    # With nothing in progress, a small room's event goes straight out.
+    await hub.deliver(room_event("small", "s2"))
+    assert all(c.got[-1] == "s2" for c in small_room)
