@@ -42,5 +42,7 @@ def test_answers_render_a_safe_subset() -> None:
 
 
 def test_answer_text_is_plain_chat_text() -> None:
-    text = answer_text("Bisa **COD** ya.\n\n- satu\n- dua\n\nLihat [syarat](https://x.test/s) &amp; <b>")
+    text = answer_text(
+        "Bisa **COD** ya.\n\n- satu\n- dua\n\nLihat [syarat](https://x.test/s) &amp; <b>"
+    )
     assert text == "Bisa COD ya.\n\n- satu\n- dua\n\nLihat syarat (https://x.test/s) & <b>"
