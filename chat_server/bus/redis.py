@@ -31,7 +31,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -75,7 +75,7 @@ class RedisBus:
         # Close this process's clients connected before the given time (wall clock).
         self.on_resync: Callable[[float], None] | None = None
         # Run after every (re)connection, e.g. to re-register presence Redis forgot.
-        self.on_link_up: list[Callable[[], Awaitable[None]]] = []
+        self.on_link_up: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._origin_b = self.origin.encode()
         self._handlers: list[EventHandler] = []
         self._out: asyncio.Queue[tuple[str, str]] = asyncio.Queue(queue_size)

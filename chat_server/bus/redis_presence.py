@@ -58,7 +58,8 @@ class RedisPresence:
     async def others(self, site_id: str) -> list[dict[str, AgentPresence]]:
         redis, index = self._client(), self._index(site_id)
         processes = await asyncio.wait_for(redis.zrangebyscore(index, time.time(), "+inf"), TIMEOUT)
-        others = [p.decode() for p in processes if p.decode() != self.bus.origin]
+        names = [p.decode() if isinstance(p, bytes) else str(p) for p in processes]
+        others = [name for name in names if name != self.bus.origin]
         if not others:
             return []
         pipe = redis.pipeline(transaction=False)
