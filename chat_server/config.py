@@ -19,6 +19,9 @@ class Settings:
     hello_timeout: float = 10.0
     max_body_bytes: int = 256 * 1024
     send_queue_size: int = 256
+    # An agent's socket carries every event of its site: one group commit can release
+    # hundreds of frames at once, so agents get a deeper queue than shoppers.
+    agent_send_queue_size: int = 4096
     cookie_secure: bool = False
 
     @classmethod

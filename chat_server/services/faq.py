@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from chat_server import errors
 from chat_server.bus import Bus, Event
@@ -26,6 +28,8 @@ from chat_server.store.faq import FaqEntry
 from faq import Engine, Entry, Lexicon
 
 MAX_QUERY = 500
+T = TypeVar("T")
+REVISION_TTL = 1.0  # seconds a process trusts its engine before re-reading the revision
 
 
 @dataclass(slots=True)
@@ -67,12 +71,29 @@ class FaqService:
         self.lexicon = Lexicon.default()
         self._engines: dict[str, _SiteEngine] = {}
         self._building: dict[str, asyncio.Lock] = {}
+        self._checked: dict[str, float] = {}
+
+    def _changed(self, site_id: str) -> None:
+        self._checked.pop(site_id, None)
+
+    async def _write(self, site_id: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write that may change the site's FAQ: this process re-checks its engine next time."""
+        try:
+            return await self.db.write(fn)
+        finally:
+            self._changed(site_id)
 
     # -- the engine -------------------------------------------------------------
 
     async def engine(self, site_id: str) -> _SiteEngine:
-        revision = await faq_store.revision(self.db, site_id)
         current = self._engines.get(site_id)
+        checked = self._checked.get(site_id, 0.0)
+        # Changes made through this process drop the mark at once; another process's
+        # changes are seen within REVISION_TTL, saving a database read per message.
+        if current is not None and time.monotonic() - checked < REVISION_TTL:
+            return current
+        revision = await faq_store.revision(self.db, site_id)
+        self._checked[site_id] = time.monotonic()
         if current is not None and current.revision == revision:
             return current
         lock = self._building.setdefault(site_id, asyncio.Lock())
@@ -194,7 +215,7 @@ class FaqService:
                     conn, site_id, faq_id, phrasing_text(row["body"][:500]), "learnt"
                 )
 
-        await self.db.write(job)
+        await self._write(site_id, job)
 
     async def feedback(
         self, viewer: Viewer, faq_id: str, helpful: bool, for_message_id: str | None
@@ -220,8 +241,9 @@ class FaqService:
             # Only an answer we offered for that message may learn from it: no junk phrasings.
             for_message_id = None
         if for_message_id is None:
-            await self.db.write(
-                lambda conn: faq_store.record_event(conn, viewer.site_id, faq_id, kind)
+            await self._write(
+                viewer.site_id,
+                lambda conn: faq_store.record_event(conn, viewer.site_id, faq_id, kind),
             )
             return
         await self.learn(viewer.site_id, faq_id, for_message_id, kind, room_id)
@@ -239,43 +261,51 @@ class FaqService:
 
     async def create(self, viewer: Viewer, fields: FaqFields) -> FaqEntry:
         require_owner(viewer)
-        entry_id = await self.db.write(
-            lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields)
+        entry_id = await self._write(
+            viewer.site_id, lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields)
         )
         return await self.get(viewer, entry_id)
 
     async def update(self, viewer: Viewer, entry_id: str, fields: FaqFields) -> FaqEntry:
         require_owner(viewer)
-        if not await self.db.write(
-            lambda conn: faq_store.update_entry(conn, viewer.site_id, entry_id, fields)
+        if not await self._write(
+            viewer.site_id,
+            lambda conn: faq_store.update_entry(conn, viewer.site_id, entry_id, fields),
         ):
             raise errors.not_found("FAQ entry")
         return await self.get(viewer, entry_id)
 
     async def delete(self, viewer: Viewer, entry_id: str) -> None:
         require_owner(viewer)
-        if not await self.db.write(
-            lambda conn: faq_store.delete_entry(conn, viewer.site_id, entry_id)
+        if not await self._write(
+            viewer.site_id, lambda conn: faq_store.delete_entry(conn, viewer.site_id, entry_id)
         ):
             raise errors.not_found("FAQ entry")
 
     async def reorder(self, viewer: Viewer, ids: list[str]) -> None:
         require_owner(viewer)
-        if await self.db.write(lambda conn: faq_store.reorder(conn, viewer.site_id, ids)) < 0:
+        if (
+            await self._write(
+                viewer.site_id, lambda conn: faq_store.reorder(conn, viewer.site_id, ids)
+            )
+            < 0
+        ):
             raise errors.not_found("FAQ entry")
 
     async def add_phrasing(self, viewer: Viewer, entry_id: str, text: str) -> FaqEntry:
         require_owner(viewer)
         await self.get(viewer, entry_id)
-        await self.db.write(
-            lambda conn: faq_store.add_phrasing(conn, viewer.site_id, entry_id, text, "manual")
+        await self._write(
+            viewer.site_id,
+            lambda conn: faq_store.add_phrasing(conn, viewer.site_id, entry_id, text, "manual"),
         )
         return await self.get(viewer, entry_id)
 
     async def delete_phrasing(self, viewer: Viewer, entry_id: str, phrasing_id: str) -> FaqEntry:
         require_owner(viewer)
-        done = await self.db.write(
-            lambda conn: faq_store.delete_phrasing(conn, viewer.site_id, entry_id, phrasing_id)
+        done = await self._write(
+            viewer.site_id,
+            lambda conn: faq_store.delete_phrasing(conn, viewer.site_id, entry_id, phrasing_id),
         )
         if not done:
             raise errors.not_found("phrasing")
@@ -290,4 +320,4 @@ class FaqService:
                 faq_store.insert_entry(conn, viewer.site_id, fields)
             return len(entries)
 
-        return await self.db.write(job)
+        return await self._write(viewer.site_id, job)

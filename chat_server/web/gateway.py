@@ -88,7 +88,10 @@ async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
         await ws.close(refused.code, refused.reason)
         return
 
-    conn = Connection(ws, client, session.site_id, session.owner_id, ctx.settings.send_queue_size)
+    queue_size = (
+        ctx.settings.send_queue_size if client == "widget" else ctx.settings.agent_send_queue_size
+    )
+    conn = Connection(ws, client, session.site_id, session.owner_id, queue_size)
     conn.start()
     try:
         # Registered before the welcome is built, so the welcome counts this client too.
