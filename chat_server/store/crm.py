@@ -243,6 +243,14 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     conn.execute(
         "UPDATE ratings SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
     )
+    # Identifying must not lift a mute: the known customer inherits it (the later one wins).
+    conn.execute(
+        "INSERT INTO room_mutes (room_id, customer_id, until, muted_by, created_at)"
+        " SELECT room_id, ?, until, muted_by, created_at FROM room_mutes WHERE customer_id = ? AND true"
+        " ON CONFLICT (room_id, customer_id) DO UPDATE SET until = max(until, excluded.until)",
+        (known_id, anonymous_id),
+    )
+    conn.execute("DELETE FROM room_mutes WHERE customer_id = ?", (anonymous_id,))
     _merge_private_rooms(conn, anonymous_id, known_id)
     name = conn.execute("SELECT name FROM customers WHERE id = ?", (known_id,)).fetchone()["name"]
     conn.execute(

@@ -25,6 +25,9 @@ CLOSE_OVERFLOW = 1013
 # A public room's readers are served in slices, the event loop free in between, so a room
 # with thousands of readers never holds private conversations up for a whole fan-out.
 ROOM_SLICE = 128
+# Room events still being sliced out, at most; past that the server is not keeping up and the
+# backlog goes to the send queues at once, whose bounds then drop the readers (1013, resync).
+ROOM_BACKLOG = 256
 
 
 class Connection:
@@ -102,6 +105,7 @@ class Hub:
         self.delivered = 0
         # Room events still being sent, oldest first: (readers, text).
         self._fanout: deque[tuple[list[Connection], str]] = deque()
+        self._cursor = 0  # readers of the oldest room event already served
         self._pump: asyncio.Task[None] | None = None
 
     def count(self, kind: str) -> int:
@@ -178,7 +182,10 @@ class Hub:
             return
         # Behind the room events still in progress, so every reader gets them in order.
         self._fanout.append((list(readers), event.text))
-        if self._pump is None or self._pump.done():
+        if len(self._fanout) > ROOM_BACKLOG:
+            while self._fanout:
+                self._send_slice()
+        elif self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._pump_rooms(), name="room-fanout")
 
     def _send(self, conns: set[Connection] | list[Connection], text: str) -> None:
@@ -188,12 +195,18 @@ class Hub:
 
     async def _pump_rooms(self) -> None:
         while self._fanout:
-            readers, text = self._fanout[0]
-            for start in range(0, len(readers), ROOM_SLICE):
-                self._send(readers[start : start + ROOM_SLICE], text)
-                if start + ROOM_SLICE >= len(readers):
-                    self._fanout.popleft()  # fully queued: later events may go straight out
-                await asyncio.sleep(0)  # let other sockets' frames in
+            self._send_slice()
+            await asyncio.sleep(0)  # let other sockets' frames in
+
+    def _send_slice(self) -> None:
+        readers, text = self._fanout[0]
+        end = self._cursor + ROOM_SLICE
+        self._send(readers[self._cursor : end], text)
+        if end < len(readers):
+            self._cursor = end
+        else:  # fully queued: later events may go straight out
+            self._fanout.popleft()
+            self._cursor = 0
 
     def close_all(self, code: int, reason: str, opened_before: float | None = None) -> None:
         for site in self._sites.values():

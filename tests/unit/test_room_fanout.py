@@ -7,7 +7,7 @@ from typing import Any
 
 from chat_server.bus import Event
 from chat_server.domain import audience
-from chat_server.web.hub import ROOM_SLICE, Hub
+from chat_server.web.hub import ROOM_BACKLOG, ROOM_SLICE, Hub
 
 
 class FakeConnection:
@@ -28,6 +28,11 @@ class FakeConnection:
         self.closing = True
 
 
+def fake(kind: str, owner_id: str, log: list[tuple[str, str]]) -> Any:
+    """A stand-in for hub.Connection: it records what it is sent."""
+    return FakeConnection(kind, owner_id, log)
+
+
 def room_event(room_id: str, text: str) -> Event:
     return Event("s1", (audience.AGENTS, audience.Audience("room", room_id)), text)
 
@@ -35,11 +40,11 @@ def room_event(room_id: str, text: str) -> Event:
 async def test_room_events_reach_every_reader_once_in_order_and_others_are_not_held_up() -> None:
     hub = Hub()
     log: list[tuple[str, str]] = []
-    readers = [FakeConnection("widget", f"c{i}", log) for i in range(3 * ROOM_SLICE + 5)]
-    small_room = [FakeConnection("widget", f"s{i}", log) for i in range(3)]
-    agent = FakeConnection("agent", "a1", log)
-    shopper = FakeConnection("widget", "private", log)
-    conns: list[Any] = [*readers, *small_room, agent, shopper]
+    readers = [fake("widget", f"c{i}", log) for i in range(3 * ROOM_SLICE + 5)]
+    small_room = [fake("widget", f"s{i}", log) for i in range(3)]
+    agent = fake("agent", "a1", log)
+    shopper = fake("widget", "private", log)
+    conns = [*readers, *small_room, agent, shopper]
     for conn in conns:
         hub.add(conn)
     for conn in readers:
@@ -69,3 +74,24 @@ async def test_room_events_reach_every_reader_once_in_order_and_others_are_not_h
     # With nothing in progress, a small room's event goes straight out.
     await hub.deliver(room_event("small", "s2"))
     assert all(c.got[-1] == "s2" for c in small_room)
+
+
+async def test_a_backlog_the_server_cannot_slice_out_in_time_goes_to_the_send_queues_at_once() -> (
+    None
+):
+    hub = Hub()
+    log: list[tuple[str, str]] = []
+    readers = [fake("widget", f"c{i}", log) for i in range(ROOM_SLICE + 1)]
+    for conn in readers:
+        hub.add(conn)
+        hub.join(conn, "big")
+    texts = [f"m{i}" for i in range(ROOM_BACKLOG + 1)]
+    for text in texts[:-1]:
+        await hub.deliver(room_event("big", text))
+    assert all(len(c.got) < len(texts) - 1 for c in readers)
+    # One more than the backlog holds: everything is queued now, in order, without the loop.
+    await hub.deliver(room_event("big", texts[-1]))
+    assert all(c.got == texts for c in readers)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert all(c.got == texts for c in readers)
