@@ -79,8 +79,10 @@ async def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path
         asyncio.create_task(shopper(server, site["site_key"], f"s{n}", acked, stop, enough))
         for n in range(4)
     ]
-    await asyncio.wait_for(enough.wait(), timeout(30))
-    server.stop(kill=True)  # SIGKILL: no shutdown handlers, no final commit
+    try:
+        await asyncio.wait_for(enough.wait(), timeout(30))
+    finally:
+        server.stop(kill=True)  # SIGKILL: no shutdown handlers, no final commit
     stop.set()
     tokens = await asyncio.wait_for(asyncio.gather(*tasks), timeout(10))
     assert len(acked) >= 200
