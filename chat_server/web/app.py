@@ -13,8 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
 from chat_server import ids
 from chat_server.bus import Bus, MemoryBus
@@ -39,6 +38,7 @@ from chat_server.web import (
     rest,
     room_routes,
     site_routes,
+    static_assets,
     widget_routes,
 )
 from chat_server.web.context import AppContext, context_of
@@ -123,6 +123,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    assets = static_assets.StaticAssets.load()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             crm=CrmService(db, bus),
             rooms=PublicRoomService(db, bus, chat, faq),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
-            templates=_templates(),
+            templates=assets.install(_templates()),
             demo_site_key=demo_key,
         )
         app.state.ctx = ctx
@@ -177,7 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *crm_routes.routes,
         *site_routes.routes,
         *report_routes.routes,
-        Mount("/console/static", StaticFiles(packages=[("agent_console", "static")])),
+        *assets.routes,
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     return Starlette(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -23,18 +22,6 @@ GREETINGS = {
     "id": "Halo! 👋 Ada yang bisa kami bantu? Tim kami biasanya membalas dalam beberapa menit.",
     "en": "Hi there! 👋 How can we help? Our team usually replies within a few minutes.",
 }
-
-
-def _widget_script() -> bytes:
-    return resources.files("widget").joinpath("widget.js").read_bytes()
-
-
-async def widget_js(request: Request) -> Response:
-    return Response(
-        _widget_script(),
-        media_type="application/javascript; charset=utf-8",
-        headers={"cache-control": "public, max-age=300"},
-    )
 
 
 def cors(response: Response, origin: str | None) -> Response:
@@ -122,7 +109,6 @@ async def agent_socket(ws: WebSocket) -> None:
 
 
 routes = [
-    Route("/widget.js", widget_js),
     Route("/api/widget/session", widget_session, methods=["POST", "OPTIONS"]),
     Route("/demo", demo_page),
     WebSocketRoute("/ws/widget", widget_socket),

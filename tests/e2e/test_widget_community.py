@@ -85,9 +85,13 @@ def second_page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def open_community(page: Page, url: str) -> None:
-    page.goto(f"{url}/demo")
-    page.get_by_test_id("sapa-launcher").click()
+def open_community(page: Page, url: str, reload: bool = False) -> None:
+    if reload:
+        page.reload()  # the panel was open, so it comes back open
+        expect(page.get_by_test_id("sapa-panel")).to_be_visible()
+    else:
+        page.goto(f"{url}/demo")
+        page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-status")).to_have_attribute(
         "data-state", "connected", timeout=TIMEOUT
     )
@@ -222,8 +226,7 @@ def test_shoppers_ask_staff_answer_and_moderate_live(
     expect(pinned).to_have_attribute("data-message-id", answer_id)
 
     # A reload remembers the name: posting needs no second prompt.
-    asker.reload()
-    open_community(asker, live_server.url)
+    open_community(asker, live_server.url, reload=True)
     open_room(asker)
     expect(message_by_id(asker, answer_id)).to_have_count(1)
     expect(message_by_id(asker, question_id)).to_have_count(0)
@@ -335,8 +338,7 @@ def test_scrolling_up_loads_older_messages_and_new_rooms_appear(
     expect(room_row(page, "Info Stok").get_by_test_id("sapa-room-unread")).to_have_text("70")
 
     # A later visit: the join brings the newest 50, scrolling up brings the rest.
-    page.reload()
-    open_community(page, live_server.url)
+    open_community(page, live_server.url, reload=True)
     open_room(page, "Info Stok")
     expect(message_with(page, "nomor 70")).to_be_visible()
     expect(room_messages(page)).to_have_count(50)  # what a join answers

@@ -24,6 +24,12 @@ def open_widget(page: Page, url: str) -> None:
     )
 
 
+def reopen(page: Page) -> None:
+    """Reload the shop page: a panel left open comes back open, with no click."""
+    page.reload()
+    expect(page.get_by_test_id("sapa-panel")).to_be_visible(timeout=TIMEOUT)
+
+
 def send(page: Page, text: str) -> None:
     box = page.get_by_test_id("sapa-input")
     box.fill(text)
@@ -86,8 +92,7 @@ def test_history_shows_again_after_reload(page: Page, live_server: ServerProcess
     expect(messages(page)).to_have_count(2)
     expect(messages(page).nth(1)).to_have_attribute("data-state", "sent", timeout=TIMEOUT)
 
-    page.reload()
-    page.get_by_test_id("sapa-launcher").click()
+    reopen(page)
 
     expect(messages(page)).to_have_count(2, timeout=TIMEOUT)
     expect(messages(page).nth(0)).to_contain_text("Pesan pertama")
@@ -126,8 +131,7 @@ def test_message_sent_while_socket_is_down_is_delivered_once(
     expect(pending).to_have_attribute("data-state", "sending")
 
     # The outbox lives in localStorage, so the unsent message survives a reload too.
-    page.reload()
-    page.get_by_test_id("sapa-launcher").click()
+    reopen(page)
     expect(pending).to_have_count(1)
     expect(pending).to_have_attribute("data-state", "sending")
     expect(message_with(page, "Sebelum putus")).to_have_count(0)  # no history without a socket
@@ -140,8 +144,7 @@ def test_message_sent_while_socket_is_down_is_delivered_once(
     expect(pending).to_have_count(1)
 
     # The server stored it exactly once: a fresh history load shows one copy.
-    page.reload()
-    page.get_by_test_id("sapa-launcher").click()
+    reopen(page)
     expect(messages(page)).to_have_count(2, timeout=TIMEOUT)
     expect(pending).to_have_count(1)
     expect(pending).to_have_attribute("data-state", "sent")
@@ -164,8 +167,7 @@ def test_html_in_a_message_is_shown_as_text(page: Page, live_server: ServerProce
     mine = messages(page).last
     expect(mine).to_have_attribute("data-state", "sent", timeout=TIMEOUT)
     expect(mine.locator(".bubble")).to_have_text(payload)
-    page.reload()
-    page.get_by_test_id("sapa-launcher").click()
+    reopen(page)
     expect(messages(page).last.locator(".bubble")).to_have_text(payload, timeout=TIMEOUT)
     counts = page.locator("#sapa-widget").evaluate(
         "el => el.shadowRoot.querySelectorAll('img, b').length"
