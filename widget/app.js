@@ -166,11 +166,12 @@ button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 .author{font-size:12px;color:#6b7280;margin:0 4px 3px}
 .bubble{padding:9px 13px;border-radius:18px 18px 18px 5px;background:#fff;box-shadow:0 1px 2px rgba(15,23,42,.08);white-space:pre-wrap;overflow-wrap:anywhere}
 .own .bubble{background:var(--accent);color:var(--on-accent);border-radius:18px 18px 5px 18px}
+.bubble .link{color:inherit;text-decoration:underline;text-underline-offset:2px}.bubble .link:focus-visible{outline-color:currentColor}
 .own[data-state=sending] .bubble{opacity:.75}.own[data-state=failed] .bubble{background:#fecaca;color:#7f1d1d}
-.meta{display:flex;align-items:center;gap:4px;margin:3px 6px 0;font-size:11px;color:#9ca3af}
+.meta{display:flex;align-items:center;gap:4px;margin:3px 6px 0;font-size:11px;color:#5b6370}
 .meta span{display:inline-flex}.meta svg{width:14px;height:14px}
 .own[data-state=sent] .meta span{color:var(--accent)}.own[data-state=failed] .meta{color:#dc2626}
-.event{align-self:center;align-items:center;max-width:92%;margin:12px 0 2px;padding:3px 12px;border-radius:999px;background:#eceef2;color:#6b7280;font-size:12px;text-align:center;white-space:pre-wrap}
+.event{align-self:center;align-items:center;max-width:92%;margin:12px 0 2px;padding:3px 12px;border-radius:999px;background:#eceef2;color:#4b5563;font-size:12px;text-align:center;white-space:pre-wrap}
 .typing{display:flex;align-items:center;gap:8px;padding:4px 18px 6px;font-size:12.5px;color:#6b7280;background:#f6f7f9}
 .dots{display:inline-flex;gap:3px}.dots i{width:5px;height:5px;border-radius:50%;background:#9ca3af;animation:blink 1.2s infinite}
 .dots i:nth-child(2){animation-delay:.2s}.dots i:nth-child(3){animation-delay:.4s}
@@ -181,16 +182,16 @@ button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 16px;border-top:1px solid #eceef2;background:#fff}
 .composer:focus-within{box-shadow:inset 0 2px 0 -1px var(--accent)}
 textarea{flex:1;min-height:38px;max-height:120px;padding:8px 0;outline:0;resize:none;line-height:1.45;font-size:14px}
-textarea::placeholder{color:#9ca3af}
+textarea::placeholder{color:#6b7280}
 .sendbtn{flex:none;width:38px;height:38px;border-radius:50%;display:grid;place-items:center;background:var(--accent);color:var(--on-accent);transition:opacity .15s}
 .sendbtn svg{width:18px;height:18px}.sendbtn:disabled{opacity:.35;cursor:default}
-.foot{display:flex;justify-content:center;gap:6px;padding:2px 0 8px;font-size:11px;color:#9ca3af;background:#fff}
+.foot{display:flex;justify-content:center;gap:6px;padding:2px 0 8px;font-size:11px;color:#6b7280;background:#fff}
 .foot a{color:#6b7280;text-decoration:none;border-radius:3px}.foot a:hover{color:var(--accent);text-decoration:underline}
 a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 /* FAQ: the live list above the input, questions that expand (.qa), cards after messages */
 .faq{flex:none;max-height:min(42%,260px);overflow-y:auto;padding:6px 8px 4px;border-top:1px solid #eceef2;background:#fff;overscroll-behavior:contain}
 .faq-head{display:flex;align-items:center;justify-content:space-between;padding:0 0 2px 8px;font-size:12px;font-weight:600;color:#6b7280}
-.faq-hide{width:26px;height:26px;border-radius:50%;display:grid;place-items:center;color:#9ca3af}.faq-hide:hover{background:#f3f4f6;color:#4b5563}.faq-hide svg{width:13px}
+.faq-hide{width:26px;height:26px;border-radius:50%;display:grid;place-items:center;color:#6b7280}.faq-hide:hover{background:#f3f4f6;color:#4b5563}.faq-hide svg{width:13px}
 .qa-q{display:flex;align-items:flex-start;gap:8px;width:100%;padding:6px 8px;border-radius:8px;text-align:left;font-size:13.5px;line-height:1.35;color:#111827}
 .qa-q:hover{background:#f3f4f6}.qa-q svg{flex:none;width:16px;height:16px;margin-top:1px}
 .qa-q .ic{display:grid;color:var(--accent)}.qa-q .qt{flex:1;min-width:0;overflow-wrap:anywhere}
@@ -211,9 +212,12 @@ a:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 /* Tabs (private chat, community); forms (pre-chat, display name) */
 .view{flex:1;min-height:0;display:flex;flex-direction:column}
 .tabs{display:flex;gap:2px;padding:0 8px;background:var(--accent);color:var(--on-accent)}
-.tab{flex:1;display:flex;align-items:center;justify-content:center;gap:6px;padding:7px 6px 8px;border-bottom:3px solid transparent;font-size:13.5px;font-weight:600;opacity:.8}
-.tab:hover,.tab[aria-selected=true]{opacity:1}.tab[aria-selected=true]{border-bottom-color:currentColor}
-.count{min-width:19px;height:19px;padding:0 6px;border-radius:10px;background:#e11d48;color:#fff;font-size:11px;font-weight:700;line-height:19px;text-align:center}
+.tab{flex:1;display:flex;align-items:center;justify-content:center;gap:6px;padding:7px 6px 8px;border-bottom:3px solid transparent;font-size:13.5px;font-weight:500}
+.tab:hover{border-bottom-color:rgba(255,255,255,.4)}.tab[aria-selected=true]{font-weight:700;border-bottom-color:currentColor}
+/* On the accent the accent ring is invisible: header and tab buttons ring in the text colour */
+.head button:focus-visible,.tab:focus-visible{outline:2px solid var(--on-accent);outline-offset:-4px}
+.panel:focus{outline:0}
+.count{min-width:19px;height:19px;padding:0 6px;border-radius:10px;background:#be123c;color:#fff;font-size:11px;font-weight:700;line-height:19px;text-align:center}
 input{margin:0;font:inherit;color:inherit}
 .field input,.nameform input{width:100%;min-width:0;padding:8px 11px;border:1px solid #d1d5db;border-radius:10px;background:#fff;color:#111827;font-size:14px;outline:0}
 .field input:focus,.nameform input:focus{border-color:var(--accent);box-shadow:0 0 0 2px var(--accent)}
@@ -238,21 +242,21 @@ input{margin:0;font:inherit;color:inherit}
 .rtitle{flex:1;font-weight:700}
 .pinned{display:flex;gap:8px;width:100%;padding:8px 14px;border-bottom:1px solid #fde68a;background:#fffbeb;color:#78350f;font-size:12.5px;text-align:left}
 .pinned svg{flex:none;width:15px;margin-top:2px}.pinned>div{min-width:0}.pl{font-weight:600}
-.pb,.quote{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;overflow-wrap:anywhere}
+.pb,.qtext{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;overflow-wrap:anywhere;line-height:1.4}
 .pinned[aria-expanded=true] .pb{display:block;white-space:pre-wrap}
 .rbody{display:flex;flex-direction:column;padding-top:4px}
-.older,.rempty{padding:8px;text-align:center;font-size:12.5px;color:#9ca3af}.rempty{margin:auto 0}
+.older,.rempty{padding:8px;text-align:center;font-size:12.5px;color:#5b6370}.rempty{margin:auto 0}
 .rmsg{max-width:86%}.rmsg .author{display:flex;align-items:center;gap:6px}.who{font-weight:600;color:#374151}
 .sbadge{padding:1px 7px;border-radius:999px;background:var(--accent);color:var(--on-accent);font-size:10.5px;font-weight:700;line-height:16px}
 .staff .bubble{background:#f1f5f9;background:color-mix(in srgb,var(--accent) 8%,#fff);box-shadow:0 0 0 1px #cbd5e1;box-shadow:0 0 0 1px color-mix(in srgb,var(--accent) 40%,#fff)}
-.quote{max-width:100%;margin:0 0 4px;padding:4px 10px;border-left:3px solid var(--accent);border-radius:4px 10px 10px 4px;background:#e8eaee;color:#4b5563;font-size:12px;text-align:left}
+.quote{display:block;max-width:100%;margin:0 0 4px;padding:4px 10px;border-left:3px solid var(--accent);border-radius:4px 10px 10px 4px;background:#e8eaee;color:#4b5563;font-size:12px;text-align:left}
 .quote b{color:#374151}.quote.gone{border-left-color:#9ca3af;font-style:italic}
-.rmeta{display:flex;align-items:center;gap:10px;margin:3px 6px 0;font-size:11px;color:#9ca3af}
-.rmeta button{display:inline-flex;align-items:center;gap:3px;font-size:11.5px;font-weight:600;color:#6b7280}.rmeta button:hover{color:var(--accent)}
+.rmeta{display:flex;align-items:center;gap:10px;margin:3px 6px 0;font-size:11px;color:#5b6370}
+.rmeta button{display:inline-flex;align-items:center;gap:3px;font-size:11.5px;font-weight:600;color:#4b5563}.rmeta button:hover{color:var(--accent)}
 .rmeta svg{width:13px;height:13px}.done{color:#047857;font-weight:600}
 .flash .bubble{animation:flash 1.4s}@keyframes flash{0%,50%{box-shadow:0 0 0 3px #f59e0b}}
 .rfoot{background:#fff;border-top:1px solid #eceef2}.rfoot .composer{border-top:0}
-.rfoot .err{padding:8px 16px 0}.rnote{padding:0 16px 7px;font-size:11px;color:#9ca3af}
+.rfoot .err{padding:8px 16px 0}.rnote{padding:0 16px 7px;font-size:11px;color:#6b7280}
 .replying{display:flex;align-items:center;gap:6px;padding:7px 8px 0 16px;font-size:12px;color:#4b5563}.replying svg{flex:none;width:14px}.rq{flex:1}
 .nameform{display:flex;flex-wrap:wrap;gap:8px;padding:10px 14px 2px;font-size:12.5px;color:#4b5563}
 .nameform label{flex-basis:100%}.nameform input{flex:1;width:auto}
@@ -544,6 +548,32 @@ input{margin:0;font:inherit;color:inherit}
     if (last) loader.preview(last.author.name || t('agent'), last.body);
   }
 
+  // Message text with its web addresses as links. Built node by node (never innerHTML),
+  // and only http(s) addresses become links, opening apart from the shop's page.
+  const URLS = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+  function linked(body) {
+    const frag = document.createDocumentFragment();
+    const text = String(body == null ? '' : body);
+    let at = 0;
+    for (const match of text.matchAll(URLS)) {
+      let raw = match[0];
+      // "see https://x.test/a." or "(https://x.test/a)": the sentence's mark is not the link's
+      while (/[.,;:!?'"\]}]$/.test(raw) || (raw.endsWith(')') && !raw.includes('('))) raw = raw.slice(0, -1);
+      let url = null;
+      try { url = new URL(raw); } catch (e) { /* left as text */ }
+      if (!url || !/^https?:$/.test(url.protocol)) continue;
+      if (match.index > at) frag.appendChild(document.createTextNode(text.slice(at, match.index)));
+      const a = el('a', 'link', raw);
+      a.href = url.href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      frag.appendChild(a);
+      at = match.index + raw.length;
+    }
+    if (at < text.length) frag.appendChild(document.createTextNode(text.slice(at)));
+    return frag;
+  }
+
   function hhmm(iso) {
     let d = new Date(iso || Date.now());
     if (isNaN(d)) d = new Date();
@@ -563,7 +593,7 @@ input{margin:0;font:inherit;color:inherit}
     }
     if (isOwn(m)) node.classList.add('own');
     else node.appendChild(el('div', 'author', (m.author && m.author.name) || t('agent')));
-    node.appendChild(el('div', 'bubble', m.body));
+    node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
     const meta = node.appendChild(el('div', 'meta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
     if (m.created_at) time.dateTime = m.created_at;
@@ -576,6 +606,7 @@ input{margin:0;font:inherit;color:inherit}
     const icon = node.querySelector('.meta span');
     if (!icon) return;
     icon.innerHTML = ICONS[st]; // static icon markup
+    icon.setAttribute('role', 'img');
     icon.title = t(st);
     icon.setAttribute('aria-label', t(st));
   }
@@ -687,10 +718,15 @@ input{margin:0;font:inherit;color:inherit}
 
   // On touch devices focusing pops the keyboard over the conversation.
   function focusInput() {
-    if (!ui || !state.isOpen || !window.matchMedia || !matchMedia('(pointer:fine)').matches) return;
-    const box = state.tab !== 'chat' ? community.openId && ui.rinput
-      : state.prechat ? ui.pc.querySelector('label:not([hidden]) input') : ui.input;
-    if (box) box.focus();
+    if (!ui || !state.isOpen) return;
+    if (window.matchMedia && matchMedia('(pointer:fine)').matches) {
+      const box = state.tab !== 'chat' ? community.openId && ui.rinput
+        : state.prechat ? ui.pc.querySelector('label:not([hidden]) input') : ui.input;
+      if (box) box.focus();
+    }
+    // Focus left on something just hidden (a sent form, a closed view) goes to the panel.
+    const at = loader.root.activeElement;
+    if (at && at !== ui.panel && ui.panel.contains(at) && !at.getClientRects().length) ui.panel.focus();
   }
 
   // The tab bar shows only when the site has public rooms.
@@ -1811,7 +1847,7 @@ input{margin:0;font:inherit;color:inherit}
     head.appendChild(el('span', 'who', mine ? `${name} (${t('you')})` : name));
     if (kind === 'agent') head.appendChild(el('span', 'sbadge', t('staff'))).dataset.testid = 'sapa-staff-badge';
     if (m.reply_to) node.appendChild(buildQuote(m.reply_to));
-    node.appendChild(el('div', 'bubble', m.body));
+    node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
     const meta = node.appendChild(el('div', 'rmeta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
     if (m.created_at) time.dateTime = m.created_at;
@@ -1844,8 +1880,9 @@ input{margin:0;font:inherit;color:inherit}
       quote.textContent = t('quoteGone');
       return quote;
     }
-    quote.appendChild(el('b', null, (rt.author && rt.author.name) || ''));
-    quote.appendChild(document.createTextNode(` ${rt.body}`));
+    const text = quote.appendChild(el('span', 'qtext'));
+    text.appendChild(el('b', null, (rt.author && rt.author.name) || ''));
+    text.appendChild(document.createTextNode(` ${rt.body}`));
     quote.addEventListener('click', () => jumpTo(rt.id));
     return quote;
   }
