@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ServerProcess, timeout
 from tests.e2e.test_widget_community import StaffSocket
-from tests.e2e.test_widget_community import staff as staff  # noqa: F401  (fixture)
+from tests.e2e.test_widget_community import staff as staff
 from tests.e2e.test_widget_page import message_with, reopen, send
 
 TIMEOUT = timeout(10) * 1000  # ms
