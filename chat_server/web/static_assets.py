@@ -87,7 +87,7 @@ def accepted_encoding(header: str | None) -> str:
     for part in (header or "").split(","):
         token, _, params = part.strip().partition(";")
         q = 1.0
-        match = re.search(r"q=([0-9.]+)", params)
+        match = re.search(r"q=([^;\s]*)", params)
         if match:
             try:
                 q = float(match.group(1))
