@@ -34,7 +34,10 @@ def _bus(stats: BusStats, up: bool) -> Iterator[str]:
     for name, value, help_ in (
         ("received", stats.received, "Events from other processes delivered here."),
         ("echoes_ignored", stats.echoes, "This process's own events back from Redis, ignored."),
-        ("dropped", stats.dropped, "Events other processes never got (Redis away or too slow)."),
+        ("dropped", stats.dropped, "Events other processes never got (replay backlog full)."),
+        ("replayed", stats.replayed, "Events published late, after the Redis link came back."),
+        ("duplicates", stats.duplicates, "Replayed events from other processes already seen."),
+        ("gaps", stats.gaps, "Holes in another process's event numbering."),
         ("resyncs", stats.resyncs, "Times clients were told to reconnect and sync."),
         ("link_failures", stats.link_failures, "Times the Redis link broke."),
     ):

@@ -57,7 +57,7 @@ async def test_control_events_cross_too(two_buses: tuple[RedisBus, RedisBus]) ->
     assert got_b.events == [close]
 
 
-async def test_publishing_without_redis_delivers_locally_and_never_blocks(
+async def test_publishing_without_redis_delivers_locally_and_replays_when_back(
     redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
 ) -> None:
     a, b = two_buses
@@ -66,43 +66,112 @@ async def test_publishing_without_redis_delivers_locally_and_never_blocks(
     await until(lambda: not a.healthy and not b.healthy)
 
     started = time.monotonic()
-    for n in range(100):
-        await a.publish(event(n))
+    sent = [event(n) for n in range(100)]
+    for e in sent:
+        await a.publish(e)
     assert time.monotonic() - started < 0.5
-    assert got_a.texts == [event(n).text for n in range(100)]
-    assert a.stats.dropped == 100 and got_b.events == []
+    assert got_a.texts == [e.text for e in sent]
+    assert a.stats.dropped == 0 and a.backlog == 100 and got_b.events == []
 
     redis_server.start()
     await until(lambda: a.healthy and b.healthy, wait=10)
-    # Both resync their own clients. A dropped events, so B must also drop every client that
-    # was connected before A came back: by A's notice, or by its own later reconnection.
-    await until(lambda: bool(got_a.resyncs and got_b.resyncs), wait=10)
-    await until(lambda: max(got_b.resyncs) >= got_a.resyncs[0])
+    await until(lambda: a.backlog == 0)
+    assert a.stats.replayed == 100
+    # B gets A's events late, in order, once; or, when A replayed before B was listening
+    # again, B finds out at its own reconnection and resyncs its clients (once).
+    await until(lambda: len(got_b.events) == 100 or bool(got_b.resyncs), wait=5)
+    await asyncio.sleep(timeout(0.3))
+    assert got_b.texts == [e.text for e in sent][100 - len(got_b.events) :]
+    assert len(got_b.resyncs) == (0 if len(got_b.events) == 100 else 1)
+    assert got_a.resyncs == []
     assert a.stats.link_failures == 1 and b.stats.link_failures == 1
 
     await a.publish(event(1000))
-    await until(lambda: got_b.texts == [event(1000).text])
+    await until(lambda: got_b.texts[-1:] == [event(1000).text])
+    assert len(got_b.resyncs) <= 1
 
 
-async def test_a_process_cut_off_alone_makes_the_others_resync(
+async def test_a_redis_restart_resyncs_nobody_when_every_event_is_replayed(
     redis_server: RedisServer, two_buses: tuple[RedisBus, RedisBus]
 ) -> None:
-    """Only A loses Redis (a network partition): B's clients missed A's events, and B is told."""
+    """The usual outage: nobody could publish, so everything arrives late and nobody reconnects."""
     a, b = two_buses
+    got_a, got_b = Recorder(a), Recorder(b)
+    redis_server.kill()
+    await until(lambda: not a.healthy and not b.healthy)
+    redis_server.start()
+    await until(lambda: a.healthy and b.healthy, wait=10)
+    await a.publish(event(1))
+    await b.publish(event(2))
+    await until(lambda: got_b.texts[-1:] == [event(1).text])
+    await until(lambda: got_a.texts[-1:] == [event(2).text])
+    await asyncio.sleep(timeout(1.5))  # past the catch-up wait
+    assert got_a.resyncs == [] and got_b.resyncs == []
+
+
+async def test_a_process_cut_off_alone_replays_and_resyncs_only_its_own_clients(
+    redis_server: RedisServer,
+) -> None:
+    """Only A loses Redis (a network partition): A's late events reach B; what B published
+    meanwhile is lost for A's clients, so A (and only A) resyncs, once."""
+    a = RedisBus(redis_server.url, min_backoff=0.5, max_backoff=1.0)
+    b = RedisBus(redis_server.url, max_backoff=0.3)
+    for bus in (a, b):
+        await bus.start()
     got_a, got_b = Recorder(a), Recorder(b)
     admin = Redis.from_url(redis_server.url)
     try:
+        await b.publish(event(0))  # A has heard from B before the cut
+        await until(lambda: got_a.texts == [event(0).text])
         for client in await admin.client_list():
             if client["name"] == f"sapa-{a.origin}":
                 await admin.client_kill_filter(_id=client["id"])
         await until(lambda: not a.healthy)
-        await a.publish(event(1))  # dropped: B never sees it
+        await a.publish(event(1))  # kept for later
+        await b.publish(event(2))  # Redis takes it; A is not listening
+        await until(lambda: b.backlog == 0)
         await until(lambda: a.healthy, wait=10)
-        await until(lambda: len(got_b.resyncs) == 1)
-        assert got_b.resyncs == got_a.resyncs  # the notice carries A's time
+        await until(lambda: got_b.texts[-1:] == [event(1).text])
+        await until(lambda: len(got_a.resyncs) == 1, wait=5)
+        await asyncio.sleep(timeout(0.3))
+        assert len(got_a.resyncs) == 1 and got_b.resyncs == []
+        assert event(2).text not in got_a.texts
         assert b.healthy and b.stats.link_failures == 0
     finally:
         await admin.aclose()
+        for bus in (a, b):
+            await bus.close()
+
+
+async def test_an_overflowing_backlog_makes_the_others_resync_once(
+    redis_server: RedisServer,
+) -> None:
+    a = RedisBus(redis_server.url, max_backoff=0.3, backlog_size=5)
+    b = RedisBus(redis_server.url, max_backoff=0.3)
+    for bus in (a, b):
+        await bus.start()
+    got_a, got_b = Recorder(a), Recorder(b)
+    try:
+        await a.publish(event(0))
+        await until(lambda: got_b.texts == [event(0).text])
+        redis_server.kill()
+        await until(lambda: not a.healthy and not b.healthy)
+        for n in range(1, 11):
+            await a.publish(event(n))
+        assert a.stats.dropped == 5 and a.backlog == 5
+        redis_server.start()
+        await until(lambda: a.healthy and b.healthy, wait=10)
+        # The notice reaches B if B is listening again; otherwise B sees A's number ahead.
+        await until(lambda: len(got_b.resyncs) == 1, wait=5)
+        await a.publish(event(11))
+        await until(lambda: got_b.texts[-1:] == [event(11).text])
+        await asyncio.sleep(timeout(0.3))
+        assert len(got_b.resyncs) == 1 and got_a.resyncs == []
+        # What was kept is not replayed: the clients resync from the database anyway.
+        assert [t for t in got_b.texts if t in {event(n).text for n in range(1, 11)}] == []
+    finally:
+        for bus in (a, b):
+            await bus.close()
 
 
 async def test_starts_degraded_without_redis_and_recovers(redis_server: RedisServer) -> None:
@@ -116,8 +185,11 @@ async def test_starts_degraded_without_redis_and_recovers(redis_server: RedisSer
         assert got.texts == [event(1).text]
         redis_server.start()
         await until(lambda: bus.healthy, wait=10)
-        # Clients that connected meanwhile may have missed other processes' events.
-        await until(lambda: len(got.resyncs) == 1)
+        await until(lambda: bus.backlog == 0)
+        assert bus.stats.replayed == 1
+        # Nobody else published: nothing was missed, nobody reconnects.
+        await asyncio.sleep(timeout(0.3))
+        assert got.resyncs == []
     finally:
         await bus.close()
 

@@ -1,9 +1,10 @@
 """Redis dies mid-conversation and comes back: nobody stops chatting, nothing acked is lost.
 
 While Redis is away each process keeps serving its own clients (acks and local
-delivery go on; cross-process events are dropped and counted). When it is back,
-every client is closed with 1012, reconnects, syncs, and sees exactly what the
-database holds.
+delivery go on; cross-process events wait in each process's backlog). When it
+is back, the late events arrive live; a client is closed with 1012 (reconnect
+and sync) only where something was lost for it, and never twice. Either way
+every client ends up seeing exactly what the database holds.
 """
 
 from __future__ import annotations
@@ -70,6 +71,26 @@ class Client:
             assert closed.rcvd is not None, "the server did not close the socket"
             return closed.rcvd.code
 
+    async def settle(self, quiet: float = 2.0) -> int:
+        """Take late events for a while; on a 1012 reconnect and sync. Returns the closes seen."""
+        assert self.ws is not None
+        closes = 0
+        deadline = asyncio.get_running_loop().time() + timeout(quiet)
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                frame = await self.ws._recv(left)
+            except TimeoutError:
+                break
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None and closed.rcvd.code == 1012, closed
+                closes += 1
+                await self.connect()
+                await self.resync()
+                continue
+            if frame.get("type") == "message":
+                self.keep(frame["message"])
+        return closes
+
     async def resync(self) -> None:
         """What the widget and console do after any reconnect: `sync` after the last seq seen."""
         assert self.ws is not None
@@ -129,18 +150,13 @@ async def test_redis_dies_and_returns_mid_conversation(cluster: Cluster) -> None
     for node in (a, b):
         metrics = await node.metrics()
         assert metrics["sapa_redis_up"] == 0
-        assert metrics["sapa_bus_dropped_total"] > 0
+        assert metrics["sapa_bus_dropped_total"] == 0
 
     cluster.redis.start()
-    codes = await asyncio.wait_for(
-        asyncio.gather(*(client.closed_code() for client in everyone)), timeout(20)
-    )
-    assert codes == [1012] * 4
     await cluster.wait_bus("ok")
-
-    for client in everyone:
-        await client.connect()
-        await client.resync()
+    closes = await asyncio.gather(*(client.settle() for client in everyone))
+    # Asked to reconnect at most once per outage (usually never: the backlogs are replayed).
+    assert all(n <= 1 for n in closes), closes
     for shopper, room_id in ((shopper_a, room_a), (shopper_b, room_b)):
         assert shopper.rooms == {room_id: database_view(cluster, room_id, notes=False)}
     for staff in (agent_a, owner_b):
@@ -155,7 +171,7 @@ async def test_redis_dies_and_returns_mid_conversation(cluster: Cluster) -> None
     for node in (a, b):
         metrics = await node.metrics()
         assert metrics["sapa_redis_up"] == 1
-        assert metrics["sapa_bus_resyncs_total"] >= 1
+        assert metrics["sapa_bus_replayed_total"] >= 1
     for client in everyone:
         assert client.ws is not None
         await client.ws.close()
