@@ -23,6 +23,10 @@ class Settings:
     # hundreds of frames at once, so agents get a deeper queue than shoppers.
     agent_send_queue_size: int = 4096
     cookie_secure: bool = False
+    # With Redis: how often processes compare their widget counts, and the excess over the mean
+    # below which nobody is asked to move (0 interval turns rebalancing off).
+    rebalance_interval: float = 10.0
+    rebalance_min_excess: int = 50
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -38,6 +42,10 @@ class Settings:
             "demo": env.get("SAPA_DEMO", "") in ("1", "true", "yes"),
             "hello_timeout": float(env.get("SAPA_HELLO_TIMEOUT", d.hello_timeout)),
             "cookie_secure": env.get("SAPA_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            "rebalance_interval": float(env.get("SAPA_REBALANCE_INTERVAL", d.rebalance_interval)),
+            "rebalance_min_excess": int(
+                env.get("SAPA_REBALANCE_MIN_EXCESS", d.rebalance_min_excess)
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

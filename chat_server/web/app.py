@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from itsdangerous import URLSafeSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
@@ -46,6 +47,9 @@ from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
 from chat_server.web.middleware import BodyLimit
 
+if TYPE_CHECKING:
+    from chat_server.bus.redis_balance import Rebalancer
+
 log = logging.getLogger(__name__)
 
 
@@ -67,13 +71,15 @@ def _templates() -> Environment:
 RESYNC_REASON = "server restarting: reconnect and sync"
 
 
-def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence]:
-    """The in-memory bus and per-process presence, or both shared through Redis."""
+def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence, Rebalancer | None]:
+    """The in-memory bus and per-process presence, or both shared through Redis (and then the
+    rebalancing of widgets across processes)."""
     if not settings.redis_url:
         bus = MemoryBus()
         bus.subscribe(hub.deliver)
-        return bus, Presence(bus)
+        return bus, Presence(bus), None
     from chat_server.bus.redis import RedisBus
+    from chat_server.bus.redis_balance import Rebalancer
     from chat_server.bus.redis_presence import RedisPresence
 
     redis_bus = RedisBus(settings.redis_url)
@@ -82,7 +88,16 @@ def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence]:
     redis_bus.on_resync = lambda before: hub.close_all(CLOSE_RESTART, RESYNC_REASON, before)
     presence = Presence(redis_bus, RedisPresence(redis_bus))
     redis_bus.on_link_up.append(presence.refresh)
-    return redis_bus, presence
+    balancer = None
+    if settings.rebalance_interval > 0:
+        balancer = Rebalancer(
+            redis_bus,
+            hub.staying_widgets,
+            hub.shed_widgets,
+            interval=settings.rebalance_interval,
+            min_excess=settings.rebalance_min_excess,
+        )
+    return redis_bus, presence, balancer
 
 
 async def _stored_secret(db: Database) -> str:
@@ -136,9 +151,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             demo_site = await site_store.get_site(db, demo_id) if demo_id else None
             demo_key = demo_site.site_key if demo_site else None
         hub = Hub()
-        bus, presence = make_bus(settings, hub)
+        bus, presence, balancer = make_bus(settings, hub)
         await bus.start()
         await presence.start()
+        if balancer is not None:
+            await balancer.start()
         chat, faq = ChatService(db, bus), FaqService(db, bus)
         chat.after_customer_message.append(faq.on_customer_message)
         ctx = AppContext(
@@ -160,6 +177,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            if balancer is not None:
+                await balancer.close()
             hub.close_all(CLOSE_RESTART, "server restarting")
             await presence.close()
             await bus.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from chat_server.domain.audience import Audience
 log = logging.getLogger(__name__)
 
 CLOSE_OVERFLOW = 1013
+# Rebalancing uses the v1 "server restarting: reconnect and sync" close.
+REBALANCE_CODE = 1012
+REBALANCE_REASON = "rebalancing: reconnect and sync"
 # A public room's readers are served in slices, the event loop free in between, so a room
 # with thousands of readers never holds private conversations up for a whole fan-out.
 ROOM_SLICE = 128
@@ -41,6 +45,7 @@ class Connection:
         self._queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(queue_size)
         self._writer: asyncio.Task[None] | None = None
         self.closing = False
+        self.closing_soon = False  # asked to move to another process (rebalancing)
         self.rooms: set[str] = set()  # public rooms joined
         self.opened_at = time.time()  # wall clock: compared with other processes' resync notices
 
@@ -112,6 +117,25 @@ class Hub:
         if kind == "agent":
             return sum(len(c) for s in self._sites.values() for c in s.agents.values())
         return sum(len(s.visitors) for s in self._sites.values())
+
+    def staying_widgets(self) -> int:
+        """Widget sockets not already asked to move (the load this process keeps)."""
+        return sum(
+            1 for s in self._sites.values() for c in s.visitors if not (c.closing or c.closing_soon)
+        )
+
+    def shed_widgets(self, count: int, spread: float) -> int:
+        """Ask `count` widgets to reconnect (1012), at random moments within `spread` seconds so
+        they do not all arrive at the load balancer at once. Returns how many were asked."""
+        candidates = [
+            c for s in self._sites.values() for c in s.visitors if not (c.closing or c.closing_soon)
+        ]
+        chosen = random.sample(candidates, min(count, len(candidates)))
+        loop = asyncio.get_running_loop()
+        for conn in chosen:
+            conn.closing_soon = True
+            loop.call_later(random.uniform(0, spread), conn.close, REBALANCE_CODE, REBALANCE_REASON)
+        return len(chosen)
 
     def add(self, conn: Connection) -> None:
         site = self._sites[conn.site_id]
