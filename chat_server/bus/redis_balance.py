@@ -39,6 +39,9 @@ class Rebalancer:
         self.interval = interval
         self.min_excess = min_excess
         self.shed_total = 0
+        # After asking widgets to move, wait until they have landed and every process has
+        # reported its new count: acting on stale counts would move too many.
+        self._quiet_until = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -68,6 +71,8 @@ class Rebalancer:
         if redis is None:
             return 0
         own, now = self._count(), time.time()
+        if now < self._quiet_until:
+            return 0
         pipe = redis.pipeline(transaction=False)
         pipe.hset(LOAD_KEY, self.bus.origin, f"{own} {now:.3f}")
         pipe.expire(LOAD_KEY, int(self.interval * STALE_AFTER * 10) + 60)
@@ -92,5 +97,6 @@ class Rebalancer:
             return 0
         asked = self._shed(excess, self.interval / 2)
         self.shed_total += asked
+        self._quiet_until = now + self.interval * STALE_AFTER
         log.info("rebalancing: %d of %d widgets asked to reconnect elsewhere", asked, own)
         return asked
