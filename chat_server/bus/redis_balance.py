@@ -71,8 +71,6 @@ class Rebalancer:
         if redis is None:
             return 0
         own, now = self._count(), time.time()
-        if now < self._quiet_until:
-            return 0
         pipe = redis.pipeline(transaction=False)
         pipe.hset(LOAD_KEY, self.bus.origin, f"{own} {now:.3f}")
         pipe.expire(LOAD_KEY, int(self.interval * STALE_AFTER * 10) + 60)
@@ -93,7 +91,7 @@ class Rebalancer:
         if stale:
             await redis.hdel(LOAD_KEY, *stale)  # type: ignore[misc]
         excess = to_shed(own, loads, self.min_excess)
-        if not excess:
+        if not excess or now < self._quiet_until:
             return 0
         asked = self._shed(excess, self.interval / 2)
         self.shed_total += asked
