@@ -395,7 +395,7 @@ function updateMessage(el, m, seen) {
   const side = author.kind === "customer" ? "in" : "out";
   el.className = `msg msg--${m.kind === "event" ? "event" : side}${m.kind === "note" ? " msg--note" : ""}`;
   const isSystem = m.kind === "event" && author.kind === "system";
-  setText(el.querySelector(".msg__body"), isSystem ? eventText(m.body) : m.body);
+  setText(el.querySelector(".msg__body"), isSystem ? eventText(m) : m.body);
   const time = el.querySelector(".msg__time");
   if (m.created_at) {
     setAttr(time, "datetime", m.created_at);

@@ -470,7 +470,7 @@ function messageItem(item) {
     return h(
       "li",
       attrs,
-      h("span", { class: "tl-event__body", text: author.kind === "system" ? eventText(m.body || "") : m.body || "" }),
+      h("span", { class: "tl-event__body", text: author.kind === "system" ? eventText(m) : m.body || "" }),
       when(item.at),
     );
   }

@@ -810,6 +810,77 @@ const STRINGS = {
   },
 };
 
+// System lines from their data, the shopper's FAQ cards and rating in the
+// transcript, consent controls, and the Settings page's onboarding panel.
+const MORE_STRINGS = {
+  en: {
+    "transcript.faqShown": "Shown FAQ answer: {q}",
+    "transcript.faqHelpful": "Found it helpful: {q}",
+    "transcript.faqNotHelpful": "Found it not helpful: {q}",
+    "transcript.faqUsed": "Answered with FAQ: {q}",
+    "transcript.faqDeleted": "(a removed FAQ entry)",
+    "transcript.rating": "Rated the conversation {score}/5",
+    "transcript.ratingComment": "Rated the conversation {score}/5: “{comment}”",
+    "crm.neverSeen": "Never (imported)",
+    "consent.source.console": "console",
+    "consent.record": "Record consent",
+    "consent.withdraw": "Withdraw consent",
+    "consent.recorded": "Consent recorded.",
+    "consent.withdrawn": "Consent withdrawn.",
+    "onboard.title": "Put the chat on your shop",
+    "onboard.snippet": "Embed code",
+    "onboard.snippetHint": "Paste this before </body> on every page of your shop.",
+    "onboard.copy": "Copy",
+    "onboard.copied": "Copied.",
+    "onboard.copyFailed": "Could not copy; select the code and copy it by hand.",
+    "onboard.siteKey": "Site key",
+    "onboard.siteId": "Site id",
+    "onboard.help": "Help center",
+    "onboard.seen": "Last seen from your domains",
+    "onboard.seenNever": "The widget has not connected from {domain} yet.",
+    "onboard.seenAt": "{origin}: {time}",
+    "onboard.seenNone": "No widget has connected yet. Add the embed code to your shop, open a page, then refresh this page.",
+  },
+  id: {
+    "transcript.faqShown": "Ditampilkan jawaban FAQ: {q}",
+    "transcript.faqHelpful": "Menilai membantu: {q}",
+    "transcript.faqNotHelpful": "Menilai tidak membantu: {q}",
+    "transcript.faqUsed": "Dijawab dengan FAQ: {q}",
+    "transcript.faqDeleted": "(entri FAQ yang sudah dihapus)",
+    "transcript.rating": "Memberi nilai {score}/5",
+    "transcript.ratingComment": "Memberi nilai {score}/5: “{comment}”",
+    "crm.neverSeen": "Belum pernah (diimpor)",
+    "consent.source.console": "konsol",
+    "consent.record": "Catat persetujuan",
+    "consent.withdraw": "Tarik persetujuan",
+    "consent.recorded": "Persetujuan dicatat.",
+    "consent.withdrawn": "Persetujuan ditarik.",
+    "onboard.title": "Pasang chat di toko Anda",
+    "onboard.snippet": "Kode sematan",
+    "onboard.snippetHint": "Tempel sebelum </body> di setiap halaman toko Anda.",
+    "onboard.copy": "Salin",
+    "onboard.copied": "Tersalin.",
+    "onboard.copyFailed": "Gagal menyalin; pilih kodenya lalu salin manual.",
+    "onboard.siteKey": "Kunci situs",
+    "onboard.siteId": "ID situs",
+    "onboard.help": "Pusat bantuan",
+    "onboard.seen": "Terakhir terhubung dari domain Anda",
+    "onboard.seenNever": "Widget belum pernah terhubung dari {domain}.",
+    "onboard.seenAt": "{origin}: {time}",
+    "onboard.seenNone": "Belum ada widget yang terhubung. Pasang kode sematan di toko, buka satu halaman, lalu muat ulang halaman ini.",
+  },
+};
+for (const [lang, strings] of Object.entries(MORE_STRINGS)) Object.assign(STRINGS[lang], strings);
+
+// System line keys (message.event.key) and the words for each.
+const EVENT_KEYS = {
+  assigned: "event.assigned",
+  unassigned: "event.unassigned",
+  resolved: "event.resolved",
+  reopened: "event.reopened",
+  reopened_by_customer: "event.reopenedByCustomer",
+};
+
 const STORAGE_KEY = "sapa.console.locale";
 const listeners = new Set();
 let current = detect();
@@ -871,22 +942,12 @@ export function translate(root) {
   }
 }
 
-// The server writes its system events in English with fixed wording; show the
-// known ones in the agent's language and anything else as it came.
-const EVENT_PATTERNS = [
-  [/^Assigned to (.+)$/, "event.assigned"],
-  [/^Unassigned$/, "event.unassigned"],
-  [/^Resolved by (.+)$/, "event.resolved"],
-  [/^Reopened by customer$/, "event.reopenedByCustomer"],
-  [/^Reopened by (.+)$/, "event.reopened"],
-];
-
-export function eventText(body) {
-  for (const [re, key] of EVENT_PATTERNS) {
-    const m = re.exec(body);
-    if (m) return t(key, { name: m[1] ?? "" });
-  }
-  return body;
+// A system line ({event, body}: a message or a room's last_message) in the
+// agent's language, from its data; a line without data shows as stored.
+export function eventText(m) {
+  const key = EVENT_KEYS[m?.event?.key];
+  if (key) return t(key, { name: m.event.agent?.name || "" });
+  return String(m?.body || "");
 }
 
 // Compact relative time for the dense inbox: "now", "5m", "2h", "3d", then a date.

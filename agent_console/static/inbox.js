@@ -172,7 +172,7 @@ function previewText(room) {
   // One line is all the row has room for.
   const body = String(last.body || "").replace(/\s+/g, " ").trim();
   if (last.kind === "note") return t("inbox.note") + body;
-  if (last.kind === "event") return eventText(body);
+  if (last.kind === "event") return eventText(last).replace(/\s+/g, " ");
   if (last.author_kind === "agent") return t("inbox.replied") + body;
   return body;
 }

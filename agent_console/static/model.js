@@ -34,16 +34,18 @@ export function shortId(id) {
   return String(id || "").slice(-4);
 }
 
-// A customer's name, or "Visitor 1a2B" with the short id the server also uses.
+// A customer's name, or "Visitor 1a2B" for one who never gave a name (the
+// server marks them `anonymous` with the short `label_id`).
 export function roomTitle(room) {
   const customerId = room.customer_id || room.customer?.id || room.id;
-  const name = customerName(room.customer?.name, customerId) || room.name;
+  const c = room.customer;
+  const name = (c && !c.anonymous ? customerName(c.name, customerId) : "") || room.name;
   if (name) return name;
-  return `${t("visitor")} ${shortId(customerId)}`;
+  return `${t("visitor")} ${c?.label_id || shortId(customerId)}`;
 }
 
-// The server names an anonymous customer "Pengunjung " + the last four
-// characters of the id; that is a placeholder, shown in the agent's language.
+// A CRM record's name: empty when the customer gave none. (Rooms and authors
+// say so with `anonymous`; a stored placeholder from an older server counts too.)
 export function customerName(name, customerId) {
   if (!name) return "";
   if (customerId && name === `Pengunjung ${shortId(customerId)}`) return "";

@@ -46,14 +46,34 @@ class Agent:
         }
 
 
+def anonymous_name(customer_id: str) -> str:
+    """The name stored for a shopper who never gave one (v1 clients show it as it is)."""
+    return f"Pengunjung {label_id(customer_id)}"
+
+
+def label_id(customer_id: str) -> str:
+    """The short id each UI puts after its own word for a visitor ("Visitor 7F3A")."""
+    return customer_id[-4:]
+
+
+def anonymous_marks(customer_id: str, name: str | None) -> dict[str, Any]:
+    """Extension fields for a customer without a name: each client labels them itself."""
+    if name and name != anonymous_name(customer_id):
+        return {}
+    return {"anonymous": True, "label_id": label_id(customer_id)}
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
     kind: AuthorKind
     id: str
     name: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "id": self.id, "name": self.name}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "id": self.id, "name": self.name}
+        if self.kind == "customer":
+            out.update(anonymous_marks(self.id, self.name))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +91,9 @@ class Message:
     # and whether a moderator hid this message (only staff ever receive hidden messages).
     reply_to: dict[str, Any] | None = None
     hidden: bool = False
+    # System lines (kind "event"): {"key", "agent"?: {"id", "name"}}; `body` is the
+    # same line rendered in the site's language, for v1 clients.
+    event: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +111,8 @@ class Message:
             out["reply_to"] = self.reply_to
         if self.hidden:
             out["hidden"] = True
+        if self.event is not None:
+            out["event"] = self.event
         return out
 
 
@@ -153,4 +178,4 @@ class Customer:
     created_at: str
 
     def display_name(self) -> str:
-        return self.name or f"Pengunjung {self.id[-4:]}"
+        return self.name or anonymous_name(self.id)

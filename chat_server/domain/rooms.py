@@ -7,6 +7,7 @@ return the new state plus the system line to log, or refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chat_server.domain.models import RoomStatus
 from chat_server.errors import ErrorCode, SapaError
@@ -26,12 +27,22 @@ EVENT_TEXT: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class EventLine:
+    """A system line: its key and the agent it names; clients render it from `data()`."""
+
     key: str
     name: str = ""
+    agent_id: str | None = None
 
     def render(self, locale: str) -> str:
         texts = EVENT_TEXT[self.key]
         return texts.get(locale, texts["en"]).format(name=self.name)
+
+    def data(self) -> dict[str, Any]:
+        """What travels as `message.event`: {"key", "agent"?: {"id", "name"}}."""
+        out: dict[str, Any] = {"key": self.key}
+        if self.agent_id is not None:
+            out["agent"] = {"id": self.agent_id, "name": self.name}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +69,31 @@ def assign(
     # Assigning a resolved conversation keeps it resolved: the assignee is who owns any follow-up.
     next_status = status if status == "resolved" else _status_for(new_assignee_id)
     line = (
-        EventLine("assigned", new_assignee_name or "")
+        EventLine("assigned", new_assignee_name or "", new_assignee_id)
         if new_assignee_id
         else EventLine("unassigned")
     )
     return Transition(next_status, new_assignee_id, line)
 
 
-def resolve(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transition:
+def resolve(
+    status: RoomStatus, assignee_id: str | None, by_name: str, by_id: str | None = None
+) -> Transition:
     if status == "open":
         raise SapaError(ErrorCode.BAD_REQUEST, "public rooms are not resolved")
     if status == "resolved":
         return Transition(status, assignee_id, None)
-    return Transition("resolved", assignee_id, EventLine("resolved", by_name))
+    return Transition("resolved", assignee_id, EventLine("resolved", by_name, by_id))
 
 
-def reopen(status: RoomStatus, assignee_id: str | None, by_name: str) -> Transition:
+def reopen(
+    status: RoomStatus, assignee_id: str | None, by_name: str, by_id: str | None = None
+) -> Transition:
     if status == "open":
         raise SapaError(ErrorCode.BAD_REQUEST, "public rooms are not reopened")
     if status != "resolved":
         return Transition(status, assignee_id, None)
-    return Transition(_status_for(assignee_id), assignee_id, EventLine("reopened", by_name))
+    return Transition(_status_for(assignee_id), assignee_id, EventLine("reopened", by_name, by_id))
 
 
 def on_customer_message(status: RoomStatus, assignee_id: str | None) -> Transition:
@@ -93,5 +108,5 @@ def on_agent_reply(
 ) -> Transition:
     """The first agent to answer a queued conversation takes it, as agents expect."""
     if status == "queued" and assignee_id is None:
-        return Transition("assigned", agent_id, EventLine("assigned", agent_name))
+        return Transition("assigned", agent_id, EventLine("assigned", agent_name, agent_id))
     return Transition(status, assignee_id, None)

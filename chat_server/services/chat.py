@@ -44,8 +44,11 @@ def _apply(conn: sqlite3.Connection, room: Room, change: rooms.Transition, out: 
     if change.event is None:
         return room
     room_store.update_room(conn, room, change.status, change.assignee_id)
-    text = change.event.render(room_store.site_locale(conn, room.site_id))
-    out.messages.append(room_store.append_message(conn, room, "event", text, SYSTEM))
+    line = change.event
+    text = line.render(room_store.site_locale(conn, room.site_id))
+    out.messages.append(
+        room_store.append_message(conn, room, "event", text, SYSTEM, event=line.data())
+    )
     out.room_changed = True
     reloaded = room_store.load_room(conn, room.site_id, room.id)
     assert reloaded is not None
@@ -155,12 +158,16 @@ class ChatService:
         return await self._transition(viewer, room_id, rooms.reopen)
 
     async def _transition(
-        self, viewer: Viewer, room_id: str, rule: Callable[[Any, str | None, str], rooms.Transition]
+        self,
+        viewer: Viewer,
+        room_id: str,
+        rule: Callable[[Any, str | None, str, str | None], rooms.Transition],
     ) -> Room:
         def job(conn: sqlite3.Connection) -> Outcome:
             room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
             out = Outcome(room)
-            out.room = _apply(conn, room, rule(room.status, room.assignee_id, viewer.name), out)
+            change = rule(room.status, room.assignee_id, viewer.name, viewer.id)
+            out.room = _apply(conn, room, change, out)
             return out
 
         return await self._run_room_change(job)
@@ -205,9 +212,19 @@ class ChatService:
         room = await self.room_for(viewer, room_id)
         if room.kind != "private" or room.status != "resolved":
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
-        await self.db.write(
+        item = await self.db.write(
             lambda conn: room_store.insert_rating(conn, room, viewer.id, score, comment)
         )
+        # Agents see the rating in the conversation's transcript.
+        payload = {"type": "activity", "room_id": room.id, "item": item}
+        await self.bus.publish(Event.frame(room.site_id, (audience.AGENTS,), payload))
+
+    async def activity(self, viewer: Viewer, room_id: str, limit: int) -> list[dict[str, Any]]:
+        """FAQ cards shown to the shopper, their clicks, and ratings (staff only)."""
+        room = await self.room_for(viewer, room_id)
+        if not viewer.is_agent:
+            raise errors.not_found("room")
+        return await room_store.activity(self.db, room.id, limit)
 
     # -- publishing -----------------------------------------------------------
 

@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 from chat_server import errors
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience
-from chat_server.domain.access import Viewer
+from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.faq_rules import FaqFields, phrasing_text
 from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
+from chat_server.ids import now_iso
 from chat_server.store import faq as faq_store
+from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEntry
@@ -178,17 +180,46 @@ class FaqService:
         if not good:
             return
 
-        def shown(conn: sqlite3.Connection) -> None:
-            for item in good:
+        def shown(conn: sqlite3.Connection) -> list[int]:
+            return [
                 faq_store.record_event(
                     conn, room.site_id, item["faq_id"], "shown", room.id, message.id
                 )
+                for item in good
+            ]
 
         # Recorded before the shopper sees it, so reports never miss a card on screen.
-        await self.db.write(shown)
+        event_ids = await self.db.write(shown)
         await self.bus.publish(
             Event.frame(room.site_id, (audience.customer(asker),), {**base, "items": good})
         )
+        if room.kind == "private":
+            at = message.created_at
+            for event_id, item in zip(event_ids, good, strict=True):
+                await self.publish_activity(
+                    room.site_id,
+                    room.id,
+                    room_store.faq_item(
+                        event_id, "shown", item["faq_id"], item["question"], message.id, at
+                    ),
+                )
+
+    async def publish_activity(self, site_id: str, room_id: str, item: dict[str, Any]) -> None:
+        """Tell the site's agents what a shopper was shown or did (the console's transcript)."""
+        payload = {"type": "activity", "room_id": room_id, "item": item}
+        await self.bus.publish(Event.frame(site_id, (audience.AGENTS,), payload))
+
+    async def room_suggestions(self, viewer: Viewer, room_id: str) -> dict[str, Any]:
+        """The suggestions for the room's latest customer message, as the live event has them.
+
+        An agent who opens a conversation (or reloads) sees what the live event would have shown.
+        """
+        room = check_can_read(viewer, await room_store.get_room(self.db, viewer.site_id, room_id))
+        latest = await room_store.latest_customer_message(self.db, room.id)
+        if latest is None:
+            return {"room_id": room.id, "for_message_id": None, "items": []}
+        items, _ = await self.suggest(room.site_id, latest.body, 3)
+        return {"room_id": room.id, "for_message_id": latest.id, "items": items}
 
     async def _was_shown(self, faq_id: str, message_id: str) -> bool:
         row = await self.db.fetch_one(
@@ -199,13 +230,16 @@ class FaqService:
 
     async def learn(
         self, site_id: str, faq_id: str, message_id: str, kind: str, room_id: str | None
-    ) -> None:
-        """Keep the shopper's own words as a phrasing of the entry that answered them."""
+    ) -> int:
+        """Keep the shopper's own words as a phrasing of the entry that answered them.
 
-        def job(conn: sqlite3.Connection) -> None:
-            faq_store.record_event(conn, site_id, faq_id, kind, room_id, message_id)
+        Answers the recorded event's id.
+        """
+
+        def job(conn: sqlite3.Connection) -> int:
+            event_id = faq_store.record_event(conn, site_id, faq_id, kind, room_id, message_id)
             if kind not in ("used", "helpful"):
-                return
+                return event_id
             row = conn.execute(
                 "SELECT body FROM messages WHERE id = ? AND site_id = ? AND author_kind = 'customer'",
                 (message_id, site_id),
@@ -214,24 +248,26 @@ class FaqService:
                 faq_store.add_phrasing(
                     conn, site_id, faq_id, phrasing_text(row["body"][:500]), "learnt"
                 )
+            return event_id
 
-        await self._write(site_id, job)
+        return await self._write(site_id, job)
 
     async def feedback(
         self, viewer: Viewer, faq_id: str, helpful: bool, for_message_id: str | None
     ) -> None:
-        if await faq_store.get_entry(self.db, viewer.site_id, faq_id) is None:
+        entry = await faq_store.get_entry(self.db, viewer.site_id, faq_id)
+        if entry is None:
             raise errors.not_found("FAQ entry")
-        room_id = None
+        room_id = room_kind = None
         if for_message_id is not None:
             row = await self.db.fetch_one(
-                "SELECT m.room_id FROM messages m JOIN rooms r ON r.id = m.room_id"
+                "SELECT m.room_id, r.kind FROM messages m JOIN rooms r ON r.id = m.room_id"
                 " WHERE m.id = ? AND m.site_id = ? AND m.author_id = ?",
                 (for_message_id, viewer.site_id, viewer.id),
             )
             if row is None:
                 raise errors.not_found("message")
-            room_id = row["room_id"]
+            room_id, room_kind = row["room_id"], row["kind"]
         kind = "helpful" if helpful else "not_helpful"
         if (
             helpful
@@ -243,10 +279,17 @@ class FaqService:
         if for_message_id is None:
             await self._write(
                 viewer.site_id,
-                lambda conn: faq_store.record_event(conn, viewer.site_id, faq_id, kind),
+                lambda conn: faq_store.record_event(
+                    conn, viewer.site_id, faq_id, kind, room_id, None
+                ),
             )
             return
-        await self.learn(viewer.site_id, faq_id, for_message_id, kind, room_id)
+        event_id = await self.learn(viewer.site_id, faq_id, for_message_id, kind, room_id)
+        if room_id is not None and room_kind == "private":
+            item = room_store.faq_item(
+                event_id, kind, faq_id, entry.question, for_message_id, now_iso()
+            )
+            await self.publish_activity(viewer.site_id, room_id, item)
 
     # -- curation -----------------------------------------------------------------
 

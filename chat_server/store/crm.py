@@ -10,6 +10,7 @@ from typing import Any
 from chat_server import errors
 from chat_server.domain import rfm
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
+from chat_server.domain.models import Author
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
 
@@ -554,11 +555,8 @@ async def timeline(
                     "seq": m["seq"],
                     "kind": m["kind"],
                     "body": m["body"],
-                    "author": {
-                        "kind": m["author_kind"],
-                        "id": m["author_id"],
-                        "name": m["author_name"],
-                    },
+                    "author": Author(m["author_kind"], m["author_id"], m["author_name"]).as_dict(),
+                    **({"event": json.loads(m["event"])} if m["event"] else {}),
                 },
             }
         )

@@ -186,12 +186,14 @@ def record_event(
     kind: str,
     room_id: str | None = None,
     message_id: str | None = None,
-) -> None:
-    conn.execute(
+) -> int:
+    """Answers the event's id."""
+    cur = conn.execute(
         "INSERT INTO faq_events (site_id, faq_id, room_id, message_id, kind, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (site_id, faq_id, room_id, message_id, kind, now_iso()),
     )
+    return int(cur.lastrowid or 0)
 
 
 # -- reads --------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
-from chat_server.domain.models import Author, Message, Room
+from chat_server.domain.models import Author, Message, Room, anonymous_marks, anonymous_name
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
@@ -13,7 +14,7 @@ from chat_server.store.database import Database
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
        m.body AS lm_body, m.kind AS lm_kind, m.author_kind AS lm_author_kind,
-       m.created_at AS lm_created_at,
+       m.created_at AS lm_created_at, m.event AS lm_event,
        p.seq AS pin_seq, p.kind AS pin_kind, p.body AS pin_body, p.author_kind AS pin_author_kind,
        p.author_id AS pin_author_id, p.author_name AS pin_author_name,
        p.client_msg_id AS pin_client_msg_id, p.created_at AS pin_created_at{extra}
@@ -56,8 +57,9 @@ def row_to_room(row: sqlite3.Row) -> Room:
     if row["customer_id"]:
         extra["customer"] = {
             "id": row["customer_id"],
-            "name": row["customer_name"] or f"Pengunjung {row['customer_id'][-4:]}",
+            "name": row["customer_name"] or anonymous_name(row["customer_id"]),
             "email": row["customer_email"],
+            **anonymous_marks(row["customer_id"], row["customer_name"]),
         }
     if row["lm_kind"] is not None:
         extra["last_message"] = {
@@ -66,6 +68,8 @@ def row_to_room(row: sqlite3.Row) -> Room:
             "author_kind": row["lm_author_kind"],
             "created_at": row["lm_created_at"],
         }
+        if row["lm_event"]:
+            extra["last_message"]["event"] = json.loads(row["lm_event"])
     if "unread" in keys:
         extra["unread"] = row["unread"]
     if "unanswered" in keys and row["unanswered"] is not None:
@@ -145,6 +149,7 @@ def row_to_message(row: sqlite3.Row, *, for_visitor: bool = False) -> Message:
         created_at=row["created_at"],
         reply_to=_reply_to(row, for_visitor),
         hidden=bool(row["hidden"]),
+        event=json.loads(row["event"]) if row["event"] else None,
     )
 
 
@@ -202,6 +207,7 @@ def append_message(
     author: Author,
     client_msg_id: str | None = None,
     reply_to: Message | None = None,
+    event: dict[str, Any] | None = None,
 ) -> Message:
     now = now_iso()
     seq = conn.execute(
@@ -219,11 +225,12 @@ def append_message(
         client_msg_id,
         now,
         quote_of(reply_to) if reply_to else None,  # type: ignore[arg-type]
+        event=event,
     )
     conn.execute(
         "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
-        " author_name, client_msg_id, created_at, reply_to_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author_name, client_msg_id, created_at, reply_to_id, event)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.id,
             message.site_id,
@@ -237,6 +244,7 @@ def append_message(
             client_msg_id,
             now,
             reply_to.id if reply_to else None,
+            json.dumps(event) if event is not None else None,
         ),
     )
     return message
@@ -266,12 +274,71 @@ def set_read_mark(
 
 def insert_rating(
     conn: sqlite3.Connection, room: Room, customer_id: str, score: int, comment: str | None
-) -> None:
+) -> dict[str, Any]:
+    """Answers the rating as the transcript shows it (see `activity_item`)."""
+    rating_id, now = new_id("rat"), now_iso()
     conn.execute(
         "INSERT INTO ratings (id, site_id, room_id, customer_id, score, comment, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (new_id("rat"), room.site_id, room.id, customer_id, score, comment, now_iso()),
+        (rating_id, room.site_id, room.id, customer_id, score, comment, now),
     )
+    return rating_item(rating_id, score, comment, now)
+
+
+def rating_item(rating_id: str, score: int, comment: str | None, at: str) -> dict[str, Any]:
+    return {
+        "id": rating_id,
+        "kind": "rating",
+        "at": at,
+        "rating": {"score": score, "comment": comment},
+    }
+
+
+def faq_item(
+    event_id: int, event: str, faq_id: str, question: str | None, message_id: str | None, at: str
+) -> dict[str, Any]:
+    return {
+        "id": f"faq{event_id}",
+        "kind": "faq",
+        "at": at,
+        "faq": {
+            "id": faq_id,
+            "question": question,
+            "event": event,
+            "for_message_id": message_id,
+        },
+    }
+
+
+async def activity(db: Database, room_id: str, limit: int) -> list[dict[str, Any]]:
+    """What the shopper was shown and said outside messages (FAQ cards, ratings), oldest first."""
+    faq_rows = await db.fetch_all(
+        "SELECT e.id, e.kind, e.faq_id, e.message_id, e.created_at, f.question FROM faq_events e"
+        " LEFT JOIN faq_entries f ON f.id = e.faq_id WHERE e.room_id = ?"
+        " ORDER BY e.created_at DESC LIMIT ?",
+        (room_id, limit),
+    )
+    rating_rows = await db.fetch_all(
+        "SELECT id, score, comment, created_at FROM ratings WHERE room_id = ?"
+        " ORDER BY created_at DESC LIMIT ?",
+        (room_id, limit),
+    )
+    items = [
+        faq_item(r["id"], r["kind"], r["faq_id"], r["question"], r["message_id"], r["created_at"])
+        for r in faq_rows
+    ] + [rating_item(r["id"], r["score"], r["comment"], r["created_at"]) for r in rating_rows]
+    items.sort(key=lambda item: item["at"])
+    return items[-limit:]
+
+
+async def latest_customer_message(db: Database, room_id: str) -> Message | None:
+    """The newest visible text a customer wrote in the room (what suggestions answer)."""
+    row = await db.fetch_one(
+        MESSAGE_SELECT + " WHERE m.room_id = ? AND m.author_kind = 'customer' AND m.kind = 'text'"
+        " AND m.hidden = 0 ORDER BY m.seq DESC LIMIT 1",
+        (room_id,),
+    )
+    return row_to_message(row) if row else None
 
 
 # -- reads -------------------------------------------------------------------

@@ -68,6 +68,20 @@ async def room_messages(request: Request) -> JSONResponse:
     return JSONResponse({"items": [m.as_dict() for m in messages], "has_more": has_more})
 
 
+async def room_suggestions(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    found = await context_of(request).faq.room_suggestions(viewer, request.path_params["room_id"])
+    return JSONResponse(found)
+
+
+async def room_activity(request: Request) -> JSONResponse:
+    viewer = await authenticate(request)
+    items = await context_of(request).chat.activity(
+        viewer, request.path_params["room_id"], int_param(request, "limit", 200, 1, 1000)
+    )
+    return JSONResponse({"items": items})
+
+
 async def list_agents(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
     ctx = context_of(request)
@@ -83,5 +97,7 @@ routes = [
     Route("/api/v1/rooms", list_rooms),
     Route("/api/v1/rooms/{room_id}", get_room),
     Route("/api/v1/rooms/{room_id}/messages", room_messages),
+    Route("/api/v1/rooms/{room_id}/suggestions", room_suggestions),
+    Route("/api/v1/rooms/{room_id}/activity", room_activity),
     Route("/api/v1/agents", list_agents),
 ]
