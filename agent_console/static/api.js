@@ -71,6 +71,16 @@ export async function roomMessages(roomId, afterSeq = 0) {
   }
 }
 
+// The FAQ suggestions for the room's latest customer message: {room_id, for_message_id, items}.
+export function roomSuggestions(roomId) {
+  return api(`/api/v1/rooms/${encodeURIComponent(roomId)}/suggestions`);
+}
+
+// FAQ cards the shopper was shown, their clicks and ratings, oldest first.
+export function roomActivity(roomId) {
+  return api(`/api/v1/rooms/${encodeURIComponent(roomId)}/activity`).then((d) => d.items || []);
+}
+
 export function logout() {
   return api("/api/v1/auth/logout", { method: "POST" });
 }

@@ -242,6 +242,7 @@ class App {
     this.rooms.onWelcome().catch(() => {});
     for (const conv of this.store.convs.values()) conv.readSent = 0;
     if (this.openRoomId) {
+      this.loadExtras(this.openRoomId);
       try {
         const conv = this.store.conv(this.openRoomId);
         if (conv.loaded) {
@@ -280,6 +281,12 @@ class App {
         break;
       case "presence":
         this.onPresence(frame);
+        break;
+      case "activity":
+        // A shopper's FAQ card, click or rating (docs/protocol.md, "Transcript").
+        if (this.store.addActivity(frame.room_id, frame.item) && frame.room_id === this.view.roomId) {
+          this.scheduleRender();
+        }
         break;
       case "suggestions":
         // FAQ answers for a customer's message (docs/protocol.md, "## FAQ").
@@ -424,7 +431,22 @@ class App {
     this.customer.show(roomId ? this.store.rooms.get(roomId) : null);
     if (roomId) {
       this.loadConversation(roomId);
+      this.loadExtras(roomId);
       this.view.focusInput();
+    }
+  }
+
+  // What live events would have brought had the console been open: the FAQ
+  // suggestions for the latest customer message, and the shopper's FAQ cards
+  // and ratings for the transcript.
+  async loadExtras(roomId) {
+    try {
+      const [found, activity] = await Promise.all([api.roomSuggestions(roomId), api.roomActivity(roomId)]);
+      this.store.offerSuggestions(found);
+      for (const item of activity) this.store.addActivity(roomId, item);
+      if (this.openRoomId === roomId) this.scheduleRender();
+    } catch (err) {
+      if (err.status && err.status !== 401 && err.status !== 404) this.toast(err.code);
     }
   }
 

@@ -170,7 +170,11 @@ export class ConversationView {
   }
 
   renderAssignOptions(room) {
-    const agents = [...this.store.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
+    // This agent's own status is what this console says, whatever the team list holds.
+    const me = this.store.me;
+    const agents = [...this.store.agents.values()]
+      .map((a) => (a.id === me.id ? { ...a, status: me.status === "away" ? "away" : "online" } : a))
+      .sort((a, b) => a.name.localeCompare(b.name));
     const current = room.assignee?.id || "";
     if (current && !this.store.agents.has(current)) {
       agents.push({ id: current, name: room.assignee.name || current, status: "offline" });
@@ -350,11 +354,46 @@ export class ConversationView {
 }
 
 function keyOf(m) {
+  if (m.kind === "activity") return `a:${m.id}`;
   // A send keeps its key from "sending" to stored, so its node stays put.
   return m.client_msg_id ? `c:${m.author?.kind}:${m.client_msg_id}` : `i:${m.id}`;
 }
 
+// A compact transcript line for what the shopper saw or did outside messages.
+function activityText(item) {
+  if (item.kind === "rating") {
+    const r = item.rating || {};
+    return r.comment
+      ? t("transcript.ratingComment", { score: r.score, comment: r.comment })
+      : t("transcript.rating", { score: r.score });
+  }
+  const f = item.faq || {};
+  const q = f.question || t("transcript.faqDeleted");
+  const key =
+    { shown: "transcript.faqShown", helpful: "transcript.faqHelpful", not_helpful: "transcript.faqNotHelpful", used: "transcript.faqUsed" }[
+      f.event
+    ] || "transcript.faqShown";
+  return t(key, { q });
+}
+
+function activityMark(item) {
+  if (item.kind === "rating") {
+    const n = Math.max(0, Math.min(5, Number(item.rating?.score) || 0));
+    return "★".repeat(n) + "☆".repeat(5 - n);
+  }
+  return { helpful: "👍", not_helpful: "👎" }[item.faq?.event] || "💡";
+}
+
 function createMessage(m) {
+  if (m.kind === "activity") {
+    return h(
+      "li",
+      { class: "msg msg--event msg--activity", "data-testid": "transcript-item" },
+      h("span", { class: "msg__mark", "aria-hidden": "true" }),
+      h("span", { class: "msg__body" }),
+      h("time", { class: "msg__time" }),
+    );
+  }
   if (m.kind === "event") {
     return h(
       "li",
@@ -384,6 +423,17 @@ function createMessage(m) {
 }
 
 function updateMessage(el, m, seen) {
+  if (m.kind === "activity") {
+    const item = m.item;
+    setAttr(el, "data-activity-kind", item.kind === "rating" ? "rating" : `faq-${item.faq?.event || "shown"}`);
+    setText(el.querySelector(".msg__mark"), activityMark(item));
+    setText(el.querySelector(".msg__body"), activityText(item));
+    const time = el.querySelector(".msg__time");
+    setAttr(time, "datetime", item.at);
+    setAttr(time, "title", fullTime(item.at));
+    setText(time, clockTime(item.at));
+    return;
+  }
   const author = m.author || { kind: "agent", name: "" };
   const state = m.state || "sent";
   setAttr(el, "data-kind", m.kind);

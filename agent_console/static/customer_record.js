@@ -262,6 +262,17 @@ export class CustomerRecord {
     });
   }
 
+  // A live copy of one of the customer's rooms (a `room` event): its status
+  // in the list of conversations changes without loading the record again.
+  updateRoom(room) {
+    const rooms = this.record?.rooms;
+    const held = rooms?.find((r) => r.id === room.id);
+    if (!held || (held.status === room.status && held.updated_at === room.updated_at)) return;
+    held.status = room.status;
+    held.updated_at = room.updated_at || held.updated_at;
+    this.renderRooms();
+  }
+
   setRoom(roomId) {
     this.roomId = roomId;
     if (this.record) this.renderRooms();
@@ -324,7 +335,8 @@ export class CustomerRecord {
     fact("phone", c.phone);
     fact("external-id", c.external_id);
     fact("first-seen", dateTime(c.first_seen_at), c.first_seen_at);
-    fact("last-seen", dateTime(c.last_seen_at), c.last_seen_at);
+    // A customer the shop pushed in who never opened the chat was never seen.
+    fact("last-seen", c.last_seen_at ? dateTime(c.last_seen_at) : t("crm.neverSeen"), c.last_seen_at);
 
     setText(this.ltvEl, money(c.total_spent, c.currency));
     setAttr(this.ltvEl, "data-amount", String(c.total_spent ?? 0));

@@ -104,6 +104,8 @@ export class CustomerSidebar {
       if (!room && this.roomId === null) this.setState("none");
       return;
     }
+    // The record's list of conversations follows this one live (queued → assigned …).
+    this.record.updateRoom(room);
     const customerId = room.customer_id || room.customer?.id || null;
     const signature = `${room.customer?.name || ""}\u0000${room.customer?.email || ""}`;
     if (customerId !== this.customerId) {

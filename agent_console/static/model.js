@@ -66,6 +66,15 @@ export class Conversation {
     // True when events may have been missed (after a disconnect) and a sync is due.
     this.stale = false;
     this.readSent = 0;
+    // What the shopper was shown or did beside messages (FAQ cards, their
+    // clicks, ratings), by id: drawn in the transcript by time.
+    this.activity = new Map();
+  }
+
+  addActivity(item) {
+    if (!item || !item.id || this.activity.has(item.id)) return false;
+    this.activity.set(item.id, item);
+    return true;
   }
 
   // Adds a confirmed message; returns false when it was already there.
@@ -84,8 +93,23 @@ export class Conversation {
 
   ordered() {
     const confirmed = [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
-    return confirmed.concat([...this.pending.values()]);
+    return mergeByTime(confirmed, this.activity).concat([...this.pending.values()]);
   }
+}
+
+// Activity items go after every message stored no later than they happened.
+function mergeByTime(messages, activity) {
+  if (!activity.size) return messages;
+  const extra = [...activity.values()]
+    .map((item) => ({ kind: "activity", id: item.id, created_at: item.at, item }))
+    .sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0));
+  const out = [];
+  let j = 0;
+  for (const m of messages) {
+    while (j < extra.length && extra[j].created_at < m.created_at) out.push(extra[j++]);
+    out.push(m);
+  }
+  return out.concat(extra.slice(j));
 }
 
 export class Store {
@@ -105,6 +129,19 @@ export class Store {
     this.orphans = new Map();
     // roomId -> the latest `suggestions` event: {for_message_id, items}.
     this.suggestions = new Map();
+  }
+
+  // Suggestions loaded when the agent opens a room: a live event that came
+  // meanwhile is about the same or a newer message, and wins.
+  offerSuggestions(found) {
+    if (!found || !found.room_id || this.suggestions.has(found.room_id)) return false;
+    this.setSuggestions(found);
+    return true;
+  }
+
+  addActivity(roomId, item) {
+    const conv = this.convs.get(roomId);
+    return conv ? conv.addActivity(item) : false;
   }
 
   setSuggestions(frame) {

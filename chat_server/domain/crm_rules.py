@@ -26,6 +26,24 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 
 
+CONSENT_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CONSENT_SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+MAX_CONSENT_KINDS = 10
+# What a shop's server or the console may write into a customer (PUT and PATCH): anything
+# else is refused, so a misspelt or unsupported field never vanishes without a word.
+PROFILE_KEYS = frozenset({"name", "email", "phone", "locale", "attributes", "tags", "consent"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """A consent decision: given (granted) or withdrawn, where it was given, and when."""
+
+    kind: str
+    granted: bool
+    source: str
+    at: str
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileFields:
     name: str | None = None
@@ -34,6 +52,7 @@ class ProfileFields:
     locale: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)  # value None removes the key
     tags: tuple[str, ...] | None = None
+    consents: tuple[ConsentChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +111,52 @@ def tags(value: Any) -> tuple[str, ...] | None:
     if len(cleaned) > MAX_TAGS or any(len(t) > MAX_TAG for t in cleaned):
         raise errors.bad_request(f"at most {MAX_TAGS} tags of {MAX_TAG} characters")
     return cleaned
+
+
+def consents(value: Any, default_source: str, now: str) -> tuple[ConsentChange, ...]:
+    """`{"marketing": true, "source"?: "checkout", "at"?: time}`: one or more kinds, each true
+    (given) or false (withdrawn), with where and when (default: the caller, now)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise errors.bad_request("'consent' must be an object like {\"marketing\": true}")
+    source = value.get("source", default_source)
+    if not isinstance(source, str) or not CONSENT_SOURCE.match(source):
+        raise errors.bad_request("'consent.source' must be 1-40 of A-Z a-z 0-9 _ . -")
+    at = timestamp(value["at"], "consent.at") if value.get("at") is not None else now
+    kinds = {k: v for k, v in value.items() if k not in ("source", "at")}
+    if not kinds or len(kinds) > MAX_CONSENT_KINDS:
+        raise errors.bad_request(f"'consent' names 1 to {MAX_CONSENT_KINDS} kinds, e.g. marketing")
+    out = []
+    for kind, granted in kinds.items():
+        if not CONSENT_KIND.match(kind):
+            raise errors.bad_request(f"consent kind '{kind[:40]}' must be a-z 0-9 _")
+        if not isinstance(granted, bool):
+            raise errors.bad_request(f"'consent.{kind}' must be true or false")
+        out.append(ConsentChange(kind, granted, source, at))
+    return tuple(out)
+
+
+def strict_profile(data: Any, default_source: str, now: str) -> ProfileFields:
+    """A profile from the REST API: unknown fields are refused (400), consent is accepted."""
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    unknown = sorted(str(k) for k in data if k not in PROFILE_KEYS)
+    if unknown:
+        raise errors.bad_request(
+            f"unknown field '{unknown[0][:40]}'; known: " + ", ".join(sorted(PROFILE_KEYS))
+        )
+    fields = profile(data)
+    changes = consents(data.get("consent"), default_source, now)
+    return ProfileFields(
+        fields.name,
+        fields.email,
+        fields.phone,
+        fields.locale,
+        fields.attributes,
+        fields.tags,
+        changes,
+    )
 
 
 def profile(data: Any) -> ProfileFields:

@@ -133,6 +133,9 @@ class CrmService:
     async def update(
         self, viewer: Viewer, customer_id: str, profile: ProfileFields
     ) -> dict[str, Any]:
+        if profile.consents:
+            # Consent is the shop's legal record: owners (and the shop's server) keep it.
+            require_owner(viewer)
         await self._editable(viewer, customer_id)
         await self.db.write(lambda conn: crm_store.apply_profile(conn, customer_id, profile))
         return await self.get(viewer, customer_id)

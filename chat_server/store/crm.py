@@ -35,11 +35,12 @@ def ensure_by_external(conn: sqlite3.Connection, site_id: str, external_id: str)
     found = customer_by_external(conn, site_id, external_id)
     if found:
         return found
-    customer_id, now = new_id("cus"), now_iso()
+    customer_id = new_id("cus")
+    # Pushed in by the shop: not seen until they open the chat ('' is "never", see 0006).
     conn.execute(
         "INSERT INTO customers (id, site_id, external_id, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (customer_id, site_id, external_id, now, now),
+        " VALUES (?, ?, ?, ?, '')",
+        (customer_id, site_id, external_id, now_iso()),
     )
     return customer_id
 
@@ -53,6 +54,8 @@ def apply_profile(conn: sqlite3.Connection, customer_id: str, fields: ProfileFie
             )
     if fields.attributes:
         set_attributes(conn, customer_id, fields.attributes)
+    for change in fields.consents:
+        set_consent(conn, customer_id, change.kind, change.granted, change.source, change.at)
     if fields.tags is not None:
         conn.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
         conn.executemany(
@@ -107,13 +110,18 @@ def add_note(
 
 
 def set_consent(
-    conn: sqlite3.Connection, customer_id: str, kind: str, granted: bool, source: str
+    conn: sqlite3.Connection,
+    customer_id: str,
+    kind: str,
+    granted: bool,
+    source: str,
+    at: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO consents (customer_id, kind, granted, source, at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (customer_id, kind) DO UPDATE SET granted = excluded.granted,"
         " source = excluded.source, at = excluded.at",
-        (customer_id, kind, int(granted), source, now_iso()),
+        (customer_id, kind, int(granted), source, at or now_iso()),
     )
 
 
@@ -423,7 +431,7 @@ def customer_view(
         "phone": row["phone"],
         "locale": row["locale"],
         "first_seen_at": row["created_at"],
-        "last_seen_at": row["last_seen_at"],
+        "last_seen_at": row["last_seen_at"] or None,
         "erased": row["erased_at"] is not None,
         "merged_into": row["merged_into"],
         "attributes": {a["key"]: json.loads(a["value"]) for a in attrs},

@@ -137,11 +137,14 @@ async def _app_page(request: Request, template: str) -> Response:
     site = await site_store.get_site(ctx.db, session.agent.site_id)
     assert site is not None
     team = await agent_store.list_agents(ctx.db, site.id)
+    # Who is connected now, not the status each agent last chose: an agent without a
+    # socket is offline, and this agent is about to connect (the console says so itself).
+    live = {p["id"]: p["status"] for p in await ctx.presence.snapshot(site.id)}
     boot = {
         "agent": session.agent.public(),
         "site": {"id": site.id, "name": site.name},
         "csrf_token": session.csrf_token,
-        "agents": [a.public() for a in team],
+        "agents": [{**a.public(), "status": live.get(a.id, "offline")} for a in team],
     }
     response = render(ctx, template, ConsolePage(boot))
     response.headers["cache-control"] = "no-store"

@@ -13,6 +13,7 @@ from chat_server import errors
 from chat_server.domain import crm_rules
 from chat_server.domain.models import Customer, Site
 from chat_server.domain.origins import origin_allowed
+from chat_server.ids import now_iso
 from chat_server.services import widget_sessions
 from chat_server.store import crm as crm_store
 from chat_server.web.context import context_of
@@ -87,7 +88,12 @@ async def prechat(request: Request) -> Response:
 async def upsert_by_external(request: Request) -> Response:
     viewer = await authenticate(request)
     external_id = crm_rules.external_id(request.path_params["external_id"])
-    profile = crm_rules.profile(await _json(request))
+    data = await _json(request)
+    if isinstance(data, dict) and "external_id" in data:
+        # Echoing the path's id is harmless; naming another customer is a mistake.
+        if data.pop("external_id") != external_id:
+            raise errors.bad_request("'external_id' differs from the one in the path")
+    profile = crm_rules.strict_profile(data, "api", now_iso())
     return JSONResponse(await context_of(request).crm.upsert_external(viewer, external_id, profile))
 
 
@@ -127,7 +133,11 @@ async def one_customer(request: Request) -> Response:
     if request.method == "DELETE":
         await crm.erase(viewer, customer_id)
         return JSONResponse({"ok": True, "erased": customer_id})
-    profile = crm_rules.profile(await _json(request))
+    # Another site's customer is not found, whatever the body says.
+    await crm.get(viewer, customer_id)
+    # From the console the consent's source is the console; a shop's server says its own.
+    source = "api" if request.headers.get("authorization") else "console"
+    profile = crm_rules.strict_profile(await _json(request), source, now_iso())
     return JSONResponse(await crm.update(viewer, customer_id, profile))
 
 
