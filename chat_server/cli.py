@@ -14,6 +14,7 @@ from typing import Any
 from chat_server.config import Settings
 from chat_server.errors import SapaError
 from chat_server.services import admin, crm_import, demo, faq_cli, public_rooms
+from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
 
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     create_site.add_argument("--domain", action="append", required=True)
     create_site.add_argument("--locale", choices=["id", "en"], default="id")
     create_site.add_argument("--json", action="store_true")
+
+    list_sites = with_db(site.add_parser("list", help="list sites: id, name, key, domains"))
+    list_sites.add_argument("--json", action="store_true")
 
     agent = commands.add_parser("agent", help="manage agents").add_subparsers(
         dest="action", required=True
@@ -104,6 +108,21 @@ def _site_create(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for key, value in out.items():
             print(f"{key}: {value}")
+    return 0
+
+
+def _site_list(args: argparse.Namespace, settings: Settings) -> int:
+    sites = asyncio.run(_with_db(settings.db_path, site_store.list_sites))
+    rows = [
+        {"site_id": s.id, "name": s.name, "site_key": s.site_key, "domains": list(s.domains)}
+        for s in sites
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            domains = ", ".join(row["domains"])
+            print(f"{row['site_id']}  {row['site_key']}  {row['name']}  ({domains})")
     return 0
 
 
@@ -177,7 +196,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             f"  Shop page with the widget: {base}/demo\n"
             f"  Agent console:             {base}/console\n"
             f"  Owner login: {accounts.owner_email} / {accounts.password}\n"
-            f"  Agent login: {accounts.agent_email} / {accounts.password}\n",
+            f"  Agent login: {accounts.agent_email} / {accounts.password}\n"
+            f"  Site id:     {accounts.site_id}  (sapa site list shows its key and domains)\n",
             flush=True,
         )
     # Worker processes read their settings from the environment.
@@ -198,6 +218,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_ping_interval=20,
         ws_ping_timeout=20,
         log_level="warning",
+        # Sapa logs each request itself (chat_server/web/access_log.py).
+        access_log=False,
         timeout_graceful_shutdown=5,
     )
     return 0
@@ -219,7 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "site":
-            return _site_create(args, settings)
+            return (
+                _site_list(args, settings)
+                if args.action == "list"
+                else _site_create(args, settings)
+            )
         if args.command == "faq":
             return _faq(args, settings)
         if args.command == "import":

@@ -72,7 +72,8 @@ def start_server(
         str(port),
         *extra,
     ]
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    # Request lines would fill the pipe nobody reads after the banner: quiet unless asked.
+    full_env = {"SAPA_LOG_LEVEL": "warning", **os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
     )

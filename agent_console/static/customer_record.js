@@ -45,6 +45,8 @@ export class CustomerRecord {
     this.record = null;
     this.busy = false;
     this.editingKey = null;
+    // Owners keep the consent record (record or withdraw it in the panel).
+    this.owner = options.owner ?? bootRole() === "owner";
     this.build(options.headRoot);
   }
 
@@ -248,6 +250,10 @@ export class CustomerRecord {
       if (!row) return;
       if (e.target.closest('[data-testid="customer-attr-remove"]')) this.removeAttr(row.dataset.key);
       else if (e.target.closest('[data-testid="customer-attr-edit"]')) this.editAttr(row.dataset.key);
+    });
+    this.consentsEl.addEventListener("click", (e) => {
+      const btn = e.target.closest('[data-testid="customer-consent-toggle"]');
+      if (btn) this.setConsent(btn.closest('[data-testid="customer-consent"]').dataset.kind, btn.dataset.grant === "true");
     });
     this.noteForm.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -535,12 +541,28 @@ export class CustomerRecord {
           state === "unknown"
             ? t("consent.unknown")
             : [t(`consent.${state}`), dateTime(c.at), consentSource(c.source)].filter(Boolean).join(" · ");
+        const grant = state !== "granted";
+        const toggle =
+          this.owner && !this.record.erased
+            ? h(
+                "span",
+                { class: "crm-consent__actions" },
+                h("button", {
+                  type: "button",
+                  class: "btn btn--small",
+                  "data-testid": "customer-consent-toggle",
+                  "data-grant": String(grant),
+                  text: t(grant ? "consent.record" : "consent.withdraw"),
+                }),
+              )
+            : null;
         return h(
           "li",
           { class: "crm-consent", "data-testid": "customer-consent", "data-kind": c.kind, "data-state": state },
           h("span", { class: "crm-consent__mark", "aria-hidden": "true", text: mark }),
           h("span", { class: "crm-consent__kind", text: consentKind(c.kind) }),
           h("span", { class: "crm-consent__detail muted small", text: detail, title: c.at || null }),
+          toggle,
         );
       }),
     );
@@ -657,6 +679,12 @@ export class CustomerRecord {
     }
   }
 
+  // Given (true) or withdrawn (false) now, from the console (the server records when and where).
+  async setConsent(kind, granted) {
+    const ok = await this.run((id) => patchCustomer(id, { consent: { [kind]: granted } }));
+    if (ok) showToast(t(granted ? "consent.recorded" : "consent.withdrawn"));
+  }
+
   async addNote() {
     const body = this.noteInput.value.trim();
     if (!body) {
@@ -665,5 +693,13 @@ export class CustomerRecord {
     }
     const ok = await this.run((id) => addCustomerNote(id, body), this.noteInput);
     if (ok) this.noteInput.value = "";
+  }
+}
+
+function bootRole() {
+  try {
+    return JSON.parse(document.getElementById("sapa-boot")?.textContent || "{}").agent?.role || "";
+  } catch {
+    return "";
   }
 }

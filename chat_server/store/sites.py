@@ -96,3 +96,33 @@ def set_meta_once(conn: sqlite3.Connection, key: str, value: str) -> str:
     stored = get_meta(conn, key)
     assert stored is not None
     return stored
+
+
+async def list_sites(db: Database) -> list[Site]:
+    rows = await db.fetch_all("SELECT * FROM sites ORDER BY created_at, id")
+    return [row_to_site(r) for r in rows]
+
+
+def update_site(conn: sqlite3.Connection, site_id: str, changes: dict[str, object]) -> None:
+    """`changes` maps validated column names (site_routes) to their new values."""
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*changes.values(), site_id))
+
+
+def touch_origin(conn: sqlite3.Connection, site_id: str, origin: str, at: str) -> None:
+    """The widget connected from `origin` (an allowed one) at `at`."""
+    conn.execute(
+        "INSERT INTO site_origins (site_id, origin, last_seen_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (site_id, origin) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        (site_id, origin, at),
+    )
+
+
+async def origins_seen(db: Database, site_id: str) -> list[tuple[str, str]]:
+    """(origin, last_seen_at) of every origin the widget connected from, newest first."""
+    rows = await db.fetch_all(
+        "SELECT origin, last_seen_at FROM site_origins WHERE site_id = ?"
+        " ORDER BY last_seen_at DESC LIMIT 100",
+        (site_id,),
+    )
+    return [(r["origin"], r["last_seen_at"]) for r in rows]

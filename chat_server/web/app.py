@@ -42,6 +42,7 @@ from chat_server.web import (
     static_assets,
     widget_routes,
 )
+from chat_server.web.access_log import AccessLog, configure_logging
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
@@ -199,7 +200,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *report_routes.routes,
         *assets.routes,
     ]
-    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [Middleware(AccessLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     return Starlette(
         routes=routes,
         middleware=middleware,
@@ -210,4 +211,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Uvicorn factory for worker processes: settings come from SAPA_* variables."""
+    configure_logging()
     return create_app(Settings.from_env())

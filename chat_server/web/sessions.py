@@ -12,7 +12,7 @@ from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
-from chat_server.services import widget_sessions
+from chat_server.services import origins, widget_sessions
 from chat_server.store import agents as agent_store
 from chat_server.store import rooms as room_store
 from chat_server.web.context import AppContext
@@ -203,6 +203,7 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
     site, customer = found
     if not origin_allowed(ws.headers.get("origin"), site.domains):
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
+    await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
     session = WidgetSession(ctx, site, customer)
     await session.load()
     return session

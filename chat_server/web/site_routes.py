@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.domain.models import Site
+from chat_server.domain.origins import origin_allowed
 from chat_server.store import sites as site_store
 from chat_server.web.context import context_of
 from chat_server.web.rest_auth import authenticate
@@ -91,16 +92,46 @@ async def site_settings(request: Request) -> Response:
             raise errors.bad_request("body is not valid JSON") from None
         changes = _changes(data)
         if changes:
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            await ctx.db.write(
-                lambda conn: conn.execute(
-                    f"UPDATE sites SET {assignments} WHERE id = ?",
-                    (*changes.values(), viewer.site_id),
-                )
-            )
+            await ctx.db.write(lambda conn: site_store.update_site(conn, viewer.site_id, changes))
     site = await site_store.get_site(ctx.db, viewer.site_id)
     assert site is not None
     return JSONResponse(site_view(site))
 
 
-routes = [Route("/api/v1/site", site_settings, methods=["GET", "PUT"])]
+def embed_snippet(base_url: str, site_key: str) -> str:
+    return f'<script src="{base_url}/widget.js" data-site="{site_key}" async></script>'
+
+
+def install_view(site: Site, base_url: str, seen: list[tuple[str, str]]) -> dict[str, Any]:
+    """What an owner needs to put the widget on the shop and check that it runs there."""
+    return {
+        "site_id": site.id,
+        "site_key": site.site_key,
+        "embed": embed_snippet(base_url, site.site_key),
+        "help_url": f"{base_url}/help/{site.site_key}",
+        "domains": list(site.domains),
+        # Only origins the site still allows: a removed domain's old visits say nothing.
+        "origins": [
+            {"origin": origin, "last_seen_at": at}
+            for origin, at in seen
+            if origin_allowed(origin, site.domains)
+        ],
+    }
+
+
+async def site_install(request: Request) -> Response:
+    viewer = await authenticate(request)
+    if viewer.role != "owner":
+        raise errors.forbidden("only the site's owners see the install details")
+    ctx = context_of(request)
+    site = await site_store.get_site(ctx.db, viewer.site_id)
+    assert site is not None
+    base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
+    seen = await site_store.origins_seen(ctx.db, site.id)
+    return JSONResponse(install_view(site, base, seen))
+
+
+routes = [
+    Route("/api/v1/site", site_settings, methods=["GET", "PUT"]),
+    Route("/api/v1/site/install", site_install),
+]

@@ -197,8 +197,32 @@ async def test_a_customer_pushed_in_by_the_shop_was_never_seen(env: Env) -> None
     assert pushed.json()["last_seen_at"] is None
     listed = await env.http.get("/api/v1/customers?q=Sri", headers=owner_token(env))
     assert [c["last_seen_at"] for c in listed.json()["items"]] == [None]
-    widget, session = await env.widget("a")
+    _widget, session = await env.widget("a")
     record = await env.http.get(
         f"/api/v1/customers/{session['customer_id']}", headers=owner_token(env)
     )
     assert record.json()["last_seen_at"] is not None
+
+
+async def test_owners_see_the_embed_code_and_where_the_widget_last_connected(env: Env) -> None:
+    assert env.http is not None
+    site = env.sites["a"]
+    before = await env.http.get("/api/v1/site/install", headers=owner_token(env))
+    assert before.status_code == 200
+    body = before.json()
+    assert body["site_id"] == site.creds.site_id and body["site_key"] == site.creds.site_key
+    assert body["embed"] == (
+        f'<script src="{env.url}/widget.js" data-site="{site.creds.site_key}" async></script>'
+    )
+    assert body["help_url"] == f"{env.url}/help/{site.creds.site_key}"
+    assert body["origins"] == []
+    await env.widget("a", origin="https://www.shop-a.test")
+    after = (await env.http.get("/api/v1/site/install", headers=owner_token(env))).json()
+    assert [o["origin"] for o in after["origins"]] == ["https://www.shop-a.test"]
+    assert after["origins"][0]["last_seen_at"].endswith("Z")
+    # Another site's owner sees only their own; agents see none of it.
+    other = (await env.http.get("/api/v1/site/install", headers=owner_token(env, "b"))).json()
+    assert other["origins"] == []
+    _, _, headers, _ = await env.agent(site.agent_email)
+    refused = await env.http.get("/api/v1/site/install", headers=headers)
+    assert refused.status_code == 403

@@ -1,0 +1,46 @@
+"""Where the widget runs: the last time it connected from each allowed origin (Settings)."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from urllib.parse import urlsplit
+
+from chat_server.ids import now_iso
+from chat_server.store import sites as site_store
+from chat_server.store.database import Database
+
+# One write per origin per minute and process is plenty for "last seen": a busy shop's
+# reconnects never queue writes on the chat path.
+EVERY_SECONDS = 60.0
+_last: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def normalised(origin: str | None) -> str | None:
+    """scheme://host[:port] of an Origin header, or None when it is not one."""
+    if not origin or len(origin) > 300:
+        return None
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+async def seen(db: Database, site_id: str, origin: str | None) -> None:
+    clean = normalised(origin)
+    if clean is None:
+        return
+    key, now = (site_id, clean), time.monotonic()
+    recent = _last.setdefault(db, {})
+    if now - recent.get(key, -EVERY_SECONDS) < EVERY_SECONDS:
+        return
+    if len(recent) > 10_000:
+        recent.clear()
+    recent[key] = now
+    at = now_iso()
+    await db.write(lambda conn: site_store.touch_origin(conn, site_id, clean, at))

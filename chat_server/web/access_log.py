@@ -1,0 +1,131 @@
+"""One log line per HTTP request and per WebSocket open and close (pure ASGI middleware).
+
+A line says the method, the path (never the query string: it may carry tokens), the status
+(or the socket's close code) and how long it took. No bodies, headers or tokens.
+`SAPA_LOG_LEVEL` (default `info`; `warning` silences these lines) and `SAPA_LOG_FORMAT`
+(`text` or `json`) set it up; uvicorn's own access log is off so nothing is logged twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("sapa.access")
+FIELDS = ("method", "path", "status", "ms", "event", "code")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request's fields at the top level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in FIELDS:
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def configure_logging(env: dict[str, str] | None = None) -> None:
+    """Sapa's loggers write to stderr at SAPA_LOG_LEVEL, as text or JSON (once per process)."""
+    env = dict(os.environ) if env is None else env
+    level = env.get("SAPA_LOG_LEVEL", "info").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        level = "INFO"
+    as_json = env.get("SAPA_LOG_FORMAT", "text").lower() == "json"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if as_json
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    for name in ("sapa", "chat_server"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "sapa_handler", False)]:
+            logger.removeHandler(old)
+        handler.sapa_handler = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started, status = time.perf_counter(), 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            _line(scope["method"], scope["path"], status, started)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started, accepted, code = time.perf_counter(), False, 1006
+
+        async def sending(message: Message) -> None:
+            nonlocal accepted, code
+            if message["type"] == "websocket.accept":
+                accepted = True
+                _line("WS", scope["path"], 101, started, event="open")
+            elif message["type"] == "websocket.close":
+                code = int(message.get("code", 1000))
+            await send(message)
+
+        async def receiving() -> Message:
+            nonlocal code
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                code = int(message.get("code", 1000))
+            return message
+
+        try:
+            await self.app(scope, receiving, sending)
+        finally:
+            # A refused handshake (close before accept) is answered 403 by the server.
+            status = 101 if accepted else 403
+            _line("WS", scope["path"], status, started, event="close", code=code)
+
+
+def _line(
+    method: str, path: str, status: int, started: float, event: str = "", code: int | None = None
+) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    extra: dict[str, Any] = {"method": method, "path": path, "status": status, "ms": ms}
+    text = f"{method} {path} {status} {ms}ms"
+    if event:
+        extra["event"] = event
+        text = f"{method} {path} {event} {status}" + (f" code={code} {ms}ms" if code else "")
+    if code is not None:
+        extra["code"] = code
+    log.info(text, extra=extra)
