@@ -8,6 +8,7 @@ import { setText, setAttr } from "./dom.js";
 import { errorText } from "./shell.js";
 import { startPage } from "./page_shell.js";
 import { dateOnly, getSite, putSite, reportSummary } from "./crm.js";
+import { InstallPanel } from "./onboarding.js";
 
 // The server's own rules (chat_server/web/site_routes.py), checked here first
 // so a typo is pointed at before the round trip.
@@ -65,6 +66,7 @@ class SettingsPage {
       if (this.dirty && this.owner) e.preventDefault();
     });
     onLocaleChange(() => this.renderReport());
+    if (this.owner) new InstallPanel(document.querySelector("#install")).load();
     this.load();
   }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -25,8 +26,9 @@ class Shopper:
         session.raise_for_status()
         self.token: str = session.json()["token"]
         self.customer_id: str = session.json()["customer_id"]
-        self.ws: ClientConnection = connect(
-            server.url.replace("http://", "ws://") + "/ws/widget", origin=server.url
+        self._stack = ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(server.url.replace("http://", "ws://") + "/ws/widget", origin=server.url)
         )
         self.events: list[dict[str, Any]] = []
         self._refs = itertools.count(1)
@@ -61,4 +63,4 @@ class Shopper:
         return dict(ack["message"])
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()
