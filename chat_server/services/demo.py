@@ -42,7 +42,7 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
         site_id = creds.site_id
         # A demo password is printed on every start, so it is kept (demo accounts only).
         password = new_secret(9)
-        await admin.create_agent(db, site_id, OWNER_EMAIL, "Sari (Owner)", "owner", password)
+        await admin.create_agent(db, site_id, OWNER_EMAIL, "Sari Wulandari", "owner", password)
         await admin.create_agent(db, site_id, AGENT_EMAIL, "Rina", "agent", password)
 
         entries = [entry_fields(item, creating=True) for item in _demo_faq()]

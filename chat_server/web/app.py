@@ -32,7 +32,9 @@ from chat_server.store.database import Database
 from chat_server.web import (
     console_routes,
     crm_routes,
+    errors_html,
     faq_routes,
+    favicon,
     help_routes,
     metrics,
     report_routes,
@@ -126,11 +128,15 @@ async def readyz(request: Request) -> Response:
 
 async def sapa_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SapaError)
+    if errors_html.wants_html(request):
+        return errors_html.error_page(request, exc.http_status)
     return JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if errors_html.wants_html(request):
+        return errors_html.error_page(request, exc.status_code)
     code = {404: "not_found", 405: "bad_request"}.get(exc.status_code, "bad_request")
     return JSONResponse(
         {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
@@ -189,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
+        *favicon.routes,
         *widget_routes.routes,
         *console_routes.routes,
         *rest.routes,
