@@ -8,7 +8,7 @@ import { Store, roomTitle } from "./model.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import * as notify from "./notify.js";
-import { readBoot, fillIdentity, showToast, errorText, setNavUnread } from "./shell.js";
+import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
 import { PublicRooms } from "./rooms.js";
 
@@ -16,6 +16,9 @@ import { PublicRooms } from "./rooms.js";
 const TYPING_REFRESH_MS = 3000;
 // ...and typing:false after this much quiet.
 const TYPING_IDLE_MS = 4000;
+// Phones show the inbox or one conversation (console.css): opening one is a step the
+// browser's back button undoes.
+const PHONE = window.matchMedia("(max-width: 640px)");
 
 class App {
   constructor(boot) {
@@ -64,6 +67,7 @@ class App {
 
   start() {
     this.setupSidebar();
+    wireSkipLinks();
     this.inbox.render();
     this.view.render();
     onLocaleChange(() => {
@@ -76,7 +80,8 @@ class App {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.markRead();
     });
-    window.addEventListener("hashchange", () => this.openFromHash());
+    window.addEventListener("hashchange", () => this.openFromHash({ closeWithout: true }));
+    for (const btn of document.querySelectorAll(".conv-back")) btn.addEventListener("click", () => this.back());
     document.addEventListener("keydown", (e) => this.onShortcut(e));
     // Audio may only start after a gesture; any click or key counts.
     const unlock = () => notify.unlockAudio();
@@ -424,8 +429,8 @@ class App {
     }
     if (this.openRoomId !== roomId) this.typing(false);
     this.openRoomId = roomId;
-    const hash = roomId ? `#room=${encodeURIComponent(roomId)}` : "";
-    if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+    this.setHash(roomId);
+    this.markOpen(Boolean(roomId));
     this.inbox.setOpen(roomId);
     this.view.show(roomId);
     this.customer.show(roomId ? this.store.rooms.get(roomId) : null);
@@ -454,8 +459,8 @@ class App {
   openPublic(roomId) {
     if (this.rooms.openId !== roomId) this.typing(false);
     this.openRoomId = null;
-    const hash = `#room=${encodeURIComponent(roomId)}`;
-    if (location.hash !== hash) history.replaceState(null, "", `${location.pathname}${location.search}${hash}`);
+    this.setHash(roomId);
+    this.markOpen(true);
     this.inbox.setOpen(null);
     this.customer.show(null);
     this.rooms.open(roomId);
@@ -463,9 +468,33 @@ class App {
     this.view.focusInput();
   }
 
-  openFromHash() {
+  openFromHash({ closeWithout = false } = {}) {
     const m = /^#room=(.+)$/.exec(location.hash);
     if (m) this.open(decodeURIComponent(m[1]));
+    else if (closeWithout && !location.hash && (this.openRoomId || this.rooms.openId)) this.open(null);
+  }
+
+  // On a phone, going from the inbox into a conversation adds a history entry, so the
+  // browser's back returns to the inbox; everywhere else the address just follows.
+  setHash(roomId) {
+    const hash = roomId ? `#room=${encodeURIComponent(roomId)}` : "";
+    if (location.hash === hash) return;
+    const url = `${location.pathname}${location.search}${hash}`;
+    if (roomId && !location.hash && PHONE.matches) history.pushState({ sapaStep: true }, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  markOpen(open) {
+    document.getElementById("app").classList.toggle("app--open", open);
+  }
+
+  // The conversation header's back button (phones): to the inbox, focus on its list.
+  back() {
+    const stepped = Boolean(history.state?.sapaStep);
+    this.open(null);
+    // Drop the step too, so the browser's back does not reopen the conversation.
+    if (stepped) history.back();
+    document.getElementById("inbox-list").focus();
   }
 
   // `link` is the FAQ suggestion the reply came from: {faq_id, for_message_id}.

@@ -50,7 +50,14 @@ const STRINGS = {
     "conv.reopen": "Reopen",
     "conv.note": "Private note",
     "conv.noteToggle": "Note",
-    "conv.placeholder": "Write a reply… (Enter sends, Shift+Enter for a new line)",
+    "conv.placeholder": "Write a reply…",
+    "conv.replyLabel": "Reply",
+    "conv.keys": "Enter sends · Shift+Enter for a new line",
+    "conv.back": "Back to the inbox",
+    "conv.messages": "Messages",
+    "skip.inbox": "Skip to the conversation list",
+    "skip.reply": "Skip to the reply box",
+    "customer.heading": "Customer record",
     "conv.notePlaceholder": "Write a private note — only agents see it",
     "conv.send": "Send",
     "conv.addNote": "Add note",
@@ -88,7 +95,7 @@ const STRINGS = {
     "faq.import": "Import",
     "faq.importHint": "CSV (question, answer, category, tags, lang) or JSON",
     "faq.importing": "Importing {name}…",
-    "faq.imported": "{n} imported from {name}.",
+    "faq.imported": "{n, plural, one {# entry} other {# entries}} imported from {name}.",
     "faq.importBadType": "Choose a .csv or .json file.",
     "faq.importFailed": "Import failed: {msg}",
     "faq.exportCsv": "Export CSV",
@@ -106,9 +113,9 @@ const STRINGS = {
     "faq.empty": "No entries yet.",
     "faq.emptyOwner": "No entries yet. Create one or import a CSV.",
     "faq.emptyFiltered": "Nothing matches these filters.",
-    "faq.count": "{n} entries",
-    "faq.countFiltered": "{shown} of {n} entries",
-    "faq.phrasingCount": "{n} phrasings",
+    "faq.count": "{n, plural, one {# entry} other {# entries}}",
+    "faq.countFiltered": "{shown} of {n, plural, one {# entry} other {# entries}}",
+    "faq.phrasingCount": "{n, plural, one {# phrasing} other {# phrasings}}",
     "faq.phrasingCount1": "1 phrasing",
     "faq.moveUp": "Move up",
     "faq.moveDown": "Move down",
@@ -193,7 +200,7 @@ const STRINGS = {
     "crm.orders": "Latest orders",
     "crm.noOrders": "No orders yet.",
     "crm.moreOrders": "{n} more on the customer page",
-    "crm.items": "{n} items",
+    "crm.items": "{n, plural, one {# item} other {# items}}",
     "crm.items1": "1 item",
     "crm.rooms": "Conversations",
     "crm.noRooms": "No conversations yet.",
@@ -204,7 +211,7 @@ const STRINGS = {
     "crm.noTags": "No tags.",
     "crm.tagPlaceholder": "Add a tag…",
     "crm.tagRemove": "Remove tag {tag}",
-    "crm.tagTooLong": "A tag is at most {n} characters.",
+    "crm.tagTooLong": "A tag is at most {n, plural, one {# character} other {# characters}}.",
     "crm.add": "Add",
     "crm.attrs": "Attributes",
     "crm.noAttrs": "No attributes.",
@@ -268,7 +275,7 @@ const STRINGS = {
     "customers.loadFailed": "Could not load customers.",
     "customers.empty": "No customers yet. They appear when shoppers chat or your shop sends orders.",
     "customers.emptyFiltered": "No customer matches these filters.",
-    "customers.total": "{n} customers",
+    "customers.total": "{n, plural, one {# customer} other {# customers}}",
     "customers.total1": "1 customer",
     "customers.range": "{from}–{to} of {n}",
     "customers.prev": "‹ Previous",
@@ -277,7 +284,7 @@ const STRINGS = {
     "customer.export": "Export JSON",
     "customer.erase": "Erase customer",
     "timeline.title": "Full history",
-    "timeline.count": "{n} entries",
+    "timeline.count": "{n, plural, one {# entry} other {# entries}}",
     "timeline.count1": "1 entry",
     "timeline.empty": "Nothing yet.",
     "timeline.failed": "Could not load the history.",
@@ -342,11 +349,11 @@ const STRINGS = {
     "reports.faq": "Answered by the FAQ",
     "reports.failed": "Could not load the report.",
     "reports.messagesSplit": "{c} from shoppers · {a} from agents",
-    "reports.answered": "{n} conversations answered",
-    "reports.responses": "{n} ratings",
+    "reports.answered": "{n, plural, one {# conversation} other {# conversations}} answered",
+    "reports.responses": "{n, plural, one {# rating} other {# ratings}}",
     "reports.faqValue": "{d} deflected · {h} helpful",
     "reports.faqHint": "{q} questions got suggestions · {u} used by agents · {nh} not helpful",
-    "reports.note": "Messages: {m}. CSAT from {r} ratings.",
+    "reports.note": "Messages: {m}. CSAT from {r, plural, one {# rating} other {# ratings}}.",
     "dur.s": "{s}s",
     "dur.m": "{m} min",
     "dur.ms": "{m} min {s}s",
@@ -403,7 +410,7 @@ const STRINGS = {
     "rooms.seconds": "{n} s",
     "rooms.minutes": "{n} min",
     "rooms.hours": "{n} h",
-    "rooms.days": "{n} days",
+    "rooms.days": "{n, plural, one {# day} other {# days}}",
   },
   id: {
     "app.title": "Sapa",
@@ -453,7 +460,14 @@ const STRINGS = {
     "conv.reopen": "Buka lagi",
     "conv.note": "Catatan internal",
     "conv.noteToggle": "Catatan",
-    "conv.placeholder": "Tulis balasan… (Enter kirim, Shift+Enter baris baru)",
+    "conv.placeholder": "Tulis balasan…",
+    "conv.replyLabel": "Balasan",
+    "conv.keys": "Enter kirim · Shift+Enter baris baru",
+    "conv.back": "Kembali ke kotak masuk",
+    "conv.messages": "Pesan",
+    "skip.inbox": "Lompat ke daftar percakapan",
+    "skip.reply": "Lompat ke kotak balasan",
+    "customer.heading": "Data pelanggan",
     "conv.notePlaceholder": "Tulis catatan internal — hanya agen yang melihat",
     "conv.send": "Kirim",
     "conv.addNote": "Simpan catatan",
@@ -901,10 +915,30 @@ export function locale() {
   return current;
 }
 
+// Counted words use ICU plural syntax, chosen by the language's own rules
+// (Intl.PluralRules): "{n, plural, one {# day} other {# days}}" gives "1 day", "3 days";
+// "=0 {…}" matches an exact number. "#" is the number.
+const PLURAL = /\{(\w+), plural, ((?:(?:=\d+|zero|one|two|few|many|other) \{[^{}]*\} ?)+)\}/g;
+const PLURAL_CASE = /(=\d+|zero|one|two|few|many|other) \{([^{}]*)\}/g;
+const pluralRules = {};
+
+export function plural(n, cases, locale = current) {
+  pluralRules[locale] ??= new Intl.PluralRules(locale === "id" ? "id-ID" : "en-GB");
+  const exact = cases[`=${n}`];
+  const text = exact ?? cases[pluralRules[locale].select(Number(n))] ?? cases.other ?? "";
+  return text.replace(/#/g, String(n));
+}
+
 export function t(key, vars) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   if (!vars) return text;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+  const counted = text.replace(PLURAL, (m, name, body) => {
+    if (!(name in vars)) return m;
+    const cases = {};
+    for (const [, which, words] of body.matchAll(PLURAL_CASE)) cases[which] = words;
+    return plural(vars[name], cases);
+  });
+  return counted.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
 export function setLocale(next) {

@@ -89,10 +89,12 @@ export class Inbox {
     }
   }
 
+  // A list item holding one button: the list keeps its semantics and the row is
+  // reachable and pressable from the keyboard like any button.
   createItem(room) {
-    const el = h(
-      "li",
-      { class: "item", "data-testid": "inbox-item", role: "button", tabindex: "0" },
+    const btn = h(
+      "button",
+      { type: "button", class: "item__btn" },
       h("span", { class: "avatar", "aria-hidden": "true" }),
       h(
         "span",
@@ -112,13 +114,8 @@ export class Inbox {
         ),
       ),
     );
-    el.addEventListener("click", () => this.onOpen(el.dataset.roomId));
-    el.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        this.onOpen(el.dataset.roomId);
-      }
-    });
+    const el = h("li", { class: "item", "data-testid": "inbox-item" }, btn);
+    btn.addEventListener("click", () => this.onOpen(el.dataset.roomId));
     return el;
   }
 
@@ -127,6 +124,7 @@ export class Inbox {
     setAttr(el, "data-room-id", room.id);
     setAttr(el, "data-status", room.status);
     setAttr(el, "aria-current", room.id === this.openRoomId ? "true" : null);
+    setAttr(el.firstElementChild, "aria-current", room.id === this.openRoomId ? "true" : null);
     el.classList.toggle("item--unread", (room.unread || 0) > 0);
     const avatar = el.querySelector(".avatar");
     setText(avatar, initials(title));

@@ -308,11 +308,12 @@ function createMessage(m) {
       h("span", { class: "rmsg__hidden", "data-testid": "room-hidden-label" }),
       h("span", { class: "rmsg__muted", "data-testid": "room-muted-label" }),
       h("span", { class: "rmsg__state" }),
+      // In the head row, in the flow: shown on hover, it never covers the text.
+      actions,
       h("time", { class: "rmsg__time" }),
     ),
     h("div", { class: "rmsg__quote", "data-testid": "room-quote" }),
     h("div", { class: "rmsg__body" }),
-    actions,
     h(
       "div",
       { class: "rmsg__faq", "data-testid": "room-faq-created" },

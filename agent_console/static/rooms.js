@@ -569,10 +569,11 @@ export class PublicRooms {
     this.app.scheduleRender();
   }
 
+  // A list item holding one button (see inbox.js).
   createItem() {
-    const el = h(
-      "li",
-      { class: "item room-item", "data-testid": "room-item", role: "button", tabindex: "0" },
+    const btn = h(
+      "button",
+      { type: "button", class: "item__btn" },
       h("span", { class: "room-item__icon", "aria-hidden": "true", text: "#" }),
       h(
         "span",
@@ -593,14 +594,8 @@ export class PublicRooms {
         ),
       ),
     );
-    const open = () => this.app.open(el.dataset.roomId);
-    el.addEventListener("click", open);
-    el.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") {
-        e.preventDefault();
-        open();
-      }
-    });
+    const el = h("li", { class: "item room-item", "data-testid": "room-item" }, btn);
+    btn.addEventListener("click", () => this.app.open(el.dataset.roomId));
     return el;
   }
 
@@ -608,6 +603,7 @@ export class PublicRooms {
     setAttr(el, "data-room-id", room.id);
     setAttr(el, "data-archived", room.archived ? "true" : null);
     setAttr(el, "aria-current", room.id === this.openId ? "true" : null);
+    setAttr(el.firstElementChild, "aria-current", room.id === this.openId ? "true" : null);
     setText(el.querySelector(".item__name"), room.name || "");
     const archived = el.querySelector(".room-item__archived");
     archived.hidden = !room.archived;

@@ -105,7 +105,8 @@ class SettingsPage {
     const color = this.f.color.value.trim();
     this.preview.style.setProperty("--widget-color", COLOR.test(color) ? color : "#0f766e");
     setAttr(this.f.color, "aria-invalid", COLOR.test(color) ? null : "true");
-    this.prechatOptions.classList.toggle("is-off", !this.f.prechat.checked);
+    // Off: the options are disabled (not just dimmed), so they read as unavailable.
+    this.prechatOptions.disabled = !this.f.prechat.checked;
   }
 
   showError(text) {

@@ -40,6 +40,24 @@ export function errorText(code) {
   return t(key) !== key ? t(key) : t("err.generic", { msg: code || "?" });
 }
 
+// Skip links move focus without touching the address (its hash names the open room).
+// A target that is not shown (the reply box with no conversation open) falls back to
+// the first one that is.
+export function wireSkipLinks() {
+  const links = [...document.querySelectorAll(".skip-link")];
+  for (const link of links) {
+    link.addEventListener("click", (e) => {
+      e.preventDefault();
+      const shown = (el) => el && el.getClientRects().length > 0;
+      const wanted = document.querySelector(link.getAttribute("href"));
+      const target = shown(wanted)
+        ? wanted
+        : links.map((l) => document.querySelector(l.getAttribute("href"))).find(shown);
+      target?.focus();
+    });
+  }
+}
+
 // The unread count on the "Conversations" link of the sidebar.
 export function setNavUnread(n) {
   const el = document.querySelector('[data-testid="nav-unread"]');
