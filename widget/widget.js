@@ -103,6 +103,8 @@ button{margin:0;padding:0;border:0;background:none;font:inherit;color:inherit;cu
   api.q = { push() { for (const args of arguments) call(args); } };
   window.Sapa = api;
   early.forEach(call);
+  // The help center's "chat with us" links to the shop with this hash: open the panel.
+  if (location.hash === '#sapa-open') call(['open']);
 
   // ------------------------------------------------------------- launcher
   function mount() {

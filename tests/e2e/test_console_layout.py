@@ -267,5 +267,21 @@ def test_axe_finds_nothing_serious_on_console_and_help_pages(
     expect(laptop.locator("h1")).to_have_count(1)
     check("help entry")
 
+    laptop.goto(f"{live_server.url}/demo")
+    expect(laptop.get_by_test_id("sapa-launcher")).to_be_visible()
+
     assert not found, "\n\n".join(f"{name}:\n{text}" for name, text in found.items())
     assert not missing, missing
+
+
+def test_help_center_links_to_the_shop_and_opens_its_chat(
+    laptop: Page, live_server: ServerProcess
+) -> None:
+    laptop.goto(f"{live_server.url}/help/{live_server.site_key}")
+    # The demo shop is Indonesian: no English entries in its list.
+    expect(laptop.get_by_test_id("help-category").filter(has_text="Shipping")).to_have_count(0)
+    expect(laptop.get_by_test_id("help-shop-link")).to_have_attribute("href", "/demo")
+    laptop.get_by_test_id("help-chat-link").click()
+    expect(laptop).to_have_url(re.compile(r"/demo#sapa-open$"))
+    expect(laptop.get_by_test_id("sapa-input")).to_be_visible()
+    shot(laptop, "help-chat-link-opened")
