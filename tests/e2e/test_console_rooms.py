@@ -63,7 +63,10 @@ def unique(text: str) -> str:
 
 def open_community(page: Page, url: str) -> None:
     page.goto(f"{url}/demo")
-    page.get_by_test_id("sapa-launcher").click()
+    # Sapa.open() rather than a click: after a reload the panel may come back open by itself,
+    # and a click would then close it.
+    page.wait_for_function("() => window.Sapa && typeof window.Sapa.open === 'function'")
+    page.evaluate("() => window.Sapa.open()")
     expect(page.get_by_test_id("sapa-status")).to_have_attribute("data-state", "connected")
     page.get_by_test_id("sapa-tab-community").click()
     expect(page.get_by_test_id("sapa-tab-community")).to_have_attribute("aria-selected", "true")
