@@ -27,6 +27,9 @@ class Settings:
     # below which nobody is asked to move (0 interval turns rebalancing off).
     rebalance_interval: float = 10.0
     rebalance_min_excess: int = 50
+    # Console sessions end after this long unused, and this long after login whatever happens.
+    session_idle_hours: float = 12.0
+    session_max_days: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -46,6 +49,8 @@ class Settings:
             "rebalance_min_excess": int(
                 env.get("SAPA_REBALANCE_MIN_EXCESS", d.rebalance_min_excess)
             ),
+            "session_idle_hours": float(env.get("SAPA_SESSION_IDLE_HOURS", d.session_idle_hours)),
+            "session_max_days": float(env.get("SAPA_SESSION_MAX_DAYS", d.session_max_days)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ class Agent:
     name: str
     role: Role
     status: AgentStatus = "offline"
+    active: bool = True  # false once deactivated: no login, no sessions, no assignments
 
     def public(self) -> dict[str, Any]:
         return {
@@ -43,6 +44,7 @@ class Agent:
             "email": self.email,
             "role": self.role,
             "status": self.status,
+            "active": self.active,
         }
 
 

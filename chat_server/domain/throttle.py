@@ -50,3 +50,50 @@ class SlidingWindow:
 
     def clear(self, key: str) -> None:
         self.events.pop(key, None)
+
+
+@dataclass(slots=True)
+class WindowCounts:
+    """Counts per key over a fixed window that starts at the key's first count.
+
+    The same rule as Redis `SET key 0 EX window NX` + `INCRBY`, so one process alone and
+    several sharing Redis limit alike.
+    """
+
+    window: float
+    counts: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def add(self, key: str, now: float, amount: int = 1) -> int:
+        start, count = self.counts.get(key, (now, 0))
+        if now - start >= self.window:
+            start, count = now, 0
+        count = max(0, count + amount)
+        self.counts[key] = (start, count)
+        if len(self.counts) > 10_000:  # bound memory under a credential-stuffing flood
+            self.counts = {k: v for k, v in self.counts.items() if now - v[0] < self.window}
+        return count
+
+    def clear(self, key: str) -> None:
+        self.counts.pop(key, None)
+
+
+@dataclass(slots=True)
+class InFlight:
+    """At most `limit` operations at once per key (e.g. password checks for one email)."""
+
+    limit: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def enter(self, key: str) -> bool:
+        count = self.counts.get(key, 0)
+        if count >= self.limit:
+            return False
+        self.counts[key] = count + 1
+        return True
+
+    def leave(self, key: str) -> None:
+        count = self.counts.get(key, 0) - 1
+        if count > 0:
+            self.counts[key] = count
+        else:
+            self.counts.pop(key, None)

@@ -7,14 +7,13 @@ import sqlite3
 from argon2 import PasswordHasher
 
 from chat_server import errors
+from chat_server.domain.accounts import check_new_password
 from chat_server.services.public_rooms import insert_default_room
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
 hasher = PasswordHasher()
-
-MIN_PASSWORD = 8
 
 
 async def create_site(
@@ -39,8 +38,7 @@ async def create_agent(
 ) -> str:
     if role not in ("agent", "owner"):
         raise errors.bad_request("role must be agent or owner")
-    if len(password) < MIN_PASSWORD:
-        raise errors.bad_request(f"a password needs at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     if "@" not in email:
         raise errors.bad_request("not an email address")
     if await site_store.get_site(db, site_id) is None:

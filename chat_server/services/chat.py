@@ -137,7 +137,7 @@ class ChatService:
         target = None
         if agent_id is not None:
             target = await agent_store.get_agent(self.db, viewer.site_id, agent_id)
-            if target is None:
+            if target is None or not target.active:
                 raise errors.not_found("agent")
 
         def job(conn: sqlite3.Connection) -> Outcome:

@@ -1,24 +1,130 @@
-"""Console sessions: argon2 passwords, server-side sessions, throttled logins."""
+"""Console accounts: argon2 passwords, expiring server-side sessions, throttled logins, and
+the rules for departed agents (deactivate, activate, set a password).
+
+Login throttling holds under concurrency: an attempt is counted before its password is
+checked (so 40 guesses in flight cannot all be checked), each email has one check in flight
+and each client address a few (the rest are refused at once), and argon2 runs in a small
+bounded thread pool, so a flood fills its own per-address share and never the event loop or
+the whole pool. Counts are shared through Redis when the server has it, so every process
+enforces the same limits; a right password un-counts its attempt.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from chat_server.bus import Bus, Event
+from chat_server.config import Settings
+from chat_server.domain import audience
+from chat_server.domain.accounts import (
+    SessionLifetime,
+    check_new_password,
+    email_key,
+    parse_time,
+)
 from chat_server.domain.models import Agent
-from chat_server.domain.throttle import SlidingWindow
+from chat_server.domain.throttle import InFlight, WindowCounts
 from chat_server.errors import ErrorCode, SapaError
-from chat_server.ids import new_id, new_secret, now_iso
+from chat_server.ids import format_time, new_id, new_secret
 from chat_server.services.admin import hasher
 from chat_server.store import agents as agent_store
 from chat_server.store.database import Database
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 # A real hash to verify against when the email is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = hasher.hash("not-a-real-password")
+
+# Close codes (the gateways' own): the session is over; or reconnect, and the handshake decides.
+CLOSE_SESSION_ENDED = 4000
+CLOSE_RECONNECT = 1012
+
+# Failed attempts allowed per window; a right password is not counted.
+EMAIL_LIMIT = 5
+CLIENT_LIMIT = 20
+WINDOW = 300  # seconds
+# Password checks in flight at once (per process): the rest are refused straight away.
+EMAIL_IN_FLIGHT = 1
+CLIENT_IN_FLIGHT = 3
+CHANGES_POLL = 1.0  # seconds between looks at account changes made by the CLI
+CHANGES_KEPT = timedelta(days=1)
+
+
+def _busy() -> SapaError:
+    return SapaError(ErrorCode.RATE_LIMITED, "too many logins at once; try again in a moment")
+
+
+def _throttled() -> SapaError:
+    return SapaError(ErrorCode.RATE_LIMITED, "too many failed logins; try again later")
+
+
+class PasswordPool:
+    """argon2 in a few threads, with a bounded number of checks allowed to wait for them."""
+
+    def __init__(self, workers: int = 2, waiting: int = 16) -> None:
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+        self.capacity = workers + waiting
+        self.reserved = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if self.reserved >= self.capacity:
+            raise _busy()
+        self.reserved += 1
+        try:
+            yield
+        finally:
+            self.reserved -= 1
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+# One per process: argon2 is CPU-bound, so more threads than cores only queue inside the OS.
+PASSWORDS = PasswordPool()
+
+
+class LoginAttempts:
+    """Attempt counts per email and per client address: in Redis when shared, else here."""
+
+    def __init__(self, shared: Any | None = None) -> None:
+        self.shared = shared  # a RedisCounts, or None for one process alone
+        self.local = WindowCounts(WINDOW)
+
+    async def add(self, names: Sequence[str], amount: int) -> list[int]:
+        if self.shared is not None:
+            try:
+                counts: list[int] = await self.shared.add(names, amount, WINDOW)
+                return counts
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                # Redis away: keep limiting, per process, rather than refuse every login.
+                log.warning("login counts fall back to this process: %s", exc)
+            except Exception as exc:  # redis-py raises its own RedisError family
+                log.warning("login counts fall back to this process: %s", exc)
+        now = time.monotonic()
+        return [self.local.add(name, now, amount) for name in names]
+
+    async def clear(self, names: Sequence[str]) -> None:
+        for name in names:
+            self.local.clear(name)
+        if self.shared is not None:
+            try:
+                await self.shared.clear(names)
+            except Exception as exc:
+                log.warning("could not clear shared login counts: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,53 +134,192 @@ class ConsoleSession:
     csrf_token: str
 
 
-class ConsoleAuth:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.per_email = SlidingWindow(limit=5, window=300)
-        self.per_client = SlidingWindow(limit=20, window=300)
+def lifetime_of(settings: Settings) -> SessionLifetime:
+    return SessionLifetime(
+        idle=timedelta(hours=settings.session_idle_hours),
+        absolute=timedelta(days=settings.session_max_days),
+    )
 
-    async def login(self, email: str, password: str, client: str) -> ConsoleSession:
-        email_key, now = email.strip().lower(), time.monotonic()
-        if self.per_email.blocked(email_key, now) or self.per_client.blocked(client, now):
-            raise SapaError(ErrorCode.RATE_LIMITED, "too many failed logins; try again later")
-        found = await agent_store.get_login(self.db, email_key)
+
+class ConsoleAuth:
+    def __init__(self, db: Database, bus: Bus | None = None, settings: Settings | None = None):
+        settings = settings or Settings()
+        self.db = db
+        self.bus = bus
+        self.lifetime = lifetime_of(settings)
+        shared = None
+        if settings.redis_url and bus is not None and hasattr(bus, "redis"):
+            from chat_server.bus.redis_counts import RedisCounts
+
+            shared = RedisCounts(bus)  # type: ignore[arg-type]
+        self.attempts = LoginAttempts(shared)
+        self.email_flight = InFlight(EMAIL_IN_FLIGHT)
+        self.client_flight = InFlight(CLIENT_IN_FLIGHT)
+        self._watcher: asyncio.Task[None] | None = None
+
+    # -- lifecycle: close sockets for changes made by other programs ----------------
+
+    async def start(self) -> None:
+        seen = await agent_store.last_change(self.db)
+        self._watcher = asyncio.create_task(self._watch(seen), name="account-changes")
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+
+    async def _watch(self, seen: int) -> None:
+        while True:
+            await asyncio.sleep(CHANGES_POLL)
+            try:
+                for change in await agent_store.changes_after(self.db, seen):
+                    seen = change.seq
+                    await self._close_sockets(
+                        change.site_id, change.agent_id, change.close_code, change.reason
+                    )
+            except Exception:
+                log.exception("could not read account changes")
+
+    async def _close_sockets(self, site_id: str, agent_id: str, code: int, reason: str) -> None:
+        if self.bus is not None:
+            control = {"close": code, "reason": reason}
+            await self.bus.publish(Event(site_id, (audience.agent(agent_id),), "", control))
+
+    # -- login ---------------------------------------------------------------------
+
+    async def login(
+        self, email: str, password: str, client: str, replaces: str | None = None
+    ) -> ConsoleSession:
+        """A new session (never a reused id); `replaces`, the cookie the browser had, ends."""
+        key = email_key(email)
+        with (
+            _in_flight(self.email_flight, key),
+            _in_flight(self.client_flight, client),
+            PASSWORDS.slot(),
+        ):
+            return await self._check(key, password, client, replaces)
+
+    async def _check(
+        self, key: str, password: str, client: str, replaces: str | None
+    ) -> ConsoleSession:
+        names = (f"login:email:{key}", f"login:client:{client}")
+        by_email, by_client = await self.attempts.add(names, 1)
+        if by_email > EMAIL_LIMIT or by_client > CLIENT_LIMIT:
+            raise _throttled()
+        found = await agent_store.get_login(self.db, key)
         stored_hash = found[1] if found else _DUMMY_HASH
-        ok = await asyncio.to_thread(_verify, stored_hash, password)
+        ok = await PASSWORDS.run(_verify, stored_hash, password)
         if not ok or found is None:
-            self.per_email.hit(email_key, now)
-            self.per_client.hit(client, now)
             raise SapaError(ErrorCode.UNAUTHORIZED, "wrong email or password")
-        self.per_email.clear(email_key)
+        await self.attempts.clear(names[:1])
+        await self.attempts.add(names[1:], -1)
         agent = found[0]
-        session_id, csrf = new_id("ses"), new_secret(24)
+        if not agent.active:
+            raise SapaError(ErrorCode.FORBIDDEN, "this account is deactivated")
+        new_hash = None
+        if hasher.check_needs_rehash(stored_hash):
+            new_hash = await PASSWORDS.run(hasher.hash, password)
+        session_id, csrf, now = new_id("ses"), new_secret(24), datetime.now(UTC)
+        created_before, idle_before = self.lifetime.cutoffs(now)
 
         def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO console_sessions (id, agent_id, csrf_token, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (session_id, agent.id, csrf, now_iso()),
+            if replaces:
+                agent_store.delete_session(conn, replaces)
+            agent_store.delete_expired_sessions(
+                conn, format_time(created_before), format_time(idle_before)
             )
-            if hasher.check_needs_rehash(stored_hash):
-                agent_store.set_password_hash(conn, agent.id, hasher.hash(password))
+            agent_store.insert_session(conn, session_id, agent.id, csrf, format_time(now))
+            if new_hash is not None:
+                agent_store.set_password_hash(conn, agent.id, new_hash)
 
         await self.db.write(job)
         return ConsoleSession(session_id, agent, csrf)
 
+    # -- sessions --------------------------------------------------------------------
+
     async def session(self, session_id: str) -> ConsoleSession | None:
-        row = await self.db.fetch_one(
-            "SELECT s.id AS sid, s.csrf_token, a.* FROM console_sessions s"
-            " JOIN agents a ON a.id = s.agent_id WHERE s.id = ?",
-            (session_id,),
-        )
-        if row is None:
+        """The live session with this id; an expired one is deleted and is None."""
+        row = await agent_store.get_session(self.db, session_id)
+        if row is None or not row.agent.active:
             return None
-        return ConsoleSession(row["sid"], agent_store.row_to_agent(row), row["csrf_token"])
+        now = datetime.now(UTC)
+        last_used = parse_time(row.last_used_at) if row.last_used_at else None
+        if self.lifetime.expired(parse_time(row.created_at), last_used, now):
+            await self.db.write(lambda conn: agent_store.delete_session(conn, row.id))
+            return None
+        if self.lifetime.needs_touch(last_used, now):
+            stamp = format_time(now)
+            await self.db.write(
+                lambda conn: agent_store.touch_session(conn, row.id, row.agent.id, stamp)
+            )
+        return ConsoleSession(row.id, row.agent, row.csrf_token)
 
     async def logout(self, session_id: str) -> None:
-        await self.db.write(
-            lambda conn: conn.execute("DELETE FROM console_sessions WHERE id = ?", (session_id,))
+        await self.db.write(lambda conn: agent_store.delete_session(conn, session_id))
+
+    # -- departed agents and passwords (the CLI, later the team pages) -----------------
+
+    async def deactivate(self, agent: Agent) -> int:
+        """No more logins; every session ends and every socket closes (4000). Sessions ended."""
+        reason = "account deactivated"
+
+        def job(conn: sqlite3.Connection) -> int:
+            agent_store.set_active(conn, agent.id, False)
+            ended = agent_store.delete_agent_sessions(conn, agent.id)
+            self._record(conn, agent, CLOSE_SESSION_ENDED, reason)
+            return ended
+
+        ended = await self.db.write(job)
+        await self._close_sockets(agent.site_id, agent.id, CLOSE_SESSION_ENDED, reason)
+        return ended
+
+    async def activate(self, agent: Agent) -> None:
+        await self.db.write(lambda conn: agent_store.set_active(conn, agent.id, True))
+
+    async def set_password(self, agent: Agent, password: str, keep: str | None = None) -> int:
+        """A new password; every session but `keep` (the one making the change) ends.
+
+        Sockets are per agent, not per session: with a session kept they are asked to
+        reconnect (1012), and only the kept session's come back; otherwise they close (4000).
+        """
+        check_new_password(password)
+        new_hash = await PASSWORDS.run(hasher.hash, password)
+        code = CLOSE_RECONNECT if keep else CLOSE_SESSION_ENDED
+        reason = "password changed"
+
+        def job(conn: sqlite3.Connection) -> int:
+            agent_store.set_password_hash(conn, agent.id, new_hash)
+            ended = agent_store.delete_agent_sessions(conn, agent.id, keep)
+            self._record(conn, agent, code, reason)
+            return ended
+
+        ended = await self.db.write(job)
+        await self._close_sockets(agent.site_id, agent.id, code, reason)
+        return ended
+
+    @staticmethod
+    def _record(conn: sqlite3.Connection, agent: Agent, code: int, reason: str) -> None:
+        now = datetime.now(UTC)
+        agent_store.record_change(
+            conn,
+            agent.site_id,
+            agent.id,
+            code,
+            reason,
+            format_time(now),
+            format_time(now - CHANGES_KEPT),
         )
+
+
+@contextlib.contextmanager
+def _in_flight(flight: InFlight, key: str) -> Iterator[None]:
+    if not flight.enter(key):
+        raise _busy()
+    try:
+        yield
+    finally:
+        flight.leave(key)
 
 
 def _verify(stored_hash: str, password: str) -> bool:

@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             bus=bus,
             hub=hub,
             chat=chat,
-            auth=ConsoleAuth(db),
+            auth=ConsoleAuth(db, bus, settings),
             presence=presence,
             faq=faq,
             crm=CrmService(db, bus),
@@ -181,11 +181,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             demo_site_key=demo_key,
         )
         app.state.ctx = ctx
+        await ctx.auth.start()
         try:
             yield
         finally:
             if balancer is not None:
                 await balancer.close()
+            await ctx.auth.close()
             hub.close_all(CLOSE_RESTART, "server restarting")
             await presence.close()
             await bus.close()

@@ -17,8 +17,14 @@ from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_SESSION_ENDED
-from chat_server.web.rest_auth import console_session
-from chat_server.web.security import COOKIE, MAX_AGE, csrf_matches, sign_session
+from chat_server.web.rest_auth import check_unsafe, console_session
+from chat_server.web.security import (
+    COOKIE,
+    check_origin,
+    max_age,
+    session_id_from_cookie,
+    sign_session,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +65,13 @@ async def _credentials(request: Request) -> tuple[str, str, bool]:
 
 async def login(request: Request) -> Response:
     ctx = context_of(request)
+    check_origin(ctx, request, login=True)
     email, password, is_form = await _credentials(request)
     client = request.client.host if request.client else "unknown"
+    # Whatever session the browser had ends here: a login always starts a new one.
+    previous = session_id_from_cookie(ctx, request.cookies.get(COOKIE))
     try:
-        session = await ctx.auth.login(email, password, client)
+        session = await ctx.auth.login(email, password, client, replaces=previous)
     except SapaError as exc:
         if not is_form:
             raise
@@ -75,7 +84,7 @@ async def login(request: Request) -> Response:
     response.set_cookie(
         COOKIE,
         sign_session(ctx, session.id),
-        max_age=MAX_AGE,
+        max_age=max_age(ctx),
         httponly=True,
         samesite="lax",
         secure=ctx.settings.cookie_secure,
@@ -88,8 +97,7 @@ async def logout(request: Request) -> Response:
     ctx = context_of(request)
     session = await console_session(request)
     if session is not None:
-        if not csrf_matches(session.csrf_token, request.headers.get("x-csrf-token")):
-            raise SapaError(errors.ErrorCode.FORBIDDEN, "missing or wrong X-CSRF-Token")
+        check_unsafe(request, session)
         await ctx.auth.logout(session.id)
         await ctx.bus.publish(
             Event(

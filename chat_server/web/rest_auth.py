@@ -9,7 +9,7 @@ from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.console_auth import ConsoleSession
 from chat_server.store import sites as site_store
 from chat_server.web.context import context_of
-from chat_server.web.security import COOKIE, csrf_matches, session_id_from_cookie
+from chat_server.web.security import COOKIE, check_origin, csrf_matches, session_id_from_cookie
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -32,9 +32,14 @@ async def authenticate(request: Request) -> Viewer:
     session = await console_session(request)
     if session is None:
         raise SapaError(ErrorCode.UNAUTHORIZED, "log in or send a Bearer API token")
-    if request.method not in SAFE_METHODS and not csrf_matches(
-        session.csrf_token, request.headers.get("x-csrf-token")
-    ):
-        raise SapaError(ErrorCode.FORBIDDEN, "missing or wrong X-CSRF-Token")
+    if request.method not in SAFE_METHODS:
+        check_unsafe(request, session)
     agent = session.agent
     return Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role)
+
+
+def check_unsafe(request: Request, session: ConsoleSession) -> None:
+    """A cookie-authenticated unsafe request: from the console's own origin, with its token."""
+    check_origin(context_of(request), request)
+    if not csrf_matches(session.csrf_token, request.headers.get("x-csrf-token")):
+        raise SapaError(ErrorCode.FORBIDDEN, "missing or wrong X-CSRF-Token")

@@ -26,6 +26,8 @@ async def test_unknown_email_answers_like_a_wrong_password(env: Env) -> None:
 
 async def test_form_login_redirects_to_the_console_and_sets_a_safe_cookie(env: Env) -> None:
     assert env.http is not None
+    # A browser's form post carries the page's Origin (a cross-site one is refused).
+    env.http.headers["origin"] = env.url
     response = await env.http.post(
         "/api/v1/auth/login", data={"email": env.sites["a"].agent_email, "password": PASSWORD}
     )
@@ -37,6 +39,7 @@ async def test_form_login_redirects_to_the_console_and_sets_a_safe_cookie(env: E
     )
     assert bad.status_code == 401 and "text/html" in bad.headers["content-type"]
     env.http.cookies.clear()
+    del env.http.headers["origin"]
 
 
 async def test_malformed_login_bodies_are_400(env: Env) -> None:
