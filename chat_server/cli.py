@@ -13,7 +13,7 @@ from typing import Any
 
 from chat_server.config import Settings
 from chat_server.errors import SapaError
-from chat_server.services import admin, crm_import, demo, faq_cli, public_rooms
+from chat_server.services import admin, console_auth, crm_import, demo, faq_cli, public_rooms
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
@@ -55,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     create_agent.add_argument("--role", choices=["agent", "owner"], default="agent")
     create_agent.add_argument("--password-stdin", action="store_true", required=True)
     create_agent.add_argument("--json", action="store_true")
+    deactivate = with_db(
+        agent.add_parser("deactivate", help="lock an agent out: sessions end, sockets close")
+    )
+    deactivate.add_argument("email")
+    activate = with_db(agent.add_parser("activate", help="let a deactivated agent log in again"))
+    activate.add_argument("email")
+    set_password = with_db(
+        agent.add_parser("set-password", help="set a new password; the agent's sessions end")
+    )
+    set_password.add_argument("email")
+    set_password.add_argument("--password-stdin", action="store_true", required=True)
+    list_agents = with_db(agent.add_parser("list", help="a site's agents"))
+    list_agents.add_argument("--site", required=True)
+    list_agents.add_argument("--json", action="store_true")
     imports = with_db(commands.add_parser("import", help="import customers or orders from CSV"))
     imports.add_argument("kind", choices=["customers", "orders"])
     imports.add_argument("file")
@@ -137,6 +151,53 @@ def _agent_create(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print(json.dumps({"agent_id": agent_id}) if args.json else f"agent_id: {agent_id}")
+    return 0
+
+
+def _agent(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "create":
+        return _agent_create(args, settings)
+    if args.action == "list":
+        return _agent_list(args, settings)
+    password = sys.stdin.readline().rstrip("\n") if args.action == "set-password" else ""
+
+    async def work(db: Database) -> str:
+        # No bus here: every server process picks the change up from the database.
+        auth = console_auth.ConsoleAuth(db)
+        agent = await console_auth.find_agent(db, args.email)
+        if args.action == "deactivate":
+            ended = await auth.deactivate(agent)
+            return f"deactivated {agent.email}; {ended} session(s) ended"
+        if args.action == "activate":
+            await auth.activate(agent)
+            return f"activated {agent.email}"
+        ended = await auth.set_password(agent, password)
+        return f"password set for {agent.email}; {ended} session(s) ended"
+
+    print(asyncio.run(_with_db(settings.db_path, work)))
+    return 0
+
+
+def _agent_list(args: argparse.Namespace, settings: Settings) -> int:
+    members = asyncio.run(_with_db(settings.db_path, lambda db: console_auth.team(db, args.site)))
+    rows = [
+        {
+            "id": m.agent.id,
+            "email": m.agent.email,
+            "name": m.agent.name,
+            "role": m.agent.role,
+            "active": m.agent.active,
+            "last_seen_at": m.last_seen_at,
+        }
+        for m in members
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for row in rows:
+        state = "active" if row["active"] else "deactivated"
+        seen = row["last_seen_at"] or "never"
+        print(f"{row['email']}\t{row['role']}\t{state}\tlast seen {seen}\t{row['name']}")
     return 0
 
 
@@ -252,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args, settings)
         if args.command == "room":
             return _room_create(args, settings)
-        return _agent_create(args, settings)
+        return _agent(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)
         return 2

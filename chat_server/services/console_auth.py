@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from chat_server import errors
 from chat_server.bus import Bus, Event
 from chat_server.config import Settings
 from chat_server.domain import audience
@@ -39,14 +41,19 @@ from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time, new_id, new_secret
 from chat_server.services.admin import hasher
 from chat_server.store import agents as agent_store
+from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A real hash to verify against when the email is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to verify against when the email is unknown, so timing reveals nothing."""
+    return hasher.hash("not-a-real-password")
+
 
 # Close codes (the gateways' own): the session is over; or reconnect, and the handshake decides.
 CLOSE_SESSION_ENDED = 4000
@@ -208,7 +215,7 @@ class ConsoleAuth:
         if by_email > EMAIL_LIMIT or by_client > CLIENT_LIMIT:
             raise _throttled()
         found = await agent_store.get_login(self.db, key)
-        stored_hash = found[1] if found else _DUMMY_HASH
+        stored_hash = found[1] if found else _dummy_hash()
         ok = await PASSWORDS.run(_verify, stored_hash, password)
         if not ok or found is None:
             raise SapaError(ErrorCode.UNAUTHORIZED, "wrong email or password")
@@ -310,6 +317,20 @@ class ConsoleAuth:
             format_time(now),
             format_time(now - CHANGES_KEPT),
         )
+
+
+async def find_agent(db: Database, email: str) -> Agent:
+    agent = await agent_store.get_agent_by_email(db, email)
+    if agent is None:
+        raise errors.not_found("agent")
+    return agent
+
+
+async def team(db: Database, site_id: str) -> list[agent_store.TeamMember]:
+    """A site's agents, deactivated ones last, with when each last used the console."""
+    if await site_store.get_site(db, site_id) is None:
+        raise errors.not_found("site")
+    return await agent_store.list_team(db, site_id)
 
 
 @contextlib.contextmanager

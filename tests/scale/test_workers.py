@@ -10,9 +10,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from chat_server.services.console_auth import EMAIL_LIMIT
 from tests.conftest import ServerProcess, start_server, timeout
 from tests.scale.conftest import Node
 from tests.scale.redis_server import RedisServer
+from tests.scale.test_accounts import guess_until_refused, new_agent
 from tests.server.conftest import SiteFixture
 
 
@@ -72,3 +74,16 @@ async def test_two_workers_serve_one_conversation_space(
         assert metrics["sapa_redis_up"] == 1
     finally:
         await node.close()
+
+
+async def test_wrong_guesses_on_two_workers_share_one_limit(
+    workers_server: tuple[ServerProcess, RedisServer],
+    scale_seed: tuple[Path, dict[str, SiteFixture]],
+) -> None:
+    server, _ = workers_server
+    email = "guessed@workers.test"
+    new_agent(server.db_path, scale_seed[1]["a"].creds.site_id, email)
+    # A new connection per guess: the kernel hands each to either worker.
+    checked, right = await guess_until_refused([server.url], email, "127.0.0.5")
+    assert checked <= EMAIL_LIMIT
+    assert right == 429

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 
 def sapa(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -54,7 +56,7 @@ def test_site_agent_faq_and_crm_imports(tmp_path: Path) -> None:
         "--password-stdin",
         stdin="pendek\n",
     )
-    assert short.returncode == 2 and "at least 8" in short.stderr
+    assert short.returncode == 2 and "at least 10" in short.stderr
 
     faq_csv = tmp_path / "faq.csv"
     faq_csv.write_text(
@@ -100,3 +102,51 @@ def test_site_agent_faq_and_crm_imports(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert names == ["Ani"] and len(segment) == 1
+
+
+def test_agents_are_listed_deactivated_and_given_new_passwords(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    site = json.loads(sapa(db, "site", "create", "Toko", "--domain", "toko.test", "--json").stdout)
+    site_id = site["site_id"]
+    made = sapa(
+        db,
+        "agent",
+        "create",
+        "--site",
+        site_id,
+        "--email",
+        "rina@toko.test",
+        "--name",
+        "Rina",
+        "--password-stdin",
+        stdin="sandi-yang-panjang\n",
+    )
+    assert made.returncode == 0, made.stderr
+    gone = sapa(db, "agent", "deactivate", "Rina@Toko.test")
+    assert gone.returncode == 0 and "deactivated rina@toko.test" in gone.stdout
+    rows = json.loads(sapa(db, "agent", "list", "--site", site_id, "--json").stdout)
+    assert [(r["email"], r["role"], r["active"], r["last_seen_at"]) for r in rows] == [
+        ("rina@toko.test", "agent", False, None)
+    ]
+    text = sapa(db, "agent", "list", "--site", site_id).stdout
+    assert "rina@toko.test\tagent\tdeactivated\tlast seen never" in text
+
+    short = sapa(
+        db, "agent", "set-password", "rina@toko.test", "--password-stdin", stdin="pendek\n"
+    )
+    assert short.returncode == 2 and "at least 10" in short.stderr
+    done = sapa(
+        db, "agent", "set-password", "rina@toko.test", "--password-stdin", stdin="sandi-baru-rina\n"
+    )
+    assert done.returncode == 0, done.stderr
+    conn = sqlite3.connect(db)
+    try:
+        stored = conn.execute("SELECT password_hash FROM agents").fetchone()[0]
+    finally:
+        conn.close()
+    assert PasswordHasher().verify(stored, "sandi-baru-rina")
+
+    unknown = sapa(db, "agent", "activate", "nobody@toko.test")
+    assert unknown.returncode == 2 and "agent not found" in unknown.stderr
+    no_site = sapa(db, "agent", "list", "--site", "site_nope")
+    assert no_site.returncode == 2 and "site not found" in no_site.stderr
