@@ -4,6 +4,7 @@ and departed agents locked out (sessions ended, sockets closed) from another pro
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -11,14 +12,20 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from chat_server.bus import Event, MemoryBus
+from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time
-from chat_server.services.console_auth import CLIENT_LIMIT, EMAIL_LIMIT
+from chat_server.services.console_auth import CLIENT_LIMIT, EMAIL_LIMIT, ConsoleAuth
+from chat_server.store.database import Database
+from chat_server.web.gateway import CLOSE_RESTART, CLOSE_SESSION_ENDED
 from tests.conftest import timeout
-from tests.server.conftest import PASSWORD, Env
+from tests.server.conftest import PASSWORD, Env, SiteFixture
 from tests.server.test_widget_gateway import closed_with
 
 EVIL = "https://evil.test"
@@ -300,3 +307,41 @@ async def test_a_new_password_from_the_cli_ends_every_session(env: Env) -> None:
     assert (await env.http.get("/api/v1/rooms", headers=session)).status_code == 401
     assert (await env.login(site.agent_email)).status_code == 401
     assert (await env.login(site.agent_email, new)).status_code == 200
+
+
+async def test_service_calls_end_other_sessions_and_tell_every_process(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]]
+) -> None:
+    """What the team pages will call: a password change keeps the changer's own session and
+    asks the agent's sockets to reconnect (only that session's come back); deactivation
+    closes them. Both go out on the bus, which carries them to every process."""
+    db_path = tmp_path / "sapa.db"
+    shutil.copyfile(seeded_db[0], db_path)
+    site = seeded_db[1]["a"]
+    db = Database(str(db_path), readers=1)
+    await db.open()
+    bus = MemoryBus()
+    heard: list[Event] = []
+
+    async def hear(event: Event) -> None:
+        heard.append(event)
+
+    bus.subscribe(hear)
+    auth = ConsoleAuth(db, bus)
+    try:
+        mine = await auth.login(site.agent_email, PASSWORD, "10.0.0.1")
+        other = await auth.login(site.agent_email, PASSWORD, "10.0.0.2")
+        assert await auth.set_password(mine.agent, "a brand new passphrase", keep=mine.id) == 1
+        assert await auth.session(mine.id) is not None
+        assert await auth.session(other.id) is None
+        assert [(e.audiences[0].key, e.control["close"]) for e in heard] == [
+            (site.agent_id, CLOSE_RESTART)
+        ]
+        assert await auth.deactivate(mine.agent) == 1
+        assert await auth.session(mine.id) is None
+        assert heard[-1].control["close"] == CLOSE_SESSION_ENDED
+        with pytest.raises(SapaError) as refused:
+            await auth.login(site.agent_email, "a brand new passphrase", "10.0.0.1")
+        assert refused.value.code == ErrorCode.FORBIDDEN
+    finally:
+        await db.close()
