@@ -3,6 +3,7 @@ sockets closed on every process at once."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +29,10 @@ def sapa(db_path: str | Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def new_agent(db_path: str | Path, site_id: str, email: str) -> None:
-    """An agent of the test's own, so its lockout touches no other test."""
+def new_agent(db_path: str | Path, email: str) -> None:
+    """An agent on a site of the test's own: its lockout and its team touch no other test."""
+    site = sapa(db_path, "site", "create", email, "--domain", "accounts.test", "--json")
+    site_id = json.loads(site)["site_id"]
     args = ["agent", "create", "--site", site_id, "--email", email, "--name", email]
     sapa(db_path, *args, "--password-stdin", stdin=PASSWORD + "\n")
 
@@ -55,7 +58,7 @@ async def guess_until_refused(urls: list[str], email: str, address: str) -> tupl
 
 async def test_wrong_guesses_on_two_processes_share_one_limit(cluster: Cluster) -> None:
     email = "guessed@a.test"
-    new_agent(cluster.db_path, cluster.sites["a"].creds.site_id, email)
+    new_agent(cluster.db_path, email)
     urls = [node.server.url for node in cluster.nodes]
     checked, right = await guess_until_refused(urls, email, "127.0.0.4")
     assert checked <= EMAIL_LIMIT
@@ -64,7 +67,7 @@ async def test_wrong_guesses_on_two_processes_share_one_limit(cluster: Cluster) 
 
 async def test_deactivation_closes_sockets_on_every_process(cluster: Cluster) -> None:
     email = "leaver@a.test"
-    new_agent(cluster.db_path, cluster.sites["a"].creds.site_id, email)
+    new_agent(cluster.db_path, email)
     sockets = []
     for node in cluster.nodes:
         client, _ = await node.agent(await node.agent_cookie(email))

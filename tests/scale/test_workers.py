@@ -78,11 +78,10 @@ async def test_two_workers_serve_one_conversation_space(
 
 async def test_wrong_guesses_on_two_workers_share_one_limit(
     workers_server: tuple[ServerProcess, RedisServer],
-    scale_seed: tuple[Path, dict[str, SiteFixture]],
 ) -> None:
     server, _ = workers_server
     email = "guessed@workers.test"
-    new_agent(server.db_path, scale_seed[1]["a"].creds.site_id, email)
+    new_agent(server.db_path, email)
     # A new connection per guess: the kernel hands each to either worker.
     checked, right = await guess_until_refused([server.url], email, "127.0.0.5")
     assert checked <= EMAIL_LIMIT
