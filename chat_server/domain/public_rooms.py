@@ -11,8 +11,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+from chat_server.domain import confusables
 from chat_server.domain.faq_rules import MAX_ANSWER, MAX_QUESTION, FaqFields
 from chat_server.domain.throttle import TokenBucket
 from chat_server.errors import ErrorCode, SapaError, bad_request, forbidden
@@ -64,18 +66,20 @@ STAFF_WORDS = (
 SHORT_STAFF_WORDS = ("cs", "mod", "staf", "adm", "olshop", "resmi", "sapa")
 _PREFIX_MIN = 4
 
-# Look-alike letters from other scripts, and digits/symbols read as letters.
-_CONFUSABLE = str.maketrans(
+# Digits and symbols read as letters ("4dm1n"), after the confusable skeleton (which already
+# reads '0' as 'o' and '1' as 'l'/'I'), and a few look-alikes it leaves apart.
+_LEET = str.maketrans(
     {
-        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i",
-        "ѕ": "s", "ԁ": "d", "м": "m", "т": "t", "н": "h", "к": "k", "в": "b", "ո": "n",
-        "α": "a", "ο": "o", "ι": "i", "ν": "v", "ρ": "p", "τ": "t", "κ": "k", "ѵ": "v",
         "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-        "@": "a", "$": "s", "!": "i", "|": "i", "€": "e", "£": "l",
+        "α": "a", "ο": "o", "ι": "i", "ν": "v", "ρ": "p", "τ": "t", "κ": "k", "ѵ": "v",
     }
 )  # fmt: skip
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^a-z]+")
+# Symbols read as letters stay inside their word ("@dm!n"); anything else that is not a
+# letter, digit or mark separates words.
+_LEET_SYMBOLS = str.maketrans({"@": "a", "$": "s", "!": "i", "|": "i", "€": "e", "£": "l"})
+_SEPARATORS = re.compile(r"[\W_]+")
 
 
 def clean_name(raw: str) -> str:
@@ -89,29 +93,38 @@ def _dedupe(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", word)
 
 
+def _comparable(token: str) -> str:
+    # UTS #39 skeleton without case: '𝐑𝐢𝐧𝐚', 'ʀɪɴᴀ', 'Ꭱina' and 'Rlna' all read 'rina'.
+    decomposed = unicodedata.normalize("NFKD", confusables.fold(token))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub("", plain.translate(_LEET))
+
+
 def name_words(text: str, *, camel: bool = False) -> list[str]:
     """Comparable words: no case, accents, look-alikes or leet; runs of single letters joined.
 
     With `camel`, "CSRina" is two words ("cs", "rina").
     """
+    # Accents go first, so that a mark never splits a word ("a\u0338dmin").
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     if camel:
         text = _CAMEL.sub(" ", text)
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = _NON_WORD.sub(" ", plain.translate(_CONFUSABLE)).split()
-    out: list[str] = []
+    tokens = [t for t in _SEPARATORS.split(text.translate(_LEET_SYMBOLS)) if t]
+    joined: list[str] = []
     letters = ""
-    for word in words:  # "a d m i n" -> "admin"
-        if len(word) == 1:
-            letters += word
+    for token in tokens:  # "a d m i n" -> "admin"
+        if len(token) == 1:
+            letters += token
             continue
         if letters:
-            out.append(letters)
+            joined.append(letters)
             letters = ""
-        out.append(word)
+        joined.append(token)
     if letters:
-        out.append(letters)
-    return [_dedupe(w) for w in out]
+        joined.append(letters)
+    words = (_comparable(token) for token in joined)
+    return [_dedupe(w) for w in words if w]
 
 
 def _contains_run(words: list[str], run: list[str]) -> bool:
@@ -119,10 +132,20 @@ def _contains_run(words: list[str], run: list[str]) -> bool:
     return size > 0 and any(words[i : i + size] == run for i in range(len(words) - size + 1))
 
 
+@cache
+def _staff_targets() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """Staff words as names are compared: 'admin' reads 'adrnin' in skeletons ('m' is 'rn')."""
+
+    def norm(word: str) -> str:
+        return "".join(name_words(word))
+
+    return tuple((w, norm(w)) for w in STAFF_WORDS), tuple((w, norm(w)) for w in SHORT_STAFF_WORDS)
+
+
 def staff_word_in(words: list[str]) -> str | None:
     squashed = "".join(words)
-    for word in STAFF_WORDS:
-        target = _dedupe(word)
+    long_words, short_words = _staff_targets()
+    for word, target in long_words:
         for candidate in (*words, squashed):
             if candidate == target:
                 return word
@@ -130,8 +153,8 @@ def staff_word_in(words: list[str]) -> str | None:
                 candidate.startswith(target) or candidate.endswith(target)
             ):
                 return word
-    for word in SHORT_STAFF_WORDS:
-        if _dedupe(word) in words or squashed == _dedupe(word):
+    for word, target in short_words:
+        if target in words or squashed == target:
             return word
     return None
 

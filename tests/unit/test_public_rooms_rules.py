@@ -56,6 +56,7 @@ def refused(name: str, protected: tuple[str, ...] = AGENTS) -> ErrorCode | None:
         "аdmin",  # Cyrillic a
         "ádmín",
         "ad\u200bmin",  # zero-width space
+        "a\u0338dmin",  # a combining mark
         "CS",
         "cs rina",
         "Official Store",
@@ -69,6 +70,14 @@ def refused(name: str, protected: tuple[str, ...] = AGENTS) -> ErrorCode | None:
         "OWNER",
         "Customer Service",
         "Pemilik",
+        # Confusables (UTS #39 skeletons), small capitals, I/l and rn/m swaps.
+        "ᴀᴅᴍɪɴ",
+        "ADMlN",
+        "Adrnin",
+        "0fficia1",
+        "ꜱᴜᴘᴘᴏʀᴛ",
+        "𝐀𝐝𝐦𝐢𝐧",
+        "Ѕtаff",  # Cyrillic S and a
     ],
 )
 def test_staff_words_are_reserved_whatever_the_spelling(name: str) -> None:
@@ -87,6 +96,13 @@ def test_staff_words_are_reserved_whatever_the_spelling(name: str) -> None:
         "Budi Santoso",
         "budisantoso",
         "Sari",
+        "𝐑𝐢𝐧𝐚",  # mathematical bold
+        "ʀɪɴᴀ",  # small capitals
+        "Rlna",  # l for i
+        "RIna",
+        "Ꭱina",  # Cherokee R
+        "ꓣina",  # Lisu R
+        "Вudi Santoso",  # Cyrillic B
     ],
 )
 def test_names_equal_to_or_containing_an_agents_are_refused(name: str) -> None:
@@ -106,6 +122,14 @@ def test_names_equal_to_or_containing_an_agents_are_refused(name: str) -> None:
         "Sapardi",
         "Resmiati",
         "Nguyễn Văn An",
+        "Rini",  # one letter from an agent's name, and not a look-alike of it
+        "Rani",
+        "Lili",
+        "Mira",
+        "Ilham",
+        "Muhammad",
+        "Camelia",
+        "Moderna",
     ],
 )
 def test_ordinary_names_pass(name: str) -> None:
@@ -122,11 +146,16 @@ def test_names_are_cleaned_and_bounded() -> None:
 
 
 def test_name_words_fold_case_accents_lookalikes_and_leet() -> None:
-    assert name_words("ÁdMiN") == ["admin"]
+    # Words are compared as caseless skeletons: 'm' reads 'rn', as UTS #39 says.
+    admin = name_words("admin")
+    assert admin == ["adrnin"]
+    for spelling in ("ÁdMiN", "ᴀᴅᴍɪɴ", "ADMlN", "Adrnin", "𝐚𝐝𝐦𝐢𝐧", "аdmin"):
+        assert name_words(spelling) == admin, spelling
     assert name_words("CSRina", camel=True) == ["cs", "rina"]
-    assert name_words("AdminBudi", camel=True) == ["admin", "budi"]
-    assert name_words("a-d-m-i-n toko") == ["admin", "toko"]
+    assert name_words("AdminBudi", camel=True) == [*admin, "budi"]
+    assert name_words("a-d-m-i-n toko") == [*admin, "toko"]
     assert name_words("Sh0ppp") == ["shop"]
+    assert name_words("Rini") != name_words("Rina")
 
 
 def test_slow_mode_counts_whole_seconds_from_the_last_post() -> None:
