@@ -5,6 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from chat_server.domain.public_rooms import (
+    ADDRESS_POSTS_PER_MINUTE,
+    NEW_IDENTITY_POSTS,
+    ROOM_POSTS_PER_MINUTE,
+    PostLimits,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -30,6 +37,10 @@ class Settings:
     # Console sessions end after this long unused, and this long after login whatever happens.
     session_idle_hours: float = 12.0
     session_max_days: float = 30.0
+    # Visitors' posts in public rooms, per minute, per process (0: no limit); see PostLimits.
+    room_posts_per_address: int = ADDRESS_POSTS_PER_MINUTE
+    room_posts_per_room: int = ROOM_POSTS_PER_MINUTE
+    room_new_identity_posts: int = NEW_IDENTITY_POSTS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -51,6 +62,21 @@ class Settings:
             ),
             "session_idle_hours": float(env.get("SAPA_SESSION_IDLE_HOURS", d.session_idle_hours)),
             "session_max_days": float(env.get("SAPA_SESSION_MAX_DAYS", d.session_max_days)),
+            "room_posts_per_address": int(
+                env.get("SAPA_ROOM_POSTS_PER_ADDRESS", d.room_posts_per_address)
+            ),
+            "room_posts_per_room": int(env.get("SAPA_ROOM_POSTS_PER_ROOM", d.room_posts_per_room)),
+            "room_new_identity_posts": int(
+                env.get("SAPA_ROOM_NEW_IDENTITY_POSTS", d.room_new_identity_posts)
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def post_limits(self) -> PostLimits:
+        return PostLimits(
+            per_address=self.room_posts_per_address,
+            per_room=self.room_posts_per_room,
+            new_identity_posts=self.room_new_identity_posts,
+        )

@@ -17,6 +17,7 @@ class Viewer:
     id: str
     name: str
     role: str = ""  # agent role: "agent" or "owner"
+    address: str | None = None  # the client's network address, for limits shared by identities
 
     @property
     def is_agent(self) -> bool:

@@ -5,10 +5,11 @@ Callers pass the clock in, so every decision is a plain function of its inputs.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -34,6 +35,11 @@ UNANSWERED_WINDOW = 1000
 # Visitors' posts across a site's public rooms: bursts of 5, then one every 6 s (5 per 30 s).
 POST_BURST = 5
 POST_WINDOW = 30.0
+# Every identity behind one client address, and every visitor of one room, share allowances.
+ADDRESS_POSTS_PER_MINUTE = 10
+ROOM_POSTS_PER_MINUTE = 30
+# An identity with fewer public posts than this starts with one post, not a burst.
+NEW_IDENTITY_POSTS = 3
 
 
 def default_room_name(locale: str) -> str:
@@ -172,6 +178,19 @@ def imitates(words: list[str], protected: str) -> bool:
     return False
 
 
+def staff_refusal(name: str, protected_names: Iterable[str] = ()) -> SapaError | None:
+    """Why a (clean) name may not be a visitor's: it looks like the shop's staff or the shop."""
+    variants = [name_words(name), name_words(name, camel=True)]
+    for words in variants:
+        word = staff_word_in(words)
+        if word is not None:
+            return forbidden(f"names that look like the shop's staff are reserved ('{word}')")
+    for protected in protected_names:
+        if any(imitates(words, protected) for words in variants):
+            return forbidden("that name belongs to the shop's staff")
+    return None
+
+
 def validate_display_name(raw: Any, protected_names: Iterable[str] = ()) -> str:
     """A visitor's public name, cleaned; refused when it is empty, too long or imitates staff."""
     if not isinstance(raw, str):
@@ -181,15 +200,53 @@ def validate_display_name(raw: Any, protected_names: Iterable[str] = ()) -> str:
         raise bad_request(f"a display name has {MIN_NAME} to {MAX_NAME} characters")
     if not any(ch.isalpha() for ch in name):
         raise bad_request("a display name needs letters")
-    variants = [name_words(name), name_words(name, camel=True)]
-    for words in variants:
-        word = staff_word_in(words)
-        if word is not None:
-            raise forbidden(f"names that look like the shop's staff are reserved ('{word}')")
-    for protected in protected_names:
-        if any(imitates(words, protected) for words in variants):
-            raise forbidden("that name belongs to the shop's staff")
+    refusal = staff_refusal(name, protected_names)
+    if refusal is not None:
+        raise refusal
+    if is_generated_name(name):
+        # Another visitor may carry that very name: choosing it would impersonate them.
+        raise bad_request("names like 'Pembeli 7F3A' are given by the shop")
     return name
+
+
+# Visitors who post before choosing a name post under a generated one, in the site's language.
+GENERATED_PREFIXES = {"id": "Pembeli", "en": "Shopper"}
+# Also reserved: the CRM's label for anonymous customers ("Pengunjung 7F3A").
+_RESERVED_PREFIXES = (*GENERATED_PREFIXES.values(), "Pengunjung", "Visitor")
+_GENERATED_SUFFIX = re.compile(r"[0-9A-Fa-f]{4,12}")
+
+
+def is_generated_name(name: str) -> bool:
+    parts = unicodedata.normalize("NFKC", name).split()
+    if len(parts) != 2 or not _GENERATED_SUFFIX.fullmatch(parts[1]):
+        return False
+    return any(name_words(parts[0]) == name_words(prefix) for prefix in _RESERVED_PREFIXES)
+
+
+def generated_names(customer_id: str, locale: str) -> Iterator[str]:
+    """Candidate public names for a visitor who chose none: 'Pembeli 7F3A', then longer ones.
+
+    Derived from the customer id, so a visitor keeps the same one; the caller takes the
+    first that is free and imitates nobody (see `generated_name`).
+    """
+    prefix = GENERATED_PREFIXES.get(locale, GENERATED_PREFIXES["en"])
+    digest = hashlib.sha256(customer_id.encode()).hexdigest().upper()
+    for size in (4, 6, 8, 12):
+        for start in range(0, len(digest) - size + 1, size):
+            yield f"{prefix} {digest[start : start + size]}"
+
+
+def generated_name(
+    customer_id: str, locale: str, protected_names: Iterable[str], taken: Callable[[str], bool]
+) -> str:
+    """The first generated name that imitates no staff and that no other visitor holds."""
+    protected = list(protected_names)
+    for name in generated_names(customer_id, locale):
+        # The prefix is the shop's word for a shopper ("Shopper" holds "shop"): check the rest.
+        if staff_refusal(name.split()[1], protected) is None and not taken(name):
+            return name
+    # 2^48 names later: never in practice; still no exception on a send.
+    return f"{GENERATED_PREFIXES.get(locale, GENERATED_PREFIXES['en'])} {customer_id[-12:]}"
 
 
 # -- posting ----------------------------------------------------------------------
@@ -222,7 +279,6 @@ def mute_until(now: datetime, minutes: int) -> datetime | None:
 class VisitorPostState:
     """What the store knows about a visitor and a room when they post."""
 
-    name: str | None
     archived: bool
     muted_until: datetime | None
     slow_mode_seconds: int
@@ -233,8 +289,6 @@ def visitor_post_refusal(state: VisitorPostState, now: datetime) -> SapaError | 
     """Why a visitor may not post in a public room now, or None when they may."""
     if state.archived:
         return forbidden("this room is archived")
-    if not state.name:
-        return forbidden("choose a display name first (profile)")
     if mute_active(state.muted_until, now):
         assert state.muted_until is not None
         return forbidden(f"you are muted in this room until {format_time(state.muted_until)}")
@@ -244,33 +298,91 @@ def visitor_post_refusal(state: VisitorPostState, now: datetime) -> SapaError | 
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class PostLimits:
+    """How fast visitors post in public rooms (0 turns a limit off).
+
+    Throwaway identities are cheap, so a visitor's own allowance is not enough: every
+    identity behind one client address shares one, so does every visitor of a room, and
+    an identity with fewer than `new_identity_posts` public posts starts with one post
+    instead of a full burst (its first posts come one every 6 s).
+    """
+
+    visitor_burst: int = POST_BURST
+    visitor_window: float = POST_WINDOW
+    per_address: int = ADDRESS_POSTS_PER_MINUTE  # per minute, bursts of as many
+    per_room: int = ROOM_POSTS_PER_MINUTE  # per minute, bursts of as many
+    new_identity_posts: int = NEW_IDENTITY_POSTS
+
+
+@dataclass(frozen=True, slots=True)
+class PostKey:
+    """Who is posting where, as the throttle counts it."""
+
+    visitor: str
+    room: str
+    address: str | None = None  # the client's address, when known
+    new_identity: bool = False
+
+
+def _refill(bucket: TokenBucket, now: float) -> None:
+    bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.stamp) * bucket.rate)
+    bucket.stamp = now
+
+
 @dataclass(slots=True)
 class PostThrottle:
-    """Per-visitor posting rate in public rooms (one token bucket each, in this process)."""
+    """Posting allowances in public rooms: per visitor, per client address, per room.
 
-    burst: float = POST_BURST
-    window: float = POST_WINDOW
+    One token bucket per key, in this process (several processes each keep their own).
+    """
+
+    limits: PostLimits = field(default_factory=PostLimits)
     max_keys: int = 50_000
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
-    @property
-    def rate(self) -> float:
-        return self.burst / self.window
+    def knows(self, visitor: str) -> bool:
+        """Whether this visitor has an allowance here already (new identities start low)."""
+        return f"v:{visitor}" in self.buckets
 
-    def wait(self, key: str, now: float) -> int:
-        """Take one post; 0 when allowed, else the whole seconds until the next one may go."""
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            if len(self.buckets) >= self.max_keys:
-                self._forget_idle(now)
-            bucket = self.buckets[key] = TokenBucket(self.rate, self.burst)
-        if bucket.take(now):
-            return 0
-        return max(1, math.ceil((1 - bucket.tokens) / self.rate))
+    def _allowances(self, key: PostKey) -> list[tuple[str, float, float, float]]:
+        """(bucket key, rate per second, burst, tokens a new bucket starts with)."""
+        lim = self.limits
+        visitor_rate = lim.visitor_burst / lim.visitor_window
+        start = 1.0 if key.new_identity else float(lim.visitor_burst)
+        out = [(f"v:{key.visitor}", visitor_rate, float(lim.visitor_burst), start)]
+        if lim.per_address and key.address:
+            burst = float(lim.per_address)
+            out.append((f"a:{key.address}", burst / 60, burst, burst))
+        if lim.per_room:
+            burst = float(lim.per_room)
+            out.append((f"r:{key.room}", burst / 60, burst, burst))
+        return out
+
+    def wait(self, key: PostKey, now: float) -> int:
+        """Take one post from every allowance; 0 when allowed, else the whole seconds until
+        the next one may go (and nothing is taken)."""
+        wanted = []
+        for name, rate, burst, start in self._allowances(key):
+            bucket = self.buckets.get(name)
+            if bucket is None:
+                if len(self.buckets) >= self.max_keys:
+                    self._forget_idle(now)
+                bucket = self.buckets[name] = TokenBucket(rate, burst, start, now)
+            _refill(bucket, now)
+            wanted.append(bucket)
+        short = [b for b in wanted if b.tokens < 1]
+        if short:
+            return max(max(1, math.ceil((1 - b.tokens) / b.rate)) for b in short)
+        for bucket in wanted:
+            bucket.tokens -= 1
+        return 0
 
     def _forget_idle(self, now: float) -> None:
-        # A bucket idle for a whole window is full again: forgetting it changes nothing.
-        self.buckets = {k: b for k, b in self.buckets.items() if now - b.stamp < self.window}
+        # A bucket idle long enough to be full again: forgetting it changes nothing.
+        self.buckets = {
+            k: b for k, b in self.buckets.items() if b.tokens + (now - b.stamp) * b.rate < b.burst
+        }
 
 
 # -- rooms -------------------------------------------------------------------------

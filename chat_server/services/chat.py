@@ -19,6 +19,7 @@ from chat_server.domain import audience, rooms
 from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.frames import Send
 from chat_server.domain.models import Author, Message, Room
+from chat_server.domain.public_rooms import PostLimits
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
@@ -56,7 +57,7 @@ def _apply(conn: sqlite3.Connection, room: Room, change: rooms.Transition, out: 
 
 
 class ChatService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, post_limits: PostLimits | None = None) -> None:
         self.db = db
         self.bus = bus
         self.messages_stored = 0  # this process, for /metrics
@@ -64,7 +65,7 @@ class ChatService:
         self.after_customer_message: list[Callable[[Room, Message], Coroutine[Any, Any, None]]] = []
         self._followups: set[asyncio.Task[None]] = set()
         # Who may post in public rooms, and how fast; replies (checked in the write).
-        self.posts = PostGuard()
+        self.posts = PostGuard(post_limits)
 
     # -- sending ------------------------------------------------------------
 

@@ -22,12 +22,15 @@ from chat_server.domain.frames import Send
 from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import (
     JOIN_HISTORY,
+    PostKey,
+    PostLimits,
     PostThrottle,
     RoomChanges,
     VisitorPostState,
     check_may_change,
     default_room_name,
     faq_draft,
+    generated_name,
     mute_until,
     parse_time,
     room_name,
@@ -66,33 +69,43 @@ def _load_public(conn: sqlite3.Connection, viewer: Viewer, room_id: str) -> Room
 class PostGuard:
     """Who may post what, checked inside the write transaction (so on the writer thread only)."""
 
-    def __init__(self) -> None:
-        self.throttle = PostThrottle()
+    def __init__(self, limits: PostLimits | None = None) -> None:
+        self.throttle = PostThrottle(limits or PostLimits())
 
     def check(
         self, conn: sqlite3.Connection, viewer: Viewer, room: Room, command: Send
     ) -> tuple[Author, Message | None]:
         """The author to record and the message replied to; raise when the post is refused."""
         author = viewer.author
-        if room.kind == "public" and not viewer.is_agent:
+        visitor = room.kind == "public" and not viewer.is_agent
+        if visitor:
             author = self._visitor(conn, viewer, room)
         parent = self._reply_target(conn, viewer, room, command.reply_to)
-        if room.kind == "public" and not viewer.is_agent:
+        if visitor:
             # Last, so that a refused post does not use up the visitor's allowance.
-            wait = self.throttle.wait(viewer.id, time.monotonic())
-            if wait:
-                raise SapaError(ErrorCode.RATE_LIMITED, f"too many posts; wait {wait} s")
+            self._take_allowance(conn, viewer, room)
         return author, parent
+
+    def _take_allowance(self, conn: sqlite3.Connection, viewer: Viewer, room: Room) -> None:
+        new_posts = self.throttle.limits.new_identity_posts
+        # Only a first allowance depends on it: count the posts once per visitor.
+        new_identity = (
+            bool(new_posts)
+            and not self.throttle.knows(viewer.id)
+            and public_store.public_posts(conn, viewer.id, new_posts) < new_posts
+        )
+        key = PostKey(viewer.id, room.id, viewer.address, new_identity)
+        wait = self.throttle.wait(key, time.monotonic())
+        if wait:
+            raise SapaError(ErrorCode.RATE_LIMITED, f"too many posts; wait {wait} s")
 
     @staticmethod
     def _visitor(conn: sqlite3.Connection, viewer: Viewer, room: Room) -> Author:
-        name = public_store.customer_name(conn, viewer.site_id, viewer.id)
         muted = public_store.muted_until(conn, room.id, viewer.id)
         last = (
             public_store.last_post_at(conn, room.id, viewer.id) if room.slow_mode_seconds else None
         )
         state = VisitorPostState(
-            name=name,
             archived=room.archived,
             muted_until=parse_time(muted) if muted else None,
             slow_mode_seconds=room.slow_mode_seconds,
@@ -101,8 +114,19 @@ class PostGuard:
         refusal = visitor_post_refusal(state, datetime.now(UTC))
         if refusal is not None:
             raise refusal
-        assert name is not None
         # The name as stored now: another tab may have changed it since this socket opened.
+        name = public_store.customer_name(conn, viewer.site_id, viewer.id)
+        if not name:
+            # A v1 client never sends `profile`: it posts under a generated name, kept.
+            name = generated_name(
+                viewer.id,
+                room_store.site_locale(conn, viewer.site_id),
+                public_store.staff_names(conn, viewer.site_id),
+                lambda candidate: public_store.display_name_taken(
+                    conn, viewer.site_id, candidate, viewer.id
+                ),
+            )
+            public_store.set_customer_name(conn, viewer.site_id, viewer.id, name)
         return Author("customer", viewer.id, name)
 
     @staticmethod

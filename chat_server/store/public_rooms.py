@@ -114,6 +114,36 @@ def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, 
     )
 
 
+def display_name_taken(
+    conn: sqlite3.Connection, site_id: str, name: str, customer_id: str
+) -> bool:
+    """Another customer of the site already goes by this public name."""
+    row = conn.execute(
+        "SELECT 1 FROM customers WHERE site_id = ? AND display_name = ? AND id != ? LIMIT 1",
+        (site_id, name, customer_id),
+    ).fetchone()
+    return row is not None
+
+
+def staff_names(conn: sqlite3.Connection, site_id: str) -> list[str]:
+    """Names a visitor may not imitate: the site's agents and the shop itself."""
+    rows = conn.execute(
+        "SELECT name FROM agents WHERE site_id = ? UNION ALL SELECT name FROM sites WHERE id = ?",
+        (site_id, site_id),
+    ).fetchall()
+    return [str(r["name"]) for r in rows]
+
+
+def public_posts(conn: sqlite3.Connection, customer_id: str, up_to: int) -> int:
+    """How many posts the customer made in public rooms, counting no further than `up_to`."""
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
+        " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?)",
+        (customer_id, up_to),
+    ).fetchone()
+    return int(row[0])
+
+
 def customer_exists(conn: sqlite3.Connection, site_id: str, customer_id: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)

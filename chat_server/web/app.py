@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await presence.start()
         if balancer is not None:
             await balancer.start()
-        chat, faq = ChatService(db, bus), FaqService(db, bus)
+        chat, faq = ChatService(db, bus, settings.post_limits), FaqService(db, bus)
         chat.after_customer_message.append(faq.on_customer_message)
         ctx = AppContext(
             settings=settings,

@@ -205,6 +205,8 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
     await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
     session = WidgetSession(ctx, site, customer)
+    # Limits that throwaway identities share (public-room posts) count per client address.
+    session.viewer = replace(session.viewer, address=ws.client.host if ws.client else None)
     await session.load()
     return session
 

@@ -221,11 +221,22 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 @pytest.fixture
-async def env(tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]]) -> AsyncIterator[Env]:
+async def env(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    seeded_db: tuple[Path, dict[str, SiteFixture]],
+) -> AsyncIterator[Env]:
     db_path = str(tmp_path / "sapa.db")
     shutil.copyfile(seeded_db[0], db_path)
     sites = seeded_db[1]
-    settings = Settings(db_path=db_path, port=free_port(), hello_timeout=timeout(1.5))
+    # `@pytest.mark.settings(field=value)` changes the server's settings for a test or module.
+    marker = request.node.get_closest_marker("settings")
+    settings = Settings(
+        db_path=db_path,
+        port=free_port(),
+        hello_timeout=timeout(1.5),
+        **(marker.kwargs if marker else {}),
+    )
     async for url in run_server(settings):
         async with httpx.AsyncClient(base_url=url) as http:
             environment = Env(url, settings, sites, http)

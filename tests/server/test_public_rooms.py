@@ -6,9 +6,15 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from chat_server.web.hub import ROOM_SLICE
 from tests.server.conftest import Env, WsClient
 from tests.server.test_faq import add_entries
+
+# These tests post quickly from fresh visitors on one address: limits that identities share
+# (per address, slow first posts) are tested in test_abuse.py.
+pytestmark = pytest.mark.settings(room_posts_per_address=0, room_new_identity_posts=0)
 
 
 def api(env: Env, site: str = "a") -> dict[str, str]:
@@ -138,11 +144,12 @@ async def test_one_post_reaches_every_joined_widget_once_in_order(env: Env) -> N
         await client.close()
 
 
-async def test_a_display_name_is_needed_and_may_not_imitate_staff(env: Env) -> None:
+async def test_a_display_name_may_not_imitate_staff(env: Env) -> None:
     room = await default_room(env)
     shopper = await visitor(env)
-    refused = await post(shopper, room, "c1", "halo")
-    assert refused["code"] == "forbidden" and "name" in refused["message"]
+    # No name chosen yet: a generated one (PROTOCOL v1 clients never send `profile`).
+    unnamed = await post(shopper, room, "c0", "halo")
+    assert unnamed["message"]["author"]["name"].startswith("Pembeli ")
     for name in ("Admin", "4dm1n Toko", "CS Rina", "a.d.m.i.n", "ＡＤＭＩＮ", "Agent A", "OWNER a"):
         answer = await shopper.request("profile", name=name)
         assert answer["type"] == "error" and answer["code"] == "forbidden", name
@@ -151,7 +158,7 @@ async def test_a_display_name_is_needed_and_may_not_imitate_staff(env: Env) -> N
         assert answer["code"] == "bad_request", name
     ack = await shopper.request("profile", name="  Siti   Aminah ")
     assert ack["customer"]["name"] == "Siti Aminah"
-    posted = await post(shopper, room, "c1", "halo")
+    posted = await post(shopper, room, "c1", "halo lagi")
     assert posted["message"]["author"] == {
         "kind": "customer",
         "id": ack["customer"]["id"],

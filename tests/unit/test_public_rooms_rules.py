@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -11,12 +12,16 @@ from chat_server.domain import audience
 from chat_server.domain import frames as f
 from chat_server.domain.models import Room
 from chat_server.domain.public_rooms import (
+    PostKey,
+    PostLimits,
     PostThrottle,
     RoomChanges,
     VisitorPostState,
     check_may_change,
     default_room_name,
     faq_draft,
+    generated_name,
+    generated_names,
     mute_active,
     mute_until,
     name_words,
@@ -136,6 +141,39 @@ def test_ordinary_names_pass(name: str) -> None:
     assert refused(name) is None
 
 
+def test_visitors_without_a_name_get_a_generated_one_in_the_sites_language() -> None:
+    never: set[str] = set()
+    first = generated_name("cus_abc", "id", AGENTS, never.__contains__)
+    assert re.fullmatch(r"Pembeli [0-9A-F]{4}", first)
+    assert generated_name("cus_abc", "id", AGENTS, never.__contains__) == first  # stable
+    assert re.fullmatch(
+        r"Shopper [0-9A-F]{4}", generated_name("cus_abc", "en", AGENTS, never.__contains__)
+    )
+    assert generated_name("cus_abc", "fr", AGENTS, never.__contains__).startswith("Shopper ")
+    # Taken by another visitor: the next candidate.
+    taken = {first}
+    second = generated_name("cus_abc", "id", AGENTS, taken.__contains__)
+    assert second != first and second.startswith("Pembeli ")
+    # A candidate that would look like staff is skipped, whatever the shop's staff are called.
+    candidates = list(generated_names("cus_abc", "id"))
+    staff = (candidates[0].split()[1],)
+    assert generated_name("cus_abc", "id", staff, never.__contains__) == candidates[1]
+
+
+def test_generated_names_cannot_be_chosen() -> None:
+    for name in (
+        "Pembeli 7F3A",
+        "pembeli 7f3a",
+        "Shopper ABCD12",
+        "Pengunjung 7F3A",
+        "Visitor 9a9a",
+    ):
+        assert refused(name) in (ErrorCode.BAD_REQUEST, ErrorCode.FORBIDDEN), name
+    assert refused("Pembeli 7F3A") == ErrorCode.BAD_REQUEST
+    for name in ("Pembeli Setia", "Budi 7F3A", "Pembeli"):
+        assert refused(name) is None, name
+
+
 def test_names_are_cleaned_and_bounded() -> None:
     assert validate_display_name("  Siti \t  Aminah  ") == "Siti Aminah"
     assert validate_display_name("Si\u200bti") == "Siti"
@@ -177,7 +215,6 @@ def test_mutes_end_on_time_and_zero_unmutes() -> None:
 
 def state(**changes: object) -> VisitorPostState:
     base: dict[str, object] = {
-        "name": "Ani",
         "archived": False,
         "muted_until": None,
         "slow_mode_seconds": 0,
@@ -189,8 +226,11 @@ def state(**changes: object) -> VisitorPostState:
 def test_a_visitor_post_is_refused_for_one_reason_at_a_time() -> None:
     assert visitor_post_refusal(state(), NOW) is None
     cases = [
-        (state(archived=True, name=None), ErrorCode.FORBIDDEN, "archived"),
-        (state(name=None), ErrorCode.FORBIDDEN, "display name"),
+        (
+            state(archived=True, muted_until=NOW + timedelta(minutes=5)),
+            ErrorCode.FORBIDDEN,
+            "archived",
+        ),
         (state(muted_until=NOW + timedelta(minutes=5)), ErrorCode.FORBIDDEN, "10:05:00.000Z"),
         (
             state(slow_mode_seconds=60, last_post_at=NOW - timedelta(seconds=15)),
@@ -204,21 +244,51 @@ def test_a_visitor_post_is_refused_for_one_reason_at_a_time() -> None:
     assert visitor_post_refusal(state(muted_until=NOW - timedelta(seconds=1)), NOW) is None
 
 
+def visitor_key(
+    visitor: str, room: str = "r1", address: str | None = None, new: bool = False
+) -> PostKey:
+    return PostKey(visitor, room, address, new)
+
+
 def test_the_post_throttle_allows_five_then_one_every_six_seconds_per_visitor() -> None:
-    throttle = PostThrottle()
-    assert [throttle.wait("ani", 0.0) for _ in range(5)] == [0] * 5
-    assert throttle.wait("ani", 0.0) == 6
-    assert throttle.wait("budi", 0.0) == 0
-    assert throttle.wait("ani", 3.0) == 3
-    assert throttle.wait("ani", 6.0) == 0
+    throttle = PostThrottle(PostLimits(per_address=0, per_room=0))
+    assert [throttle.wait(visitor_key("ani"), 0.0) for _ in range(5)] == [0] * 5
+    assert throttle.wait(visitor_key("ani"), 0.0) == 6
+    assert throttle.wait(visitor_key("budi"), 0.0) == 0
+    assert throttle.wait(visitor_key("ani"), 3.0) == 3
+    assert throttle.wait(visitor_key("ani"), 6.0) == 0
+
+
+def test_a_new_identity_starts_with_one_post_and_earns_the_rest() -> None:
+    throttle = PostThrottle(PostLimits(per_address=0, per_room=0))
+    assert throttle.wait(visitor_key("new", new=True), 0.0) == 0
+    assert throttle.wait(visitor_key("new", new=True), 0.0) == 6
+    assert throttle.wait(visitor_key("new"), 6.0) == 0
+    # Once known, its allowance is its own, whatever it is called now.
+    assert throttle.knows("new") and not throttle.knows("other")
+
+
+def test_identities_behind_one_address_and_in_one_room_share_an_allowance() -> None:
+    throttle = PostThrottle(PostLimits(per_address=10, per_room=15))
+    # 40 throwaway identities from one address: ten posts go, then one every 6 s.
+    results = [
+        throttle.wait(visitor_key(f"v{i}", address="10.0.0.1", new=True), 0.0) for i in range(40)
+    ]
+    assert results[:10] == [0] * 10 and set(results[10:]) == {6}
+    # Another address posts in the same room until the room's own allowance is spent.
+    others = [throttle.wait(visitor_key(f"w{i}", address="10.0.0.2"), 0.0) for i in range(6)]
+    assert others == [0, 0, 0, 0, 0, 4]
+    assert throttle.wait(visitor_key("x", room="r2", address="10.0.0.3"), 0.0) == 0
+    # A refused post takes nothing: w5's own allowance is intact.
+    assert throttle.buckets["v:w5"].tokens == 5
 
 
 def test_the_post_throttle_forgets_idle_visitors_only() -> None:
-    throttle = PostThrottle(max_keys=2)
-    throttle.wait("a", 0.0)
-    throttle.wait("b", 100.0)
-    throttle.wait("c", 100.0)  # full: "a" has been idle a whole window
-    assert set(throttle.buckets) == {"b", "c"}
+    throttle = PostThrottle(PostLimits(per_address=0, per_room=0), max_keys=2)
+    throttle.wait(visitor_key("a"), 0.0)
+    throttle.wait(visitor_key("b"), 100.0)
+    throttle.wait(visitor_key("c"), 100.0)  # full: "a" has been idle a whole window
+    assert set(throttle.buckets) == {"v:b", "v:c"}
 
 
 def test_room_changes_validate_and_owners_alone_rename_archive_or_reorder() -> None:
