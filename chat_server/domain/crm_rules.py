@@ -21,9 +21,9 @@ MAX_TAG = 40
 MAX_NOTE = 4000
 MAX_ITEMS = 200
 MAX_TOTAL = 1e13
-ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
+ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+CURRENCY = re.compile(r"[A-Z]{3}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}")
 
 
 CONSENT_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -88,7 +88,7 @@ def attributes(value: Any) -> dict[str, Any]:
         raise errors.bad_request(f"at most {MAX_ATTRIBUTES} attributes")
     out: dict[str, Any] = {}
     for key, item in value.items():
-        if not ATTRIBUTE_KEY.match(key):
+        if not ATTRIBUTE_KEY.fullmatch(key):
             raise errors.bad_request(
                 f"attribute key '{key[:40]}' must be 1-40 of A-Z a-z 0-9 _ . -"
             )
@@ -163,7 +163,7 @@ def profile(data: Any) -> ProfileFields:
     if not isinstance(data, dict):
         raise errors.bad_request("send a JSON object")
     email = _opt_text(data, "email", 254)
-    if email and not EMAIL.match(email):
+    if email and not EMAIL.fullmatch(email):
         raise errors.bad_request("'email' is not an email address")
     locale = _opt_text(data, "locale", 10)
     return ProfileFields(
@@ -210,7 +210,7 @@ def order(data: Any) -> OrderFields:
     if len(str(order_id)) > 64:
         raise errors.bad_request("'order_id' is over 64 characters")
     currency = data.get("currency", "IDR")
-    if not isinstance(currency, str) or not CURRENCY.match(currency.upper()):
+    if not isinstance(currency, str) or not CURRENCY.fullmatch(currency.upper()):
         raise errors.bad_request("'currency' must be a 3-letter code such as IDR")
     items = data.get("items", [])
     if not isinstance(items, list) or len(items) > MAX_ITEMS:

@@ -194,8 +194,8 @@ class ChatService:
 
     async def read(self, viewer: Viewer, room_id: str, seq: int) -> None:
         room = await self.room_for(viewer, room_id)
-        if seq > room.last_seq:
-            raise errors.bad_request("'seq' is beyond the room's last message")
+        # PROTOCOL v1 sets no bound on `seq`: a mark past the last message means "all of it".
+        seq = min(seq, room.last_seq)
         stored = await self.db.write(
             lambda conn: room_store.set_read_mark(conn, room.id, viewer.kind, viewer.id, seq)
         )
@@ -216,6 +216,8 @@ class ChatService:
         item = await self.db.write(
             lambda conn: room_store.insert_rating(conn, room, viewer.id, score, comment)
         )
+        if item is None:  # checked again in the write: a reopen racing the rating wins
+            raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
         # Agents see the rating in the conversation's transcript.
         payload = {"type": "activity", "room_id": room.id, "item": item}
         await self.bus.publish(Event.frame(room.site_id, (audience.AGENTS,), payload))

@@ -12,16 +12,23 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from chat_server import errors
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience
 from chat_server.domain.access import Viewer, check_can_read
-from chat_server.domain.faq_rules import FaqFields, phrasing_text
+from chat_server.domain.faq_learning import (
+    LEARN_WINDOW,
+    LEARNT_REBUILD_INTERVAL,
+    learnable_text,
+    may_learn,
+)
+from chat_server.domain.faq_rules import FaqFields
 from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
-from chat_server.ids import now_iso
+from chat_server.ids import format_time, now_iso
 from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
@@ -39,6 +46,14 @@ class _SiteEngine:
     revision: int
     engine: Engine
     entries: dict[str, FaqEntry]
+    learnt: int = 0
+    built_at: float = 0.0
+
+    def stale(self, revision: int, learnt: int, now: float) -> bool:
+        """Owners' changes apply at once; learnt phrasings in batches (LEARNT_REBUILD_INTERVAL)."""
+        if revision != self.revision:
+            return True
+        return learnt != self.learnt and now - self.built_at >= LEARNT_REBUILD_INTERVAL
 
 
 def require_owner(viewer: Viewer) -> None:
@@ -74,6 +89,7 @@ class FaqService:
         self._engines: dict[str, _SiteEngine] = {}
         self._building: dict[str, asyncio.Lock] = {}
         self._checked: dict[str, float] = {}
+        self.builds = 0  # engines built by this process, for /metrics
 
     def _changed(self, site_id: str) -> None:
         self._checked.pop(site_id, None)
@@ -94,14 +110,14 @@ class FaqService:
         # changes are seen within REVISION_TTL, saving a database read per message.
         if current is not None and time.monotonic() - checked < REVISION_TTL:
             return current
-        revision = await faq_store.revision(self.db, site_id)
+        revision, learnt = await faq_store.revision(self.db, site_id)
         self._checked[site_id] = time.monotonic()
-        if current is not None and current.revision == revision:
+        if current is not None and not current.stale(revision, learnt, time.monotonic()):
             return current
         lock = self._building.setdefault(site_id, asyncio.Lock())
         async with lock:
             current = self._engines.get(site_id)
-            if current is not None and current.revision >= revision:
+            if current is not None and not current.stale(revision, learnt, time.monotonic()):
                 return current
             entries = [
                 e for e in await faq_store.list_entries(self.db, site_id) if e.status == "published"
@@ -113,8 +129,11 @@ class FaqService:
             engine = await asyncio.to_thread(
                 Engine, [self._engine_entry(e) for e in entries], lexicon
             )
-            built = _SiteEngine(revision, engine, {e.id: e for e in entries})
+            built = _SiteEngine(
+                revision, engine, {e.id: e for e in entries}, learnt, time.monotonic()
+            )
             self._engines[site_id] = built
+            self.builds += 1
             return built
 
     @staticmethod
@@ -221,33 +240,20 @@ class FaqService:
         items, _ = await self.suggest(room.site_id, latest.body, 3)
         return {"room_id": room.id, "for_message_id": latest.id, "items": items}
 
-    async def _was_shown(self, faq_id: str, message_id: str) -> bool:
-        row = await self.db.fetch_one(
-            "SELECT 1 FROM faq_events WHERE faq_id = ? AND message_id = ? AND kind = 'shown' LIMIT 1",
-            (faq_id, message_id),
-        )
-        return row is not None
-
     async def learn(
         self, site_id: str, faq_id: str, message_id: str, kind: str, room_id: str | None
     ) -> int:
         """Keep the shopper's own words as a phrasing of the entry that answered them.
 
-        Answers the recorded event's id.
+        Within limits (domain/faq_learning.py): never contact data, never too much from one
+        shopper or into one entry; the engine picks learnt phrasings up in batches. Answers
+        the recorded event's id.
         """
 
         def job(conn: sqlite3.Connection) -> int:
             event_id = faq_store.record_event(conn, site_id, faq_id, kind, room_id, message_id)
-            if kind not in ("used", "helpful"):
-                return event_id
-            row = conn.execute(
-                "SELECT body FROM messages WHERE id = ? AND site_id = ? AND author_kind = 'customer'",
-                (message_id, site_id),
-            ).fetchone()
-            if row is not None:
-                faq_store.add_phrasing(
-                    conn, site_id, faq_id, phrasing_text(row["body"][:500]), "learnt"
-                )
+            if kind in ("used", "helpful"):
+                _learn_words(conn, site_id, faq_id, message_id)
             return event_id
 
         return await self._write(site_id, job)
@@ -272,24 +278,28 @@ class FaqService:
         if (
             helpful
             and for_message_id is not None
-            and not await self._was_shown(faq_id, for_message_id)
+            and not await faq_store.was_shown(self.db, faq_id, for_message_id)
         ):
             # Only an answer we offered for that message may learn from it: no junk phrasings.
             for_message_id = None
-        if for_message_id is None:
-            await self._write(
-                viewer.site_id,
-                lambda conn: faq_store.record_event(
-                    conn, viewer.site_id, faq_id, kind, room_id, None
-                ),
+        message_id = for_message_id
+
+        def job(conn: sqlite3.Connection) -> tuple[int, str | None]:
+            # One vote per shopper and suggestion: a repeat, or a change of mind, replaces it.
+            event_id, before = faq_store.record_vote(
+                conn, viewer.site_id, faq_id, kind, viewer.id, room_id, message_id
             )
-            return
-        event_id = await self.learn(viewer.site_id, faq_id, for_message_id, kind, room_id)
-        if room_id is not None and room_kind == "private":
-            item = room_store.faq_item(
-                event_id, kind, faq_id, entry.question, for_message_id, now_iso()
-            )
-            await self.publish_activity(viewer.site_id, room_id, item)
+            if helpful and message_id is not None and before != "helpful":
+                _learn_words(conn, viewer.site_id, faq_id, message_id)
+            return event_id, before
+
+        event_id, before = await self._write(viewer.site_id, job)
+        if message_id is not None and room_id is not None and room_kind == "private":
+            if before != kind:  # a repeated vote changed nothing to show
+                item = room_store.faq_item(
+                    event_id, kind, faq_id, entry.question, message_id, now_iso()
+                )
+                await self.publish_activity(viewer.site_id, room_id, item)
 
     # -- curation -----------------------------------------------------------------
 
@@ -364,3 +374,17 @@ class FaqService:
             return len(entries)
 
         return await self._write(viewer.site_id, job)
+
+
+def _learn_words(conn: sqlite3.Connection, site_id: str, faq_id: str, message_id: str) -> None:
+    """A shopper's message as a learnt phrasing of an entry, when the limits allow it."""
+    found = faq_store.customer_words(conn, site_id, message_id)
+    if found is None:
+        return
+    body, author_id = found
+    text = learnable_text(body)
+    if text is None:
+        return
+    since = format_time(datetime.now(UTC) - LEARN_WINDOW)
+    if may_learn(faq_store.learning_counts(conn, site_id, faq_id, author_id, since)):
+        faq_store.add_phrasing(conn, site_id, faq_id, text, "learnt", author_id)

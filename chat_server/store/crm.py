@@ -12,6 +12,7 @@ from chat_server.domain import rfm
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
 from chat_server.domain.models import Author
 from chat_server.ids import new_id, now_iso
+from chat_server.store import like
 from chat_server.store.database import Database
 
 ERASED_BODY = "[dihapus atas permintaan pelanggan]"
@@ -494,10 +495,11 @@ async def search(
     params: list[Any] = [site_id]
     if q:
         where.append(
-            "(c.name LIKE ? OR c.email LIKE ? OR c.phone LIKE ? OR c.external_id LIKE ? OR c.id = ?)"
+            f"(c.name LIKE ? {like.ESCAPE} OR c.email LIKE ? {like.ESCAPE}"
+            f" OR c.phone LIKE ? {like.ESCAPE} OR c.external_id LIKE ? {like.ESCAPE} OR c.id = ?)"
         )
-        like = f"%{q}%"
-        params += [like, like, like, like, q]
+        pattern = like.contains(q)
+        params += [pattern, pattern, pattern, pattern, q]
     if segment == "prospect":
         where.append("s.customer_id IS NULL")
     elif segment:

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from chat_server.domain.faq_learning import LearningCounts
 from chat_server.domain.faq_rules import FaqFields
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
@@ -153,18 +154,88 @@ def reorder(conn: sqlite3.Connection, site_id: str, ids: list[str]) -> int:
     return len(ordered)
 
 
+def note_learnt(conn: sqlite3.Connection, site_id: str) -> None:
+    """A learnt phrasing was stored: engines pick it up with the next batch (not at once)."""
+    conn.execute(
+        "INSERT INTO faq_revisions (site_id, revision, learnt) VALUES (?, 0, 1)"
+        " ON CONFLICT (site_id) DO UPDATE SET learnt = learnt + 1",
+        (site_id,),
+    )
+
+
 def add_phrasing(
-    conn: sqlite3.Connection, site_id: str, entry_id: str, text: str, source: str
+    conn: sqlite3.Connection,
+    site_id: str,
+    entry_id: str,
+    text: str,
+    source: str,
+    customer_id: str | None = None,
 ) -> bool:
+    """`customer_id`: whose words a learnt phrasing copies."""
     cursor = conn.execute(
-        "INSERT INTO faq_phrasings (id, faq_id, site_id, text, source, created_at)"
-        " SELECT ?, id, site_id, ?, ?, ? FROM faq_entries WHERE id = ? AND site_id = ?"
+        "INSERT INTO faq_phrasings (id, faq_id, site_id, text, source, created_at, customer_id)"
+        " SELECT ?, id, site_id, ?, ?, ?, ? FROM faq_entries WHERE id = ? AND site_id = ?"
         " ON CONFLICT (faq_id, text) DO NOTHING",
-        (new_id("phr"), text, source, now_iso(), entry_id, site_id),
+        (new_id("phr"), text, source, now_iso(), customer_id, entry_id, site_id),
     )
     if cursor.rowcount:
-        bump_revision(conn, site_id)
+        if source == "learnt":
+            note_learnt(conn, site_id)
+        else:
+            bump_revision(conn, site_id)
     return cursor.rowcount > 0
+
+
+def learning_counts(
+    conn: sqlite3.Connection, site_id: str, entry_id: str, customer_id: str, since: str
+) -> LearningCounts:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM faq_phrasings WHERE customer_id = ? AND site_id = ?"
+        "         AND source = 'learnt' AND created_at >= ?) AS from_shopper,"
+        " (SELECT count(*) FROM faq_phrasings WHERE faq_id = ? AND source = 'learnt'"
+        "         AND created_at >= ?) AS recently,"
+        " (SELECT count(*) FROM faq_phrasings WHERE faq_id = ? AND source = 'learnt') AS total",
+        (customer_id, site_id, since, entry_id, since, entry_id),
+    ).fetchone()
+    return LearningCounts(row["from_shopper"], row["recently"], row["total"])
+
+
+def customer_words(
+    conn: sqlite3.Connection, site_id: str, message_id: str
+) -> tuple[str, str] | None:
+    """(body, author id) of a shopper's message, to learn from."""
+    row = conn.execute(
+        "SELECT body, author_id FROM messages WHERE id = ? AND site_id = ?"
+        " AND author_kind = 'customer'",
+        (message_id, site_id),
+    ).fetchone()
+    return (str(row["body"]), str(row["author_id"])) if row else None
+
+
+def record_vote(
+    conn: sqlite3.Connection,
+    site_id: str,
+    faq_id: str,
+    kind: str,
+    customer_id: str,
+    room_id: str | None = None,
+    message_id: str | None = None,
+) -> tuple[int, str | None]:
+    """A shopper's helpful/not helpful on a suggestion: one vote each, the latest one counts.
+
+    Answers the vote's event id and the vote it replaced (None for a first vote).
+    """
+    row = conn.execute(
+        "SELECT id, kind FROM faq_events WHERE faq_id = ? AND customer_id = ?"
+        " AND message_id IS ? AND kind IN ('helpful', 'not_helpful')",
+        (faq_id, customer_id, message_id),
+    ).fetchone()
+    if row is None:
+        return record_event(conn, site_id, faq_id, kind, room_id, message_id, customer_id), None
+    conn.execute(
+        "UPDATE faq_events SET kind = ?, created_at = ? WHERE id = ?", (kind, now_iso(), row["id"])
+    )
+    return int(row["id"]), str(row["kind"])
 
 
 def delete_phrasing(
@@ -186,12 +257,13 @@ def record_event(
     kind: str,
     room_id: str | None = None,
     message_id: str | None = None,
+    customer_id: str | None = None,
 ) -> int:
     """Answers the event's id."""
     cur = conn.execute(
-        "INSERT INTO faq_events (site_id, faq_id, room_id, message_id, kind, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (site_id, faq_id, room_id, message_id, kind, now_iso()),
+        "INSERT INTO faq_events (site_id, faq_id, room_id, message_id, kind, created_at,"
+        " customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (site_id, faq_id, room_id, message_id, kind, now_iso(), customer_id),
     )
     return int(cur.lastrowid or 0)
 
@@ -199,9 +271,20 @@ def record_event(
 # -- reads --------------------------------------------------------------------
 
 
-async def revision(db: Database, site_id: str) -> int:
-    row = await db.fetch_one("SELECT revision FROM faq_revisions WHERE site_id = ?", (site_id,))
-    return int(row["revision"]) if row else 0
+async def revision(db: Database, site_id: str) -> tuple[int, int]:
+    """(revision, learnt): owners' changes and learnt phrasings, counted apart."""
+    row = await db.fetch_one(
+        "SELECT revision, learnt FROM faq_revisions WHERE site_id = ?", (site_id,)
+    )
+    return (int(row["revision"]), int(row["learnt"])) if row else (0, 0)
+
+
+async def was_shown(db: Database, faq_id: str, message_id: str) -> bool:
+    row = await db.fetch_one(
+        "SELECT 1 FROM faq_events WHERE faq_id = ? AND message_id = ? AND kind = 'shown' LIMIT 1",
+        (faq_id, message_id),
+    )
+    return row is not None
 
 
 async def list_entries(db: Database, site_id: str) -> list[FaqEntry]:

@@ -114,9 +114,7 @@ def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, 
     )
 
 
-def display_name_taken(
-    conn: sqlite3.Connection, site_id: str, name: str, customer_id: str
-) -> bool:
+def display_name_taken(conn: sqlite3.Connection, site_id: str, name: str, customer_id: str) -> bool:
     """Another customer of the site already goes by this public name."""
     row = conn.execute(
         "SELECT 1 FROM customers WHERE site_id = ? AND display_name = ? AND id != ? LIMIT 1",

@@ -251,9 +251,11 @@ def append_message(
 
 
 def update_room(conn: sqlite3.Connection, room: Room, status: str, assignee_id: str | None) -> None:
+    # Each resolve starts a new resolution: the one a shopper's rating belongs to.
     conn.execute(
-        "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ? WHERE id = ?",
-        (status, assignee_id, now_iso(), room.id),
+        "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ?, resolution_id = CASE"
+        " WHEN ? = 'resolved' AND status != 'resolved' THEN ? ELSE resolution_id END WHERE id = ?",
+        (status, assignee_id, now_iso(), status, new_id("res"), room.id),
     )
 
 
@@ -274,14 +276,32 @@ def set_read_mark(
 
 def insert_rating(
     conn: sqlite3.Connection, room: Room, customer_id: str, score: int, comment: str | None
-) -> dict[str, Any]:
-    """Answers the rating as the transcript shows it (see `activity_item`)."""
-    rating_id, now = new_id("rat"), now_iso()
-    conn.execute(
-        "INSERT INTO ratings (id, site_id, room_id, customer_id, score, comment, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (rating_id, room.site_id, room.id, customer_id, score, comment, now),
-    )
+) -> dict[str, Any] | None:
+    """One rating per resolution: a later one replaces it. Answers the rating as the
+    transcript shows it (see `rating_item`), or None when the room is not resolved."""
+    row = conn.execute(
+        "SELECT resolution_id FROM rooms WHERE id = ? AND status = 'resolved'", (room.id,)
+    ).fetchone()
+    if row is None:
+        return None
+    now = now_iso()
+    rating_id = conn.execute(
+        "INSERT INTO ratings (id, site_id, room_id, customer_id, score, comment, created_at,"
+        " resolution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (resolution_id) WHERE resolution_id IS NOT NULL DO UPDATE SET"
+        " customer_id = excluded.customer_id, score = excluded.score,"
+        " comment = excluded.comment, created_at = excluded.created_at RETURNING id",
+        (
+            new_id("rat"),
+            room.site_id,
+            room.id,
+            customer_id,
+            score,
+            comment,
+            now,
+            row["resolution_id"] or f"res_legacy_{room.id}",
+        ),
+    ).fetchone()[0]
     return rating_item(rating_id, score, comment, now)
 
 

@@ -77,6 +77,12 @@ def render(ctx: AppContext) -> str:
             ("", ctx.chat.messages_stored),
         ),
         *_series(
+            "sapa_faq_engine_builds_total",
+            "counter",
+            "FAQ engines built by this process (learnt phrasings arrive in batches).",
+            ("", ctx.faq.builds),
+        ),
+        *_series(
             "sapa_db_writes_total",
             "counter",
             "Write jobs committed by the group-commit writer.",

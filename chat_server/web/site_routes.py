@@ -17,8 +17,8 @@ from chat_server.store import sites as site_store
 from chat_server.web.context import context_of
 from chat_server.web.rest_auth import authenticate
 
-COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DOMAIN = re.compile(r"^(\*\.)?[a-z0-9.-]{1,253}$")
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+DOMAIN = re.compile(r"(\*\.)?[a-z0-9.-]{1,253}")
 PRECHAT_FIELDS = ("name", "email")
 
 
@@ -52,14 +52,14 @@ def _changes(data: Any) -> dict[str, Any]:
             raise errors.bad_request("'locale' must be id or en")
         out["locale"] = data["locale"]
     if "color" in data:
-        if not isinstance(data["color"], str) or not COLOR.match(data["color"]):
+        if not isinstance(data["color"], str) or not COLOR.fullmatch(data["color"]):
             raise errors.bad_request("'color' must look like #0f766e")
         out["color"] = data["color"]
     if "domains" in data:
         domains = data["domains"]
         if not isinstance(domains, list) or not domains or len(domains) > 50:
             raise errors.bad_request("'domains' must list 1 to 50 domains")
-        if not all(isinstance(d, str) and DOMAIN.match(d.lower()) for d in domains):
+        if not all(isinstance(d, str) and DOMAIN.fullmatch(d.lower()) for d in domains):
             raise errors.bad_request("a domain looks like shop.example or *.shop.example")
         out["domains"] = json.dumps([d.lower() for d in domains])
     if "prechat" in data:

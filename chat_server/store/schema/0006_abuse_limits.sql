@@ -15,3 +15,6 @@ CREATE INDEX faq_phrasings_customer ON faq_phrasings(customer_id, created_at)
     WHERE customer_id IS NOT NULL;
 ALTER TABLE faq_events ADD COLUMN customer_id TEXT;
 CREATE INDEX faq_events_voter ON faq_events(faq_id, customer_id) WHERE customer_id IS NOT NULL;
+-- Learnt phrasings are counted apart from owners' changes, so engines pick them up in
+-- batches instead of rebuilding for each one.
+ALTER TABLE faq_revisions ADD COLUMN learnt INTEGER NOT NULL DEFAULT 0;
