@@ -281,6 +281,14 @@ class ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for key in ("SAPA_REDIS_URL", "SAPA_PUBLIC_URL", "SAPA_WORKERS", "SAPA_DEMO"):
             env.pop(key, None)
+        # Every load client shares 127.0.0.1 and posts on a plan: limits shared by identities
+        # (per address, per room, slow first posts) would measure themselves, not the server.
+        for key in (
+            "SAPA_ROOM_POSTS_PER_ADDRESS",
+            "SAPA_ROOM_POSTS_PER_ROOM",
+            "SAPA_ROOM_NEW_IDENTITY_POSTS",
+        ):
+            env.setdefault(key, "0")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.command(),

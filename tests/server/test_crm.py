@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chat_server.domain.identity import user_hash
 from tests.server.conftest import Env
 
@@ -389,6 +391,7 @@ async def test_an_erased_customer_cannot_be_written_back(env: Env) -> None:
     assert patched.status_code == noted.status_code == 409
 
 
+@pytest.mark.settings(room_new_identity_posts=0)  # two posts in a row from a new visitor
 async def test_a_crm_name_is_not_a_public_display_name(env: Env) -> None:
     """A pre-chat or identify name never lets a visitor post in public as the shop's staff."""
     assert env.http is not None
