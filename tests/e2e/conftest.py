@@ -27,7 +27,10 @@ CHROMIUM_ARGS = [
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A fresh demo server per test module (a new SQLite file each time)."""
     db = Path(tmp_path_factory.mktemp("e2e")) / "sapa.db"
-    server = start_server(db, "--demo")
+    # Every browser here is 127.0.0.1 and posts as fast as a test clicks: the public-room
+    # limits that identities share are tested in tests/server/test_abuse.py.
+    quick_posts = {"SAPA_ROOM_POSTS_PER_ADDRESS": "0", "SAPA_ROOM_NEW_IDENTITY_POSTS": "0"}
+    server = start_server(db, "--demo", env=quick_posts)
     read_demo_banner(server)
     yield server
     server.stop()
