@@ -250,9 +250,10 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     conn.execute(
         "UPDATE orders SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
     )
-    conn.execute(
-        "UPDATE ratings SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
-    )
+    for table in ("ratings", "faq_phrasings", "faq_events"):
+        conn.execute(
+            f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+        )
     # Identifying must not lift a mute: the known customer inherits it (the later one wins).
     conn.execute(
         "INSERT INTO room_mutes (room_id, customer_id, until, muted_by, created_at)"
@@ -352,6 +353,9 @@ def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> 
         f" (SELECT body FROM messages WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks}))",
         (site_id, site_id, *ids),
     )
+    # Learnt phrasings know whose words they copy (even collapsed or cut), and votes whose they are.
+    conn.execute(f"DELETE FROM faq_phrasings WHERE customer_id IN ({marks})", ids)
+    conn.execute(f"UPDATE faq_events SET customer_id = NULL WHERE customer_id IN ({marks})", ids)
     conn.execute(
         f"UPDATE messages SET body = ?, author_name = ? WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks})",
         (ERASED_BODY, _erased_name(conn, site_id), site_id, *ids),

@@ -321,3 +321,18 @@ async def test_settings_and_records_refuse_a_trailing_newline(env: Env) -> None:
         "/api/v1/customers/by-external-id/n1/orders", json=order, headers=api(env)
     )
     assert response.status_code == 400
+
+
+async def test_an_erase_removes_the_phrasings_learnt_from_the_customers_words(env: Env) -> None:
+    assert env.http is not None
+    created = await add_entries(env)
+    shopper, welcome = await env.widget("a")
+    # Stored collapsed ("biaya kirim ke ..."): the phrasing knows whose words it copies.
+    await ask_and_vote(shopper, "q", "biaya  kirim\nke kota medan berapa")
+    learnt = (await entry(env, created[0]["id"]))["phrasings"]
+    assert [p["text"] for p in learnt] == ["biaya kirim ke kota medan berapa"]
+    erased = await env.http.delete(
+        f"/api/v1/customers/{welcome['customer_id']}", headers=owner_token(env)
+    )
+    assert erased.status_code in (200, 204), erased.text
+    assert (await entry(env, created[0]["id"]))["phrasings"] == []
