@@ -89,3 +89,7 @@ def fold(text: str) -> str:
             break
         current = folded
     return current
+
+
+# Built when the module loads (a few hundred ms), never inside a request or the writer.
+_tables()

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from chat_server.domain import confusables
@@ -99,6 +99,7 @@ def _dedupe(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", word)
 
 
+@lru_cache(maxsize=8192)
 def _comparable(token: str) -> str:
     # UTS #39 skeleton without case: '𝐑𝐢𝐧𝐚', 'ʀɪɴᴀ', 'Ꭱina' and 'Rlna' all read 'rina'.
     decomposed = unicodedata.normalize("NFKD", confusables.fold(token))
@@ -165,14 +166,20 @@ def staff_word_in(words: list[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _protected_forms(protected: str) -> frozenset[tuple[str, ...]]:
+    # The same agents' names are compared for every visitor: worked out once each.
+    theirs = name_words(protected)
+    own = [w for w in theirs if staff_word_in([w]) is None]
+    return frozenset({tuple(theirs), tuple(own)})
+
+
 def imitates(words: list[str], protected: str) -> bool:
     """Equal to, or containing, a protected name (an agent's, the shop's), word for word.
 
     Staff words in the protected name do not count: "Sari (Owner)" protects "Sari".
     """
-    theirs = name_words(protected)
-    own = [w for w in theirs if staff_word_in([w]) is None]
-    for name in {tuple(theirs), tuple(own)}:
+    for name in _protected_forms(protected):
         if name and ("".join(words) == "".join(name) or _contains_run(words, list(name))):
             return True
     return False
