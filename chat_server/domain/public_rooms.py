@@ -332,6 +332,16 @@ class PostKey:
     new_identity: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """One token bucket a post takes from: `rate` posts a second, up to `burst`."""
+
+    key: str
+    rate: float
+    burst: float
+    start: float  # tokens a new bucket starts with
+
+
 def _refill(bucket: TokenBucket, now: float) -> None:
     bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.stamp) * bucket.rate)
     bucket.stamp = now
@@ -352,30 +362,34 @@ class PostThrottle:
         """Whether this visitor has an allowance here already (new identities start low)."""
         return f"v:{visitor}" in self.buckets
 
-    def _allowances(self, key: PostKey) -> list[tuple[str, float, float, float]]:
-        """(bucket key, rate per second, burst, tokens a new bucket starts with)."""
+    def allowances(self, key: PostKey) -> list[Allowance]:
+        """Every allowance a post by `key` takes one from."""
         lim = self.limits
-        visitor_rate = lim.visitor_burst / lim.visitor_window
         start = 1.0 if key.new_identity else float(lim.visitor_burst)
-        out = [(f"v:{key.visitor}", visitor_rate, float(lim.visitor_burst), start)]
+        out = [
+            Allowance(
+                f"v:{key.visitor}", lim.visitor_burst / lim.visitor_window, lim.visitor_burst, start
+            )
+        ]
         if lim.per_address and key.address:
             burst = float(lim.per_address)
-            out.append((f"a:{key.address}", burst / 60, burst, burst))
+            out.append(Allowance(f"a:{key.address}", burst / 60, burst, burst))
         if lim.per_room:
             burst = float(lim.per_room)
-            out.append((f"r:{key.room}", burst / 60, burst, burst))
+            out.append(Allowance(f"r:{key.room}", burst / 60, burst, burst))
         return out
 
     def wait(self, key: PostKey, now: float) -> int:
         """Take one post from every allowance; 0 when allowed, else the whole seconds until
         the next one may go (and nothing is taken)."""
         wanted = []
-        for name, rate, burst, start in self._allowances(key):
-            bucket = self.buckets.get(name)
+        for allowance in self.allowances(key):
+            bucket = self.buckets.get(allowance.key)
             if bucket is None:
                 if len(self.buckets) >= self.max_keys:
                     self._forget_idle(now)
-                bucket = self.buckets[name] = TokenBucket(rate, burst, start, now)
+                bucket = TokenBucket(allowance.rate, allowance.burst, allowance.start, now)
+                self.buckets[allowance.key] = bucket
             _refill(bucket, now)
             wanted.append(bucket)
         short = [b for b in wanted if b.tokens < 1]

@@ -70,12 +70,17 @@ class ChatService:
     # -- sending ------------------------------------------------------------
 
     async def send(self, viewer: Viewer, command: Send) -> Outcome:
+        # Public-room allowances shared across processes are taken before the write.
+        charged = await self.posts.charge(self.db, viewer, command)
+
         def job(conn: sqlite3.Connection) -> Outcome:
             room = self._room_for_send(conn, viewer, command)
             existing = room_store.find_by_client_msg_id(conn, room.id, command.client_msg_id)
             if existing is not None:
                 return Outcome(room, duplicate=True, primary=existing)
-            author, reply_to = self.posts.check(conn, viewer, room, command)
+            author, reply_to = self.posts.check(
+                conn, viewer, room, command, charged=charged is not None
+            )
             out = Outcome(room, room_changed=room.last_seq == 0)
             if command.kind == "text":
                 change = (
@@ -92,7 +97,13 @@ class ChatService:
             out.room = room_store.load_room(conn, room.site_id, room.id) or room
             return out
 
-        outcome = await self.db.write(job)
+        try:
+            outcome = await self.db.write(job)
+        except SapaError:
+            await self.posts.give_back(charged)  # refused: it used up nothing
+            raise
+        if outcome.duplicate:
+            await self.posts.give_back(charged)
         await self._publish(outcome)
         if not outcome.duplicate and not viewer.is_agent and outcome.primary is not None:
             for follow in self.after_customer_message:

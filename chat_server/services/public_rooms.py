@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chat_server import errors
 from chat_server.bus import Bus, Event
@@ -22,6 +23,7 @@ from chat_server.domain.frames import Send
 from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import (
     JOIN_HISTORY,
+    Allowance,
     PostKey,
     PostLimits,
     PostThrottle,
@@ -51,6 +53,10 @@ if TYPE_CHECKING:
     from chat_server.store.faq import FaqEntry
 
 
+def _too_many(wait: int) -> SapaError:
+    return SapaError(ErrorCode.RATE_LIMITED, f"too many posts; wait {wait} s")
+
+
 def require_owner(viewer: Viewer, what: str) -> None:
     if viewer.role != "owner":
         raise errors.forbidden(f"only the site's owners may {what}")
@@ -66,25 +72,52 @@ def _load_public(conn: sqlite3.Connection, viewer: Viewer, room_id: str) -> Room
     return _public(check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id)))
 
 
+class SharedAllowances(Protocol):
+    """Post allowances kept across processes (Redis); None from `take`: count locally."""
+
+    async def take(self, allowances: Sequence[Allowance]) -> int | None: ...
+
+    async def give_back(self, allowances: Sequence[Allowance]) -> None: ...
+
+
 class PostGuard:
-    """Who may post what, checked inside the write transaction (so on the writer thread only)."""
+    """Who may post what, checked inside the write transaction (so on the writer thread only).
+
+    Post allowances are counted in this process inside the write, or, when `shared` is set
+    (Redis), taken before the write and given back when the write refuses the post.
+    """
 
     def __init__(self, limits: PostLimits | None = None) -> None:
         self.throttle = PostThrottle(limits or PostLimits())
+        self.shared: SharedAllowances | None = None
 
     def check(
-        self, conn: sqlite3.Connection, viewer: Viewer, room: Room, command: Send
+        self,
+        conn: sqlite3.Connection,
+        viewer: Viewer,
+        room: Room,
+        command: Send,
+        *,
+        charged: bool = False,
     ) -> tuple[Author, Message | None]:
-        """The author to record and the message replied to; raise when the post is refused."""
+        """The author to record and the message replied to; raise when the post is refused.
+
+        `charged`: the post's allowances were taken already (see `charge`).
+        """
         author = viewer.author
         visitor = room.kind == "public" and not viewer.is_agent
         if visitor:
             author = self._visitor(conn, viewer, room)
         parent = self._reply_target(conn, viewer, room, command.reply_to)
-        if visitor:
+        if visitor and not charged:
             # Last, so that a refused post does not use up the visitor's allowance.
             self._take_allowance(conn, viewer, room)
         return author, parent
+
+    def _key(self, viewer: Viewer, room: Room, new_identity: bool) -> PostKey:
+        # An address's allowance is per site: one shop's visitors never use up another's.
+        address = f"{viewer.site_id}|{viewer.address}" if viewer.address else None
+        return PostKey(viewer.id, room.id, address, new_identity)
 
     def _take_allowance(self, conn: sqlite3.Connection, viewer: Viewer, room: Room) -> None:
         new_posts = self.throttle.limits.new_identity_posts
@@ -94,10 +127,40 @@ class PostGuard:
             and not self.throttle.knows(viewer.id)
             and public_store.public_posts(conn, viewer.id, new_posts) < new_posts
         )
-        key = PostKey(viewer.id, room.id, viewer.address, new_identity)
-        wait = self.throttle.wait(key, time.monotonic())
+        wait = self.throttle.wait(self._key(viewer, room, new_identity), time.monotonic())
         if wait:
-            raise SapaError(ErrorCode.RATE_LIMITED, f"too many posts; wait {wait} s")
+            raise _too_many(wait)
+
+    async def charge(self, db: Database, viewer: Viewer, command: Send) -> list[Allowance] | None:
+        """With shared allowances: take this post's before it is written.
+
+        None when nothing was taken: not a visitor's post in a public room, a resend (it
+        answers the stored message whatever the limits say), or Redis not answering (the
+        write then counts in this process).
+        """
+        if self.shared is None or viewer.is_agent or command.room_id is None:
+            return None
+        room = await room_store.get_room(db, viewer.site_id, command.room_id)
+        if room is None or room.kind != "public":
+            return None
+        if await public_store.is_stored(db, room.id, command.client_msg_id):
+            return None
+        new_posts = self.throttle.limits.new_identity_posts
+        new_identity = (
+            bool(new_posts)
+            and await public_store.count_public_posts(db, viewer.id, new_posts) < new_posts
+        )
+        allowances = self.throttle.allowances(self._key(viewer, room, new_identity))
+        wait = await self.shared.take(allowances)
+        if wait is None:
+            return None
+        if wait:
+            raise _too_many(wait)
+        return allowances
+
+    async def give_back(self, allowances: list[Allowance] | None) -> None:
+        if allowances and self.shared is not None:
+            await self.shared.give_back(allowances)
 
     @staticmethod
     def _visitor(conn: sqlite3.Connection, viewer: Viewer, room: Room) -> Author:

@@ -11,6 +11,11 @@ from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
 from chat_server.store.rooms import MESSAGE_SELECT, row_to_message
 
+PUBLIC_POSTS = (
+    "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
+    " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?)"
+)
+
 # -- writes (writer thread) ------------------------------------------------------
 
 
@@ -134,11 +139,7 @@ def staff_names(conn: sqlite3.Connection, site_id: str) -> list[str]:
 
 def public_posts(conn: sqlite3.Connection, customer_id: str, up_to: int) -> int:
     """How many posts the customer made in public rooms, counting no further than `up_to`."""
-    row = conn.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
-        " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?)",
-        (customer_id, up_to),
-    ).fetchone()
+    row = conn.execute(PUBLIC_POSTS, (customer_id, up_to)).fetchone()
     return int(row[0])
 
 
@@ -150,6 +151,19 @@ def customer_exists(conn: sqlite3.Connection, site_id: str, customer_id: str) ->
 
 
 # -- reads ---------------------------------------------------------------------------
+
+
+async def is_stored(db: Database, room_id: str, client_msg_id: str) -> bool:
+    row = await db.fetch_one(
+        "SELECT 1 FROM messages WHERE room_id = ? AND client_msg_id = ?", (room_id, client_msg_id)
+    )
+    return row is not None
+
+
+async def count_public_posts(db: Database, customer_id: str, up_to: int) -> int:
+    """As `public_posts`, from a reader."""
+    row = await db.fetch_one(PUBLIC_POSTS, (customer_id, up_to))
+    return int(row[0]) if row else 0
 
 
 async def get_message(

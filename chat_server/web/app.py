@@ -164,6 +164,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if balancer is not None:
             await balancer.start()
         chat, faq = ChatService(db, bus, settings.post_limits), FaqService(db, bus)
+        if settings.redis_url:
+            from chat_server.bus.redis import RedisBus
+            from chat_server.bus.redis_limits import RedisPostAllowances
+
+            assert isinstance(bus, RedisBus)
+            # Every process draws on the same public-room post allowances.
+            chat.posts.shared = RedisPostAllowances(bus)
         chat.after_customer_message.append(faq.on_customer_message)
         ctx = AppContext(
             settings=settings,
