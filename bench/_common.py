@@ -289,6 +289,8 @@ class ServerProcess:
             "SAPA_ROOM_NEW_IDENTITY_POSTS",
         ):
             env.setdefault(key, "0")
+        # Every simulated shopper comes from 127.0.0.1: no per-address session limit here.
+        env["SAPA_SESSION_RATE_PER_ADDRESS"] = "0"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.command(),

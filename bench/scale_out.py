@@ -135,6 +135,7 @@ def sapa_server(db_path: str, workers: int, redis_url: str | None, log: Path) ->
     if redis_url:
         cmd += ["--redis", redis_url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAPA_")}
+    env["SAPA_SESSION_RATE_PER_ADDRESS"] = "0"  # every simulated shopper is on 127.0.0.1
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

@@ -41,6 +41,10 @@ class Settings:
     room_posts_per_address: int = ADDRESS_POSTS_PER_MINUTE
     room_posts_per_room: int = ROOM_POSTS_PER_MINUTE
     room_new_identity_posts: int = NEW_IDENTITY_POSTS
+    # New widget sessions (anonymous visitors) per minute, per client address and per
+    # site; 0 = unlimited. Counted per server process.
+    session_rate_per_address: int = 60
+    session_rate_per_site: int = 3000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -68,6 +72,12 @@ class Settings:
             "room_posts_per_room": int(env.get("SAPA_ROOM_POSTS_PER_ROOM", d.room_posts_per_room)),
             "room_new_identity_posts": int(
                 env.get("SAPA_ROOM_NEW_IDENTITY_POSTS", d.room_new_identity_posts)
+            ),
+            "session_rate_per_address": int(
+                env.get("SAPA_SESSION_RATE_PER_ADDRESS", d.session_rate_per_address)
+            ),
+            "session_rate_per_site": int(
+                env.get("SAPA_SESSION_RATE_PER_SITE", d.session_rate_per_site)
             ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -25,7 +25,13 @@
  *     shopper is, so their conversation follows them to other devices. user_hash is
  *     hex(HMAC-SHA256(the site's identity secret, external_id)), computed on the shop's
  *     server: the secret must never reach the page. Returns a Promise of true, or of
- *     false when refused (an 'error' event says why, and nothing changes).
+ *     false when refused (an 'error' event says why, and nothing changes). When this
+ *     browser was identified as another shopper before (a shared computer whose shop did
+ *     not call reset()), the new shopper starts afresh: nothing of the previous one is shown.
+ *   Sapa.reset() forgets the shopper on this browser: call it when they log out of the
+ *     shop. Their token, unsent messages and conversation on screen go (in every tab of
+ *     the shop); a new anonymous visitor starts when the panel is next open (Sapa keeps
+ *     no record of a visitor until they write).
  */
 (function () {
   'use strict';
@@ -789,12 +795,14 @@ input{margin:0;font:inherit;color:inherit}
   async function createSession() {
     const body = { site_key: SITE };
     if (state.token) body.token = state.token;
+    const shopper = shopperGen;
     const res = await fetch(`${ORIGIN}/api/widget/session`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body), credentials: 'omit'
     });
     if (!res.ok) throw { status: res.status };
     const data = await res.json();
+    if (shopper !== shopperGen) throw { status: 0 }; // reset() meanwhile: not for this shopper
     state.token = data.token;
     store.set('token', data.token);
     switchCustomer(data.customer_id);
@@ -836,12 +844,12 @@ input{margin:0;font:inherit;color:inherit}
     ws = sock;
     sock.onopen = () => sock.send(JSON.stringify({ type: 'hello', token: state.token }));
     sock.onmessage = (ev) => { if (ws === sock) onFrame(parse(ev.data)); };
-    sock.onclose = (ev) => { if (ws === sock) dropSocket(ev.code); };
+    sock.onclose = (ev) => { if (ws === sock) dropSocket(ev.code, ev.reason); };
   }
 
   function parse(data) { try { return JSON.parse(data); } catch (e) { return null; } }
 
-  function dropSocket(code) {
+  function dropSocket(code, reason) {
     const sock = ws;
     ws = null;
     state.welcomed = state.synced = typingOut = false;
@@ -857,10 +865,14 @@ input{margin:0;font:inherit;color:inherit}
     for (const R of community.rooms) R.joined = false; // joins last as long as their socket
     if (code === 4403) return fail('error');
     if (code === 4401) {
-      state.token = null;
+      if (reason === 'erased') forgetShopper(); // the shop erased this shopper's data
+      // Another tab may have stored a new token meanwhile (identify, reset): that one stays.
+      if (store.get('token') === state.token) {
+        store.del('token');
+        store.del('live');
+      }
+      state.token = store.get('token');
       state.hasSession = false;
-      store.del('token');
-      store.del('live');
     }
     scheduleRetry();
   }
@@ -1083,7 +1095,8 @@ input{margin:0;font:inherit;color:inherit}
   // No room_id: the server picks our private room, creating it on the first send.
   async function sendEntry(entry) {
     const id = entry.client_msg_id;
-    if (!state.welcomed || state.inflight[id]) return;
+    // A retry of an entry reset() dropped must not go out as the next shopper's message.
+    if (!state.welcomed || state.inflight[id] || !state.outbox.includes(entry)) return;
     state.inflight[id] = true;
     try {
       const ack = await request({ type: 'send', client_msg_id: id, body: entry.body });
@@ -2079,6 +2092,8 @@ input{margin:0;font:inherit;color:inherit}
     if (done && done.external_id === body.external_id && done.token === state.token) return true;
     const res = await widgetPost('identify', body);
     if (!res.ok || !res.data || !res.data.customer_id) return refuse(res.code || 'unavailable', res.message);
+    // fresh: the token stood for another known shopper, so the server gave a new one.
+    if (res.data.fresh) forgetShopper();
     state.token = res.data.token || state.token;
     store.set('token', state.token);
     store.set('identified', { external_id: body.external_id, token: state.token });
@@ -2096,6 +2111,57 @@ input{margin:0;font:inherit;color:inherit}
     emit('identified', { customer_id: state.customerId });
     return true;
   }
+
+  // ------------------------------------------------------------------ reset
+  // On a shared computer one shopper follows another: nothing of the previous one may stay
+  // (not on screen, not in the outbox, not in this or another tab). shopperGen tells
+  // answers to requests made for the previous shopper apart.
+  let shopperGen = 0;
+  function forgetShopper(keepStorage) {
+    shopperGen += 1;
+    for (const id in state.pendingEls) state.pendingEls[id].remove();
+    state.pendingEls = {};
+    state.outbox = [];
+    if (!keepStorage) {
+      saveOutbox();
+      if (state.customerId) store.del(nameKey());
+      for (const k of ['identified', 'prechat', 'pcname', 'live']) store.del(k);
+    }
+    resetConversation();
+    resetCommunity();
+    setUnread(0);
+    state.customerId = null;
+  }
+
+  // Start over with `token` (null: a new visitor), at once only when `now`.
+  function restart(token, now) {
+    state.token = token;
+    state.hasSession = false;
+    if (state.stopped) return;
+    dropSocket(0);
+    clearTimeout(retryTimer);
+    attempt = 0;
+    setConn('connecting');
+    wanted = false;
+    if (now) connect();
+  }
+
+  function reset() {
+    forgetShopper();
+    store.del('token');
+    restart(null, state.isOpen);
+  }
+
+  // Another tab reset or identified another shopper: follow it (its storage is already
+  // done, so only what this tab holds in memory goes).
+  window.addEventListener('storage', (ev) => {
+    if (ev.key !== `sapa:${SITE}:token`) return;
+    const token = store.get('token');
+    if (token === state.token) return;
+    const now = state.isOpen || (wanted && !!token);
+    forgetShopper(true);
+    restart(token, now);
+  });
 
   // -------------------------------------------------------------------- API
   function emit(name, arg) {
@@ -2128,6 +2194,7 @@ input{margin:0;font:inherit;color:inherit}
     },
     // A Promise (of true / false): not the api, so nothing calls it by mistake.
     identify(opts) { return identify(opts); },
+    reset() { reset(); },
     q: { push: call } // the page's snippet keeps pushing here after load
   });
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from enum import StrEnum
 
 
 def user_hash(identity_secret: str, external_id: str) -> str:
@@ -16,3 +17,19 @@ def verify(identity_secret: str, external_id: str, given: str) -> bool:
         return False
     expected = user_hash(identity_secret, external_id)
     return hmac.compare_digest(expected, given.strip().lower())
+
+
+class Plan(StrEnum):
+    """What identify does with the visitor behind a token."""
+
+    ADOPT = "adopt"  # an anonymous visitor becomes the (new) known customer
+    MERGE = "merge"  # an anonymous visitor is folded into the existing known customer
+    SAME = "same"  # the token already stands for this known customer
+    FRESH = "fresh"  # the token stands for another known customer: a new token, nothing shared
+
+
+def plan(bound_external_id: str | None, target_exists: bool, external_id: str) -> Plan:
+    """Never merge one known customer into another (a shared device, a shop's logout missed)."""
+    if bound_external_id is None:
+        return Plan.MERGE if target_exists else Plan.ADOPT
+    return Plan.SAME if bound_external_id == external_id else Plan.FRESH

@@ -97,3 +97,35 @@ class InFlight:
             self.counts[key] = count
         else:
             self.counts.pop(key, None)
+
+
+@dataclass(slots=True)
+class KeyedBuckets:
+    """One token bucket per key (a client address, a site), in bounded memory.
+
+    `per_minute` actions per minute with bursts of `burst`; 0 means no limit.
+    """
+
+    per_minute: float
+    burst: float
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    max_keys: int = 10_000
+
+    def take(self, key: str, now: float) -> bool:
+        if self.per_minute <= 0:
+            return True
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                self._forget_full(now)
+            bucket = self.buckets[key] = TokenBucket(self.per_minute / 60, self.burst)
+        return bucket.take(now)
+
+    def _forget_full(self, now: float) -> None:
+        """A bucket that has refilled says nothing a new one would not: drop those."""
+        refill = self.burst / (self.per_minute / 60)
+        self.buckets = {k: b for k, b in self.buckets.items() if now - b.stamp < refill}
+        if len(self.buckets) >= self.max_keys:
+            # More keys than that at once (a spread-out flood) defeats a per-key limit
+            # anyway; a per-site limit still holds.
+            self.buckets.clear()

@@ -23,6 +23,7 @@ from chat_server.domain.public_rooms import PostLimits
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
+from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
 
@@ -74,6 +75,9 @@ class ChatService:
         charged = await self.posts.charge(self.db, viewer, command)
 
         def job(conn: sqlite3.Connection) -> Outcome:
+            if not viewer.is_agent:
+                # A visitor's first message makes their record; an erased one sends nothing.
+                customer_store.activate(conn, viewer.site_id, viewer.id)
             room = self._room_for_send(conn, viewer, command)
             existing = room_store.find_by_client_msg_id(conn, room.id, command.client_msg_id)
             if existing is not None:
@@ -224,9 +228,12 @@ class ChatService:
         room = await self.room_for(viewer, room_id)
         if room.kind != "private" or room.status != "resolved":
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
-        item = await self.db.write(
-            lambda conn: room_store.insert_rating(conn, room, viewer.id, score, comment)
-        )
+
+        def job(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            customer_store.activate(conn, viewer.site_id, viewer.id)
+            return room_store.insert_rating(conn, room, viewer.id, score, comment)
+
+        item = await self.db.write(job)
         if item is None:  # checked again in the write: a reopen racing the rating wins
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
         # Agents see the rating in the conversation's transcript.

@@ -10,12 +10,15 @@ from chat_server.bus import Bus, Event
 from chat_server.domain import audience, identity
 from chat_server.domain.access import Viewer
 from chat_server.domain.crm_rules import MAX_NOTE, OrderFields, ProfileFields
-from chat_server.domain.models import Customer, Site
+from chat_server.domain.models import Site
+from chat_server.services.faq import FaqService
 from chat_server.store import crm as crm_store
+from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
 
 CLOSE_RESYNC = 1012
+CLOSE_ERASED = 4401
 
 
 def require_owner(viewer: Viewer) -> None:
@@ -24,61 +27,49 @@ def require_owner(viewer: Viewer) -> None:
 
 
 class CrmService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, faq: FaqService | None = None) -> None:
         self.db = db
         self.bus = bus
+        self.faq = faq  # told when an erase removes learnt phrasings
 
     async def identify(
         self,
         site: Site,
-        customer: Customer,
+        token: str,
         external_id: str,
         user_hash: str,
         profile: ProfileFields,
-    ) -> str:
-        """Attach this visitor to the known customer; answers the known customer's id."""
+    ) -> customer_store.Identified:
+        """Attach this visitor to the known customer; a token bound to someone else starts fresh."""
         if not identity.verify(site.identity_secret, external_id, user_hash):
             raise errors.forbidden("identity verification failed")
-
-        def job(conn: sqlite3.Connection) -> str:
-            known = crm_store.customer_by_external(conn, site.id, external_id)
-            if known is None:
-                if customer.external_id is None:
-                    # The visitor becomes the known customer: nothing to merge.
-                    conn.execute(
-                        "UPDATE customers SET external_id = ? WHERE id = ?",
-                        (external_id, customer.id),
-                    )
-                    crm_store.apply_profile(conn, customer.id, profile)
-                    return customer.id
-                known = crm_store.ensure_by_external(conn, site.id, external_id)
-            crm_store.apply_profile(conn, known, profile)
-            crm_store.merge(conn, site.id, customer.id, known)
-            return known
-
-        known_id = await self.db.write(job)
-        room = await room_store.get_private_room(self.db, known_id)
+        done = await self.db.write(
+            lambda conn: customer_store.identify(conn, site.id, token, external_id, profile)
+        )
+        room = await room_store.get_private_room(self.db, done.customer_id)
         if room is not None:
             # The conversation now belongs to the known customer: consoles update their inbox.
             await self.bus.publish(
                 Event.frame(site.id, (audience.AGENTS,), {"type": "room", "room": room.as_dict()})
             )
-        if known_id != customer.id:
-            # Sockets opened as the anonymous visitor reconnect as the known customer.
+        if done.previous_id != done.customer_id:
+            # Sockets opened as the previous customer reconnect: an anonymous visitor's as
+            # the known customer (same token); a retired token's get 4401 and start afresh.
             await self.bus.publish(
                 Event(
                     site.id,
-                    (audience.customer(customer.id),),
+                    (audience.customer(done.previous_id),),
                     "",
                     {"close": CLOSE_RESYNC, "reason": "identified"},
                 )
             )
-        return known_id
+        return done
 
     async def prechat(
         self, site_id: str, customer_id: str, profile: ProfileFields, consent: bool | None
     ) -> None:
         def job(conn: sqlite3.Connection) -> None:
+            customer_store.activate(conn, site_id, customer_id)
             crm_store.apply_profile(conn, customer_id, profile)
             if consent is not None:
                 crm_store.set_consent(conn, customer_id, "marketing", consent, "prechat_form")
@@ -152,20 +143,34 @@ class CrmService:
 
     async def erase(self, viewer: Viewer, customer_id: str) -> None:
         require_owner(viewer)
-        done = await self.db.write(
+        erased = await self.db.write(
             lambda conn: crm_store.erase(conn, viewer.site_id, customer_id, viewer.id)
         )
-        if not done:
+        if erased is None:
             raise errors.not_found("customer")
-        await self.db.checkpoint()
-        await self.bus.publish(
-            Event(
-                viewer.site_id,
-                (audience.customer(customer_id),),
-                "",
-                {"close": 4401, "reason": "erased"},
+        # Sends from the customer's open sockets are refused from the commit on (their
+        # writes check the record); the sockets themselves close now.
+        for erased_id in erased.customer_ids:
+            await self.bus.publish(
+                Event(
+                    viewer.site_id,
+                    (audience.customer(erased_id),),
+                    "",
+                    {"close": CLOSE_ERASED, "reason": "erased"},
+                )
             )
-        )
+        if erased.faq_changed and self.faq is not None:
+            self.faq.changed(viewer.site_id)
+        for room_id in erased.room_ids:
+            room = await room_store.get_room(self.db, viewer.site_id, room_id)
+            if room is not None:
+                await self.bus.publish(
+                    Event.frame(
+                        viewer.site_id, (audience.AGENTS,), {"type": "room", "room": room.as_dict()}
+                    )
+                )
+        # Fold the WAL into the file: with secure_delete on, no erased text stays on disk.
+        await self.db.checkpoint()
 
     async def export(self, viewer: Viewer, customer_id: str) -> dict[str, Any]:
         found = await crm_store.export(self.db, viewer.site_id, customer_id)

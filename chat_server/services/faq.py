@@ -90,9 +90,15 @@ class FaqService:
         self._building: dict[str, asyncio.Lock] = {}
         self._checked: dict[str, float] = {}
         self.builds = 0  # engines built by this process, for /metrics
+        self._epochs: dict[str, int] = {}  # changes made through this process, per site
 
     def _changed(self, site_id: str) -> None:
         self._checked.pop(site_id, None)
+        self._epochs[site_id] = self._epochs.get(site_id, 0) + 1
+
+    def changed(self, site_id: str) -> None:
+        """Another service changed the site's FAQ (an erase): re-check before the next answer."""
+        self._changed(site_id)
 
     async def _write(self, site_id: str, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A write that may change the site's FAQ: this process re-checks its engine next time."""
@@ -110,14 +116,16 @@ class FaqService:
         # changes are seen within REVISION_TTL, saving a database read per message.
         if current is not None and time.monotonic() - checked < REVISION_TTL:
             return current
+        began, epoch = time.monotonic(), self._epochs.get(site_id, 0)
         revision, learnt = await faq_store.revision(self.db, site_id)
-        self._checked[site_id] = time.monotonic()
         if current is not None and not current.stale(revision, learnt, time.monotonic()):
+            self._trust(site_id, began, epoch)
             return current
         lock = self._building.setdefault(site_id, asyncio.Lock())
         async with lock:
             current = self._engines.get(site_id)
             if current is not None and not current.stale(revision, learnt, time.monotonic()):
+                self._trust(site_id, began, epoch)
                 return current
             entries = [
                 e for e in await faq_store.list_entries(self.db, site_id) if e.status == "published"
@@ -134,7 +142,14 @@ class FaqService:
             )
             self._engines[site_id] = built
             self.builds += 1
+            self._trust(site_id, began, epoch)
             return built
+
+    def _trust(self, site_id: str, began: float, epoch: int) -> None:
+        """The engine is as new as the revision read at `began`: trust it for REVISION_TTL,
+        unless this process changed the FAQ meanwhile (that change may be newer)."""
+        if self._epochs.get(site_id, 0) == epoch:
+            self._checked[site_id] = began
 
     @staticmethod
     def _engine_entry(entry: FaqEntry) -> Entry:
@@ -312,10 +327,13 @@ class FaqService:
             raise errors.not_found("FAQ entry")
         return entry
 
-    async def create(self, viewer: Viewer, fields: FaqFields) -> FaqEntry:
+    async def create(
+        self, viewer: Viewer, fields: FaqFields, source_message_id: str | None = None
+    ) -> FaqEntry:
         require_owner(viewer)
         entry_id = await self._write(
-            viewer.site_id, lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields)
+            viewer.site_id,
+            lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields, source_message_id),
         )
         return await self.get(viewer, entry_id)
 
@@ -387,4 +405,7 @@ def _learn_words(conn: sqlite3.Connection, site_id: str, faq_id: str, message_id
         return
     since = format_time(datetime.now(UTC) - LEARN_WINDOW)
     if may_learn(faq_store.learning_counts(conn, site_id, faq_id, author_id, since)):
-        faq_store.add_phrasing(conn, site_id, faq_id, text, "learnt", author_id)
+        # The source is kept so that erasing the customer finds this copy of their words.
+        faq_store.add_phrasing(
+            conn, site_id, faq_id, text, "learnt", source=(message_id, author_id)
+        )

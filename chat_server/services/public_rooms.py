@@ -358,7 +358,7 @@ class PublicRoomService:
             raise SapaError(ErrorCode.CONFLICT, "no staff answer to this question yet")
         site = await site_store.get_site(self.db, viewer.site_id)
         fields = faq_draft(question.body, answer.body, site.locale if site else "id")
-        return await self.faq.create(viewer, fields)
+        return await self.faq.create(viewer, fields, source_message_id=question.id)
 
 
 # -- provisioning (CLI, new sites) ----------------------------------------------------------

@@ -1,11 +1,19 @@
-"""A shopper's widget session: an anonymous customer behind a bearer token."""
+"""A shopper's widget session: a visitor behind a bearer token.
+
+A new session allocates the visitor's customer id and token only; their customer
+row is made at their first action (`activate`). New sessions are rate-limited per
+client address and per site, so a script cannot mint visitors by the thousand.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from chat_server import errors
 from chat_server.domain.models import Customer, Site
+from chat_server.domain.throttle import KeyedBuckets
+from chat_server.ids import now_iso
 from chat_server.store import customers as customer_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
@@ -18,6 +26,34 @@ class WidgetSession:
     token: str
 
 
+@dataclass(slots=True)
+class SessionLimits:
+    """New sessions per minute per client address and per site (in this process)."""
+
+    per_address: int
+    per_site: int
+    _addresses: KeyedBuckets = field(init=False)
+    _sites: KeyedBuckets = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._addresses = KeyedBuckets(self.per_address, self.per_address)
+        self._sites = KeyedBuckets(self.per_site, self.per_site)
+
+    def check(self, site_id: str, address: str) -> None:
+        now = time.monotonic()
+        if not self._addresses.take(address, now):
+            raise errors.SapaError(
+                errors.ErrorCode.RATE_LIMITED,
+                f"too many new chat sessions from this address (at most {self.per_address}"
+                " a minute); keep the token you were given",
+            )
+        if not self._sites.take(site_id, now):
+            raise errors.SapaError(
+                errors.ErrorCode.RATE_LIMITED,
+                "too many new chat sessions for this shop right now; try again in a minute",
+            )
+
+
 async def find_site(db: Database, site_key: str) -> Site:
     site = await site_store.get_site_by_key(db, site_key)
     if site is None:
@@ -25,19 +61,27 @@ async def find_site(db: Database, site_key: str) -> Site:
     return site
 
 
-async def open_session(db: Database, site: Site, token: str | None) -> WidgetSession:
+async def open_session(
+    db: Database, site: Site, token: str | None, limits: SessionLimits, address: str
+) -> WidgetSession:
     if token:
         known = await customer_store.customer_for_token(db, site.id, token)
         if known is not None:
             await db.write(lambda conn: customer_store.touch(conn, known.id))
             return WidgetSession(site, known, token)
     # An unknown token, or one of another site, never reveals anything: it just starts afresh.
+    limits.check(site.id, address)
     customer_id, new_token = await db.write(
         lambda conn: customer_store.insert_anonymous(conn, site.id)
     )
-    customer = await customer_store.get_customer(db, site.id, customer_id)
-    assert customer is not None
-    return WidgetSession(site, customer, new_token)
+    return WidgetSession(
+        site, Customer(customer_id, site.id, None, None, None, now_iso()), new_token
+    )
+
+
+async def activate(db: Database, customer: Customer) -> None:
+    """The visitor acts (joins a room, names themselves, rates...): they become a customer."""
+    await db.write(lambda conn: customer_store.activate(conn, customer.site_id, customer.id))
 
 
 async def resume(db: Database, token: str) -> tuple[Site, Customer] | None:

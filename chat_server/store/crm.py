@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from chat_server.domain import rfm
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
 from chat_server.domain.models import Author
 from chat_server.ids import new_id, now_iso
+from chat_server.store import faq as faq_store
 from chat_server.store import like
 from chat_server.store.database import Database
 
@@ -219,6 +221,11 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     ).fetchone()
     if anon is None:
         return
+    if anon["external_id"] is not None:
+        # A shared device must never hand one known customer's record to another.
+        raise errors.SapaError(
+            errors.ErrorCode.CONFLICT, "a known customer is never merged into another"
+        )
     for column in ("name", "display_name", "email", "phone", "locale"):
         if anon[column]:
             conn.execute(
@@ -271,6 +278,10 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     )
     conn.execute(
         "UPDATE widget_tokens SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
+    )
+    conn.execute(
+        "UPDATE faq_phrasings SET source_customer_id = ? WHERE source_customer_id = ?",
+        (known_id, anonymous_id),
     )
     conn.execute("UPDATE customers SET merged_into = ? WHERE id = ?", (known_id, anonymous_id))
     conn.execute(
@@ -327,65 +338,180 @@ def _erased_name(conn: sqlite3.Connection, site_id: str) -> str:
     return "Deleted customer" if row and row["locale"] == "en" else "Pelanggan dihapus"
 
 
-def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> bool:
+# What erase does with every table and column that may hold a customer's data or a copy of
+# their words. tests/server/test_erase.py compares this with the live schema: a new table
+# with a customer reference, or a new text column, fails it until it is listed here (and,
+# when it holds customer data, handled by `erase`).
+ERASE_DELETES = (
+    "customer_attributes",
+    "customer_tags",
+    "customer_notes",
+    "consents",
+    "orders",
+    "customer_stats",
+    "widget_tokens",
+    "room_mutes",
+)
+ERASE_COVERAGE: dict[str, str] = {
+    **{table: "rows of the customer deleted" for table in ERASE_DELETES},
+    "customers": "profile columns blanked, erased_at set; merged-in records too, at any depth",
+    "customers.name": "blanked",
+    "customers.display_name": "blanked",
+    "customers.email": "blanked",
+    "customers.phone": "blanked",
+    "customers.external_id": "blanked",
+    "messages.body": "blanked: the customer's own messages and every message of their conversation",
+    "messages.author_name": "replaced by 'Pelanggan dihapus' on the customer's messages",
+    "messages.author_id": "kept: an opaque id, so counts and threads stay whole",
+    "read_marks.reader_id": "the customer's read marks deleted",
+    "ratings": "comment blanked; the score stays for CSAT",
+    "ratings.comment": "blanked",
+    "rooms": "their private conversation resolved (leaves the queue), its messages blanked",
+    "faq_phrasings.text": "learnt phrasings copied from the customer's words deleted (by source)",
+    "faq_entries.question": "draft questions made from the customer's public post scrubbed",
+    "erasures": "the record that the erase happened (who and when; no customer data)",
+    "customer_attributes.value": "deleted with the row",
+    "customer_notes.body": "deleted with the row",
+    "orders.items": "deleted with the row",
+    "customer_tags.tag": "deleted with the row",
+    "faq_phrasings.source_customer_id": "the learnt phrasings it names are deleted",
+    "faq_phrasings": "learnt phrasings naming the customer (customer_id or source) deleted",
+    "faq_events": "votes kept for the entry's figures; whose they were (customer_id) cleared",
+}
+NOT_CUSTOMER_DATA: dict[str, str] = {
+    "sites.name": "the shop's name",
+    "agents.name": "staff",
+    "agents.email": "staff",
+    "customer_notes.agent_name": "staff (deleted with the note anyway)",
+    "rooms.name": "public room names, set by staff",
+    "faq_entries.answer": "staff's answer",
+    "faq_entries.tags": "staff's tags",
+    "meta.value": "server settings",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    customer_ids: list[str]  # the customer and every record merged into it
+    room_ids: list[str]  # their conversations, now resolved
+    faq_changed: bool  # learnt phrasings or drafts were removed: engines rebuild
+
+
+def _merged_family(conn: sqlite3.Connection, site_id: str, customer_id: str) -> list[str]:
+    rows = conn.execute(
+        "WITH RECURSIVE family(id) AS (SELECT ? UNION"
+        " SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id WHERE c.site_id = ?)"
+        " SELECT id FROM family",
+        (customer_id, site_id),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def _learnt_copies(conn: sqlite3.Connection, site_id: str, ids: list[str], marks: str) -> int:
+    """Delete learnt phrasings made from these customers' words; how many went."""
+    authored = (
+        "SELECT id FROM messages WHERE site_id = ? AND author_kind = 'customer'"
+        f" AND author_id IN ({marks})"
+    )
+    gone = conn.execute(
+        "DELETE FROM faq_phrasings WHERE site_id = ? AND source = 'learnt'"
+        f" AND (source_customer_id IN ({marks}) OR source_message_id IN ({authored}))",
+        (site_id, *ids, site_id, *ids),
+    ).rowcount
+    # Phrasings learnt before sources were recorded: the text as learning stored it.
+    copies: set[str] = set()
+    for row in conn.execute(
+        f"SELECT body FROM messages WHERE site_id = ? AND author_kind = 'customer'"
+        f" AND author_id IN ({marks})",
+        (site_id, *ids),
+    ):
+        copies.add(row["body"])
+        collapsed = " ".join(row["body"][:500].split())
+        if collapsed:
+            copies.add(collapsed)
+    texts = sorted(copies)
+    for start in range(0, len(texts), 500):
+        chunk = texts[start : start + 500]
+        gone += conn.execute(
+            "DELETE FROM faq_phrasings WHERE site_id = ? AND source = 'learnt'"
+            " AND source_message_id IS NULL AND source_customer_id IS NULL"
+            f" AND text IN ({','.join('?' * len(chunk))})",
+            (site_id, *chunk),
+        ).rowcount
+    return gone
+
+
+def _draft_questions(conn: sqlite3.Connection, site_id: str, ids: list[str], marks: str) -> int:
+    """FAQ entries drafted from these customers' public questions lose the question."""
+    return conn.execute(
+        "UPDATE faq_entries SET question = ?, status = 'draft', updated_at = ?"
+        " WHERE site_id = ? AND source_message_id IN (SELECT id FROM messages WHERE site_id = ?"
+        f" AND author_kind = 'customer' AND author_id IN ({marks}))",
+        (ERASED_BODY, now_iso(), site_id, site_id, *ids),
+    ).rowcount
+
+
+def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> Erased | None:
+    """Erase the customer and every record merged into them; None when there is no such customer.
+
+    Runs in the one write transaction: a send racing it either commits before (and is
+    erased here) or after (and is refused: `customers.activate` sees `erased_at`).
+    """
     row = conn.execute(
         "SELECT id FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
     ).fetchone()
     if row is None:
-        return False
-    ids = [customer_id] + [
-        r["id"]
-        for r in conn.execute(
-            "SELECT id FROM customers WHERE merged_into = ?", (customer_id,)
-        ).fetchall()
-    ]
+        return None
+    ids = _merged_family(conn, site_id, customer_id)
     marks = ",".join("?" * len(ids))
     room_ids = [
         r["id"]
         for r in conn.execute(
-            f"SELECT id FROM rooms WHERE customer_id IN ({marks})", ids
+            f"SELECT id FROM rooms WHERE site_id = ? AND kind = 'private' AND customer_id IN ({marks})",
+            (site_id, *ids),
         ).fetchall()
     ]
     room_marks = ",".join("?" * len(room_ids)) or "NULL"
-    # Learnt FAQ phrasings are copies of the customer's words: they go first.
-    conn.execute(
-        "DELETE FROM faq_phrasings WHERE site_id = ? AND source = 'learnt' AND text IN"
-        f" (SELECT body FROM messages WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks}))",
-        (site_id, site_id, *ids),
-    )
-    # Learnt phrasings know whose words they copy (even collapsed or cut), and votes whose they are.
+    # Copies of the customer's words go first, while their messages still say what they were.
+    faq_changed = (
+        _learnt_copies(conn, site_id, ids, marks) + _draft_questions(conn, site_id, ids, marks)
+    ) > 0
+    if faq_changed:
+        faq_store.bump_revision(conn, site_id)
     conn.execute(f"DELETE FROM faq_phrasings WHERE customer_id IN ({marks})", ids)
+    # Votes are kept for the entry's figures, without saying whose they were.
     conn.execute(f"UPDATE faq_events SET customer_id = NULL WHERE customer_id IN ({marks})", ids)
     conn.execute(
-        f"UPDATE messages SET body = ?, author_name = ? WHERE site_id = ? AND author_kind = 'customer' AND author_id IN ({marks})",
+        "UPDATE messages SET body = ?, author_name = ? WHERE site_id = ? AND author_kind = 'customer'"
+        f" AND author_id IN ({marks})",
         (ERASED_BODY, _erased_name(conn, site_id), site_id, *ids),
     )
     conn.execute(
         f"UPDATE messages SET body = ? WHERE room_id IN ({room_marks})", (ERASED_BODY, *room_ids)
     )
     conn.execute(f"UPDATE ratings SET comment = NULL WHERE customer_id IN ({marks})", ids)
-    for table in (
-        "customer_attributes",
-        "customer_tags",
-        "customer_notes",
-        "consents",
-        "orders",
-        "customer_stats",
-        "widget_tokens",
-    ):
-        conn.execute(f"DELETE FROM {table} WHERE customer_id IN ({marks})", ids)
     conn.execute(
-        f"UPDATE customers SET name = NULL, display_name = NULL, email = NULL, phone = NULL,"
-        f" external_id = NULL, locale = NULL,"
-        f" erased_at = ? WHERE id IN ({marks})",
-        (now_iso(), *ids),
+        f"DELETE FROM read_marks WHERE reader_kind = 'customer' AND reader_id IN ({marks})", ids
+    )
+    for table in ERASE_DELETES:
+        conn.execute(f"DELETE FROM {table} WHERE customer_id IN ({marks})", ids)
+    now = now_iso()
+    conn.execute(
+        "UPDATE customers SET name = NULL, display_name = NULL, email = NULL, phone = NULL,"
+        f" external_id = NULL, locale = NULL, erased_at = ? WHERE id IN ({marks})",
+        (now, *ids),
+    )
+    # Out of the queue: nobody is to answer an erased customer.
+    conn.execute(
+        f"UPDATE rooms SET status = 'resolved', updated_at = ? WHERE id IN ({room_marks})",
+        (now, *room_ids),
     )
     conn.execute(
         "INSERT INTO erasures (id, site_id, customer_id, erased_by, erased_at) VALUES (?, ?, ?, ?, ?)",
-        (new_id("era"), site_id, customer_id, by, now_iso()),
+        (new_id("era"), site_id, customer_id, by, now),
     )
     rescore_site(conn, site_id)
-    return True
+    return Erased(ids, room_ids, faq_changed)
 
 
 # -- reads -----------------------------------------------------------------------

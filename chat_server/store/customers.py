@@ -1,12 +1,28 @@
-"""Customers (shoppers) and the widget tokens that identify their browsers."""
+"""Customers (shoppers) and the widget tokens that identify their browsers.
+
+A widget session allocates a customer id and a token at once, but the customer's row
+is made only when the shopper does something (`activate`): a page view is not a
+customer, and a flood of sessions fills no customer list.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
+from chat_server import errors
+from chat_server.domain import identity
+from chat_server.domain.crm_rules import ProfileFields
 from chat_server.domain.models import Customer
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
+from chat_server.store import crm as crm_store
 from chat_server.store.database import Database
+
+_TOKEN_CUSTOMER = (
+    "SELECT t.site_id AS t_site_id, t.customer_id AS t_customer_id, t.created_at AS t_created_at,"
+    " c.* FROM widget_tokens t LEFT JOIN customers c ON c.id = t.customer_id"
+    " WHERE t.token_hash = ?"
+)
 
 
 def row_to_customer(row: sqlite3.Row) -> Customer:
@@ -15,41 +31,123 @@ def row_to_customer(row: sqlite3.Row) -> Customer:
     )
 
 
-def insert_anonymous(conn: sqlite3.Connection, site_id: str) -> tuple[str, str]:
-    """A new anonymous customer and the bearer token that stands for them; (customer_id, token)."""
-    customer_id, token, now = new_id("cus"), new_secret(32), now_iso()
-    conn.execute(
-        "INSERT INTO customers (id, site_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-        (customer_id, site_id, now, now),
-    )
+def _token_row_to_customer(row: sqlite3.Row) -> Customer | None:
+    if row["id"] is None:
+        # Not activated yet: an anonymous visitor who has done nothing.
+        return Customer(
+            row["t_customer_id"], row["t_site_id"], None, None, None, row["t_created_at"]
+        )
+    if row["erased_at"] is not None:
+        return None
+    return row_to_customer(row)
+
+
+def _insert_token(conn: sqlite3.Connection, site_id: str, customer_id: str, now: str) -> str:
+    token = new_secret(32)
     conn.execute(
         "INSERT INTO widget_tokens (token_hash, site_id, customer_id, created_at)"
         " VALUES (?, ?, ?, ?)",
         (hash_token(token), site_id, customer_id, now),
     )
-    return customer_id, token
+    return token
+
+
+def insert_anonymous(conn: sqlite3.Connection, site_id: str) -> tuple[str, str]:
+    """A new visitor's id and the bearer token that stands for them; (customer_id, token).
+
+    No customer row yet: `activate` makes it at the visitor's first action.
+    """
+    customer_id = new_id("cus")
+    return customer_id, _insert_token(conn, site_id, customer_id, now_iso())
+
+
+def activate(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+    """Make the customer's row if it is not there yet; refuse an erased customer.
+
+    Runs inside the write that acts for the customer, so an erase committed before it
+    is seen, and one committed after it erases what it wrote.
+    """
+    now = now_iso()
+    conn.execute(
+        "INSERT INTO customers (id, site_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        (customer_id, site_id, now, now),
+    )
+    row = conn.execute(
+        "SELECT site_id, erased_at FROM customers WHERE id = ?", (customer_id,)
+    ).fetchone()
+    if row["site_id"] != site_id or row["erased_at"] is not None:
+        raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "this customer was erased")
 
 
 def touch(conn: sqlite3.Connection, customer_id: str) -> None:
     conn.execute("UPDATE customers SET last_seen_at = ? WHERE id = ?", (now_iso(), customer_id))
 
 
+@dataclass(frozen=True, slots=True)
+class Identified:
+    customer_id: str
+    token: str
+    fresh: bool  # a new token: nothing of the previous customer goes with it
+    previous_id: str  # whom the token stood for before
+
+
+def identify(
+    conn: sqlite3.Connection,
+    site_id: str,
+    token: str,
+    external_id: str,
+    profile: ProfileFields,
+) -> Identified:
+    """Attach the visitor behind `token` to the customer with `external_id`.
+
+    Everything is read again inside the write transaction, so two identifies of one
+    token (even on two processes) are applied one after the other, each seeing the
+    other's outcome: a known customer is never merged into another, nor renamed.
+    """
+    row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
+    if row is None or row["t_site_id"] != site_id or row["erased_at"] is not None:
+        raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "a widget token is required")
+    bound = row["t_customer_id"]
+    target = crm_store.customer_by_external(conn, site_id, external_id)
+    step = identity.plan(row["external_id"], target is not None, external_id)
+    if step is identity.Plan.ADOPT:
+        activate(conn, site_id, bound)
+        conn.execute("UPDATE customers SET external_id = ? WHERE id = ?", (external_id, bound))
+        crm_store.apply_profile(conn, bound, profile)
+        return Identified(bound, token, False, bound)
+    if step is identity.Plan.SAME:
+        crm_store.apply_profile(conn, bound, profile)
+        return Identified(bound, token, False, bound)
+    if step is identity.Plan.MERGE:
+        assert target is not None
+        crm_store.apply_profile(conn, target, profile)
+        if row["id"] is None:
+            # A visitor who never did anything has nothing to merge: the token just moves.
+            conn.execute(
+                "UPDATE widget_tokens SET customer_id = ? WHERE customer_id = ?", (target, bound)
+            )
+            touch(conn, target)
+        else:
+            crm_store.merge(conn, site_id, bound, target)
+        return Identified(target, token, False, bound)
+    # Another known customer on this browser: this token is retired, and the shopper
+    # starts afresh with a token of their own that carries nothing of the previous one.
+    conn.execute("DELETE FROM widget_tokens WHERE token_hash = ?", (hash_token(token),))
+    known = crm_store.ensure_by_external(conn, site_id, external_id)
+    crm_store.apply_profile(conn, known, profile)
+    touch(conn, known)
+    return Identified(known, _insert_token(conn, site_id, known, now_iso()), True, bound)
+
+
 async def customer_for_token(db: Database, site_id: str, token: str) -> Customer | None:
-    row = await db.fetch_one(
-        "SELECT c.* FROM widget_tokens t JOIN customers c ON c.id = t.customer_id"
-        " WHERE t.token_hash = ? AND t.site_id = ?",
-        (hash_token(token), site_id),
-    )
-    return row_to_customer(row) if row else None
+    row = await db.fetch_one(_TOKEN_CUSTOMER + " AND t.site_id = ?", (hash_token(token), site_id))
+    return _token_row_to_customer(row) if row else None
 
 
 async def site_and_customer_for_token(db: Database, token: str) -> Customer | None:
-    row = await db.fetch_one(
-        "SELECT c.* FROM widget_tokens t JOIN customers c ON c.id = t.customer_id"
-        " WHERE t.token_hash = ?",
-        (hash_token(token),),
-    )
-    return row_to_customer(row) if row else None
+    row = await db.fetch_one(_TOKEN_CUSTOMER, (hash_token(token),))
+    return _token_row_to_customer(row) if row else None
 
 
 async def get_customer(db: Database, site_id: str, customer_id: str) -> Customer | None:

@@ -69,14 +69,18 @@ def bump_revision(conn: sqlite3.Connection, site_id: str) -> None:
     )
 
 
-def insert_entry(conn: sqlite3.Connection, site_id: str, fields: FaqFields) -> str:
+def insert_entry(
+    conn: sqlite3.Connection, site_id: str, fields: FaqFields, source_message_id: str | None = None
+) -> str:
+    """`source_message_id`: the visitor question a draft was made from (erase scrubs it)."""
     entry_id, now = new_id("faq"), now_iso()
     position = conn.execute(
         "SELECT COALESCE(max(position), 0) + 1 FROM faq_entries WHERE site_id = ?", (site_id,)
     ).fetchone()[0]
     conn.execute(
         "INSERT INTO faq_entries (id, site_id, question, answer, category, tags, lang, status,"
-        " position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " position, created_at, updated_at, source_message_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             entry_id,
             site_id,
@@ -89,6 +93,7 @@ def insert_entry(conn: sqlite3.Connection, site_id: str, fields: FaqFields) -> s
             position,
             now,
             now,
+            source_message_id,
         ),
     )
     for text in fields.phrasings or ():
@@ -168,18 +173,23 @@ def add_phrasing(
     site_id: str,
     entry_id: str,
     text: str,
-    source: str,
-    customer_id: str | None = None,
+    kind: str,
+    *,
+    source: tuple[str, str] | None = None,
 ) -> bool:
-    """`customer_id`: whose words a learnt phrasing copies."""
+    """`source` (message id, customer id): whose words a learnt phrasing copies (the customer
+    also in `customer_id`, which the per-shopper learning limits count)."""
+    message_id, customer_id = source or (None, None)
+    where = (entry_id, site_id)
     cursor = conn.execute(
-        "INSERT INTO faq_phrasings (id, faq_id, site_id, text, source, created_at, customer_id)"
-        " SELECT ?, id, site_id, ?, ?, ?, ? FROM faq_entries WHERE id = ? AND site_id = ?"
+        "INSERT INTO faq_phrasings (id, faq_id, site_id, text, source, created_at,"
+        " source_message_id, source_customer_id, customer_id)"
+        " SELECT ?, id, site_id, ?, ?, ?, ?, ?, ? FROM faq_entries WHERE id = ? AND site_id = ?"
         " ON CONFLICT (faq_id, text) DO NOTHING",
-        (new_id("phr"), text, source, now_iso(), customer_id, entry_id, site_id),
+        (new_id("phr"), text, kind, now_iso(), message_id, customer_id, customer_id, *where),
     )
     if cursor.rowcount:
-        if source == "learnt":
+        if kind == "learnt":
             note_learnt(conn, site_id)
         else:
             bump_revision(conn, site_id)

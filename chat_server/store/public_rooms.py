@@ -114,7 +114,8 @@ def customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str) -> s
 
 def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, name: str) -> None:
     conn.execute(
-        "UPDATE customers SET display_name = ? WHERE id = ? AND site_id = ?",
+        # An erased customer's record takes no new name (a frame racing the erase).
+        "UPDATE customers SET display_name = ? WHERE id = ? AND site_id = ? AND erased_at IS NULL",
         (name, customer_id, site_id),
     )
 

@@ -27,6 +27,7 @@ from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
+from chat_server.services.widget_sessions import SessionLimits
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.web import (
@@ -181,10 +182,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             auth=ConsoleAuth(db, bus, settings),
             presence=presence,
             faq=faq,
-            crm=CrmService(db, bus),
+            crm=CrmService(db, bus, faq),
             rooms=PublicRoomService(db, bus, chat, faq),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=assets.install(_templates()),
+            session_limits=SessionLimits(
+                settings.session_rate_per_address, settings.session_rate_per_site
+            ),
             demo_site_key=demo_key,
         )
         app.state.ctx = ctx

@@ -16,6 +16,7 @@ from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
+from chat_server.services.widget_sessions import SessionLimits
 from chat_server.store.database import Database
 from chat_server.web.hub import Hub
 
@@ -34,6 +35,7 @@ class AppContext:
     rooms: PublicRoomService
     cookies: URLSafeSerializer
     templates: Environment
+    session_limits: SessionLimits
     demo_site_key: str | None = None
 
 

@@ -58,7 +58,7 @@ def _widget_endpoint(handler: Any) -> Any:
 
 
 async def identify(request: Request) -> Response:
-    site, customer = await _widget_caller(request)
+    site, _ = await _widget_caller(request)
     data = await _json(request)
     if not isinstance(data, dict):
         raise errors.bad_request("send a JSON object")
@@ -67,9 +67,11 @@ async def identify(request: Request) -> Response:
     if not isinstance(user_hash, str) or len(user_hash) > 128:
         raise errors.forbidden("identity verification failed")
     profile = crm_rules.profile({k: data.get(k) for k in ("name", "email")})
-    known = await context_of(request).crm.identify(site, customer, external_id, user_hash, profile)
     token = request.headers["authorization"][7:].strip()
-    return JSONResponse({"customer_id": known, "token": token})
+    done = await context_of(request).crm.identify(site, token, external_id, user_hash, profile)
+    # `fresh`: the token changed because it stood for another known customer; the widget
+    # drops everything it held (history, outbox) and carries on with the new token.
+    return JSONResponse({"customer_id": done.customer_id, "token": done.token, "fresh": done.fresh})
 
 
 async def prechat(request: Request) -> Response:

@@ -92,6 +92,11 @@ class ChatSession:
         return {"room": self.room_view(room), "messages": [m.as_dict() for m in messages]}
 
 
+# What makes a visitor a customer (a message does too, inside its own write): not a
+# page view, a sync or a search.
+ACTIONS = (f.Join, f.Profile, f.Rate, f.FaqFeedback)
+
+
 class WidgetSession(ChatSession):
     def __init__(self, ctx: AppContext, site: Site, customer: Customer) -> None:
         super().__init__(ctx, Viewer(site.id, "customer", customer.id, customer.display_name()))
@@ -99,6 +104,13 @@ class WidgetSession(ChatSession):
         self.customer = customer
         self.rooms: list[dict[str, Any]] = []
         self.agents_online = 0
+        self.active = False  # the customer's row exists (made at their first action)
+
+    async def handle(self, frame: f.Frame) -> dict[str, Any] | None:
+        if not self.active and isinstance(frame.command, ACTIONS):
+            await widget_sessions.activate(self.ctx.db, self.customer)
+            self.active = True
+        return await super().handle(frame)
 
     async def load(self) -> None:
         private = await room_store.get_private_room(self.ctx.db, self.customer.id)

@@ -60,7 +60,8 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
     site = await widget_sessions.find_site(ctx.db, data["site_key"][:128])
     if origin is not None and not origin_allowed(origin, site.domains):
         raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
-    session = await widget_sessions.open_session(ctx.db, site, token)
+    address = request.client.host if request.client else "unknown"
+    session = await widget_sessions.open_session(ctx.db, site, token, ctx.session_limits, address)
     probe = WidgetSession(ctx, site, session.customer)
     await probe.load()
     body = {

@@ -231,11 +231,14 @@ async def env(
     sites = seeded_db[1]
     # `@pytest.mark.settings(field=value)` changes the server's settings for a test or module.
     marker = request.node.get_closest_marker("settings")
+    # Tests open many widgets from one address; tests/server/test_privacy.py checks the
+    # default limit on a server of its own.
+    overrides = {"session_rate_per_address": 100_000, **(marker.kwargs if marker else {})}
     settings = Settings(
         db_path=db_path,
         port=free_port(),
         hello_timeout=timeout(1.5),
-        **(marker.kwargs if marker else {}),
+        **overrides,
     )
     async for url in run_server(settings):
         async with httpx.AsyncClient(base_url=url) as http:

@@ -32,6 +32,15 @@ async def identify(
     )
 
 
+async def shopper_acts(env: Env, token: str) -> None:
+    """A visitor becomes a customer (a record) when they do something, e.g. a pre-chat form."""
+    assert env.http is not None
+    response = await env.http.post(
+        "/api/widget/prechat", json={}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+
+
 async def test_wrong_hash_is_refused_and_changes_nothing(env: Env) -> None:
     widget, welcome = await env.widget("a")
     await widget.request("send", client_msg_id="c", body="halo")
@@ -350,6 +359,7 @@ async def test_customers_of_another_site_are_not_found(env: Env) -> None:
 async def test_agents_write_notes_tags_and_attributes(env: Env) -> None:
     assert env.http is not None
     session = await env.widget_session("a")
+    await shopper_acts(env, session["token"])
     _, _, agent, csrf = await env.agent(env.sites["a"].agent_email)
     headers = {**agent, "x-csrf-token": csrf}
     customer_id = session["customer_id"]
@@ -378,6 +388,7 @@ async def test_agents_write_notes_tags_and_attributes(env: Env) -> None:
 async def test_an_erased_customer_cannot_be_written_back(env: Env) -> None:
     assert env.http is not None
     session = await env.widget_session("a")
+    await shopper_acts(env, session["token"])
     customer_id = session["customer_id"]
     assert (
         await env.http.delete(f"/api/v1/customers/{customer_id}", headers=api(env))

@@ -197,7 +197,9 @@ async def test_a_customer_pushed_in_by_the_shop_was_never_seen(env: Env) -> None
     assert pushed.json()["last_seen_at"] is None
     listed = await env.http.get("/api/v1/customers?q=Sri", headers=owner_token(env))
     assert [c["last_seen_at"] for c in listed.json()["items"]] == [None]
-    _widget, session = await env.widget("a")
+    widget, session = await env.widget("a")
+    # A visitor's record is made at their first action (a page view makes none).
+    assert (await widget.request("send", client_msg_id="c1", body="halo"))["type"] == "ack"
     record = await env.http.get(
         f"/api/v1/customers/{session['customer_id']}", headers=owner_token(env)
     )
