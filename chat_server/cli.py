@@ -247,6 +247,8 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from chat_server.web.serving import uvicorn_options
+
     if settings.demo:
         accounts = asyncio.run(
             _with_db(settings.db_path, lambda db: demo.ensure_demo(db, settings.host))
@@ -275,13 +277,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        ws_max_size=128 * 1024,
-        ws_ping_interval=20,
-        ws_ping_timeout=20,
+        # A class named by path: each worker imports it and reads its limits from SAPA_*.
+        http="chat_server.web.serving:GuardedHttpProtocol",
         log_level="warning",
         # Sapa logs each request itself (chat_server/web/access_log.py).
         access_log=False,
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -45,6 +45,18 @@ class Settings:
     # site; 0 = unlimited. Counted per server process.
     session_rate_per_address: int = 60
     session_rate_per_site: int = 3000
+    # Addresses whose X-Forwarded-For is believed (uvicorn's FORWARDED_ALLOW_IPS, same syntax).
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Slow clients: a request's headers, then its body, must arrive within these seconds.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    # Open HTTP connections per client address and process (trusted proxies exempt; 0: no cap).
+    connections_per_address: int = 100
+    # Open WebSockets per widget token and per client address, per process (0: no cap).
+    sockets_per_token: int = 20
+    sockets_per_address: int = 200
+    # Bearer token for /metrics from other machines; unset: /metrics answers loopback only.
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -79,6 +91,15 @@ class Settings:
             "session_rate_per_site": int(
                 env.get("SAPA_SESSION_RATE_PER_SITE", d.session_rate_per_site)
             ),
+            "trusted_proxies": env.get("FORWARDED_ALLOW_IPS", d.trusted_proxies),
+            "header_timeout": float(env.get("SAPA_HEADER_TIMEOUT", d.header_timeout)),
+            "body_timeout": float(env.get("SAPA_BODY_TIMEOUT", d.body_timeout)),
+            "connections_per_address": int(
+                env.get("SAPA_CONNECTIONS_PER_ADDRESS", d.connections_per_address)
+            ),
+            "sockets_per_token": int(env.get("SAPA_SOCKETS_PER_TOKEN", d.sockets_per_token)),
+            "sockets_per_address": int(env.get("SAPA_SOCKETS_PER_ADDRESS", d.sockets_per_address)),
+            "metrics_token": env.get("SAPA_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from chat_server import errors
+from chat_server.domain import json_input
 from chat_server.domain.csv_files import decode_utf8, read_csv
 
 MAX_QUESTION = 300
@@ -115,9 +115,9 @@ def parse_import(raw: bytes, fmt: str) -> list[FaqFields]:
 
 def _parse_json(text: str) -> list[FaqFields]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise errors.bad_request(f"line {exc.lineno}: {exc.msg}") from None
+        data = json_input.decode(text)
+    except json_input.BadJson as exc:
+        raise errors.bad_request(f"line {exc.line or 1}: {exc.detail}") from None
     if not isinstance(data, list):
         raise errors.bad_request("line 1: a JSON import is an array of entries")
     out = []

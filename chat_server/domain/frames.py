@@ -6,10 +6,10 @@ bytes and the rules are tested without a socket.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chat_server.domain import json_input
 from chat_server.domain.public_rooms import (
     HISTORY_DEFAULT,
     HISTORY_MAX,
@@ -352,9 +352,9 @@ def parse(text: str | bytes, client: Client) -> Frame:
     if len(text) > MAX_FRAME_BYTES:
         raise FrameError(ErrorCode.TOO_LARGE, "frame too large")
     try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        raise bad("frame is not valid JSON") from None
+        data = json_input.decode(text)
+    except json_input.BadJson as exc:
+        raise bad(f"frame is {exc.message}") from None
     if not isinstance(data, dict):
         raise bad("frame must be a JSON object")
     raw_ref = data.get("ref")

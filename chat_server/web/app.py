@@ -12,13 +12,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, s
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import ids
 from chat_server.bus import Bus, MemoryBus
 from chat_server.config import Settings
+from chat_server.domain.addresses import AddressSet
+from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import demo
 from chat_server.services.chat import ChatService
@@ -49,7 +51,7 @@ from chat_server.web.access_log import AccessLog, configure_logging
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
-from chat_server.web.middleware import BodyLimit
+from chat_server.web.middleware import BodyLimit, SecurityHeaders
 
 if TYPE_CHECKING:
     from chat_server.bus.redis_balance import Rebalancer
@@ -144,6 +146,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    # The client left mid-body (or was cut off by the body deadline): nobody reads this.
+    return Response(status_code=400)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     assets = static_assets.StaticAssets.load()
@@ -190,6 +197,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.session_rate_per_address, settings.session_rate_per_site
             ),
             demo_site_key=demo_key,
+            token_sockets=Slots(settings.sockets_per_token),
+            address_sockets=Slots(settings.sockets_per_address),
+            trusted_proxies=AddressSet.parse(settings.trusted_proxies),
         )
         app.state.ctx = ctx
         await ctx.auth.start()
@@ -220,12 +230,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *report_routes.routes,
         *assets.routes,
     ]
-    middleware = [Middleware(AccessLog), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    middleware = [
+        Middleware(AccessLog),
+        Middleware(SecurityHeaders, script_sources=(assets.import_map_csp_source(),)),
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+    ]
     return Starlette(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={SapaError: sapa_error, HTTPException: http_error},
+        exception_handlers={
+            SapaError: sapa_error,
+            HTTPException: http_error,
+            ClientDisconnect: client_gone,
+        },
     )
 
 

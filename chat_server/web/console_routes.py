@@ -17,6 +17,7 @@ from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_SESSION_ENDED
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import check_unsafe, console_session
 from chat_server.web.security import (
     COOKIE,
@@ -45,10 +46,7 @@ def render(ctx: AppContext, template: str, page: Any, status: int = 200) -> HTML
 
 async def _credentials(request: Request) -> tuple[str, str, bool]:
     if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            data = await request.json()
-        except ValueError:
-            raise errors.bad_request("body is not valid JSON") from None
+        data = await read_json(request)
         is_form = False
     else:
         data = dict(await request.form())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from itsdangerous import URLSafeSerializer
 from jinja2 import Environment
@@ -10,6 +10,8 @@ from starlette.requests import HTTPConnection
 
 from chat_server.bus import Bus
 from chat_server.config import Settings
+from chat_server.domain.addresses import AddressSet
+from chat_server.domain.slots import Slots
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -37,6 +39,10 @@ class AppContext:
     templates: Environment
     session_limits: SessionLimits
     demo_site_key: str | None = None
+    # WebSockets held at once, this process: per widget token and per client address.
+    token_sockets: Slots = field(default_factory=lambda: Slots(0))
+    address_sockets: Slots = field(default_factory=lambda: Slots(0))
+    trusted_proxies: AddressSet = field(default_factory=AddressSet)
 
 
 def context_of(conn: HTTPConnection) -> AppContext:

@@ -17,16 +17,14 @@ from chat_server.ids import now_iso
 from chat_server.services import widget_sessions
 from chat_server.store import crm as crm_store
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest import int_param
 from chat_server.web.rest_auth import authenticate
 from chat_server.web.widget_routes import cors
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise errors.bad_request("body is not valid JSON") from None
+    return await read_json(request)
 
 
 async def _widget_caller(request: Request) -> tuple[Site, Customer]:

@@ -13,15 +13,13 @@ from chat_server import errors
 from chat_server.domain.faq_rules import entry_fields, export_csv, parse_import, phrasing_text
 from chat_server.services.faq import entry_view
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest import int_param
 from chat_server.web.rest_auth import authenticate
 
 
 async def _json(request: Request) -> object:
-    try:
-        return await request.json()
-    except ValueError:
-        raise errors.bad_request("body is not valid JSON") from None
+    return await read_json(request)
 
 
 def _matches(view: dict[str, object], request: Request) -> bool:

@@ -25,6 +25,7 @@ CLOSE_ABUSE = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_RESTART = 1012
 CLOSE_SESSION_ENDED = 4000
+CLOSE_INTERNAL = 1011
 
 
 class Refused(Exception):
@@ -69,6 +70,23 @@ async def _receive_text(ws: WebSocket) -> str | bytes:
 async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
     ctx = context_of(ws)
     await ws.accept()
+    # The address uvicorn resolved (X-Forwarded-For only from trusted proxies). A trusted
+    # proxy (or this machine) connecting for itself, with no X-Forwarded-For, is not capped:
+    # every client behind a proxy that forgot the header would share one cap.
+    address = ws.client.host if ws.client else ""
+    relayed = "x-forwarded-for" in ws.headers
+    capped = relayed or address not in ctx.trusted_proxies
+    if capped and not ctx.address_sockets.take(address):
+        await ws.close(CLOSE_ABUSE, "too many sockets from this address")
+        return
+    try:
+        await _handshake(ws, ctx, client, open_session)
+    finally:
+        if capped:
+            ctx.address_sockets.give(address)
+
+
+async def _handshake(ws: WebSocket, ctx: AppContext, client: Client, opener: Opener) -> None:
     try:
         raw = await asyncio.wait_for(_receive_text(ws), ctx.settings.hello_timeout)
     except TimeoutError:
@@ -77,17 +95,34 @@ async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
     except WebSocketDisconnect:
         return
     try:
-        frame = parse(raw, client)
-        if not isinstance(frame.command, Hello):
+        hello = parse(raw, client).command
+        if not isinstance(hello, Hello):
             raise Refused(CLOSE_UNAUTHORIZED, "the first frame must be hello")
-        session = await open_session(ws, ctx, frame.command)
+        session = await opener(ws, ctx, hello)
     except FrameError:
         await ws.close(CLOSE_UNAUTHORIZED, "the first frame must be a valid hello")
         return
     except Refused as refused:
         await ws.close(refused.code, refused.reason)
         return
+    except Exception:
+        # A client always learns how its socket ended, even when the server is at fault.
+        log.exception("hello failed")
+        await ws.close(CLOSE_INTERNAL, "internal error")
+        return
 
+    token = hello.token if client == "widget" else None
+    if token is not None and not ctx.token_sockets.take(token):
+        await ws.close(CLOSE_ABUSE, "too many sockets for this token")
+        return
+    try:
+        await _run(ws, ctx, client, session)
+    finally:
+        if token is not None:
+            ctx.token_sockets.give(token)
+
+
+async def _run(ws: WebSocket, ctx: AppContext, client: Client, session: Session) -> None:
     queue_size = (
         ctx.settings.send_queue_size if client == "widget" else ctx.settings.agent_send_queue_size
     )
@@ -121,23 +156,28 @@ async def _frames(ws: WebSocket, conn: Connection, client: Client, session: Sess
             conn.close(CLOSE_TOO_BIG, "frame too big")
             return
         ref: str | None = None
+        # Every frame costs a token, bad ones too: parsing is work the client makes us do.
+        allowed = frames.take(now)
         try:
             frame = parse(raw, client)
             ref = frame.ref
-            if not frames.take(now):
+            if not allowed:
                 raise SapaError(ErrorCode.RATE_LIMITED, "too many frames; slow down")
             result = await session.handle(frame)
             if ref is not None:
                 conn.send(encode({"type": "ack", "ref": ref, **(result or {})}))
+            continue
         except SapaError as exc:
             ref = exc.ref if isinstance(exc, FrameError) else ref
             conn.send(encode(_error(ref, exc.code, exc.message)))
-            if not strikes.take(now):
-                conn.close(CLOSE_ABUSE, "too many bad frames or too fast")
-                return
         except Exception:
             log.exception("frame handling failed")
             conn.send(encode(_error(ref, ErrorCode.INTERNAL, "internal error")))
+        # A frame that failed, for whatever reason, is a strike: a client that keeps
+        # hitting a fault is cut off instead of filling the log.
+        if not strikes.take(now):
+            conn.close(CLOSE_ABUSE, "too many bad frames or too fast")
+            return
 
 
 def _error(ref: str | None, code: ErrorCode, message: str) -> dict[str, Any]:

@@ -1,19 +1,23 @@
 """`GET /metrics`: this process's counters in the Prometheus text format (version 0.0.4).
 
-Written by hand: a dozen series do not need a client library. Every number is
+Open to this machine (loopback, not relayed by a proxy); from anywhere else it
+needs `Authorization: Bearer $SAPA_METRICS_TOKEN` (401), or is refused (403)
+when no token is set. Written by hand: a dozen series do not need a client library. Every number is
 per process; with several processes, scrape each one (one container per
 process, as in docker-compose.yml) and let Prometheus add them up.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Iterator
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from chat_server.bus.stats import BusStats
+from chat_server.domain.addresses import is_loopback
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.hub import Connection
 
@@ -120,5 +124,31 @@ def render(ctx: AppContext) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _refusal(request: Request, token: str | None) -> Response | None:
+    """None when this request may read the metrics, else the answer it gets."""
+    client = request.client.host if request.client else None
+    relayed = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    # This machine itself, not relayed: a proxy on loopback passes its clients' requests on.
+    if is_loopback(client) and not relayed:
+        return None
+    if token is None:
+        return _error(403, "forbidden", "metrics are served to this machine only")
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    response = _error(401, "unauthorized", "a metrics token is required")
+    response.headers["www-authenticate"] = 'Bearer realm="metrics"'
+    return response
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
 async def endpoint(request: Request) -> Response:
-    return Response(render(context_of(request)), media_type=CONTENT_TYPE)
+    ctx = context_of(request)
+    refusal = _refusal(request, ctx.settings.metrics_token)
+    if refusal is not None:
+        return refusal
+    return Response(render(ctx), media_type=CONTENT_TYPE)

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: bound request bodies before any handler reads them."""
+"""Pure ASGI middleware: bound request bodies; security headers on Sapa's own pages."""
 
 from __future__ import annotations
 
@@ -59,3 +59,67 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# Sapa's own pages load only their own scripts (no inline script: boot data sits in
+# `<script type="application/json">` blocks, which never run; the one inline script,
+# the console's import map, is allowed by its hash), may not be framed, and send no
+# full URL (customer ids) to other sites. Inline style stays allowed: templates and
+# the FAQ's rendered answers use style attributes, and styles cannot run code.
+def page_csp(script_sources: tuple[str, ...] = ()) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            " ".join(["script-src 'self'", *script_sources]),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def page_headers(csp: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+
+
+# The console (its login page included) and the help center; the widget script and the
+# demo shop are meant to live on shops' pages and keep their own rules.
+PAGE_PREFIXES = ("/console", "/help")
+API_HEADERS = [(b"x-content-type-options", b"nosniff")]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, script_sources: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.page_headers = page_headers(page_csp(script_sources))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(PAGE_PREFIXES):
+            extra = self.page_headers
+        elif path.startswith("/api/"):
+            extra = API_HEADERS
+        else:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                added = [(k, v) for k, v in extra if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

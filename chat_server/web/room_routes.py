@@ -9,22 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chat_server import errors
 from chat_server.domain.public_rooms import room_changes
 from chat_server.services.faq import entry_view
 from chat_server.services.public_rooms import require_owner
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_object
 from chat_server.web.rest_auth import authenticate
 
 
 async def _object(request: Request) -> dict[str, object]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise errors.bad_request("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise errors.bad_request("send a JSON object")
-    return data
+    return await read_object(request)
 
 
 async def create_room(request: Request) -> Response:

@@ -15,6 +15,7 @@ from chat_server.domain.models import Site
 from chat_server.domain.origins import origin_allowed
 from chat_server.store import sites as site_store
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import authenticate
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -86,10 +87,7 @@ async def site_settings(request: Request) -> Response:
     if request.method == "PUT":
         if viewer.role != "owner":
             raise errors.forbidden("only the site's owners may change its settings")
-        try:
-            data = await request.json()
-        except ValueError:
-            raise errors.bad_request("body is not valid JSON") from None
+        data = await read_json(request)
         changes = _changes(data)
         if changes:
             await ctx.db.write(lambda conn: site_store.update_site(conn, viewer.site_id, changes))

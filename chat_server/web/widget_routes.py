@@ -16,6 +16,7 @@ from chat_server.services import widget_sessions
 from chat_server.store import sites as site_store
 from chat_server.web import gateway
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.sessions import WidgetSession, open_agent, open_widget
 
 GREETINGS = {
@@ -48,10 +49,7 @@ async def widget_session(request: Request) -> Response:
 
 async def _open_widget_session(request: Request, origin: str | None) -> Response:
     ctx = context_of(request)
-    try:
-        data = await request.json()
-    except ValueError:
-        raise errors.bad_request("body is not valid JSON") from None
+    data = await read_json(request)
     if not isinstance(data, dict) or not isinstance(data.get("site_key"), str):
         raise errors.bad_request("'site_key' is required")
     token = data.get("token")

@@ -51,5 +51,14 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(timeout(10) * 1000)
     page = context.new_page()
+    # Sapa's pages run under a Content-Security-Policy: anything it blocks fails the test.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert blocked == [], blocked

@@ -111,6 +111,20 @@ def reply(page: Page, text: str) -> None:
     box.press("Enter")
 
 
+def test_every_console_page_works_under_its_security_policy(page: Page, live_server) -> None:
+    login(page, live_server)  # the inbox: modules, boot data and the socket all allowed
+    response = page.goto(f"{live_server.url}/console/faq")
+    assert response is not None
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    expect(page.get_by_test_id("faq-new")).to_be_visible()
+    for path in ("/console/customers", "/console/settings", f"/help/{live_server.site_key}"):
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.ok, path
+        assert response.headers["x-frame-options"] == "DENY"
+        page.wait_for_load_state("networkidle")
+    # The page fixture fails the test if the browser blocked anything on the way.
+
+
 def test_wrong_password_shows_the_error(page: Page, live_server) -> None:
     page.goto(f"{live_server.url}/console/login")
     page.get_by_test_id("login-email").fill(live_server.owner_email)

@@ -22,6 +22,7 @@ from chat_server.services import admin
 from chat_server.store.database import Database
 from chat_server.store.sites import SiteCredentials
 from chat_server.web.app import create_app
+from chat_server.web.serving import protocol_for, uvicorn_options
 from tests.conftest import free_port, timeout
 
 PASSWORD = "correct horse battery"
@@ -196,8 +197,9 @@ async def run_server(settings: Settings) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=settings.port,
         log_level="warning",
-        ws_max_size=128 * 1024,
+        http=protocol_for(settings),
         lifespan="on",
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -226,20 +228,24 @@ async def env(
     tmp_path: Path,
     seeded_db: tuple[Path, dict[str, SiteFixture]],
 ) -> AsyncIterator[Env]:
-    db_path = str(tmp_path / "sapa.db")
-    shutil.copyfile(seeded_db[0], db_path)
-    sites = seeded_db[1]
     # `@pytest.mark.settings(field=value)` changes the server's settings for a test or module.
     marker = request.node.get_closest_marker("settings")
+    async for environment in env_with(tmp_path, seeded_db, **(marker.kwargs if marker else {})):
+        yield environment
+
+
+async def env_with(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]], **settings_: Any
+) -> AsyncIterator[Env]:
+    """A server on a copy of the seeded file, with settings other than the defaults."""
+    path = tmp_path / "sapa.db"
+    db_path = str(path if not path.exists() else tmp_path / f"sapa-{free_port()}.db")
+    shutil.copyfile(seeded_db[0], db_path)
+    sites = seeded_db[1]
     # Tests open many widgets from one address; tests/server/test_privacy.py checks the
     # default limit on a server of its own.
-    overrides = {"session_rate_per_address": 100_000, **(marker.kwargs if marker else {})}
-    settings = Settings(
-        db_path=db_path,
-        port=free_port(),
-        hello_timeout=timeout(1.5),
-        **overrides,
-    )
+    settings_ = {"hello_timeout": timeout(1.5), "session_rate_per_address": 100_000, **settings_}
+    settings = Settings(db_path=db_path, port=free_port(), **settings_)
     async for url in run_server(settings):
         async with httpx.AsyncClient(base_url=url) as http:
             environment = Env(url, settings, sites, http)

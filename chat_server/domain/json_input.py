@@ -1,0 +1,121 @@
+"""The one way client JSON is read: REST bodies, socket frames and import files.
+
+`json.loads` alone lets through what later breaks a handler far from the input:
+nesting deep enough to exhaust the stack, lone surrogates ("\\ud800") that no
+UTF-8 encoder (SQLite, the socket) accepts, NaN and Infinity, integers too big
+for SQLite, and duplicate keys that two parsers read differently. Here each of
+those is a `bad_request`, decided before any handler sees the data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from chat_server.errors import ErrorCode, SapaError
+
+MAX_DEPTH = 32
+# SQLite's INTEGER; anything wider raises OverflowError deep inside a write.
+MAX_INT = 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Only a \uD800-\uDFFF escape can put a surrogate into a decoded string.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class BadJson(SapaError):
+    """Input that is not the JSON Sapa accepts; `line` is set for syntax errors."""
+
+    def __init__(self, detail: str, line: int | None = None) -> None:
+        where = f" (line {line})" if line is not None else ""
+        super().__init__(ErrorCode.BAD_REQUEST, f"not valid JSON: {detail}{where}")
+        self.detail = detail
+        self.line = line
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        # I-JSON (RFC 7493): names must be unique. Refusing is safer than picking one.
+        raise _Refused("duplicate key in an object")
+    return out
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if not -MAX_INT - 1 <= value <= MAX_INT:
+        raise _Refused("integer out of range")
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("number out of range")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object, parse_int=_int, parse_float=_float, parse_constant=_constant
+)
+
+
+def decode(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """The value of one JSON text, or BadJson. Bytes must be UTF-8 (a leading BOM is allowed)."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")  # strict: refuses encoded surrogates too
+        except UnicodeDecodeError as exc:
+            raise BadJson("not UTF-8 text", raw[: exc.start].count(b"\n") + 1) from None
+    else:
+        text = raw
+        if not text.isascii() and _SURROGATE.search(text):
+            raise BadJson("text holds a lone surrogate")
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise BadJson(exc.msg, exc.lineno) from None
+    except _Refused as exc:
+        raise BadJson(str(exc)) from None
+    except (ValueError, RecursionError):
+        # ValueError: an integer over Python's digit limit; RecursionError: absurd nesting.
+        raise BadJson("value too large or too deeply nested") from None
+    # Cheap tests first: most texts cannot hold what the walk looks for.
+    deep = text.count("[") + text.count("{") > max_depth
+    escaped = _SURROGATE_ESCAPE.search(text) is not None
+    if deep or escaped:
+        _walk(value, max_depth, escaped)
+    return value
+
+
+def _walk(value: Any, max_depth: int, strings: bool) -> None:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if depth >= max_depth:
+                raise BadJson(f"nested deeper than {max_depth} levels")
+            if strings:
+                for key in item:
+                    _check_string(key)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            if depth >= max_depth:
+                raise BadJson(f"nested deeper than {max_depth} levels")
+            stack.extend((v, depth + 1) for v in item)
+        elif strings and isinstance(item, str):
+            _check_string(item)
+
+
+def _check_string(text: str) -> None:
+    if not text.isascii() and _SURROGATE.search(text):
+        raise BadJson("a string holds a lone surrogate")

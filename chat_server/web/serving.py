@@ -1,0 +1,146 @@
+"""The HTTP server's own guards: uvicorn's httptools protocol with deadlines and a per-address cap.
+
+uvicorn alone only closes a connection that is idle between two requests
+(keep-alive). A client that opens a connection and sends nothing, or half a
+request line, or headers without their end, or a body that never completes,
+holds a file descriptor for as long as it likes (slowloris). Here every
+request gets a deadline for its headers (`header_timeout`, counted from the
+first byte of the request, or from the connection's start for its first
+request) and one for its body (`body_timeout`, from the end of the headers);
+past it the connection is aborted. And one client address may hold at most
+`connections_per_address` HTTP connections in this process; past that a new
+connection gets a 503 and is closed. Trusted proxies are exempt: behind one,
+every connection comes from it, and the proxy bounds its own clients.
+
+A WebSocket leaves these guards at its upgrade: its own limits (hello
+deadline, per-token and per-address socket caps) are the gateway's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from chat_server.config import Settings
+from chat_server.domain.addresses import AddressSet
+
+_REFUSED_BODY = b"too many connections from this address\n"
+REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_REFUSED_BODY), _REFUSED_BODY)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    header_timeout: float
+    body_timeout: float
+    per_address: int
+    trusted: AddressSet
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            settings.header_timeout,
+            settings.body_timeout,
+            settings.connections_per_address,
+            AddressSet.parse(settings.trusted_proxies),
+        )
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """What `sapa serve` runs: limits from SAPA_* variables, read once per process."""
+
+    limits: ClassVar[Limits | None] = None
+    open_per_address: ClassVar[Counter[str]] = Counter()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cls = type(self)
+        if cls.limits is None:
+            cls.limits = Limits.of(Settings.from_env())
+        self.guard: Limits = cls.limits
+        self.deadline: asyncio.TimerHandle | None = None
+        self.counted: str | None = None  # the address this connection is counted under
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        host = self.client[0] if self.client else ""
+        cap = self.guard.per_address
+        if cap and host not in self.guard.trusted:
+            if self.open_per_address[host] >= cap:
+                transport.write(REFUSED)
+                transport.close()
+                return
+            self.open_per_address[host] += 1
+            self.counted = host
+        self._arm(self.guard.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self._uncount()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.deadline is None:
+            self._arm(self.guard.header_timeout)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+        if not (self.parser.should_upgrade() and self._should_upgrade()):
+            self._arm(self.guard.body_timeout)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()
+        self._uncount()
+        super().handle_websocket_upgrade()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        if seconds > 0:
+            self.deadline = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _uncount(self) -> None:
+        if self.counted is not None:
+            self.open_per_address[self.counted] -= 1
+            if self.open_per_address[self.counted] <= 0:
+                del self.open_per_address[self.counted]
+            self.counted = None
+
+    def _expired(self) -> None:
+        self.deadline = None
+        # abort, not close: a peer that does not read would keep close() waiting to flush.
+        if not self.transport.is_closing():
+            self.transport.abort()
+
+
+def protocol_for(settings: Settings) -> type[GuardedHttpProtocol]:
+    """A protocol class bound to these settings, for a server run in this process (tests)."""
+    attrs = {"limits": Limits.of(settings), "open_per_address": Counter()}
+    return type("SapaHttpProtocol", (GuardedHttpProtocol,), attrs)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings every Sapa server runs with (the CLI and the test servers)."""
+    return {
+        "ws_max_size": 128 * 1024,
+        "ws_ping_interval": 20,
+        "ws_ping_timeout": 20,
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "timeout_graceful_shutdown": 5,
+    }
