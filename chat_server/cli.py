@@ -69,10 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     list_agents = with_db(agent.add_parser("list", help="a site's agents"))
     list_agents.add_argument("--site", required=True)
     list_agents.add_argument("--json", action="store_true")
-    imports = with_db(commands.add_parser("import", help="import customers or orders from CSV"))
-    imports.add_argument("kind", choices=["customers", "orders"])
-    imports.add_argument("file")
-    imports.add_argument("--site", required=True)
+    imports = commands.add_parser(
+        "import", help="import customers or orders from CSV"
+    ).add_subparsers(dest="kind", required=True)
+    for kind, epilog in (
+        ("customers", crm_import.CUSTOMERS_FORMAT),
+        ("orders", crm_import.ORDERS_FORMAT),
+    ):
+        one = with_db(
+            imports.add_parser(
+                kind,
+                help=f"import {kind} from a CSV file",
+                description=f"Import {kind} from a CSV file into a site.",
+                epilog=epilog,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
+        one.add_argument("file")
+        one.add_argument("--site", required=True)
 
     faq = commands.add_parser("faq", help="import or export a site's FAQ").add_subparsers(
         dest="action", required=True

@@ -278,30 +278,94 @@ def customers_csv(raw: bytes) -> CsvReport:
     return report
 
 
+ORDER_COLUMNS = ("external_id", "total", "currency", "placed_at")
+ITEM_COLUMNS = ("sku", "name", "quantity", "price")
+
+
+def _csv_item(row: dict[str, str]) -> dict[str, Any] | None:
+    """The item that a line's sku/name/quantity/price columns describe, if any."""
+    if not any(row.get(c) for c in ITEM_COLUMNS):
+        return None
+    item: dict[str, Any] = {"sku": row.get("sku", ""), "name": row.get("name", "")}
+    quantity = row.get("quantity") or "1"
+    try:
+        item["quantity"] = int(quantity)
+    except ValueError:
+        raise errors.bad_request("'quantity' must be a positive whole number") from None
+    try:
+        item["price"] = float(row.get("price") or "0")
+    except ValueError:
+        raise errors.bad_request("'price' must be a number") from None
+    return item
+
+
 def orders_csv(raw: bytes) -> CsvReport:
-    rows = read_csv(raw, ("external_id", "order_id", "total"))
+    """One order per `order_id`: its lines may each add an item (sku, name, quantity, price).
+
+    The order's own fields (external_id, total, currency, placed_at) come from its first
+    line; later lines may leave them empty but may not contradict them. `items` may also be
+    a JSON list on a line. Without a `total`, the items' quantity × price is the total.
+    """
+    rows = read_csv(raw, ("external_id", "order_id"))
+    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     report = CsvReport()
     for line, row in rows:
+        if not row.get("order_id"):
+            report.errors.append(f"line {line}: 'order_id' is required")
+            continue
+        groups.setdefault(row["order_id"], []).append((line, row))
+    for order_id, lines in groups.items():
+        first_line, first = lines[0]
         try:
+            head = {c: first.get(c, "") for c in ORDER_COLUMNS}
+            items: list[Any] = []
+            for _, row in lines:
+                for column in ORDER_COLUMNS:
+                    value = row.get(column, "")
+                    if value and value != head[column]:
+                        if head[column]:
+                            raise errors.bad_request(
+                                f"'{column}' differs from line {first_line} of order {order_id}"
+                            )
+                        head[column] = value
+                if row.get("items"):
+                    try:
+                        listed = json.loads(row["items"])
+                    except json.JSONDecodeError:
+                        raise errors.bad_request("'items' is not valid JSON") from None
+                    if not isinstance(listed, list):
+                        raise errors.bad_request("'items' must be a JSON list")
+                    items += listed
+                item = _csv_item(row)
+                if item is not None:
+                    items.append(item)
+            total: Any = head["total"]
             try:
-                total: Any = float(row["total"])
+                total = float(total) if total else None
             except ValueError:
-                total = row["total"]
-            items = json.loads(row["items"]) if row.get("items") else []
+                pass
+            if total is None and items:
+                total = sum(
+                    float(i.get("quantity", 1)) * float(i.get("price", 0))
+                    for i in items
+                    if isinstance(i, dict)
+                    and isinstance(i.get("quantity", 1), int | float)
+                    and isinstance(i.get("price", 0), int | float)
+                )
             fields = order(
                 {
-                    "order_id": row["order_id"],
+                    "order_id": order_id,
                     "total": total,
-                    "currency": row.get("currency") or "IDR",
+                    "currency": head["currency"] or "IDR",
                     "items": items,
-                    "placed_at": row.get("placed_at") or None,
+                    "placed_at": head["placed_at"] or None,
                 }
             )
             report.rows.append(
-                (line, {"external_id": external_id(row.get("external_id")), "order": fields})
+                (first_line, {"external_id": external_id(head["external_id"]), "order": fields})
             )
-        except json.JSONDecodeError:
-            report.errors.append(f"line {line}: 'items' is not valid JSON")
         except errors.SapaError as exc:
-            report.errors.append(f"line {line}: {exc.message}")
+            where = ", ".join(str(line) for line, _ in lines)
+            label = "line" if len(lines) == 1 else "lines"
+            report.errors.append(f"{label} {where}: {exc.message}")
     return report

@@ -97,10 +97,8 @@ class CrmService:
 
         def job(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
             customer_id = crm_store.ensure_by_external(conn, viewer.site_id, external_id)
-            stored, created = crm_store.insert_order(conn, viewer.site_id, customer_id, order)
-            if created:
-                crm_store.rescore_site(conn, viewer.site_id)
-            return stored, created
+            # Scores this buyer at once and marks the site: the rest is re-scored off this path.
+            return crm_store.insert_order(conn, viewer.site_id, customer_id, order)
 
         return await self.db.write(job)
 

@@ -4,20 +4,62 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from chat_server.domain.faq_rules import entry_fields
-from chat_server.ids import new_secret
-from chat_server.services import admin
+from chat_server.ids import format_time, new_secret
+from chat_server.services import admin, crm_import
 from chat_server.store import faq as faq_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
 DEMO_SITE_META = "demo_site_id"
 DEMO_PASSWORD_META = "demo_password"
+DEMO_SAMPLES_META = "demo_samples_seeded"
+# The sample orders are moved in time so that the newest is this old on the first run.
+NEWEST_ORDER_AGE = timedelta(days=2)
 OWNER_EMAIL = "owner@demo.sapa"
 AGENT_EMAIL = "rina@demo.sapa"
+
+
+def _data(name: str) -> bytes:
+    return resources.files("chat_server").joinpath(f"data/{name}").read_bytes()
+
+
+async def seed_samples(db: Database, site_id: str, now: datetime | None = None) -> None:
+    """The sample customers and orders of `sapa import --help`, so RFM and segments show.
+
+    Their dates are shifted so that the newest order is two days old: the demo looks alive
+    on the day it is first run. Done once per demo site (a meta key remembers it).
+    """
+    if await db.write(lambda conn: site_store.get_meta(conn, DEMO_SAMPLES_META)) is not None:
+        return
+    customers = crm_import.parse("customers", _data("sample_customers.csv")).rows
+    orders = crm_import.parse("orders", _data("sample_orders.csv")).rows
+    newest = max(_parse_time(row["order"].placed_at) for _, row in orders)
+    shift = (now or datetime.now(UTC)) - NEWEST_ORDER_AGE - newest
+    moved = [
+        (
+            line,
+            {
+                **row,
+                "order": replace(
+                    row["order"],
+                    placed_at=format_time(_parse_time(row["order"].placed_at) + shift),
+                ),
+            },
+        )
+        for line, row in orders
+    ]
+    await crm_import.import_rows(db, site_id, "customers", customers)
+    await crm_import.import_rows(db, site_id, "orders", moved)
+    await db.write(lambda conn: site_store.set_meta_once(conn, DEMO_SAMPLES_META, site_id))
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _demo_faq() -> list[dict[str, object]]:
@@ -56,6 +98,7 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
             )
 
         await db.write(remember)
+    await seed_samples(db, site_id)
     if host not in ("0.0.0.0", "::", ""):
         await db.write(lambda conn: site_store.add_domain(conn, site_id, host))
     kept = await db.write(lambda conn: site_store.get_meta(conn, DEMO_PASSWORD_META))

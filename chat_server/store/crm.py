@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -173,12 +174,68 @@ def order_view(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+# -- RFM scores: one buyer at once, the whole site later and in chunks ---------------------
+
+
+def mark_rfm_dirty(conn: sqlite3.Connection, site_id: str, at: float | None = None) -> None:
+    """Ask for the site's thresholds and every buyer's score to be recomputed, off the chat path.
+
+    One tiny upsert: call it in any transaction that changes who bought what (orders, merge,
+    erase). The scorer waits until the site has been quiet for a moment, then works in chunks.
+    """
+    moment = time.time() if at is None else at
+    conn.execute(
+        "INSERT INTO rfm_dirty (site_id, first_at, last_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (site_id) DO UPDATE SET last_at = max(last_at, excluded.last_at)",
+        (site_id, moment, moment),
+    )
+
+
+def site_thresholds(conn: sqlite3.Connection, site_id: str) -> rfm.Thresholds:
+    """The thresholds last computed for the site; the fixed ones before the first computation."""
+    row = conn.execute(
+        "SELECT thresholds FROM rfm_thresholds WHERE site_id = ?", (site_id,)
+    ).fetchone()
+    return rfm.Thresholds.from_dict(json.loads(row[0])) if row else rfm.fixed_thresholds()
+
+
+def _buyer(row: sqlite3.Row) -> rfm.Buyer:
+    return rfm.Buyer(
+        row["customer_id"],
+        _parse_time(row["last_order_at"]),
+        row["orders_count"],
+        row["total_spent"],
+    )
+
+
+def _store_scores(conn: sqlite3.Connection, scores: list[tuple[str, rfm.Score]]) -> None:
+    conn.executemany(
+        "UPDATE customer_stats SET r = ?, f = ?, m = ?, segment = ?, rfm_method = ?"
+        " WHERE customer_id = ?",
+        [(s.r, s.f, s.m, s.segment, s.method, cid) for cid, s in scores],
+    )
+
+
+def score_customer(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+    """Score one buyer against the site's stored thresholds: O(1), fine inside a chat batch."""
+    row = conn.execute(
+        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
+        " WHERE customer_id = ?",
+        (customer_id,),
+    ).fetchone()
+    if row is not None:
+        limits = site_thresholds(conn, site_id)
+        _store_scores(conn, [(customer_id, limits.score(_buyer(row), datetime.now(UTC)))])
+
+
 def refresh_stats(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+    """Recount one customer's orders, score him at once, and mark the site for re-scoring."""
     row = conn.execute(
         "SELECT count(*) AS n, COALESCE(sum(total), 0) AS spent, min(placed_at) AS first,"
         " max(placed_at) AS last, max(currency) AS currency FROM orders WHERE customer_id = ?",
         (customer_id,),
     ).fetchone()
+    mark_rfm_dirty(conn, site_id)
     if row["n"] == 0:
         conn.execute("DELETE FROM customer_stats WHERE customer_id = ?", (customer_id,))
         return
@@ -190,25 +247,93 @@ def refresh_stats(conn: sqlite3.Connection, site_id: str, customer_id: str) -> N
         " first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at",
         (customer_id, site_id, row["n"], row["spent"], row["currency"], row["first"], row["last"]),
     )
+    score_customer(conn, site_id, customer_id)
 
 
-def rescore_site(conn: sqlite3.Connection, site_id: str, now: datetime | None = None) -> None:
-    """Recompute every buyer's quintiles: one order moves the breakpoints for everyone."""
-    rows = conn.execute(
+@dataclass(frozen=True, slots=True)
+class DirtySite:
+    site_id: str
+    first_at: float
+    last_at: float
+    claimed_until: float
+
+
+async def dirty_sites(db: Database) -> list[DirtySite]:
+    rows = await db.fetch_all(
+        "SELECT site_id, first_at, last_at, claimed_until FROM rfm_dirty ORDER BY first_at"
+    )
+    return [DirtySite(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def claim_dirty(conn: sqlite3.Connection, site_id: str, now: float, lease: float) -> float | None:
+    """Take the site for re-scoring (one process at a time); answers the mark it covers."""
+    row = conn.execute(
+        "UPDATE rfm_dirty SET claimed_until = ? WHERE site_id = ? AND claimed_until < ?"
+        " RETURNING last_at",
+        (now + lease, site_id, now),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def finish_dirty(conn: sqlite3.Connection, site_id: str, covered: float, now: float) -> None:
+    """Done up to mark `covered`: a later mark (an order meanwhile) keeps the site dirty, and
+    its wait for the next re-score starts now."""
+    conn.execute("DELETE FROM rfm_dirty WHERE site_id = ? AND last_at <= ?", (site_id, covered))
+    conn.execute(
+        "UPDATE rfm_dirty SET claimed_until = 0, first_at = ? WHERE site_id = ?", (now, site_id)
+    )
+
+
+async def site_buyers(db: Database, site_id: str) -> list[sqlite3.Row]:
+    """Every buyer's figures (on a reader: the writer is not held while they are read)."""
+    return await db.fetch_all(
         "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
         " WHERE site_id = ?",
         (site_id,),
+    )
+
+
+def buyers_of(rows: list[sqlite3.Row]) -> list[rfm.Buyer]:
+    return [_buyer(r) for r in rows]
+
+
+def save_thresholds(
+    conn: sqlite3.Connection, site_id: str, limits: rfm.Thresholds, now: float
+) -> None:
+    conn.execute(
+        "INSERT INTO rfm_thresholds (site_id, thresholds, computed_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (site_id) DO UPDATE SET thresholds = excluded.thresholds,"
+        " computed_at = excluded.computed_at",
+        (site_id, json.dumps(limits.as_dict()), now),
+    )
+
+
+def rescore_chunk(
+    conn: sqlite3.Connection, site_id: str, after: str, limit: int, limits: rfm.Thresholds
+) -> str | None:
+    """Score the next `limit` buyers (by id, after `after`) from their current figures.
+
+    Answers the last id done, or None when the site is done. The figures are read in the same
+    short transaction as the update, so a buyer who ordered meanwhile is never scored stale.
+    """
+    rows = conn.execute(
+        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
+        " WHERE site_id = ? AND customer_id > ? ORDER BY customer_id LIMIT ?",
+        (site_id, after, limit),
     ).fetchall()
-    buyers = [
-        rfm.Buyer(
-            r["customer_id"], _parse_time(r["last_order_at"]), r["orders_count"], r["total_spent"]
-        )
-        for r in rows
-    ]
-    scores = rfm.score_all(buyers, now or datetime.now(UTC))
-    conn.executemany(
-        "UPDATE customer_stats SET r = ?, f = ?, m = ?, segment = ? WHERE customer_id = ?",
-        [(s.r, s.f, s.m, s.segment, cid) for cid, s in scores.items()],
+    if not rows:
+        return None
+    now = datetime.now(UTC)
+    _store_scores(conn, [(r["customer_id"], limits.score(_buyer(r), now)) for r in rows])
+    return str(rows[-1]["customer_id"]) if len(rows) == limit else None
+
+
+def mark_stale_sites(conn: sqlite3.Connection, computed_before: float, now: float) -> None:
+    """Recency moves with the clock: sites scored long ago are scored again."""
+    conn.execute(
+        "INSERT OR IGNORE INTO rfm_dirty (site_id, first_at, last_at)"
+        " SELECT site_id, ?, ? FROM rfm_thresholds WHERE computed_at < ?",
+        (now, now, computed_before),
     )
 
 
@@ -288,9 +413,9 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
         "UPDATE customers SET created_at = min(created_at, ?), last_seen_at = max(last_seen_at, ?) WHERE id = ?",
         (anon["created_at"], anon["last_seen_at"], known_id),
     )
+    # Both recounts score the known customer at once and mark the site for re-scoring.
     refresh_stats(conn, site_id, known_id)
     refresh_stats(conn, site_id, anonymous_id)
-    rescore_site(conn, site_id)
 
 
 def _merge_private_rooms(conn: sqlite3.Connection, anonymous_id: str, known_id: str) -> None:
@@ -510,7 +635,7 @@ def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> 
         "INSERT INTO erasures (id, site_id, customer_id, erased_by, erased_at) VALUES (?, ?, ?, ?, ?)",
         (new_id("era"), site_id, customer_id, by, now),
     )
-    rescore_site(conn, site_id)
+    mark_rfm_dirty(conn, site_id)
     return Erased(ids, room_ids, faq_changed)
 
 
@@ -520,7 +645,7 @@ def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> 
 async def record(db: Database, site_id: str, customer_id: str) -> dict[str, Any] | None:
     row = await db.fetch_one(
         "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at,"
-        " s.r, s.f, s.m, s.segment FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
+        " s.r, s.f, s.m, s.segment, s.rfm_method FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
         " WHERE c.id = ? AND c.site_id = ?",
         (customer_id, site_id),
     )
@@ -589,6 +714,9 @@ def customer_view(
             "f": row["f"] or 0,
             "m": row["m"] or 0,
             "segment": row["segment"] if orders else "prospect",
+            # Which scoring gave r/f/m: "quintiles" within the site, or "fixed" thresholds
+            # (a shop with too few buyers); null before the first order.
+            "method": row["rfm_method"] if orders else None,
             "lifecycle": rfm.lifecycle(orders, _parse_time(last) if last else None, now),
         },
     }
@@ -651,9 +779,8 @@ async def search(
     )
     total_row = await db.fetch_one("SELECT count(*) AS n " + base, tuple(params))
     rows = await db.fetch_all(
-        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at, s.r, s.f, s.m, s.segment "
-        + base
-        + " ORDER BY c.last_seen_at DESC LIMIT ? OFFSET ?",
+        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at, s.r, s.f, s.m, s.segment,"
+        " s.rfm_method " + base + " ORDER BY c.last_seen_at DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
     ids = [r["id"] for r in rows]

@@ -29,6 +29,7 @@ from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
+from chat_server.services.rfm_scoring import RfmScorer
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
@@ -203,9 +204,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.ctx = ctx
         await ctx.auth.start()
+        scorer = RfmScorer(db)
+        scorer.start()
         try:
             yield
         finally:
+            await scorer.close()
             if balancer is not None:
                 await balancer.close()
             await ctx.auth.close()

@@ -87,9 +87,12 @@ def test_site_agent_faq_and_crm_imports(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = sapa(db, "import", "orders", str(orders), "--site", site["site_id"])
+    # Lines 2 and 4 are one order (the same order_id): it is imported once.
     assert (
-        "imported 1 orders, 1 unchanged, 1 skipped" in result.stderr and "line 3" in result.stderr
+        "imported 1 orders, 0 unchanged, 1 skipped" in result.stderr and "line 3" in result.stderr
     )
+    again = sapa(db, "import", "orders", str(orders), "--site", site["site_id"])
+    assert "imported 0 orders, 1 unchanged, 1 skipped" in again.stderr
     bad_encoding = tmp_path / "latin.csv"
     bad_encoding.write_bytes("external_id,name\nc9,Jos\xe9\n".encode("latin-1"))
     fatal = sapa(db, "import", "customers", str(bad_encoding), "--site", site["site_id"])
@@ -150,3 +153,45 @@ def test_agents_are_listed_deactivated_and_given_new_passwords(tmp_path: Path) -
     assert unknown.returncode == 2 and "agent not found" in unknown.stderr
     no_site = sapa(db, "agent", "list", "--site", "site_nope")
     assert no_site.returncode == 2 and "site not found" in no_site.stderr
+
+
+def test_import_help_shows_the_formats_and_the_sample_files_import_cleanly(
+    tmp_path: Path,
+) -> None:
+    from chat_server.services import crm_import
+
+    db = tmp_path / "samples.db"
+    site = json.loads(sapa(db, "site", "create", "Toko", "--domain", "t.test", "--json").stdout)
+    data = Path(crm_import.__file__).parent.parent / "data"
+    for kind, count in (("customers", 8), ("orders", 16)):
+        shown = sapa(db, "import", kind, "--help").stdout
+        assert "external_id" in shown and f"sample_{kind}.csv" in shown
+        result = sapa(
+            db, "import", kind, str(data / f"sample_{kind}.csv"), "--site", site["site_id"]
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"imported {count} {kind}, 0 unchanged, 0 skipped" in result.stderr
+    # Both examples of the orders help, copied as they are shown, import too.
+    shown = sapa(db, "import", "orders", "--help").stdout
+    blocks = [b for b in shown.split("Example")[1:]]
+    assert len(blocks) == 2
+    for n, block in enumerate(blocks):
+        lines = [line.strip() for line in block.splitlines()[1:] if line.startswith("  ")]
+        example = tmp_path / f"example{n}.csv"
+        example.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = sapa(db, "import", "orders", str(example), "--site", site["site_id"])
+        assert result.returncode == 0 and "0 skipped" in result.stderr, result.stderr
+
+    conn = sqlite3.connect(db)
+    try:
+        items = conn.execute(
+            "SELECT total, items FROM orders WHERE order_id = 'INV-24001'"
+        ).fetchall()
+        methods = {r[0] for r in conn.execute("SELECT rfm_method FROM customer_stats")}
+    finally:
+        conn.close()
+    # Two item lines, one order; its total is the sum of quantity × price.
+    assert [(total, [i["sku"] for i in json.loads(raw)]) for total, raw in items] == [
+        (290000.0, ["KAOS-HTM-L", ""])
+    ]
+    assert methods == {"fixed"}

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
+from chat_server.services import demo
+from chat_server.store.database import Database
 from tests.conftest import ServerProcess
 
 
@@ -34,6 +38,14 @@ def test_demo_shop_widget_console_and_every_page_render(demo_server: ServerProce
                 "</script>"
             )[0]
             assert json.loads(boot)["agent"]["email"] == demo_server.owner_email
+        # Sample customers and orders, so RFM, segments and the customer pages show something.
+        listed = http.get("/api/v1/customers", params={"limit": 50}).json()
+        assert listed["total"] == 8
+        by_id = {c["external_id"]: c for c in listed["items"]}
+        assert by_id["cus-1001"]["rfm"]["segment"] == "champions"
+        assert by_id["cus-1007"]["rfm"]["segment"] == "prospect"
+        assert {c["rfm"]["method"] for c in listed["items"] if c["orders_count"]} == {"fixed"}
+        assert len({c["rfm"]["segment"] for c in listed["items"]}) >= 4
         faq = http.get("/api/v1/faq").json()["items"]
         assert len(faq) >= 10 and all(e["status"] == "published" for e in faq)
         help_page = http.get(f"/help/{demo_server.site_key}")
@@ -45,3 +57,22 @@ def test_demo_shop_widget_console_and_every_page_render(demo_server: ServerProce
             json={"email": demo_server.agent_email, "password": demo_server.owner_password},
         )
         assert agent.status_code == 200 and agent.json()["agent"]["role"] == "agent"
+
+
+async def test_the_demo_seeds_its_samples_once(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "demo.db"), readers=1)
+    await db.open()
+    try:
+        first = await demo.ensure_demo(db, "127.0.0.1")
+        again = await demo.ensure_demo(db, "127.0.0.1")
+        assert again.site_id == first.site_id
+        row = await db.fetch_one(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),"
+            " (SELECT max(placed_at) FROM orders)"
+        )
+    finally:
+        await db.close()
+    assert row is not None and (row[0], row[1]) == (8, 16)
+    # Dates moved so that the newest order is two days old on the first run.
+    newest = datetime.fromisoformat(row[2].replace("Z", "+00:00"))
+    assert timedelta(days=1) < datetime.now(UTC) - newest < timedelta(days=3)

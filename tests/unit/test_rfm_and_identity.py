@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import random
 from datetime import UTC, datetime, timedelta
 
 from chat_server.domain import identity, rfm
@@ -30,7 +33,7 @@ def test_scores_and_segments_on_a_fixture() -> None:
         buyer("risk", 200, 9, 6_000_000),  # used to buy a lot, long ago
         buyer("lost", 400, 1, 80_000),  # one order, very long ago
     ]
-    scores = rfm.score_all(buyers, NOW)
+    scores = rfm.score_all(buyers, NOW, minimum=1)
     # Recency ranks (most recent best): lost 0, risk 1, loyal 2, champ 3, new 4 -> R = 1,2,3,4,5.
     assert {k: s.r for k, s in scores.items()} == {
         "lost": 1,
@@ -61,6 +64,51 @@ def test_scores_and_segments_on_a_fixture() -> None:
         "risk": "at_risk",
         "lost": "lost",
     }
+
+
+def test_stored_quintile_cuts_give_every_buyer_his_quintile() -> None:
+    generator = random.Random(7)
+    for n in (1, 2, 5, 19, 20, 37, 200):
+        values = [
+            float(generator.choice([1, 1, 2, 3, 5, 8, 13, generator.randint(1, 99)]))
+            for _ in range(n)
+        ]
+        cuts = rfm.quintile_cuts(values)
+        assert [1 + sum(v >= c for c in cuts) for v in values] == [
+            rfm.quintile(values, v) for v in values
+        ], n
+
+
+def test_a_shops_only_buyer_is_not_lost() -> None:
+    scores = rfm.score_all([buyer("only", 8, 3, 450_000)], NOW)
+    assert scores["only"] == rfm.Score(5, 3, 2, "loyal", "fixed")
+
+
+def test_small_shops_use_fixed_thresholds_and_big_ones_quintiles() -> None:
+    few = [buyer(f"c{i}", 3 * i, 1 + i % 4, 100_000 * (i + 1)) for i in range(19)]
+    assert {s.method for s in rfm.score_all(few, NOW).values()} == {"fixed"}
+    many = [*few, buyer("c19", 400, 1, 50_000)]
+    assert {s.method for s in rfm.score_all(many, NOW).values()} == {"quintiles"}
+    fixed = rfm.fixed_thresholds()
+    # Each fixed threshold is "at least": 30 days, 8 orders and Rp 5,000,000 score 5.
+    assert fixed.score(buyer("x", 30, 8, 5_000_000), NOW) == rfm.Score(
+        5, 5, 5, "champions", "fixed"
+    )
+    assert fixed.score(buyer("y", 31, 7, 4_999_999), NOW) == rfm.Score(
+        4, 4, 4, "champions", "fixed"
+    )
+    assert fixed.score(buyer("z", 181, 1, 149_999), NOW) == rfm.Score(1, 1, 1, "lost", "fixed")
+    assert fixed.score(buyer("w", 100, 2, 150_000), NOW) == rfm.Score(
+        2, 2, 2, "hibernating", "fixed"
+    )
+
+
+def test_thresholds_survive_storage() -> None:
+    buyers = [buyer(f"c{i}", i, 1, 10_000.0) for i in range(25)]
+    limits = rfm.thresholds_for(buyers, NOW)
+    # Every buyer spent the same: no one reaches M=2, and the cut is stored as "none".
+    assert limits.monetary[0] == math.inf and limits.as_dict()["monetary"][0] is None
+    assert rfm.Thresholds.from_dict(json.loads(json.dumps(limits.as_dict()))) == limits
 
 
 def test_remaining_segments() -> None:
