@@ -3,13 +3,18 @@
     python bench/faq_eval.py                 # quality + latency
     python bench/faq_eval.py --data DIR      # another copy of faq-eval
     python bench/faq_eval.py --skip-latency  # quality only
-    python bench/faq_eval.py --fit           # refit the confidence model, print constants
+    python bench/faq_eval.py --no-model      # lexical path only
+    python bench/faq_eval.py --write-model   # refit ranker + confidence on all dev, write
+                                             # faq/data/ranker.json (the retraining script)
 
 Quality follows /work/shared/faq-eval/README.md: top-1 and recall@3 over the
 answerable lines (ranking before the threshold), rejection over the
 ``gold: []`` lines and false rejection over the answerable ones, both at the
-engine's own threshold. "Half A/B" splits every style into alternate lines
-(A = 1st, 3rd, ... line of each style), the split used during development.
+threshold. The headline is 5-fold cross-validation (folds stratified by style
+and answerable/unanswerable): the ranker, the confidence model and the
+threshold are fitted on four folds and judged on the fifth. The plain dev
+figure (fitted on all of dev, in-sample) is printed beside it. "Half A/B"
+splits every style into alternate lines, the split used during development.
 
 The engine is configured as a deployment would be: the shop's own name
 ("Toko Contoh") is a stopword phrase, because the chat server knows each
@@ -32,8 +37,10 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,10 +49,29 @@ from faq import (  # noqa: E402
     Engine,
     Entry,
     Lexicon,
-    calibration,
+    ranker,
 )
+from faq.ranker import (  # noqa: E402
+    Candidate,
+    Model,
+    Sample,
+    choose_threshold,
+    fit_variant,
+)
+from faq.semantic import Embedder, load_embedder  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "faq-eval"
+
+def _default_data() -> Path:
+    # The main checkout sits beside shared/; a worktree sits one level deeper.
+    for base in (ROOT.parent, ROOT.parent.parent):
+        if (base / "shared" / "faq-eval").is_dir():
+            return base / "shared" / "faq-eval"
+    return ROOT.parent / "shared" / "faq-eval"
+
+
+DEFAULT_DATA = _default_data()
+MODEL_FILE = ROOT / "faq" / "data" / "ranker.json"
+FOLDS = 5
 SHOP_NAME = "toko contoh"
 
 
@@ -56,6 +82,7 @@ class Line:
     style: str
     lang: str
     half: str
+    fold: int = 0
 
 
 def load(data: Path) -> tuple[list[Entry], list[Line]]:
@@ -72,7 +99,8 @@ def load(data: Path) -> tuple[list[Entry], list[Line]]:
         for e in raw
     ]
     seen: dict[str, int] = defaultdict(int)
-    lines = []
+    seen_fold: dict[tuple[str, bool], int] = defaultdict(int)
+    lines: list[Line] = []
     for text in (data / "dev.jsonl").read_text(encoding="utf-8").splitlines():
         if not text.strip():
             continue
@@ -80,15 +108,25 @@ def load(data: Path) -> tuple[list[Entry], list[Line]]:
         n = seen[d["style"]]
         seen[d["style"]] += 1
         half = "A" if n % 2 == 0 else "B"
-        lines.append(Line(d["q"], tuple(d["gold"]), d["style"], d.get("lang", ""), half))
+        # Folds are stratified by style and by answerable/unanswerable: the
+        # n-th line of each (style, answerable) group goes to fold n mod k.
+        group = (d["style"], bool(d["gold"]))
+        fold = seen_fold[group] % FOLDS
+        seen_fold[group] += 1
+        lines.append(Line(d["q"], tuple(d["gold"]), d["style"], d.get("lang", ""), half, fold))
     return entries, lines
 
 
-def make_engine(entries: Sequence[Entry], shop_name: bool) -> Engine:
+def make_engine(
+    entries: Sequence[Entry],
+    shop_name: bool,
+    embedder: Embedder | None = None,
+    model: Model | None = None,
+) -> Engine:
     lexicon = Lexicon.default()
     if shop_name:
         lexicon = lexicon.extended(stopwords=[SHOP_NAME])
-    return Engine(entries, lexicon)
+    return Engine(entries, lexicon, embedder=embedder, model=model)
 
 
 # -- quality ------------------------------------------------------------------
@@ -102,6 +140,7 @@ class Tally:
     false_rej: int = 0
     unanswerable: int = 0
     rejected: int = 0
+    thresholds: list[float] = field(default_factory=list)
 
     def add(self, line: Line, ids: list[str], top_score: float | None, threshold: float) -> None:
         below = top_score is None or top_score < threshold
@@ -148,109 +187,105 @@ def print_quality(tallies: dict[str, Tally], threshold: float) -> None:
         print(tallies[key].row("  " + key))
 
 
-# -- calibration fit ------------------------------------------------------------
+# -- evidence, fitting and cross-validation --------------------------------------
 
 
-def _samples(
-    engine: Engine, lines: Sequence[Line]
-) -> list[tuple[Line, tuple[float, ...] | None, float]]:
-    out: list[tuple[Line, tuple[float, ...] | None, float]] = []
+@dataclass
+class Evidence:
+    """What the engine offers the learned ranker for one dev line."""
+
+    line: Line
+    semantic: list[Candidate]  # candidates with the embedding features
+    lexical: list[Candidate]  # candidates on the words alone
+    gold: frozenset[int]  # slots of the gold entries
+
+
+def collect(engine: Engine, lines: Sequence[Line]) -> list[Evidence]:
+    """Candidates for every line, with and without the message's embedding."""
+    slot_of = {e.entry.id: e.slot for e in engine._state.snapshot.docs.values()}
+    out = []
     for line in lines:
-        ranked = engine.rank(line.q, 1)
-        if ranked:
-            ok = 1.0 if line.gold and ranked[0].entry.id in line.gold else 0.0
-            out.append((line, ranked[0].features.vector(), ok))
-        else:
-            out.append((line, None, 0.0))
+        vector = engine.embed(line.q, wait=True)
+        sem = engine.candidates(line.q, vector)[0] if vector is not None else []
+        lex = engine.candidates(line.q, None)[0]
+        gold = frozenset(slot_of[g] for g in line.gold if g in slot_of)
+        out.append(Evidence(line, sem, lex, gold))
     return out
 
 
-def _predict(w: list[float], x: tuple[float, ...]) -> float:
-    z = w[-1] + sum(a * b for a, b in zip(w, x, strict=False))
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+def samples(evidence: Sequence[Evidence], semantic: bool) -> list[Sample]:
+    return [(ev.semantic if semantic else ev.lexical, ev.gold) for ev in evidence]
 
 
-def fit(engine: Engine, lines: Sequence[Line]) -> None:
-    """Refit the logistic confidence model on rank-1 features; print constants.
-
-    The label is "rank 1 is a gold answer" (so unanswerable lines are 0).
-    Also fits on one half and scores the other, for an honest view of how
-    rejection holds up on messages the model was not fitted on.
-    """
-    samples = _samples(engine, lines)
-    train = [(x, y) for _, x, y in samples if x is not None]
-    w = _logistic([x for x, _ in train], [y for _, y in train])
-    print("WEIGHTS:", "(" + ", ".join(f"{v:.3f}" for v in w[:-1]) + ")")
-    print(f"BIAS: {w[-1]:.3f}")
-    print("features:", ", ".join(calibration.FEATURE_NAMES))
-    print()
-    print("cross-fit (fit on one half, judge the other) at the current threshold:")
-    for fit_half, test_half in (("A", "B"), ("B", "A")):
-        part = [(x, y) for line, x, y in samples if x is not None and line.half == fit_half]
-        wh = _logistic([x for x, _ in part], [y for _, y in part])
-        test = [(line, x) for line, x, _ in samples if line.half == test_half]
-        none = [x for line, x in test if not line.gold]
-        ans = [x for line, x in test if line.gold]
-        th = engine.threshold
-        rej = sum(1 for x in none if x is None or _predict(wh, x) < th)
-        frej = sum(1 for x in ans if x is None or _predict(wh, x) < th)
-        print(
-            f"  fit {fit_half} -> half {test_half}: rejection {rej}/{len(none)}, "
-            f"false rejection {frej}/{len(ans)}"
-        )
+def fit_model(evidence: Sequence[Evidence], semantic: bool) -> Model:
+    """Fit both variants; each on its own candidates; one threshold over both."""
+    lex = fit_variant(samples(evidence, False), False)
+    sem = fit_variant(samples(evidence, True), True) if semantic else lex
+    model = Model(sem, lex, 0.5)
+    scored = []
+    for ev in evidence:
+        for on, cands in ((True, ev.semantic), (False, ev.lexical)):
+            if on and not semantic:
+                continue
+            ordered = model.order(cands, on)
+            scored.append((bool(ev.gold), model.confidence(ordered, on) if ordered else 0.0))
+    return Model(sem, lex, choose_threshold(scored))
 
 
-def _logistic(xs: list[tuple[float, ...]], ys: list[float], l2: float = 0.1) -> list[float]:
-    """Ridge-regularised logistic regression by Newton's method (pure Python, tiny data)."""
-    d = len(xs[0]) + 1
-    w = [0.0] * d
-    rows = [(*x, 1.0) for x in xs]
-    for _ in range(50):
-        grad = [0.0] * d
-        hess = [[0.0] * d for _ in range(d)]
-        for r, y in zip(rows, ys, strict=True):
-            z = sum(a * b for a, b in zip(w, r, strict=True))
-            p = 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
-            for i in range(d):
-                grad[i] += (p - y) * r[i]
-                for j in range(d):
-                    hess[i][j] += p * (1 - p) * r[i] * r[j]
-        for i in range(d - 1):  # no penalty on the bias
-            grad[i] += l2 * w[i]
-            hess[i][i] += l2
-        step = _solve(hess, grad)
-        w = [a - b for a, b in zip(w, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-9:
-            break
-    return w
+def judge(
+    model: Model, ev: Evidence, semantic: bool, slot_ids: dict[int, str]
+) -> tuple[list[str], float | None]:
+    cands = ev.semantic if semantic else ev.lexical
+    ordered = model.order(cands, semantic)
+    ids = [slot_ids[c.slot] for c, _ in ordered[:3]]
+    return ids, (model.confidence(ordered, semantic) if ordered else None)
 
 
-def _solve(a: list[list[float]], b: list[float]) -> list[float]:
-    n = len(b)
-    m = [[*row[:], b[i]] for i, row in enumerate(a)]
-    for c in range(n):
-        p = max(range(c, n), key=lambda r: abs(m[r][c]))
-        m[c], m[p] = m[p], m[c]
-        for r in range(n):
-            if r != c and m[c][c]:
-                f = m[r][c] / m[c][c]
-                m[r] = [x - f * y for x, y in zip(m[r], m[c], strict=True)]
-    return [m[i][n] / m[i][i] for i in range(n)]
+def cross_validate(
+    engine: Engine, evidence: Sequence[Evidence], semantic: bool
+) -> tuple[dict[str, Tally], list[float]]:
+    """k-fold: ranker, confidence and threshold fitted on k-1 folds, judged on the held-out one."""
+    slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    thresholds = []
+    for fold in range(FOLDS):
+        model = fit_model([ev for ev in evidence if ev.line.fold != fold], semantic)
+        thresholds.append(model.threshold)
+        for ev in evidence:
+            if ev.line.fold != fold:
+                continue
+            ids, top = judge(model, ev, semantic, slot_ids)
+            for key in ("ALL", ev.line.style):
+                tallies[key].add(ev.line, ids, top, model.threshold)
+    return tallies, thresholds
 
 
-def threshold_table(engine: Engine, lines: Sequence[Line]) -> None:
-    tops: list[tuple[Line, float | None]] = []
-    for line in lines:
-        sugg = engine.suggest(line.q, 1)
-        tops.append((line, sugg[0].score if sugg else None))
-    n_ans = sum(1 for line, _ in tops if line.gold)
-    n_none = len(tops) - n_ans
-    print(f"{'th':>5} {'rej':>6} {'f-rej':>6} {'balanced':>9}")
-    for i in range(1, 20):
-        th = i / 20
-        rej = sum(1 for line, s in tops if not line.gold and (s is None or s < th)) / n_none
-        frej = sum(1 for line, s in tops if line.gold and (s is None or s < th)) / n_ans
-        print(f"{th:5.2f} {rej:6.3f} {frej:6.3f} {(rej + 1 - frej) / 2:9.3f}")
+def dev_fit(
+    engine: Engine, evidence: Sequence[Evidence], semantic: bool
+) -> tuple[dict[str, Tally], Model]:
+    """Fitted on all of dev and judged on it (in-sample: the plain dev figure)."""
+    slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
+    model = fit_model(evidence, semantic)
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for ev in evidence:
+        ids, top = judge(model, ev, semantic, slot_ids)
+        for key in ("ALL", f"half {ev.line.half}", ev.line.style):
+            tallies[key].add(ev.line, ids, top, model.threshold)
+    return tallies, model
+
+
+def print_cv_and_dev(
+    title: str, cv: dict[str, Tally], ths: Sequence[float], dev: dict[str, Tally], th: float
+) -> None:
+    print(f"-- {title}: {FOLDS}-fold cross-validated (headline) | plain dev (fitted on all dev)")
+    print(f"thresholds chosen per fold: {', '.join(f'{t:.2f}' for t in ths)}; dev: {th:.2f}")
+    head = f"{'n':>4} {'top1':>6} {'r@3':>6} {'n[]':>4} {'rej':>6} {'f-rej':>6}"
+    print(f"{'':<24}{head}  |  dev: {'top1':>6} {'r@3':>6} {'rej':>6} {'f-rej':>6}")
+    styles = sorted(k for k in cv if k != "ALL")
+    for key in ["ALL", *styles]:
+        name = key if key == "ALL" else "  " + key
+        d = dev[key].row("x").split()
+        print(f"{cv[key].row(name)}  |       {d[2]:>6} {d[3]:>6} {d[5]:>6} {d[6]:>6}")
 
 
 # -- synthetic corpora and latency ----------------------------------------------
@@ -443,34 +478,81 @@ def latency(real: Sequence[Entry], lines: Sequence[Line], shop_name: bool, passe
         )
 
 
+def semantic_cost(engine: Engine, embedder: Embedder, lines: Sequence[Line]) -> None:
+    """CPU per message of the embedding, and the similarity search at 1,000 and 10,000 entries."""
+    cpu = []
+    wall = []
+    for line in lines:
+        c, w = time.process_time(), time.perf_counter()
+        embedder.query(line.q)
+        cpu.append((time.process_time() - c) * 1000)
+        wall.append((time.perf_counter() - w) * 1000)
+    print(
+        f"   query embedding, 1 thread: CPU p50 {statistics.median(cpu):.1f} ms, "
+        f"p99 {percentile(cpu, 99):.1f} ms; wall p50 {statistics.median(wall):.1f} ms"
+    )
+    rng = np.random.default_rng(1)
+    q = embedder.query(lines[0].q)
+    for n in (1_000, 10_000):
+        rows = rng.standard_normal((n, q.shape[0])).astype(np.float32)
+        t = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            sims = rows @ q
+            np.argpartition(-sims, 5)[:5]
+            t.append((time.perf_counter() - t0) * 1000)
+        print(f"   similarity search over {n} entry vectors: p50 {statistics.median(t):.2f} ms")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="faq-eval directory")
     ap.add_argument("--no-shop-name", action="store_true", help="do not stop the shop's name")
+    ap.add_argument("--no-model", action="store_true", help="lexical path only")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--passes", type=int, default=5, help="timed passes over dev per corpus")
-    ap.add_argument("--fit", action="store_true", help="refit the confidence model")
+    ap.add_argument(
+        "--write-model", action="store_true", help="fit on all of dev, write faq/data/ranker.json"
+    )
     args = ap.parse_args(argv)
 
     entries, lines = load(args.data)
     shop = not args.no_shop_name
-    engine = make_engine(entries, shop)
-    if args.fit:
-        fit(engine, lines)
-        print()
-        threshold_table(engine, lines)
-        return 0
-
+    embedder = None if args.no_model else load_embedder()
+    engine = make_engine(entries, shop, embedder)
+    t0 = time.process_time()
+    evidence = collect(engine, lines)
+    cpu = time.process_time() - t0
     print(f"== quality on {args.data / 'dev.jsonl'} ({len(lines)} lines, {len(entries)} entries)")
     print(f"   shop name as stopword: {'yes' if shop else 'no'}")
-    print_quality(evaluate(engine, lines), engine.threshold)
-    if shop:
-        other = evaluate(make_engine(entries, False), lines)["ALL"]
-        print("without the shop-name stopword:", other.row("ALL").split(None, 1)[1])
+    print(f"   embedding model: {embedder.name if embedder else 'none (lexical only)'}")
+    print(f"   CPU to collect evidence: {cpu * 1000 / len(lines):.1f} ms per line")
+    variants = [(True, "with embeddings"), (False, "lexical only")] if embedder else []
+    variants = variants or [(False, "lexical only")]
+    model = None
+    for semantic, title in variants:
+        cv, ths = cross_validate(engine, evidence, semantic)
+        dev, fitted = dev_fit(engine, evidence, semantic)
+        print_cv_and_dev(title, cv, ths, dev, fitted.threshold)
+        print("   dev halves:", dev["half A"].row("A"), "|", dev["half B"].row("B"))
+        print()
+        model = model or fitted
+    if args.write_model and model is not None:
+        if not embedder:
+            print("refusing to write ranker.json without the embedding model", file=sys.stderr)
+            return 1
+        MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {MODEL_FILE}")
+        ranker._DEFAULT = None  # reload the file just written
+    shipped = evaluate(make_engine(entries, shop, embedder), lines)
+    print("shipped model, plain dev:", shipped["ALL"].row("ALL"))
     if not args.skip_latency:
         print()
         print(f"== latency per suggest() call, {len(lines)} dev queries x {args.passes} passes")
+        print("   lexical path (no embedding model)")
         latency(entries, lines, shop, args.passes)
+        if embedder:
+            semantic_cost(engine, embedder, lines)
     return 0
 
 

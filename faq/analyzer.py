@@ -87,6 +87,13 @@ class Analyzer:
         self.known_words: frozenset[str] = frozenset(
             w for w in known if len(w) > 2 and w.isalpha() and w not in single_stops
         )
+        # Stems of function words (published stopword list, the lexicon's own
+        # stopwords, modals): such a term never carries a match alone.
+        self.weak_terms: frozenset[str] = frozenset(
+            self._stem(w)[0]
+            for w in (*lexicon.weak, *lexicon.stopwords, *SOFT_WORDS)
+            if " " not in w
+        )
         self._word_cache: dict[str, tuple[str, ...]] = {}
         self._cache_lock = threading.Lock()
         # key (stems) -> (concept labels replacing it, broader labels added to it)
@@ -260,6 +267,10 @@ class Analyzer:
             repl = self._slang.get(part)
             if repl is None and part.endswith("nya") and part[:-3] in self._slang:
                 repl = self._slang[part[:-3]]  # "ongkirnya", "resinya"
+            if repl is not None:
+                # One more step: the colloquial lexicon's formal side can itself
+                # be colloquial for the shop list ("gk" -> "enggak" -> "tidak").
+                repl = tuple(w2 for w in repl for w2 in self._slang.get(w, (w,)))
             words.extend(repl if repl is not None else (part,))
         result = tuple(words)
         if len(self._word_cache) > 100_000:

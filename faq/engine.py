@@ -9,33 +9,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faq import calibration
 from faq.analyzer import MAX_CHARS
-from faq.calibration import Features
 from faq.index import BIGRAM_WEIGHT, Doc, Snapshot, analyse_entry, bigrams
 from faq.lexicon import Lexicon
 from faq.models import Entry, Suggestion
+from faq.ranker import Candidate, Model
+from faq.semantic import Embedder
 from faq.typos import TypoFixer
 
+# Candidates the ranker looks at: the best by words, plus the best by meaning.
+LEXICAL_CANDIDATES = 10
+SEMANTIC_CANDIDATES = 5
+MIN_QUERY_MASS = 1.5
+# A term found in more than this share of entries says little about which
+# one is meant; like a function word it may add to a match, not carry it.
+COMMON_SHARE = 0.25
+COMMON_MIN_ENTRIES = 8
 
-def _top(acc: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best (slot, score) pairs with a positive score, best first."""
+
+def _top(acc: np.ndarray, k: int) -> list[int]:
+    """Slots of the ``k`` best positive scores, best first (ties on the slot)."""
     if len(acc) > k:
         idx = np.argpartition(-acc, k)[:k]
     else:
         idx = np.arange(len(acc))
-    # Ties break on the slot so that results do not depend on argpartition.
     idx = idx[np.lexsort((idx, -acc[idx]))]
-    return [(int(i), float(acc[i])) for i in idx if acc[i] > 0.0]
+    return [int(i) for i in idx if acc[i] > 0.0]
 
 
-MIN_QUERY_MASS = 1.5
+@dataclass(frozen=True)
+class _Vectors:
+    """Entry embeddings of one snapshot: one row per question or phrasing."""
+
+    rows: np.ndarray  # (n, dim) float32, L2-normalised
+    slots: np.ndarray  # (n,) slot of each row
 
 
 @dataclass(frozen=True)
 class _State:
     snapshot: Snapshot
     typos: TypoFixer | None  # built lazily: most edits are never followed by a typo
+    vectors: dict[int, np.ndarray]  # slot -> rows for that entry (empty without a model)
+    stacked: _Vectors | None  # built lazily from ``vectors``
 
 
 @dataclass(frozen=True)
@@ -43,10 +58,14 @@ class Ranked:
     """One candidate with the evidence behind it."""
 
     entry: Entry
-    score: float
-    features: Features
-    confidence: float
+    features: dict[str, float]
+    logit: float  # the ranker's score; the list is ordered by it
+    confidence: float  # calibrated probability (rank 1's, capped down the list)
     matched_terms: tuple[str, ...]
+
+
+def _entry_texts(entry: Entry) -> list[str]:
+    return [entry.question, *entry.phrasings]
 
 
 class Engine:
@@ -55,22 +74,40 @@ class Engine:
     Reads (:meth:`suggest`, :meth:`answer`) are lock-free and safe from many
     threads: they work on an immutable snapshot. Writes (:meth:`upsert`,
     :meth:`remove`) serialise on a lock and publish a new snapshot.
+
+    With an ``embedder`` (see :func:`faq.semantic.load_embedder`) entries are
+    embedded once per edit and each message once per query, unless the model
+    is busy on another thread, in which case that message is ranked on words
+    alone. Without one the engine is purely lexical.
     """
 
-    threshold: float = calibration.THRESHOLD
-
-    def __init__(self, entries: Iterable[Entry] = (), lexicon: Lexicon | None = None) -> None:
+    def __init__(
+        self,
+        entries: Iterable[Entry] = (),
+        lexicon: Lexicon | None = None,
+        *,
+        embedder: Embedder | None = None,
+        model: Model | None = None,
+    ) -> None:
         self.lexicon = lexicon or Lexicon.default()
+        self.model = model or Model.default()
+        self.embedder = embedder
         self._analyzer = self.lexicon.analyzer
         self._write_lock = threading.Lock()
-        self._state = _State(Snapshot(), None)
+        self._state = _State(Snapshot(), None, {}, None)
         self._write(list(entries), ())
+
+    @property
+    def threshold(self) -> float:
+        """The bar for "a good answer": suggestions below it mean "no good answer"."""
+        return self.model.threshold
 
     # -- writes -------------------------------------------------------------
 
     def _write(self, entries: list[Entry], remove: Iterable[str]) -> None:
         with self._write_lock:
-            snap = self._state.snapshot
+            state = self._state
+            snap = state.snapshot
             latest = {e.id: e for e in entries}  # the last one wins within a batch
             fresh = iter(snap.new_slots(sum(1 for i in latest if i not in snap.docs)))
             docs: list[Doc] = []
@@ -79,7 +116,20 @@ class Engine:
                 slot = old.slot if old is not None else next(fresh)
                 docs.append(analyse_entry(entry, self._analyzer, slot))
             gone = [*latest, *remove]
-            self._state = _State(snap.with_docs(docs, gone), None)
+            vectors = dict(state.vectors)
+            for faq_id in gone:
+                old = snap.docs.get(faq_id)
+                if old is not None:
+                    vectors.pop(old.slot, None)
+            if self.embedder is not None and docs:
+                texts = [t for d in docs for t in _entry_texts(d.entry)]
+                rows = self.embedder.entries(texts)
+                i = 0
+                for d in docs:
+                    n = len(_entry_texts(d.entry))
+                    vectors[d.slot] = rows[i : i + n]
+                    i += n
+            self._state = _State(snap.with_docs(docs, gone), None, vectors, None)
 
     def upsert(self, entry: Entry) -> None:
         """Add an entry, or replace the one with the same id."""
@@ -96,7 +146,7 @@ class Engine:
     def __contains__(self, faq_id: object) -> bool:
         return faq_id in self._state.snapshot.docs
 
-    # -- reads --------------------------------------------------------------
+    # -- lazily built per-snapshot helpers ------------------------------------
 
     def _typos(self, state: _State) -> TypoFixer:
         if state.typos is not None:
@@ -108,12 +158,29 @@ class Engine:
         )
         with self._write_lock:
             if self._state is state:  # no edit meanwhile: keep it for later queries
-                self._state = _State(state.snapshot, fixer)
+                self._state = _State(state.snapshot, fixer, state.vectors, state.stacked)
         return fixer
 
-    def _query(self, state: _State, text: str) -> list[tuple[str, float]]:
+    def _stacked(self, state: _State) -> _Vectors | None:
+        if state.stacked is not None or not state.vectors:
+            return state.stacked
+        slots = sorted(state.vectors)
+        stacked = _Vectors(
+            np.concatenate([state.vectors[s] for s in slots]),
+            np.concatenate([np.full(len(state.vectors[s]), s, dtype=np.int64) for s in slots]),
+        )
+        with self._write_lock:
+            if self._state is state:
+                self._state = _State(state.snapshot, state.typos, state.vectors, stacked)
+        return stacked
+
+    # -- reads --------------------------------------------------------------
+
+    def _query(self, state: _State, text: str) -> tuple[list[tuple[str, float]], set[str]]:
+        """Weighted terms of a message, and the stems that are no known word at all."""
         postings = state.snapshot.postings
         fixer: TypoFixer | None = None
+        unknown: set[str] = set()
 
         def resolve(word: str, stem: str) -> str | None:
             nonlocal fixer
@@ -121,27 +188,53 @@ class Engine:
                 return None
             if fixer is None:
                 fixer = self._typos(state)
-            return fixer(word, stem)
+            fixed = fixer(word, stem)
+            if fixed is None:
+                unknown.add(stem)
+            return fixed
 
-        return self._analyzer.weighted_terms(text[:MAX_CHARS], resolve)
+        return self._analyzer.weighted_terms(text[:MAX_CHARS], resolve), unknown
 
     def query_terms(self, text: str) -> list[str]:
         """Normalised terms of a message, typo-repaired against this index."""
-        return list(dict.fromkeys(t for t, _ in self._query(self._state, text)))
+        return list(dict.fromkeys(t for t, _ in self._query(self._state, text)[0]))
 
-    def rank(self, text: str, limit: int = 3) -> list[Ranked]:
-        """Top ``limit`` candidates with scores, features and confidence."""
+    def candidates(
+        self, text: str, vector: np.ndarray | None = None
+    ) -> tuple[list[Candidate], dict[int, tuple[str, ...]]]:
+        """Entries worth ranking for ``text`` with their raw features, and matched terms.
+
+        A message whose content is only function words, very common words or
+        unknown strings ("halo kak masih ada orang?" minus the real words,
+        "xyzzy tidak ada") has no candidates at all: such words never carry
+        a match alone.
+        """
         state = self._state
         snap = state.snapshot
-        if limit <= 0 or not snap.docs or not text:
-            return []
-        terms = self._query(state, text)
+        if not snap.docs or not text:
+            return [], {}
+        terms, unknown = self._query(state, text)
         if not terms:
-            return []
-        max_idf = math.log(1.0 + (len(snap.docs) + 0.5) / 0.5)  # IDF of an unseen term
+            return [], {}
+        n = len(snap.docs)
+        max_idf = math.log(1.0 + (n + 0.5) / 0.5)  # IDF of an unseen term
+        weak_terms = self._analyzer.weak_terms
+
+        def weak(term: str) -> bool:
+            if term in weak_terms:
+                return True
+            posting = snap.postings.get(term)
+            return (
+                n >= COMMON_MIN_ENTRIES and posting is not None and len(posting) > COMMON_SHARE * n
+            )
+
         uni: dict[str, float] = {}
         for term, w in terms:
             uni[term] = max(uni.get(term, 0.0), w)
+        strong = {t for t in uni if not weak(t)}
+        # Content that is real: a strong term the index knows, or a real word.
+        if not any(t in snap.postings or t not in unknown for t in strong):
+            return [], {}
         query = dict(uni)
         for bg in bigrams([t for t, w in terms if w >= 1.0]):
             query[bg] = query.get(bg, 0.0) + BIGRAM_WEIGHT
@@ -150,21 +243,38 @@ class Engine:
         # Term at a time: each posting list is added into the accumulator in
         # one vectorised step; entries sharing no term keep a zero.
         acc = np.zeros(snap.size)
+        acc_strong = np.zeros(snap.size)
         for term, qw in query.items():
             posting = snap.postings.get(term)
-            if posting is not None:
-                acc[posting.slots] += (qw * idf[term]) * posting.weights
-        top = _top(acc, max(limit, 2))
-        if not top:
-            return []
+            if posting is None:
+                continue
+            contrib = (qw * idf[term]) * posting.weights
+            acc[posting.slots] += contrib
+            if term in strong or (" " in term and any(p in strong for p in term.split())):
+                acc_strong[posting.slots] += contrib
+        lexical = _top(np.where(acc_strong > 0.0, acc, 0.0), LEXICAL_CANDIDATES)
 
-        # A message of one or two common words ("barangnya bagus") must not
-        # look fully covered: its mass is at least that of one unseen term.
+        cos_by_slot: dict[int, float] = {}
+        stacked = self._stacked(state) if vector is not None else None
+        if stacked is not None and vector is not None:
+            sims = stacked.rows @ vector
+            best = np.full(snap.size, -1.0)
+            np.maximum.at(best, stacked.slots, sims)
+            semantic = [int(s) for s in np.argsort(-best)[:SEMANTIC_CANDIDATES] if best[s] > -1]
+            slots = list(dict.fromkeys([*lexical, *semantic]))
+            cos_by_slot = {s: float(best[s]) for s in slots}
+        else:
+            slots = lexical
+        if not slots:
+            return [], {}
+
         uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
-        best = top[0][1]
-        second = top[1][1] if len(top) > 1 else 0.0
-        out: list[Ranked] = []
-        for rank, (slot, score) in enumerate(top[:limit]):
+        strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
+        best_score = max(float(acc[s]) for s in slots)
+        best_cos = max(cos_by_slot.values(), default=0.0)
+        out: list[Candidate] = []
+        matched_terms: dict[int, tuple[str, ...]] = {}
+        for slot in slots:
             doc = snap.by_slot[slot]
             matched = [t for t in uni if t in doc.weights]
             key_matched = [t for t in matched if t in doc.key_terms]
@@ -174,25 +284,69 @@ class Engine:
                 if total:
                     hit = sum(snap.idf(t) for t in qterms if t in uni)
                     question_cov = max(question_cov, hit / total)
-            feats = Features(
-                strength=score / max_idf,
-                coverage=sum(uni[t] * idf[t] for t in matched) / uni_mass,
-                key_coverage=sum(uni[t] * idf[t] for t in key_matched) / uni_mass,
-                question_coverage=question_cov,
-                margin=(score - (second if rank == 0 else best)) / max_idf,
+            cos = cos_by_slot.get(slot, 0.0)
+            features = (
+                math.log1p(float(acc[slot]) / max_idf),
+                sum(uni[t] * idf[t] for t in matched) / uni_mass,
+                sum(uni[t] * idf[t] for t in key_matched) / uni_mass,
+                question_cov,
+                (float(acc[slot]) - best_score) / max_idf,
+                sum(uni[t] * idf[t] for t in matched if t in strong) / strong_mass,
+                cos,
+                cos - best_cos if cos_by_slot else 0.0,
             )
-            conf = calibration.confidence(feats)
+            out.append(Candidate(slot, features))
+            matched_terms[slot] = tuple(key_matched or matched)
+        return out, matched_terms
+
+    def embed(self, text: str, wait: bool = False) -> np.ndarray | None:
+        """The message's vector, or None without a model (or, unless ``wait``, if it is busy)."""
+        if self.embedder is None or not self._state.vectors:
+            return None
+        text = text[:MAX_CHARS]
+        return self.embedder.query(text) if wait else self.embedder.try_query(text)
+
+    def rank(self, text: str, limit: int = 3, vector: np.ndarray | None = None) -> list[Ranked]:
+        """Top ``limit`` candidates, best first, with features, ranker score and confidence.
+
+        ``vector`` is the message's embedding if the caller has it already;
+        otherwise the engine embeds the message itself when it has a model
+        that is not busy.
+        """
+        if limit <= 0 or not text:
+            return []
+        if vector is None:
+            vector = self.embed(text)
+        cands, matched = self.candidates(text, vector)
+        if not cands:
+            return []
+        semantic = vector is not None and self.model is not None and bool(self._state.vectors)
+        ordered = self.model.order(cands, semantic)
+        conf = self.model.confidence(ordered, semantic)
+        by_slot = self._state.snapshot.by_slot
+        names = self.model.feature_names
+        out: list[Ranked] = []
+        for cand, logit in ordered[:limit]:
             if out:
-                # Keep scores in rank order: a lower-ranked entry is never
-                # presented as surer than the one above it.
-                conf = min(conf, out[-1].confidence)
-            out.append(Ranked(doc.entry, score, feats, conf, tuple(key_matched or matched)))
+                # A lower entry is never presented as surer than the one above,
+                # and is scaled by how far the ranker puts it below rank 1.
+                conf = min(conf, conf * math.exp(logit - ordered[0][1]))
+            doc = by_slot[cand.slot]
+            out.append(
+                Ranked(
+                    doc.entry,
+                    dict(zip(names, cand.features, strict=True)),
+                    logit,
+                    conf,
+                    matched[cand.slot],
+                )
+            )
         return out
 
     def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
         """Best entries first, with calibrated confidence, including weak ones.
 
-        Empty for empty or stopword-only text ("halo kak").
+        Empty for empty, stopword-only or meaningless text ("halo kak", "xyzzy").
         """
         return [
             Suggestion(r.entry.id, r.confidence, r.matched_terms) for r in self.rank(text, limit)

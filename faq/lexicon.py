@@ -96,6 +96,7 @@ class Lexicon:
         "stems",
         "stopwords",
         "synonyms",
+        "weak",
         "words",
     )
 
@@ -107,6 +108,7 @@ class Lexicon:
         stems: Mapping[str, str] | None = None,
         broader: Mapping[str, Iterable[str]] | None = None,
         words: Iterable[str] = (),
+        weak: Iterable[str] = (),
     ) -> None:
         self.slang: Mapping[str, str] = {
             _norm_key(k): _norm_key(v) for k, v in (slang or {}).items()
@@ -124,6 +126,8 @@ class Lexicon:
             _norm_key(k): tuple(_norm_key(x) for x in v) for k, v in (broader or {}).items()
         }
         self.words: frozenset[str] = frozenset(w.lower() for w in words)
+        # Function words: they may add to a match but never carry one alone.
+        self.weak: frozenset[str] = frozenset(_norm_key(w) for w in weak if w.strip())
         self._analyzer: Analyzer | None = None
         self._lock = threading.Lock()
 
@@ -132,8 +136,23 @@ class Lexicon:
         """The lexicon shipped in ``faq/data`` (cached: it is immutable)."""
         global _DEFAULT
         if _DEFAULT is None:
-            _DEFAULT = cls.from_files(*sorted(DATA_DIR.iterdir()))
+            _DEFAULT = cls.published().extend_files(*sorted(DATA_DIR.iterdir()))
         return _DEFAULT
+
+    @classmethod
+    def published(cls) -> Lexicon:
+        """Only the published resources (see :mod:`faq.resources`), no shop data."""
+        from faq.resources import colloquial_lexicon, stopwords_id
+        from faq.stemming import ID_ROOTS
+
+        # A colloquial form that is also a dictionary root ("minta", "haru")
+        # is left alone: rewriting real words is how general lists go wrong.
+        slang = {k: v for k, v in colloquial_lexicon().items() if k not in ID_ROOTS}
+        return cls(slang=slang, weak=stopwords_id())
+
+    def extend_files(self, *paths: str | Path) -> Lexicon:
+        """This lexicon with data files on top (theirs win on conflicts)."""
+        return Lexicon.from_files(*paths, base=self)
 
     @classmethod
     def from_files(cls, *paths: str | Path, base: Lexicon | None = None) -> Lexicon:
@@ -148,6 +167,7 @@ class Lexicon:
         stems: dict[str, str] = dict(base.stems) if base else {}
         broader: dict[str, tuple[str, ...]] = dict(base.broader) if base else {}
         words: set[str] = set(base.words) if base else set()
+        weak: set[str] = set(base.weak) if base else set()
         for p in map(Path, paths):
             name = p.name.lower()
             if name.startswith("slang"):
@@ -166,7 +186,7 @@ class Lexicon:
                     words.update(line.lower().split())
             elif p.suffix in {".tsv", ".txt"}:
                 raise ValueError(f"unknown lexicon file kind: {p}")
-        return cls(slang, synonyms, stopwords, stems, broader, words)
+        return cls(slang, synonyms, stopwords, stems, broader, words, weak)
 
     def extended(
         self,
@@ -201,7 +221,13 @@ class Lexicon:
             key = _norm_key(k)
             new_broader[key] = new_broader.get(key, ()) + tuple(_norm_key(x) for x in v)
         return Lexicon(
-            new_slang, groups, stops, new_stems, new_broader, self.words | set(words or ())
+            new_slang,
+            groups,
+            stops,
+            new_stems,
+            new_broader,
+            self.words | set(words or ()),
+            self.weak,
         )
 
     @property
@@ -219,7 +245,7 @@ class Lexicon:
         return (
             f"Lexicon(slang={len(self.slang)}, synonyms={len(self.synonyms)}, "
             f"stopwords={len(self.stopwords)}, stems={len(self.stems)}, "
-            f"broader={len(self.broader)}, words={len(self.words)})"
+            f"broader={len(self.broader)}, words={len(self.words)}, weak={len(self.weak)})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -232,6 +258,7 @@ class Lexicon:
                 dict(self.stems),
                 dict(self.broader),
                 set(self.words),
+                set(self.weak),
             ),
         )
 

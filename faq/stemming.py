@@ -35,11 +35,38 @@ def stem_id(word: str) -> str:
         return str(_id_stemmer.stem(word))
 
 
+def _inflection_base(word: str) -> str:
+    """``word`` without an English inflectional ending (plural, -ed, -ing, -ly)."""
+    n = len(word)
+    if n > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if n > 4 and word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return word[:-2]
+    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    for ending in ("ing", "ed", "ly"):
+        if n > len(ending) + 3 and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
+
+
 @lru_cache(maxsize=200_000)
 def stem_en(word: str) -> str:
-    """Snowball (Porter2) English stem."""
+    """Snowball (Porter2) English stem, folding inflection only.
+
+    Snowball also strips derivational suffixes, which merges different words
+    into one stem: "customer" and "customs" both become "custom", so "customer
+    service" would meet the customs concept ("receiver"/"receive",
+    "available"/"avail" likewise). When Snowball removes more than the
+    inflectional ending (beyond the one letter its spelling rules change),
+    the word keeps its inflection-free form instead.
+    """
     with _en_lock:
-        return str(_en_stemmer.stemWord(word))
+        stem = str(_en_stemmer.stemWord(word))
+    base = _inflection_base(word)
+    if len(stem) < len(base) - 1:
+        return base
+    return stem
 
 
 def _id_root(word: str) -> str | None:
