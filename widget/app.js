@@ -86,7 +86,11 @@
       eMuted: 'Kamu tidak bisa menulis di ruang ini sampai {time}.',
       eSlow: 'Mode lambat aktif: tunggu {n} detik sebelum menulis lagi.',
       eFast: 'Terlalu cepat. Tunggu {n} detik ya.', eOffline: 'Tidak tersambung. Coba lagi sebentar.',
-      eReply: 'Pesan yang kamu balas sudah tidak ada.', eOther: 'Tidak terkirim: {msg}'
+      eReply: 'Pesan yang kamu balas sudah tidak ada.', eOther: 'Tidak terkirim: {msg}',
+      // System lines, from their `event` data; a visitor who gave no name
+      'ev.assigned': 'Ditangani oleh {name}', 'ev.unassigned': 'Dikembalikan ke antrean',
+      'ev.resolved': 'Diselesaikan oleh {name}', 'ev.reopened': 'Dibuka kembali oleh {name}',
+      'ev.reopened_by_customer': 'Dibuka kembali oleh pelanggan', visitor: 'Pengunjung {id}'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -123,7 +127,10 @@
       eMuted: 'You cannot write in this room until {time}.',
       eSlow: 'Slow mode: wait {n} seconds before writing again.',
       eFast: 'Too fast. Please wait {n} seconds.', eOffline: 'Not connected. Try again in a moment.',
-      eReply: 'The message you replied to is gone.', eOther: 'Not sent: {msg}'
+      eReply: 'The message you replied to is gone.', eOther: 'Not sent: {msg}',
+      'ev.assigned': 'Assigned to {name}', 'ev.unassigned': 'Back in the queue',
+      'ev.resolved': 'Resolved by {name}', 'ev.reopened': 'Reopened by {name}',
+      'ev.reopened_by_customer': 'Reopened by the customer', visitor: 'Visitor {id}'
     }
   };
 
@@ -386,6 +393,20 @@ input{margin:0;font:inherit;color:inherit}
     return s.replace(/\{(\w+)\}/g, (_, k) => (vars && vars[k] != null ? vars[k] : ''));
   }
 
+  // A system line in the widget's language, from its data (docs/protocol.md); a key this
+  // widget does not know (a newer server) shows the server's own wording.
+  function eventText(m) {
+    const ev = m.event, key = ev && typeof ev.key === 'string' ? 'ev.' + ev.key : '';
+    if (!key || !STRINGS[state.locale][key]) return String(m.body == null ? '' : m.body);
+    return t(key, { name: (ev.agent && ev.agent.name) || '' });
+  }
+
+  // An author's name; a customer who never gave one is labelled in the widget's language.
+  function who(a, fallback) {
+    if (a && a.anonymous && a.label_id) return t('visitor', { id: a.label_id });
+    return (a && a.name) || fallback || '';
+  }
+
   // --------------------------------------------------------------------- UI
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -594,11 +615,11 @@ input{margin:0;font:inherit;color:inherit}
     node.dataset.authorKind = m.kind === 'event' ? 'system' : (m.author && m.author.kind) || 'system';
     if (m.kind === 'event') {
       node.classList.add('event');
-      node.textContent = `${m.body} \u00b7 ${hhmm(m.created_at)}`;
+      node.textContent = `${eventText(m)} \u00b7 ${hhmm(m.created_at)}`;
       return node;
     }
     if (isOwn(m)) node.classList.add('own');
-    else node.appendChild(el('div', 'author', (m.author && m.author.name) || t('agent')));
+    else node.appendChild(el('div', 'author', who(m.author, t('agent'))));
     node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
     const meta = node.appendChild(el('div', 'meta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
@@ -1747,7 +1768,7 @@ input{margin:0;font:inherit;color:inherit}
       const last = Object.values(R.msgs)
         .reduce((a, m) => (m.kind === 'text' && (!a || m.seq > a.seq) ? m : a), null);
       const preview = row.querySelector('.rr-last');
-      preview.textContent = last ? `${last.author.name || ''}: ${last.body}` : '';
+      preview.textContent = last ? `${who(last.author)}: ${last.body}` : '';
       preview.hidden = !last;
       const badge = row.querySelector('.count');
       badge.textContent = count(n);
@@ -1819,7 +1840,7 @@ input{margin:0;font:inherit;color:inherit}
     ui.pinned.hidden = !pin || pin.hidden;
     if (pin) {
       ui.pinned.dataset.messageId = pin.id;
-      ui.pl.textContent = `${t('pinned')} \u00b7 ${(pin.author && pin.author.name) || ''}`;
+      ui.pl.textContent = `${t('pinned')} \u00b7 ${who(pin.author)}`;
       ui.pb.textContent = pin.body;
     }
     const muted = R.mutedUntil && new Date(R.mutedUntil) > new Date();
@@ -1849,14 +1870,14 @@ input{margin:0;font:inherit;color:inherit}
     node.dataset.authorKind = kind;
     if (m.kind === 'event') {
       node.classList.add('event');
-      node.textContent = `${m.body} \u00b7 ${hhmm(m.created_at)}`;
+      node.textContent = `${eventText(m)} \u00b7 ${hhmm(m.created_at)}`;
       return node;
     }
     const mine = isMine(m);
     if (mine) node.classList.add('own');
     if (kind === 'agent') node.classList.add('staff');
     const head = node.appendChild(el('div', 'author'));
-    const name = (m.author && m.author.name) || '';
+    const name = who(m.author);
     head.appendChild(el('span', 'who', mine ? `${name} (${t('you')})` : name));
     if (kind === 'agent') head.appendChild(el('span', 'sbadge', t('staff'))).dataset.testid = 'sapa-staff-badge';
     if (m.reply_to) node.appendChild(buildQuote(m.reply_to));
@@ -1894,7 +1915,7 @@ input{margin:0;font:inherit;color:inherit}
       return quote;
     }
     const text = quote.appendChild(el('span', 'qtext'));
-    text.appendChild(el('b', null, (rt.author && rt.author.name) || ''));
+    text.appendChild(el('b', null, who(rt.author)));
     text.appendChild(document.createTextNode(` ${rt.body}`));
     quote.addEventListener('click', () => jumpTo(rt.id));
     return quote;
@@ -1945,7 +1966,7 @@ input{margin:0;font:inherit;color:inherit}
     ui.replying.hidden = !m;
     if (!m) return;
     ui.rq.textContent = '';
-    ui.rq.appendChild(el('b', null, t('replying', { name: (m.author && m.author.name) || '' })));
+    ui.rq.appendChild(el('b', null, t('replying', { name: who(m.author) })));
     ui.rq.appendChild(document.createTextNode(`: ${m.body}`));
     ui.rinput.focus();
   }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+from chat_server.domain import identity
 from chat_server.domain.faq_rules import entry_fields
 from chat_server.ids import format_time, new_secret
 from chat_server.services import admin, crm_import
@@ -22,6 +23,9 @@ DEMO_SAMPLES_META = "demo_samples_seeded"
 NEWEST_ORDER_AGE = timedelta(days=2)
 OWNER_EMAIL = "owner@demo.sapa"
 AGENT_EMAIL = "rina@demo.sapa"
+# The sample customer the /demo page logs in as (a buyer with orders and a segment), so the
+# console's sidebar beside the demo conversation shows what a known customer looks like.
+DEMO_SHOPPER_ID = "cus-1001"
 
 
 def _data(name: str) -> bytes:
@@ -56,6 +60,39 @@ async def seed_samples(db: Database, site_id: str, now: datetime | None = None) 
     await crm_import.import_rows(db, site_id, "customers", customers)
     await crm_import.import_rows(db, site_id, "orders", moved)
     await db.write(lambda conn: site_store.set_meta_once(conn, DEMO_SAMPLES_META, site_id))
+
+
+@dataclass(frozen=True, slots=True)
+class DemoShopper:
+    """What the demo page passes to `Sapa.identify`, as a shop's own server would."""
+
+    external_id: str
+    name: str
+    email: str
+    user_hash: str
+
+    def identify_args(self) -> dict[str, str]:
+        return {
+            "external_id": self.external_id,
+            "name": self.name,
+            "email": self.email,
+            "user_hash": self.user_hash,
+        }
+
+
+def demo_shopper(identity_secret: str) -> DemoShopper:
+    """The sample customer the demo page identifies, hashed with the demo site's secret.
+
+    Demo only: a real shop computes the hash on its own server for its logged-in shopper.
+    """
+    rows = crm_import.parse("customers", _data("sample_customers.csv")).rows
+    profile = next(row["profile"] for _, row in rows if row["external_id"] == DEMO_SHOPPER_ID)
+    return DemoShopper(
+        DEMO_SHOPPER_ID,
+        profile.name or "",
+        profile.email or "",
+        identity.user_hash(identity_secret, DEMO_SHOPPER_ID),
+    )
 
 
 def _parse_time(value: str) -> datetime:

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from chat_server import errors
 from chat_server.domain.origins import origin_allowed
 from chat_server.errors import SapaError
-from chat_server.services import widget_sessions
+from chat_server.services import demo, widget_sessions
 from chat_server.store import sites as site_store
 from chat_server.web import gateway
 from chat_server.web.context import context_of
@@ -83,6 +83,10 @@ class DemoPage:
     site_key: str
     site_name: str
     widget_src: str = "/widget.js"
+    # `?locale=en`: the widget's own language (data-locale), on this Indonesian shop.
+    locale: str | None = None
+    # The sample customer the page logs in as; None for `?guest=1` (an anonymous visitor).
+    shopper: demo.DemoShopper | None = None
 
 
 async def demo_page(request: Request) -> Response:
@@ -92,9 +96,20 @@ async def demo_page(request: Request) -> Response:
     site = await site_store.get_site_by_key(ctx.db, ctx.demo_site_key)
     if site is None:
         raise errors.not_found("demo site")
-    page = DemoPage(site.site_key, site.name)
+    query = request.query_params
+    locale = query.get("locale")
+    page = DemoPage(
+        site.site_key,
+        site.name,
+        locale=locale if locale in GREETINGS else None,
+        shopper=None if query.get("guest") else demo.demo_shopper(site.identity_secret),
+    )
     html = ctx.templates.get_template("demo.html").render(
-        site_key=page.site_key, site_name=page.site_name, widget_src=page.widget_src
+        site_key=page.site_key,
+        site_name=page.site_name,
+        widget_src=page.widget_src,
+        locale=page.locale,
+        shopper=page.shopper.identify_args() if page.shopper else None,
     )
     return HTMLResponse(html)
 

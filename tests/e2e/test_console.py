@@ -80,7 +80,7 @@ def shopper(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT)
     shop = context.new_page()
-    shop.goto(f"{live_server.url}/demo")
+    shop.goto(f"{live_server.url}/demo?guest=1")
     shop.get_by_test_id("sapa-launcher").click()
     expect(shop.get_by_test_id("sapa-input")).to_be_visible()
     yield shop
@@ -312,7 +312,7 @@ def test_reconnect_catches_up_on_everything_missed(
     newcomer_ctx = browser.new_context()
     try:
         newcomer = newcomer_ctx.new_page()
-        newcomer.goto(f"{live_server.url}/demo")
+        newcomer.goto(f"{live_server.url}/demo?guest=1")
         newcomer.get_by_test_id("sapa-launcher").click()
         newcomer_text = unique("Saya pelanggan baru")
         shopper_says(newcomer, newcomer_text)

@@ -253,7 +253,7 @@ def shopper(browser: Browser, live_server) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT)
     shop = context.new_page()
-    shop.goto(f"{live_server.url}/demo")
+    shop.goto(f"{live_server.url}/demo?guest=1")
     shop.get_by_test_id("sapa-launcher").click()
     expect(shop.get_by_test_id("sapa-input")).to_be_visible()
     yield shop

@@ -57,7 +57,7 @@ def shop(browser: Browser, live_server: ServerProcess) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-input")).to_be_visible()
     yield page
@@ -267,7 +267,7 @@ def test_axe_finds_nothing_serious_on_console_and_help_pages(
     expect(laptop.locator("h1")).to_have_count(1)
     check("help entry")
 
-    laptop.goto(f"{live_server.url}/demo")
+    laptop.goto(f"{live_server.url}/demo?guest=1")
     expect(laptop.get_by_test_id("sapa-launcher")).to_be_visible()
 
     assert not found, "\n\n".join(f"{name}:\n{text}" for name, text in found.items())

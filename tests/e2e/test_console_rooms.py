@@ -62,7 +62,7 @@ def unique(text: str) -> str:
 
 
 def open_community(page: Page, url: str) -> None:
-    page.goto(f"{url}/demo")
+    page.goto(f"{url}/demo?guest=1")
     # Sapa.open() rather than a click: after a reload the panel may come back open by itself,
     # and a click would then close it.
     page.wait_for_function("() => window.Sapa && typeof window.Sapa.open === 'function'")

@@ -34,7 +34,7 @@ def assert_clean(page: Page, where: str) -> None:
 def test_axe_finds_nothing_serious_closed_open_and_in_the_community(
     page: Page, live_server: ServerProcess, staff: StaffSocket
 ) -> None:
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     expect(page.get_by_test_id("sapa-launcher")).to_be_visible()
     assert_clean(page, "closed, loader only")
 

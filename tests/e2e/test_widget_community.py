@@ -7,73 +7,23 @@ Fixtures (tests/e2e/conftest.py): `live_server` is a fresh `sapa serve --demo`.
 
 from __future__ import annotations
 
-import itertools
-import json
 import re
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin
 
 from tests.conftest import ServerProcess, timeout
+from tests.e2e.staff_client import StaffSocket, staff_socket
 
 TIMEOUT = timeout(10) * 1000  # ms
 DEFAULT_ROOM = "Tanya Jawab"
 
 
-class StaffSocket:
-    """The demo owner on the agent gateway: answers and moderates as the console does."""
-
-    def __init__(self, http: httpx.Client, ws: ClientConnection) -> None:
-        self.http = http
-        self.ws = ws
-        self.refs = itertools.count(1)
-        self.ws.send(json.dumps({"type": "hello"}))
-        welcome = self.next(lambda f: f.get("type") == "welcome")
-        self.name: str = welcome["agent"]["name"]
-
-    def next(self, wanted: Any) -> dict[str, Any]:
-        while True:
-            frame: dict[str, Any] = json.loads(self.ws.recv(timeout=timeout(10)))
-            if wanted(frame):
-                return frame
-
-    def request(self, frame: dict[str, Any]) -> dict[str, Any]:
-        ref = f"t{next(self.refs)}"
-        self.ws.send(json.dumps({**frame, "ref": ref}))
-        answer = self.next(lambda f: f.get("ref") == ref)
-        assert answer["type"] == "ack", answer
-        return answer
-
-    def say(self, room_id: str, body: str, reply_to: str | None = None) -> dict[str, Any]:
-        frame = {"type": "send", "room_id": room_id, "client_msg_id": body[:60], "body": body}
-        if reply_to:
-            frame["reply_to"] = reply_to
-        message: dict[str, Any] = self.request(frame)["message"]
-        return message
-
-
 @pytest.fixture
 def staff(live_server: ServerProcess) -> Iterator[StaffSocket]:
-    """Logged in as the demo owner (cookie + CSRF header), connected to /ws/agent."""
-    with httpx.Client(base_url=live_server.url, timeout=timeout(10)) as http:
-        res = http.post(
-            "/api/v1/auth/login",
-            json={"email": live_server.owner_email, "password": live_server.owner_password},
-        )
-        assert res.status_code == 200, res.text
-        http.headers["X-CSRF-Token"] = res.json()["csrf_token"]
-        with connect(
-            live_server.url.replace("http", "ws", 1) + "/ws/agent",
-            origin=Origin(live_server.url),
-            additional_headers={"Cookie": f"sapa_session={http.cookies['sapa_session']}"},
-            open_timeout=timeout(10),
-        ) as ws:
-            yield StaffSocket(http, ws)
+    with staff_socket(live_server) as socket:
+        yield socket
 
 
 @pytest.fixture
@@ -90,7 +40,7 @@ def open_community(page: Page, url: str, reload: bool = False) -> None:
         page.reload()  # the panel was open, so it comes back open
         expect(page.get_by_test_id("sapa-panel")).to_be_visible()
     else:
-        page.goto(f"{url}/demo")
+        page.goto(f"{url}/demo?guest=1")
         page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-status")).to_have_attribute(
         "data-state", "connected", timeout=TIMEOUT
@@ -303,7 +253,7 @@ def test_unread_counts_slow_mode_and_refusals(
 def test_a_private_reply_while_in_the_community_shows_on_the_chat_tab(
     page: Page, live_server: ServerProcess, staff: StaffSocket
 ) -> None:
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     box = page.get_by_test_id("sapa-input")
     box.fill("Kak, pesanan saya kapan dikirim?")
@@ -402,7 +352,7 @@ def test_english_labels(page: Page, live_server: ServerProcess) -> None:
             obs.disconnect();
         }).observe(document, {childList: true});"""
     )
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-tab-community")).to_have_text("Community")
     page.get_by_test_id("sapa-tab-community").click()

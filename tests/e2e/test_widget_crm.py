@@ -58,7 +58,7 @@ def other_device(browser: Browser) -> Iterator[Page]:
 
 
 def open_widget(page: Page, url: str) -> None:
-    page.goto(f"{url}/demo")
+    page.goto(f"{url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-status")).to_have_attribute(
         "data-state", "connected", timeout=TIMEOUT
@@ -144,7 +144,7 @@ def test_identified_conversation_continues_and_follows_to_another_device(
         + json.dumps({"external_id": external_id, "user_hash": digest})
         + "]);"
     )
-    other_device.goto(f"{live_server.url}/demo")
+    other_device.goto(f"{live_server.url}/demo?guest=1")
     other_device.get_by_test_id("sapa-launcher").click()
     other_device.wait_for_function("window.seen.identified.length === 1", timeout=TIMEOUT)
     assert (

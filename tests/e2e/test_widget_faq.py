@@ -62,7 +62,7 @@ def cod_faq(owner: httpx.Client) -> dict[str, Any]:
 
 
 def open_widget(page: Page, url: str) -> None:
-    page.goto(f"{url}/demo")
+    page.goto(f"{url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-panel")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("sapa-status")).to_have_attribute(

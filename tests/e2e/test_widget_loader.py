@@ -47,7 +47,7 @@ def test_a_page_view_costs_only_the_loader_until_the_shopper_opens_chat(
     page: Page, live_server: ServerProcess
 ) -> None:
     traffic = Traffic(page)
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     launcher = page.get_by_test_id("sapa-launcher")
     expect(launcher).to_be_visible()
     expect(launcher).to_have_attribute("aria-label", "Buka chat")
@@ -83,7 +83,7 @@ def test_a_page_view_costs_only_the_loader_until_the_shopper_opens_chat(
 def test_queued_identify_already_done_needs_no_app(page: Page, live_server: ServerProcess) -> None:
     # What a logged-in shop does on every page: identify. Once done for this token, a
     # later page view answers it from storage, without the app, a session or a socket.
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     page.evaluate(
         """() => {
             localStorage.setItem(`sapa:${Sapa.__loader.site}:token`, '"tok"');
@@ -103,7 +103,7 @@ def test_queued_identify_already_done_needs_no_app(page: Page, live_server: Serv
 def test_a_conversation_in_progress_shows_unread_replies_on_the_closed_launcher(
     page: Page, live_server: ServerProcess, staff: StaffSocket
 ) -> None:
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     send(page, "Sepatu 42 ready kak?")
     frame = staff.next(

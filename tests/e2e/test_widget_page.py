@@ -16,7 +16,7 @@ TIMEOUT = timeout(10) * 1000  # ms; a reconnect with backoff can take a few seco
 
 
 def open_widget(page: Page, url: str) -> None:
-    page.goto(f"{url}/demo")
+    page.goto(f"{url}/demo?guest=1")
     page.get_by_test_id("sapa-launcher").click()
     expect(page.get_by_test_id("sapa-panel")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_test_id("sapa-status")).to_have_attribute(
@@ -50,7 +50,7 @@ def test_launcher_opens_panel_with_indonesian_greeting(
     config = page.request.post(
         f"{live_server.url}/api/widget/session", data={"site_key": live_server.site_key}
     ).json()["config"]
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
     assert page.locator("#sapa-widget").evaluate("el => el.shadowRoot.mode") == "open"
     panel = page.get_by_test_id("sapa-panel")
     expect(panel).to_be_hidden()
@@ -187,7 +187,7 @@ def test_calls_queued_before_the_script_loads_are_run(
             ['open'],
         ]};"""
     )
-    page.goto(f"{live_server.url}/demo")
+    page.goto(f"{live_server.url}/demo?guest=1")
 
     expect(page.get_by_test_id("sapa-panel")).to_be_visible()
     page.wait_for_function("window.ready === true", timeout=TIMEOUT)
