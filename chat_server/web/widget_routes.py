@@ -110,6 +110,7 @@ async def demo_page(request: Request) -> Response:
         widget_src=page.widget_src,
         locale=page.locale,
         shopper=page.shopper.identify_args() if page.shopper else None,
+        demo_shopper_id=demo.DEMO_SHOPPER_ID,
     )
     return HTMLResponse(html)
 

@@ -118,3 +118,13 @@ def test_the_demo_shopper_is_a_sample_customer_with_orders_and_a_segment(
     assert customer["external_id"] == DEMO_SHOPPER_ID
     assert len(customer["orders"]) >= 1
     assert customer["rfm"]["segment"]
+
+    # "Belanja sebagai tamu": the guest page logs the sample customer out of this browser.
+    page.get_by_test_id("demo-shopper").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/demo\?guest=1$"))
+    page.evaluate("Sapa.open()")
+    expect(page.get_by_test_id("sapa-panel")).to_be_visible()
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
+        "data-state", "connected", timeout=TIMEOUT
+    )
+    expect(sent(page)).to_have_count(0)
