@@ -57,6 +57,13 @@ class Settings:
     sockets_per_address: int = 200
     # Bearer token for /metrics from other machines; unset: /metrics answers loopback only.
     metrics_token: str | None = None
+    # The FAQ's multilingual embedding model: "auto" uses it when its package loads, "off"
+    # ranks on words alone (chat_server/services/faq_worker.py).
+    faq_model: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.faq_model not in ("auto", "off"):
+            raise ValueError(f"SAPA_FAQ_MODEL must be auto or off, not {self.faq_model!r}")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -100,6 +107,7 @@ class Settings:
             "sockets_per_token": int(env.get("SAPA_SOCKETS_PER_TOKEN", d.sockets_per_token)),
             "sockets_per_address": int(env.get("SAPA_SOCKETS_PER_ADDRESS", d.sockets_per_address)),
             "metrics_token": env.get("SAPA_METRICS_TOKEN") or None,
+            "faq_model": env.get("SAPA_FAQ_MODEL", d.faq_model).strip().lower() or d.faq_model,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -306,16 +306,24 @@ class Engine:
         text = text[:MAX_CHARS]
         return self.embedder.query(text) if wait else self.embedder.try_query(text)
 
-    def rank(self, text: str, limit: int = 3, vector: np.ndarray | None = None) -> list[Ranked]:
+    def rank(
+        self,
+        text: str,
+        limit: int = 3,
+        vector: np.ndarray | None = None,
+        *,
+        semantic: bool = True,
+    ) -> list[Ranked]:
         """Top ``limit`` candidates, best first, with features, ranker score and confidence.
 
         ``vector`` is the message's embedding if the caller has it already;
         otherwise the engine embeds the message itself when it has a model
-        that is not busy.
+        that is not busy and ``semantic`` is true (false: words alone, never
+        the model, e.g. when the caller has no CPU to spare for it).
         """
         if limit <= 0 or not text:
             return []
-        if vector is None:
+        if vector is None and semantic:
             vector = self.embed(text)
         cands, matched = self.candidates(text, vector)
         if not cands:
@@ -343,15 +351,18 @@ class Engine:
             )
         return out
 
-    def suggest(self, text: str, limit: int = 3) -> list[Suggestion]:
+    def suggest(self, text: str, limit: int = 3, *, semantic: bool = True) -> list[Suggestion]:
         """Best entries first, with calibrated confidence, including weak ones.
 
         Empty for empty, stopword-only or meaningless text ("halo kak", "xyzzy").
         """
         return [
-            Suggestion(r.entry.id, r.confidence, r.matched_terms) for r in self.rank(text, limit)
+            Suggestion(r.entry.id, r.confidence, r.matched_terms)
+            for r in self.rank(text, limit, semantic=semantic)
         ]
 
-    def answer(self, text: str, limit: int = 3) -> list[Suggestion]:
+    def answer(self, text: str, limit: int = 3, *, semantic: bool = True) -> list[Suggestion]:
         """Only the suggestions the engine stands behind (score >= threshold)."""
-        return [s for s in self.suggest(text, limit) if s.score >= self.threshold]
+        return [
+            s for s in self.suggest(text, limit, semantic=semantic) if s.score >= self.threshold
+        ]

@@ -29,12 +29,14 @@ from chat_server.domain.faq_rules import FaqFields
 from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
 from chat_server.ids import format_time, now_iso
+from chat_server.services.faq_worker import SuggestWorker
 from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEntry
 from faq import Engine, Entry, Lexicon
+from faq.semantic import Embedder
 
 MAX_QUERY = 500
 T = TypeVar("T")
@@ -82,10 +84,13 @@ def entry_view(entry: FaqEntry) -> dict[str, Any]:
 
 
 class FaqService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, embedder: Embedder | None = None) -> None:
         self.db = db
         self.bus = bus
         self.lexicon = Lexicon.default()
+        # The process's embedding model (faq_worker.load_model), shared by every site's engine.
+        self.embedder = embedder
+        self.worker = SuggestWorker()
         self._engines: dict[str, _SiteEngine] = {}
         self._building: dict[str, asyncio.Lock] = {}
         self._checked: dict[str, float] = {}
@@ -133,9 +138,9 @@ class FaqService:
             site = await site_store.get_site(self.db, site_id)
             # The shop's own name is in half the questions and tells nothing apart.
             lexicon = self.lexicon.extended(stopwords=[site.name]) if site else self.lexicon
-            # Stemming every entry is CPU work: keep it off the event loop.
+            # Stemming and embedding every entry is CPU work: keep it off the event loop.
             engine = await asyncio.to_thread(
-                Engine, [self._engine_entry(e) for e in entries], lexicon
+                self._build, [self._engine_entry(e) for e in entries], lexicon
             )
             built = _SiteEngine(
                 revision, engine, {e.id: e for e in entries}, learnt, time.monotonic()
@@ -144,6 +149,12 @@ class FaqService:
             self.builds += 1
             self._trust(site_id, began, epoch)
             return built
+
+    def _build(self, entries: list[Entry], lexicon: Lexicon) -> Engine:
+        return Engine(entries, lexicon, embedder=self.embedder)
+
+    def close(self) -> None:
+        self.worker.close()
 
     def _trust(self, site_id: str, began: float, epoch: int) -> None:
         """The engine is as new as the revision read at `began`: trust it for REVISION_TTL,
@@ -166,8 +177,12 @@ class FaqService:
     async def suggest(
         self, site_id: str, text: str, limit: int = 3
     ) -> tuple[list[dict[str, Any]], float]:
+        """Ranked suggestions (weak ones included) and the bar for a good answer.
+
+        Every caller goes through here, so the model's budget (faq_worker) holds for all.
+        """
         site = await self.engine(site_id)
-        found = site.engine.suggest(text[:MAX_QUERY], limit)
+        found = await self.worker.suggest(site.engine, text[:MAX_QUERY], limit)
         items = []
         for suggestion in found:
             entry = site.entries.get(suggestion.faq_id)

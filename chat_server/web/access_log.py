@@ -52,7 +52,8 @@ def configure_logging(env: dict[str, str] | None = None) -> None:
         if as_json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
-    for name in ("sapa", "chat_server"):
+    # "faq": the engine says once when its model cannot load.
+    for name in ("sapa", "chat_server", "faq"):
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if getattr(h, "sapa_handler", False)]:
             logger.removeHandler(old)

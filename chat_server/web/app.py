@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
+from chat_server.services.faq_worker import load_model
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
@@ -172,7 +174,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await presence.start()
         if balancer is not None:
             await balancer.start()
-        chat, faq = ChatService(db, bus, settings.post_limits), FaqService(db, bus)
+        # Loading the model reads ~100 MB and runs one warm-up pass: not on the loop.
+        embedder = await asyncio.to_thread(load_model, settings.faq_model)
+        chat = ChatService(db, bus, settings.post_limits)
+        faq = FaqService(db, bus, embedder)
         if settings.redis_url:
             from chat_server.bus.redis import RedisBus
             from chat_server.bus.redis_limits import RedisPostAllowances
@@ -213,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if balancer is not None:
                 await balancer.close()
             await ctx.auth.close()
+            faq.close()
             hub.close_all(CLOSE_RESTART, "server restarting")
             await presence.close()
             await bus.close()

@@ -24,7 +24,7 @@ from chat_server.web.hub import Connection
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def _series(name: str, kind: str, help_: str, *samples: tuple[str, int]) -> Iterator[str]:
+def _series(name: str, kind: str, help_: str, *samples: tuple[str, int | float]) -> Iterator[str]:
     yield f"# HELP {name} {help_}"
     yield f"# TYPE {name} {kind}"
     for labels, value in samples:
@@ -85,6 +85,30 @@ def render(ctx: AppContext) -> str:
             "counter",
             "FAQ engines built by this process (learnt phrasings arrive in batches).",
             ("", ctx.faq.builds),
+        ),
+        *_series(
+            "sapa_faq_semantic_total",
+            "counter",
+            "FAQ messages ranked with the multilingual model.",
+            ("", ctx.faq.worker.semantic_used),
+        ),
+        *_series(
+            "sapa_faq_semantic_skipped_total",
+            "counter",
+            "FAQ messages ranked on words alone because the model was busy (load).",
+            ("", ctx.faq.worker.semantic_skipped),
+        ),
+        *_series(
+            "sapa_faq_semantic_cpu_seconds_total",
+            "counter",
+            "CPU seconds the model spent embedding messages.",
+            ("", round(ctx.faq.worker.semantic_cpu_seconds, 6)),
+        ),
+        *_series(
+            "sapa_faq_model_loaded",
+            "gauge",
+            "1 when this process ranks FAQ answers with the multilingual model.",
+            ("", int(ctx.faq.embedder is not None)),
         ),
         *_series(
             "sapa_db_writes_total",

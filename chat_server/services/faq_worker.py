@@ -1,0 +1,104 @@
+"""Where FAQ messages are ranked: one worker thread, and words alone at once under load.
+
+The multilingual model costs one encoder forward pass per message (tens of
+milliseconds of CPU, measured in bench/README.md); ranking on words costs about a
+millisecond. Chat must never wait for the model, so every suggestion (shopper,
+agent, `faq_search`, REST, help center) is ranked here:
+
+- while at most `max_waiting` messages wait behind the one being ranked, the
+  message joins the worker's queue and is ranked with the model there (its
+  per-message budget: one forward pass, plus at most `max_waiting` others'
+  passes of waiting);
+- otherwise it is ranked on words alone, at once, on the caller's loop, and
+  `semantic_skipped` counts it. So is a message that reaches the worker while
+  the model is busy embedding entries for an engine build.
+
+Without a model the worker still does the ranking (off the loop), with the same bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from faq import Engine, Suggestion
+from faq.semantic import Embedder, load_embedder
+
+log = logging.getLogger(__name__)
+
+MODEL_SETTINGS = ("auto", "off")
+# Messages allowed to wait behind the one being ranked before the next goes lexical.
+MAX_WAITING = 1
+
+
+def load_model(setting: str) -> Embedder | None:
+    """The process's embedding model (loaded once), or None when off or unavailable.
+
+    When the package cannot load, faq.semantic logs the one line that says so.
+    """
+    if setting == "off":
+        log.info("faq: semantic model off (SAPA_FAQ_MODEL=off); ranking on words alone")
+        return None
+    began = time.perf_counter()
+    embedder = load_embedder()
+    if embedder is not None:
+        log.info(
+            "faq: semantic model %s loaded in %.2f s",
+            embedder.name,
+            time.perf_counter() - began,
+        )
+    return embedder
+
+
+class SuggestWorker:
+    """A single-thread executor with a short queue; overflow is ranked lexically at once."""
+
+    def __init__(self, max_waiting: int = MAX_WAITING) -> None:
+        self.max_waiting = max_waiting
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sapa-faq")
+        self._in_worker = 0  # being ranked or waiting; touched on the event loop only
+        # For /metrics: messages ranked with the model, model skipped, and the model's
+        # CPU seconds spent on messages (the worker thread's own CPU clock).
+        self.semantic_used = 0
+        self.semantic_skipped = 0
+        self.semantic_cpu_seconds = 0.0
+
+    async def suggest(self, engine: Engine, text: str, limit: int) -> list[Suggestion]:
+        if self._in_worker > self.max_waiting:
+            if engine.embedder is not None:
+                self.semantic_skipped += 1
+            return engine.suggest(text, limit, semantic=False)
+        self._in_worker += 1
+        try:
+            found, model, cpu = await asyncio.get_running_loop().run_in_executor(
+                self._pool, _rank, engine, text, limit
+            )
+        finally:
+            self._in_worker -= 1
+        if model == "used":
+            self.semantic_used += 1
+            self.semantic_cpu_seconds += cpu
+        elif model == "busy":
+            self.semantic_skipped += 1
+        return found
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _rank(engine: Engine, text: str, limit: int) -> tuple[list[Suggestion], str, float]:
+    """Runs on the worker thread: the message's vector if the model is free, then the ranking.
+
+    Also says what became of the model: "used", "busy" (embedding entries for a
+    build: skipped) or "none" (no model, no entries, or nothing to embed).
+    """
+    wanted = engine.embedder is not None and len(engine) > 0 and bool(text.strip()) and limit > 0
+    began = time.thread_time()
+    vector = engine.embed(text) if wanted else None
+    cpu = time.thread_time() - began
+    ranked = engine.rank(text, limit, vector, semantic=False)
+    found = [Suggestion(r.entry.id, r.confidence, r.matched_terms) for r in ranked]
+    model = "none" if not wanted else "used" if vector is not None else "busy"
+    return found, model, cpu
