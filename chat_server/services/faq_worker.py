@@ -96,7 +96,12 @@ def _rank(engine: Engine, text: str, limit: int) -> tuple[list[Suggestion], str,
     """
     wanted = engine.embedder is not None and len(engine) > 0 and bool(text.strip()) and limit > 0
     began = time.thread_time()
-    vector = engine.embed(text) if wanted else None
+    vector = None
+    if wanted:
+        try:
+            vector = engine.embed(text)
+        except Exception:  # a fault in the model's C engine: this message goes lexical
+            log.exception("faq: the semantic model failed on a message; ranked on words alone")
     cpu = time.thread_time() - began
     ranked = engine.rank(text, limit, vector, semantic=False)
     found = [Suggestion(r.entry.id, r.confidence, r.matched_terms) for r in ranked]

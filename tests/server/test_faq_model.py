@@ -13,6 +13,7 @@ from chat_server.services.faq_worker import SuggestWorker, load_model
 from faq import Engine
 from faq.semantic import Embedder
 from tests.faq.conftest import make_entries
+from tests.faq.test_quality import _toy_encoder
 from tests.server.conftest import Env
 from tests.server.test_faq import owner_token
 
@@ -153,3 +154,31 @@ async def test_under_load_messages_are_ranked_on_words_alone_at_once(model: Embe
     assert all(f and f[0].faq_id == "cod" for f in found)
     assert (worker.semantic_used, worker.semantic_skipped) == (2, 3)
     assert worker.semantic_cpu_seconds > 0
+
+
+class _Flaky:
+    """A model that embeds the entries, then fails (a fault in its C engine)."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def __call__(self, texts: Any) -> Any:
+        if self.broken:
+            raise RuntimeError("model fault")
+        return _toy_encoder(texts)
+
+
+async def test_a_model_fault_leaves_the_message_ranked_on_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flaky = _Flaky()
+    engine = Engine(make_entries(), embedder=Embedder(flaky, "flaky"))
+    flaky.broken = True
+    worker = SuggestWorker()
+    try:
+        found = await worker.suggest(engine, "bisa bayar cod kak?", 3)
+    finally:
+        worker.close()
+    assert found[0].faq_id == "cod"
+    assert (worker.semantic_used, worker.semantic_skipped) == (0, 1)
+    assert "semantic model failed" in caplog.text
