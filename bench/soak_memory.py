@@ -36,6 +36,8 @@ from _common import (
     temp_dir,
 )
 
+NO_COMPRESSION = False
+
 
 class Widget:
     def __init__(self, url: str, site_key: str) -> None:
@@ -56,14 +58,16 @@ class Widget:
         self.ws = await websockets.connect(
             self.url.replace("http", "ws") + "/ws/widget",
             origin=WIDGET_ORIGIN,  # type: ignore[arg-type]
+            compression=None if NO_COMPRESSION else "deflate",
         )
         await self.ws.send(json.dumps({"type": "hello", "token": self.token}))
 
-    async def reconnect_and_sync(self, http: httpx.AsyncClient) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        await self.open(http)
-        if self.room_id and self.ws is not None:
+    async def reconnect_and_sync(self, http: httpx.AsyncClient, mode: str = "both") -> None:
+        if mode in ("both", "reconnect") or self.ws is None:
+            if self.ws is not None:
+                await self.ws.close()
+            await self.open(http)
+        if mode in ("both", "sync") and self.room_id and self.ws is not None:
             await self.ws.send(
                 json.dumps({"type": "sync", "room_id": self.room_id, "after_seq": 0, "limit": 200})
             )
@@ -134,7 +138,7 @@ async def load(
                 next_sample += args.sample
             if now >= next_churn:
                 for w in random.sample(widgets, max(1, len(widgets) * args.churn // 100)):
-                    await w.reconnect_and_sync(http)
+                    await w.reconnect_and_sync(http, args.churn_mode)
                 next_churn += 60
             await asyncio.sleep(random.expovariate(1 / interval))
         for task in readers:
@@ -176,8 +180,20 @@ def main() -> None:
     parser.add_argument(
         "--churn", type=int, default=10, help="%% of widgets reconnecting and syncing each minute"
     )
+    parser.add_argument(
+        "--churn-mode",
+        choices=("both", "reconnect", "sync"),
+        default="both",
+        help="what the churning widgets do: reconnect and sync (default), or one of the two",
+    )
+    parser.add_argument(
+        "--no-compression", action="store_true", help="widgets do not offer permessage-deflate"
+    )
     parser.add_argument("--sample", type=float, default=30, help="seconds between RSS samples")
-    run(parser.parse_args())
+    args = parser.parse_args()
+    global NO_COMPRESSION
+    NO_COMPRESSION = args.no_compression
+    run(args)
 
 
 if __name__ == "__main__":
