@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 
-def host_of(origin: str) -> str | None:
+def _web_origin(origin: str) -> SplitResult | None:
     try:
         parts = urlsplit(origin)
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    return parts.hostname.lower()
+    return parts
+
+
+def host_of(origin: str) -> str | None:
+    parts = _web_origin(origin)
+    return parts.hostname.lower() if parts and parts.hostname else None
+
+
+def normalised(origin: str | None) -> str | None:
+    """scheme://host[:port] of an Origin header, or None when it is not one."""
+    if not origin or len(origin) > 300:
+        return None
+    parts = _web_origin(origin)
+    return f"{parts.scheme}://{parts.netloc.lower()}" if parts else None
 
 
 def origin_allowed(origin: str | None, domains: tuple[str, ...]) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from urllib.parse import urlsplit
 
+from chat_server.domain.origins import normalised
 from chat_server.ids import now_iso
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
@@ -16,19 +16,6 @@ EVERY_SECONDS = 60.0
 _last: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], float]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def normalised(origin: str | None) -> str | None:
-    """scheme://host[:port] of an Origin header, or None when it is not one."""
-    if not origin or len(origin) > 300:
-        return None
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 async def seen(db: Database, site_id: str, origin: str | None) -> None:
