@@ -137,7 +137,7 @@ async def load(
                 )
                 next_sample += args.sample
             if now >= next_churn:
-                for w in random.sample(widgets, max(1, len(widgets) * args.churn // 100)):
+                for w in random.sample(widgets, len(widgets) * args.churn // 100):
                     await w.reconnect_and_sync(http, args.churn_mode)
                 next_churn += 60
             await asyncio.sleep(random.expovariate(1 / interval))
