@@ -57,6 +57,8 @@ class Settings:
     sockets_per_address: int = 200
     # Bearer token for /metrics from other machines; unset: /metrics answers loopback only.
     metrics_token: str | None = None
+    # permessage-deflate on the sockets: less bandwidth for more CPU and memory per socket.
+    ws_compression: bool = True
     # The FAQ's multilingual embedding model: "auto" uses it when its package loads, "off"
     # ranks on words alone (chat_server/services/faq_worker.py).
     faq_model: str = "auto"
@@ -107,6 +109,8 @@ class Settings:
             "sockets_per_token": int(env.get("SAPA_SOCKETS_PER_TOKEN", d.sockets_per_token)),
             "sockets_per_address": int(env.get("SAPA_SOCKETS_PER_ADDRESS", d.sockets_per_address)),
             "metrics_token": env.get("SAPA_METRICS_TOKEN") or None,
+            "ws_compression": env.get("SAPA_WS_COMPRESSION", "on").lower()
+            not in ("0", "off", "false", "no"),
             "faq_model": env.get("SAPA_FAQ_MODEL", d.faq_model).strip().lower() or d.faq_model,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

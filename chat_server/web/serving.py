@@ -141,6 +141,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": 128 * 1024,
         "ws_ping_interval": 20,
         "ws_ping_timeout": 20,
+        "ws_per_message_deflate": settings.ws_compression,
         "forwarded_allow_ips": settings.trusted_proxies,
         "timeout_graceful_shutdown": 5,
     }

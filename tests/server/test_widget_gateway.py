@@ -173,3 +173,17 @@ async def test_a_token_of_another_site_starts_a_new_customer(env: Env) -> None:
     assert on_a["customer_id"] != from_b["customer_id"]
     same = await env.widget_session("a", token=on_a["token"])
     assert same["customer_id"] == on_a["customer_id"]
+
+
+async def test_compression_is_on_by_default(env: Env) -> None:
+    widget, _ = await env.widget("a")
+    names = [e.name for e in widget.ws.protocol.extensions]
+    assert names == ["permessage-deflate"]
+
+
+@pytest.mark.settings(ws_compression=False)
+async def test_compression_can_be_switched_off(env: Env) -> None:
+    widget, _ = await env.widget("a")
+    assert widget.ws.protocol.extensions == []
+    sent = await widget.request("send", client_msg_id="c1", body="tanpa kompresi")
+    assert sent["type"] == "ack"
