@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ServerProcess, read_demo_banner, start_server, timeout
 
@@ -21,6 +21,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    # A reconnect with backoff can take a few seconds; expect() waits that long everywhere.
+    expect.set_options(timeout=timeout(10) * 1000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture(scope="module")

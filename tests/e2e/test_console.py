@@ -32,15 +32,6 @@ window.Notification = class {
 """
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    # Live updates cross a server and two browsers; give every assertion the
-    # suite's scaled timeout rather than Playwright's fixed 5 s.
-    expect.set_options(timeout=TIMEOUT)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def unique(text: str) -> str:
     return f"{text} {uuid.uuid4().hex[:8]}"
 

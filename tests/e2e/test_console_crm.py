@@ -31,13 +31,6 @@ TIMEOUT = timeout(10) * 1000
 DEMO_AGENT = "rina@demo.sapa"  # `sapa serve --demo`'s agent, same password as the owner
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=TIMEOUT)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 # ---- the shop's side: REST seeding, a shopper, identify -------------------------------
 
 

@@ -20,13 +20,6 @@ TIMEOUT = timeout(10) * 1000
 DEMO_AGENT = "rina@demo.sapa"  # `sapa serve --demo`'s agent, same password as the owner
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=TIMEOUT)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def login(page: Page, server, email: str | None = None) -> None:
     page.goto(f"{server.url}/console/login")
     page.get_by_test_id("login-email").fill(email or server.owner_email)

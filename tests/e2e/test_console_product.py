@@ -23,13 +23,6 @@ TIMEOUT = timeout(10) * 1000
 ARTIFACTS = "tests/e2e/artifacts"
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=TIMEOUT)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 @pytest.fixture
 def shopper(live_server) -> Iterator[Shopper]:
     client = Shopper(live_server)

@@ -22,13 +22,6 @@ TIMEOUT = timeout(10) * 1000  # ms
 DEFAULT_ROOM = "Tanya Jawab"
 
 
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=TIMEOUT)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def _shopper(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT)
