@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from argon2 import PasswordHasher
 
 from chat_server import errors
@@ -12,6 +10,7 @@ from chat_server.services.public_rooms import insert_default_room
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 hasher = PasswordHasher()
 
@@ -24,7 +23,7 @@ async def create_site(
     if not domains:
         raise errors.bad_request("a site needs at least one --domain")
 
-    def job(conn: sqlite3.Connection) -> site_store.SiteCredentials:
+    def job(conn: Tx) -> site_store.SiteCredentials:
         creds = site_store.insert_site(conn, name.strip(), domains, greeting, locale)
         # Every site starts with one public room ("Tanya Jawab" / "Questions").
         insert_default_room(conn, creds.site_id, locale)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from chat_server.store import agents as agent_store
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 SYSTEM = Author("system", "system", "Sapa")
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Outcome:
     primary: Message | None = None
 
 
-def _apply(conn: sqlite3.Connection, room: Room, change: rooms.Transition, out: Outcome) -> Room:
+def _apply(conn: Tx, room: Room, change: rooms.Transition, out: Outcome) -> Room:
     if change.event is None:
         return room
     room_store.update_room(conn, room, change.status, change.assignee_id)
@@ -74,7 +74,7 @@ class ChatService:
         # Public-room allowances shared across processes are taken before the write.
         charged = await self.posts.charge(self.db, viewer, command)
 
-        def job(conn: sqlite3.Connection) -> Outcome:
+        def job(conn: Tx) -> Outcome:
             if not viewer.is_agent:
                 # A visitor's first message makes their record; an erased one sends nothing.
                 customer_store.activate(conn, viewer.site_id, viewer.id)
@@ -124,7 +124,7 @@ class ChatService:
         if not task.cancelled() and task.exception() is not None:
             log.error("follow-up of a customer message failed", exc_info=task.exception())
 
-    def _room_for_send(self, conn: sqlite3.Connection, viewer: Viewer, command: Send) -> Room:
+    def _room_for_send(self, conn: Tx, viewer: Viewer, command: Send) -> Room:
         if command.room_id is None:
             if viewer.is_agent:
                 raise errors.bad_request("'room_id' is required")
@@ -156,7 +156,7 @@ class ChatService:
             if target is None or not target.active:
                 raise errors.not_found("agent")
 
-        def job(conn: sqlite3.Connection) -> Outcome:
+        def job(conn: Tx) -> Outcome:
             room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
             out = Outcome(room)
             change = rooms.assign(
@@ -179,7 +179,7 @@ class ChatService:
         room_id: str,
         rule: Callable[[Any, str | None, str, str | None], rooms.Transition],
     ) -> Room:
-        def job(conn: sqlite3.Connection) -> Outcome:
+        def job(conn: Tx) -> Outcome:
             room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
             out = Outcome(room)
             change = rule(room.status, room.assignee_id, viewer.name, viewer.id)
@@ -188,7 +188,7 @@ class ChatService:
 
         return await self._run_room_change(job)
 
-    async def _run_room_change(self, job: Callable[[sqlite3.Connection], Outcome]) -> Room:
+    async def _run_room_change(self, job: Callable[[Tx], Outcome]) -> Room:
         outcome = await self.db.write(job)
         await self._publish(outcome)
         return outcome.room
@@ -229,7 +229,7 @@ class ChatService:
         if room.kind != "private" or room.status != "resolved":
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
 
-        def job(conn: sqlite3.Connection) -> dict[str, Any] | None:
+        def job(conn: Tx) -> dict[str, Any] | None:
             customer_store.activate(conn, viewer.site_id, viewer.id)
             return room_store.insert_rating(conn, room, viewer.id, score, comment)
 

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +42,7 @@ from chat_server.services.admin import hasher
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class ConsoleAuth:
         session_id, csrf, now = new_id("ses"), new_secret(24), datetime.now(UTC)
         created_before, idle_before = self.lifetime.cutoffs(now)
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             if replaces:
                 agent_store.delete_session(conn, replaces)
             agent_store.delete_expired_sessions(
@@ -271,7 +271,7 @@ class ConsoleAuth:
         """No more logins; every session ends and every socket closes (4000). Sessions ended."""
         reason = "account deactivated"
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             agent_store.set_active(conn, agent.id, False)
             ended = agent_store.delete_agent_sessions(conn, agent.id)
             self._record(conn, agent, CLOSE_SESSION_ENDED, reason)
@@ -295,7 +295,7 @@ class ConsoleAuth:
         code = CLOSE_RECONNECT if keep else CLOSE_SESSION_ENDED
         reason = "password changed"
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             agent_store.set_password_hash(conn, agent.id, new_hash)
             ended = agent_store.delete_agent_sessions(conn, agent.id, keep)
             self._record(conn, agent, code, reason)
@@ -306,7 +306,7 @@ class ConsoleAuth:
         return ended
 
     @staticmethod
-    def _record(conn: sqlite3.Connection, agent: Agent, code: int, reason: str) -> None:
+    def _record(conn: Tx, agent: Agent, code: int, reason: str) -> None:
         now = datetime.now(UTC)
         agent_store.record_change(
             conn,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from chat_server import errors
@@ -16,6 +15,7 @@ from chat_server.store import crm as crm_store
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 CLOSE_RESYNC = 1012
 CLOSE_ERASED = 4401
@@ -68,7 +68,7 @@ class CrmService:
     async def prechat(
         self, site_id: str, customer_id: str, profile: ProfileFields, consent: bool | None
     ) -> None:
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             customer_store.activate(conn, site_id, customer_id)
             crm_store.apply_profile(conn, customer_id, profile)
             if consent is not None:
@@ -81,7 +81,7 @@ class CrmService:
     ) -> dict[str, Any]:
         require_owner(viewer)
 
-        def job(conn: sqlite3.Connection) -> str:
+        def job(conn: Tx) -> str:
             customer_id = crm_store.ensure_by_external(conn, viewer.site_id, external_id)
             crm_store.apply_profile(conn, customer_id, profile)
             return customer_id
@@ -95,7 +95,7 @@ class CrmService:
         """Unknown customers are created: orders often arrive before the shopper ever chats."""
         require_owner(viewer)
 
-        def job(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
+        def job(conn: Tx) -> tuple[dict[str, Any], bool]:
             customer_id = crm_store.ensure_by_external(conn, viewer.site_id, external_id)
             # Scores this buyer at once and marks the site: the rest is re-scored off this path.
             return crm_store.insert_order(conn, viewer.site_id, customer_id, order)

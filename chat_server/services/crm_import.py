@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from chat_server.domain import crm_rules
 from chat_server.store import crm as crm_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 CHUNK_ROWS = 500
 CHUNK_BUDGET_S = 0.008
@@ -105,7 +105,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _chunk(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     kind: str,
     rows: list[tuple[int, dict[str, Any]]],

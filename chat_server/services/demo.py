@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -15,6 +14,7 @@ from chat_server.services import admin, crm_import
 from chat_server.store import faq as faq_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 DEMO_SITE_META = "demo_site_id"
 DEMO_PASSWORD_META = "demo_password"
@@ -126,7 +126,7 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
 
         entries = [entry_fields(item, creating=True) for item in _demo_faq()]
 
-        def remember(conn: sqlite3.Connection) -> None:
+        def remember(conn: Tx) -> None:
             for fields in entries:
                 faq_store.insert_entry(conn, site_id, fields)
             conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_SITE_META, site_id))

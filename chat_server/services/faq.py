@@ -8,7 +8,6 @@ be several) rebuilds its engine when it sees a newer revision.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEntry
+from chat_server.store.sql import Tx
 from faq import Engine, Entry, Lexicon
 from faq.semantic import Embedder
 
@@ -105,7 +105,7 @@ class FaqService:
         """Another service changed the site's FAQ (an erase): re-check before the next answer."""
         self._changed(site_id)
 
-    async def _write(self, site_id: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, site_id: str, fn: Callable[[Tx], T]) -> T:
         """A write that may change the site's FAQ: this process re-checks its engine next time."""
         try:
             return await self.db.write(fn)
@@ -229,7 +229,7 @@ class FaqService:
         if not good:
             return
 
-        def shown(conn: sqlite3.Connection) -> list[int]:
+        def shown(conn: Tx) -> list[int]:
             return [
                 faq_store.record_event(
                     conn, room.site_id, item["faq_id"], "shown", room.id, message.id
@@ -280,7 +280,7 @@ class FaqService:
         the recorded event's id.
         """
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             event_id = faq_store.record_event(conn, site_id, faq_id, kind, room_id, message_id)
             if kind in ("used", "helpful"):
                 _learn_words(conn, site_id, faq_id, message_id)
@@ -314,7 +314,7 @@ class FaqService:
             for_message_id = None
         message_id = for_message_id
 
-        def job(conn: sqlite3.Connection) -> tuple[int, str | None]:
+        def job(conn: Tx) -> tuple[int, str | None]:
             # One vote per shopper and suggestion: a repeat, or a change of mind, replaces it.
             event_id, before = faq_store.record_vote(
                 conn, viewer.site_id, faq_id, kind, viewer.id, room_id, message_id
@@ -401,7 +401,7 @@ class FaqService:
         """All or nothing: one transaction for the whole file."""
         require_owner(viewer)
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             for fields in entries:
                 faq_store.insert_entry(conn, viewer.site_id, fields)
             return len(entries)
@@ -409,7 +409,7 @@ class FaqService:
         return await self._write(viewer.site_id, job)
 
 
-def _learn_words(conn: sqlite3.Connection, site_id: str, faq_id: str, message_id: str) -> None:
+def _learn_words(conn: Tx, site_id: str, faq_id: str, message_id: str) -> None:
     """A shopper's message as a learnt phrasing of an entry, when the limits allow it."""
     found = faq_store.customer_words(conn, site_id, message_id)
     if found is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 
 from chat_server import errors
@@ -12,6 +11,7 @@ from chat_server.services.faq import entry_view
 from chat_server.store import faq as faq_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 
 def _progress(done: int, total: int) -> None:
@@ -31,12 +31,12 @@ async def import_file(db: Database, site_id: str, raw: bytes, fmt: str) -> int:
     entries = parse_import(raw, fmt)  # a bad line stops here, before anything is written
     total = len(entries)
 
-    def job(conn: sqlite3.Connection, chunk: list[FaqFields]) -> None:
+    def job(conn: Tx, chunk: list[FaqFields]) -> None:
         for fields in chunk:
             faq_store.insert_entry(conn, site_id, fields)
 
     # One transaction for the whole file (nothing half-imported), shown in steps.
-    def whole(conn: sqlite3.Connection) -> int:
+    def whole(conn: Tx) -> int:
         for start in range(0, total, 100):
             job(conn, entries[start : start + 100])
             _progress(min(start + 100, total), total)

@@ -8,7 +8,6 @@ so two racing posts, or a post racing a mute, always see each other.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -46,6 +45,7 @@ from chat_server.store import public_rooms as public_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 if TYPE_CHECKING:
     from chat_server.services.chat import ChatService
@@ -68,7 +68,7 @@ def _public(room: Room) -> Room:
     return room
 
 
-def _load_public(conn: sqlite3.Connection, viewer: Viewer, room_id: str) -> Room:
+def _load_public(conn: Tx, viewer: Viewer, room_id: str) -> Room:
     return _public(check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id)))
 
 
@@ -93,7 +93,7 @@ class PostGuard:
 
     def check(
         self,
-        conn: sqlite3.Connection,
+        conn: Tx,
         viewer: Viewer,
         room: Room,
         command: Send,
@@ -119,7 +119,7 @@ class PostGuard:
         address = f"{viewer.site_id}|{viewer.address}" if viewer.address else None
         return PostKey(viewer.id, room.id, address, new_identity)
 
-    def _take_allowance(self, conn: sqlite3.Connection, viewer: Viewer, room: Room) -> None:
+    def _take_allowance(self, conn: Tx, viewer: Viewer, room: Room) -> None:
         new_posts = self.throttle.limits.new_identity_posts
         # Only a first allowance depends on it: count the posts once per visitor.
         new_identity = (
@@ -163,7 +163,7 @@ class PostGuard:
             await self.shared.give_back(allowances)
 
     @staticmethod
-    def _visitor(conn: sqlite3.Connection, viewer: Viewer, room: Room) -> Author:
+    def _visitor(conn: Tx, viewer: Viewer, room: Room) -> Author:
         muted = public_store.muted_until(conn, room.id, viewer.id)
         last = (
             public_store.last_post_at(conn, room.id, viewer.id) if room.slow_mode_seconds else None
@@ -194,7 +194,7 @@ class PostGuard:
 
     @staticmethod
     def _reply_target(
-        conn: sqlite3.Connection, viewer: Viewer, room: Room, message_id: str | None
+        conn: Tx, viewer: Viewer, room: Room, message_id: str | None
     ) -> Message | None:
         if message_id is None:
             return None
@@ -230,7 +230,7 @@ class PublicRoomService:
     async def update(self, viewer: Viewer, room_id: str, changes: RoomChanges) -> Room:
         check_may_change(changes, viewer.role)
 
-        def job(conn: sqlite3.Connection) -> Room:
+        def job(conn: Tx) -> Room:
             room = _load_public(conn, viewer, room_id)
             if changes.pin and changes.pinned_message_id is not None:
                 pinned = room_store.load_message(conn, room.id, changes.pinned_message_id)
@@ -284,7 +284,7 @@ class PublicRoomService:
     async def moderate(self, viewer: Viewer, room_id: str, message_id: str, action: str) -> Message:
         hide = action == "hide"
 
-        def job(conn: sqlite3.Connection) -> tuple[Room, Message, bool, bool]:
+        def job(conn: Tx) -> tuple[Room, Message, bool, bool]:
             room = _load_public(conn, viewer, room_id)
             message = room_store.load_message(conn, room.id, message_id)
             if message is None or message.kind != "text":
@@ -330,7 +330,7 @@ class PublicRoomService:
         until_at = mute_until(datetime.now(UTC), minutes)
         until = format_time(until_at) if until_at else None
 
-        def job(conn: sqlite3.Connection) -> Room:
+        def job(conn: Tx) -> Room:
             room = _load_public(conn, viewer, room_id)
             if not public_store.customer_exists(conn, viewer.site_id, customer_id):
                 raise errors.not_found("customer")
@@ -364,7 +364,7 @@ class PublicRoomService:
 # -- provisioning (CLI, new sites) ----------------------------------------------------------
 
 
-def insert_default_room(conn: sqlite3.Connection, site_id: str, locale: str) -> str:
+def insert_default_room(conn: Tx, site_id: str, locale: str) -> str:
     return public_store.insert_room(conn, site_id, default_room_name(locale))
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from chat_server.domain.models import Agent
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class TeamMember:
     last_seen_at: str | None
 
 
-def row_to_agent(row: sqlite3.Row) -> Agent:
+def row_to_agent(row: Row) -> Agent:
     return Agent(
         row["id"],
         row["site_id"],
@@ -38,7 +38,7 @@ def row_to_agent(row: sqlite3.Row) -> Agent:
 
 
 def insert_agent(
-    conn: sqlite3.Connection, site_id: str, email: str, name: str, role: str, password_hash: str
+    conn: Tx, site_id: str, email: str, name: str, role: str, password_hash: str
 ) -> str:
     agent_id = new_id("agt")
     conn.execute(
@@ -49,15 +49,15 @@ def insert_agent(
     return agent_id
 
 
-def set_status(conn: sqlite3.Connection, agent_id: str, status: str) -> None:
+def set_status(conn: Tx, agent_id: str, status: str) -> None:
     conn.execute("UPDATE agents SET status = ? WHERE id = ?", (status, agent_id))
 
 
-def set_password_hash(conn: sqlite3.Connection, agent_id: str, password_hash: str) -> None:
+def set_password_hash(conn: Tx, agent_id: str, password_hash: str) -> None:
     conn.execute("UPDATE agents SET password_hash = ? WHERE id = ?", (password_hash, agent_id))
 
 
-def set_active(conn: sqlite3.Connection, agent_id: str, active: bool) -> None:
+def set_active(conn: Tx, agent_id: str, active: bool) -> None:
     conn.execute("UPDATE agents SET active = ? WHERE id = ?", (int(active), agent_id))
     if not active:
         conn.execute("UPDATE agents SET status = 'offline' WHERE id = ?", (agent_id,))
@@ -101,9 +101,7 @@ async def list_team(db: Database, site_id: str) -> list[TeamMember]:
 # -- console sessions -------------------------------------------------------------------
 
 
-def insert_session(
-    conn: sqlite3.Connection, session_id: str, agent_id: str, csrf_token: str, now: str
-) -> None:
+def insert_session(conn: Tx, session_id: str, agent_id: str, csrf_token: str, now: str) -> None:
     conn.execute(
         "INSERT INTO console_sessions (id, agent_id, csrf_token, created_at, last_used_at)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -125,16 +123,16 @@ async def get_session(db: Database, session_id: str) -> SessionRow | None:
     )
 
 
-def touch_session(conn: sqlite3.Connection, session_id: str, agent_id: str, now: str) -> None:
+def touch_session(conn: Tx, session_id: str, agent_id: str, now: str) -> None:
     conn.execute("UPDATE console_sessions SET last_used_at = ? WHERE id = ?", (now, session_id))
     conn.execute("UPDATE agents SET last_seen_at = ? WHERE id = ?", (now, agent_id))
 
 
-def delete_session(conn: sqlite3.Connection, session_id: str) -> None:
+def delete_session(conn: Tx, session_id: str) -> None:
     conn.execute("DELETE FROM console_sessions WHERE id = ?", (session_id,))
 
 
-def delete_agent_sessions(conn: sqlite3.Connection, agent_id: str, keep: str | None = None) -> int:
+def delete_agent_sessions(conn: Tx, agent_id: str, keep: str | None = None) -> int:
     """End every session of an agent (but `keep`, the one changing its own password)."""
     cursor = conn.execute(
         "DELETE FROM console_sessions WHERE agent_id = ? AND id IS NOT ?", (agent_id, keep)
@@ -142,7 +140,7 @@ def delete_agent_sessions(conn: sqlite3.Connection, agent_id: str, keep: str | N
     return cursor.rowcount
 
 
-def delete_expired_sessions(conn: sqlite3.Connection, created_before: str, idle_before: str) -> int:
+def delete_expired_sessions(conn: Tx, created_before: str, idle_before: str) -> int:
     """Timestamps share one fixed-width UTC format, so they compare as text."""
     cursor = conn.execute(
         "DELETE FROM console_sessions"
@@ -165,7 +163,7 @@ class AccountChange:
 
 
 def record_change(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     agent_id: str,
     close_code: int,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from chat_server.ids import new_id, now_iso
 from chat_server.store import faq as faq_store
 from chat_server.store import like
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 ERASED_BODY = "[dihapus atas permintaan pelanggan]"
 
@@ -28,14 +28,14 @@ def _parse_time(value: str) -> datetime:
 # -- writes (writer thread) ------------------------------------------------------
 
 
-def customer_by_external(conn: sqlite3.Connection, site_id: str, external_id: str) -> str | None:
+def customer_by_external(conn: Tx, site_id: str, external_id: str) -> str | None:
     row = conn.execute(
         "SELECT id FROM customers WHERE site_id = ? AND external_id = ?", (site_id, external_id)
     ).fetchone()
     return row["id"] if row else None
 
 
-def ensure_by_external(conn: sqlite3.Connection, site_id: str, external_id: str) -> str:
+def ensure_by_external(conn: Tx, site_id: str, external_id: str) -> str:
     found = customer_by_external(conn, site_id, external_id)
     if found:
         return found
@@ -49,7 +49,7 @@ def ensure_by_external(conn: sqlite3.Connection, site_id: str, external_id: str)
     return customer_id
 
 
-def apply_profile(conn: sqlite3.Connection, customer_id: str, fields: ProfileFields) -> None:
+def apply_profile(conn: Tx, customer_id: str, fields: ProfileFields) -> None:
     for column in ("name", "email", "phone", "locale"):
         value = getattr(fields, column)
         if value is not None:
@@ -68,7 +68,7 @@ def apply_profile(conn: sqlite3.Connection, customer_id: str, fields: ProfileFie
         )
 
 
-def set_attributes(conn: sqlite3.Connection, customer_id: str, attributes: dict[str, Any]) -> None:
+def set_attributes(conn: Tx, customer_id: str, attributes: dict[str, Any]) -> None:
     now = now_iso()
     for key, value in attributes.items():
         if value is None:
@@ -92,7 +92,7 @@ def set_attributes(conn: sqlite3.Connection, customer_id: str, attributes: dict[
 
 
 def add_note(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     customer_id: str,
     agent_id: str,
@@ -114,7 +114,7 @@ def add_note(
 
 
 def set_consent(
-    conn: sqlite3.Connection,
+    conn: Tx,
     customer_id: str,
     kind: str,
     granted: bool,
@@ -130,7 +130,7 @@ def set_consent(
 
 
 def insert_order(
-    conn: sqlite3.Connection, site_id: str, customer_id: str, fields: OrderFields
+    conn: Tx, site_id: str, customer_id: str, fields: OrderFields
 ) -> tuple[dict[str, Any], bool]:
     """(order, created). The same order_id again stores nothing and answers the stored order."""
     existing = conn.execute(
@@ -164,7 +164,7 @@ def insert_order(
     return order_view(row), True
 
 
-def order_view(row: sqlite3.Row) -> dict[str, Any]:
+def order_view(row: Row) -> dict[str, Any]:
     return {
         "order_id": row["order_id"],
         "total": row["total"],
@@ -177,7 +177,7 @@ def order_view(row: sqlite3.Row) -> dict[str, Any]:
 # -- RFM scores: one buyer at once, the whole site later and in chunks ---------------------
 
 
-def mark_rfm_dirty(conn: sqlite3.Connection, site_id: str, at: float | None = None) -> None:
+def mark_rfm_dirty(conn: Tx, site_id: str, at: float | None = None) -> None:
     """Ask for the site's thresholds and every buyer's score to be recomputed, off the chat path.
 
     One tiny upsert: call it in any transaction that changes who bought what (orders, merge,
@@ -191,7 +191,7 @@ def mark_rfm_dirty(conn: sqlite3.Connection, site_id: str, at: float | None = No
     )
 
 
-def site_thresholds(conn: sqlite3.Connection, site_id: str) -> rfm.Thresholds:
+def site_thresholds(conn: Tx, site_id: str) -> rfm.Thresholds:
     """The thresholds last computed for the site; the fixed ones before the first computation."""
     row = conn.execute(
         "SELECT thresholds FROM rfm_thresholds WHERE site_id = ?", (site_id,)
@@ -199,7 +199,7 @@ def site_thresholds(conn: sqlite3.Connection, site_id: str) -> rfm.Thresholds:
     return rfm.Thresholds.from_dict(json.loads(row[0])) if row else rfm.fixed_thresholds()
 
 
-def _buyer(row: sqlite3.Row) -> rfm.Buyer:
+def _buyer(row: Row) -> rfm.Buyer:
     return rfm.Buyer(
         row["customer_id"],
         _parse_time(row["last_order_at"]),
@@ -208,7 +208,7 @@ def _buyer(row: sqlite3.Row) -> rfm.Buyer:
     )
 
 
-def _store_scores(conn: sqlite3.Connection, scores: list[tuple[str, rfm.Score]]) -> None:
+def _store_scores(conn: Tx, scores: list[tuple[str, rfm.Score]]) -> None:
     conn.executemany(
         "UPDATE customer_stats SET r = ?, f = ?, m = ?, segment = ?, rfm_method = ?"
         " WHERE customer_id = ?",
@@ -216,7 +216,7 @@ def _store_scores(conn: sqlite3.Connection, scores: list[tuple[str, rfm.Score]])
     )
 
 
-def score_customer(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+def score_customer(conn: Tx, site_id: str, customer_id: str) -> None:
     """Score one buyer against the site's stored thresholds: O(1), fine inside a chat batch."""
     row = conn.execute(
         "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
@@ -228,7 +228,7 @@ def score_customer(conn: sqlite3.Connection, site_id: str, customer_id: str) -> 
         _store_scores(conn, [(customer_id, limits.score(_buyer(row), datetime.now(UTC)))])
 
 
-def refresh_stats(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+def refresh_stats(conn: Tx, site_id: str, customer_id: str) -> None:
     """Recount one customer's orders, score him at once, and mark the site for re-scoring."""
     row = conn.execute(
         "SELECT count(*) AS n, COALESCE(sum(total), 0) AS spent, min(placed_at) AS first,"
@@ -265,7 +265,7 @@ async def dirty_sites(db: Database) -> list[DirtySite]:
     return [DirtySite(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def claim_dirty(conn: sqlite3.Connection, site_id: str, now: float, lease: float) -> float | None:
+def claim_dirty(conn: Tx, site_id: str, now: float, lease: float) -> float | None:
     """Take the site for re-scoring (one process at a time); answers the mark it covers."""
     row = conn.execute(
         "UPDATE rfm_dirty SET claimed_until = ? WHERE site_id = ? AND claimed_until < ?"
@@ -275,7 +275,7 @@ def claim_dirty(conn: sqlite3.Connection, site_id: str, now: float, lease: float
     return None if row is None else float(row[0])
 
 
-def finish_dirty(conn: sqlite3.Connection, site_id: str, covered: float, now: float) -> None:
+def finish_dirty(conn: Tx, site_id: str, covered: float, now: float) -> None:
     """Done up to mark `covered`: a later mark (an order meanwhile) keeps the site dirty, and
     its wait for the next re-score starts now."""
     conn.execute("DELETE FROM rfm_dirty WHERE site_id = ? AND last_at <= ?", (site_id, covered))
@@ -284,7 +284,7 @@ def finish_dirty(conn: sqlite3.Connection, site_id: str, covered: float, now: fl
     )
 
 
-async def site_buyers(db: Database, site_id: str) -> list[sqlite3.Row]:
+async def site_buyers(db: Database, site_id: str) -> list[Row]:
     """Every buyer's figures (on a reader: the writer is not held while they are read)."""
     return await db.fetch_all(
         "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
@@ -293,13 +293,11 @@ async def site_buyers(db: Database, site_id: str) -> list[sqlite3.Row]:
     )
 
 
-def buyers_of(rows: list[sqlite3.Row]) -> list[rfm.Buyer]:
+def buyers_of(rows: list[Row]) -> list[rfm.Buyer]:
     return [_buyer(r) for r in rows]
 
 
-def save_thresholds(
-    conn: sqlite3.Connection, site_id: str, limits: rfm.Thresholds, now: float
-) -> None:
+def save_thresholds(conn: Tx, site_id: str, limits: rfm.Thresholds, now: float) -> None:
     conn.execute(
         "INSERT INTO rfm_thresholds (site_id, thresholds, computed_at) VALUES (?, ?, ?)"
         " ON CONFLICT (site_id) DO UPDATE SET thresholds = excluded.thresholds,"
@@ -309,7 +307,7 @@ def save_thresholds(
 
 
 def rescore_chunk(
-    conn: sqlite3.Connection, site_id: str, after: str, limit: int, limits: rfm.Thresholds
+    conn: Tx, site_id: str, after: str, limit: int, limits: rfm.Thresholds
 ) -> str | None:
     """Score the next `limit` buyers (by id, after `after`) from their current figures.
 
@@ -328,7 +326,7 @@ def rescore_chunk(
     return str(rows[-1]["customer_id"]) if len(rows) == limit else None
 
 
-def mark_stale_sites(conn: sqlite3.Connection, computed_before: float, now: float) -> None:
+def mark_stale_sites(conn: Tx, computed_before: float, now: float) -> None:
     """Recency moves with the clock: sites scored long ago are scored again."""
     conn.execute(
         "INSERT OR IGNORE INTO rfm_dirty (site_id, first_at, last_at)"
@@ -337,7 +335,7 @@ def mark_stale_sites(conn: sqlite3.Connection, computed_before: float, now: floa
     )
 
 
-def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: str) -> None:
+def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     """Fold an anonymous visitor into the known customer: nothing lost, nothing duplicated."""
     if anonymous_id == known_id:
         return
@@ -418,7 +416,7 @@ def merge(conn: sqlite3.Connection, site_id: str, anonymous_id: str, known_id: s
     refresh_stats(conn, site_id, anonymous_id)
 
 
-def _merge_private_rooms(conn: sqlite3.Connection, anonymous_id: str, known_id: str) -> None:
+def _merge_private_rooms(conn: Tx, anonymous_id: str, known_id: str) -> None:
     anon_room = conn.execute(
         "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private'", (anonymous_id,)
     ).fetchone()
@@ -458,7 +456,7 @@ def _merge_private_rooms(conn: sqlite3.Connection, anonymous_id: str, known_id: 
     conn.execute("DELETE FROM rooms WHERE id = ?", (anon_room["id"],))
 
 
-def _erased_name(conn: sqlite3.Connection, site_id: str) -> str:
+def _erased_name(conn: Tx, site_id: str) -> str:
     row = conn.execute("SELECT locale FROM sites WHERE id = ?", (site_id,)).fetchone()
     return "Deleted customer" if row and row["locale"] == "en" else "Pelanggan dihapus"
 
@@ -522,7 +520,7 @@ class Erased:
     faq_changed: bool  # learnt phrasings or drafts were removed: engines rebuild
 
 
-def _merged_family(conn: sqlite3.Connection, site_id: str, customer_id: str) -> list[str]:
+def _merged_family(conn: Tx, site_id: str, customer_id: str) -> list[str]:
     rows = conn.execute(
         "WITH RECURSIVE family(id) AS (SELECT ? UNION"
         " SELECT c.id FROM customers c JOIN family f ON c.merged_into = f.id WHERE c.site_id = ?)"
@@ -532,7 +530,7 @@ def _merged_family(conn: sqlite3.Connection, site_id: str, customer_id: str) -> 
     return [r["id"] for r in rows]
 
 
-def _learnt_copies(conn: sqlite3.Connection, site_id: str, ids: list[str], marks: str) -> int:
+def _learnt_copies(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
     """Delete learnt phrasings made from these customers' words; how many went."""
     authored = (
         "SELECT id FROM messages WHERE site_id = ? AND author_kind = 'customer'"
@@ -566,7 +564,7 @@ def _learnt_copies(conn: sqlite3.Connection, site_id: str, ids: list[str], marks
     return gone
 
 
-def _draft_questions(conn: sqlite3.Connection, site_id: str, ids: list[str], marks: str) -> int:
+def _draft_questions(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
     """FAQ entries drafted from these customers' public questions lose the question."""
     return conn.execute(
         "UPDATE faq_entries SET question = ?, status = 'draft', updated_at = ?"
@@ -576,7 +574,7 @@ def _draft_questions(conn: sqlite3.Connection, site_id: str, ids: list[str], mar
     ).rowcount
 
 
-def erase(conn: sqlite3.Connection, site_id: str, customer_id: str, by: str) -> Erased | None:
+def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     """Erase the customer and every record merged into them; None when there is no such customer.
 
     Runs in the one write transaction: a send racing it either commits before (and is
@@ -669,11 +667,11 @@ async def record(db: Database, site_id: str, customer_id: str) -> dict[str, Any]
 
 
 def customer_view(
-    row: sqlite3.Row,
-    attrs: list[sqlite3.Row],
-    tags: list[sqlite3.Row],
-    notes: list[sqlite3.Row],
-    consents: list[sqlite3.Row],
+    row: Row,
+    attrs: list[Row],
+    tags: list[Row],
+    notes: list[Row],
+    consents: list[Row],
 ) -> dict[str, Any]:
     orders = row["orders_count"] or 0
     last = row["last_order_at"]
@@ -784,7 +782,7 @@ async def search(
         (*params, limit, offset),
     )
     ids = [r["id"] for r in rows]
-    tags: dict[str, list[sqlite3.Row]] = {}
+    tags: dict[str, list[Row]] = {}
     if ids:
         marks = ",".join("?" * len(ids))
         for t in await db.fetch_all(

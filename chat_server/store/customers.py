@@ -7,7 +7,6 @@ customer, and a flood of sessions fills no customer list.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from chat_server import errors
@@ -17,6 +16,7 @@ from chat_server.domain.models import Customer
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
 from chat_server.store import crm as crm_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 _TOKEN_CUSTOMER = (
     "SELECT t.site_id AS t_site_id, t.customer_id AS t_customer_id, t.created_at AS t_created_at,"
@@ -25,13 +25,13 @@ _TOKEN_CUSTOMER = (
 )
 
 
-def row_to_customer(row: sqlite3.Row) -> Customer:
+def row_to_customer(row: Row) -> Customer:
     return Customer(
         row["id"], row["site_id"], row["name"], row["email"], row["external_id"], row["created_at"]
     )
 
 
-def _token_row_to_customer(row: sqlite3.Row) -> Customer | None:
+def _token_row_to_customer(row: Row) -> Customer | None:
     if row["id"] is None:
         # Not activated yet: an anonymous visitor who has done nothing.
         return Customer(
@@ -42,7 +42,7 @@ def _token_row_to_customer(row: sqlite3.Row) -> Customer | None:
     return row_to_customer(row)
 
 
-def _insert_token(conn: sqlite3.Connection, site_id: str, customer_id: str, now: str) -> str:
+def _insert_token(conn: Tx, site_id: str, customer_id: str, now: str) -> str:
     token = new_secret(32)
     conn.execute(
         "INSERT INTO widget_tokens (token_hash, site_id, customer_id, created_at)"
@@ -52,7 +52,7 @@ def _insert_token(conn: sqlite3.Connection, site_id: str, customer_id: str, now:
     return token
 
 
-def insert_anonymous(conn: sqlite3.Connection, site_id: str) -> tuple[str, str]:
+def insert_anonymous(conn: Tx, site_id: str) -> tuple[str, str]:
     """A new visitor's id and the bearer token that stands for them; (customer_id, token).
 
     No customer row yet: `activate` makes it at the visitor's first action.
@@ -61,7 +61,7 @@ def insert_anonymous(conn: sqlite3.Connection, site_id: str) -> tuple[str, str]:
     return customer_id, _insert_token(conn, site_id, customer_id, now_iso())
 
 
-def activate(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
+def activate(conn: Tx, site_id: str, customer_id: str) -> None:
     """Make the customer's row if it is not there yet; refuse an erased customer.
 
     Runs inside the write that acts for the customer, so an erase committed before it
@@ -80,7 +80,7 @@ def activate(conn: sqlite3.Connection, site_id: str, customer_id: str) -> None:
         raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "this customer was erased")
 
 
-def touch(conn: sqlite3.Connection, customer_id: str) -> None:
+def touch(conn: Tx, customer_id: str) -> None:
     conn.execute("UPDATE customers SET last_seen_at = ? WHERE id = ?", (now_iso(), customer_id))
 
 
@@ -93,7 +93,7 @@ class Identified:
 
 
 def identify(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     token: str,
     external_id: str,

@@ -34,6 +34,7 @@ from typing import Any, Literal, TypeVar
 import aiosqlite
 
 from chat_server.store.migrations import migrate
+from chat_server.store.sql import Row
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -147,11 +148,11 @@ class Database:
         finally:
             self._readers.put_nowait(conn)
 
-    async def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         async with self.reader() as conn, conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         async with self.reader() as conn, conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 

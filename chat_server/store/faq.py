@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +10,7 @@ from chat_server.domain.faq_learning import LearningCounts
 from chat_server.domain.faq_rules import FaqFields
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class FaqEntry:
     phrasings: tuple[Phrasing, ...] = field(default=())
 
 
-def _entry(row: sqlite3.Row, phrasings: tuple[Phrasing, ...] = ()) -> FaqEntry:
+def _entry(row: Row, phrasings: tuple[Phrasing, ...] = ()) -> FaqEntry:
     return FaqEntry(
         row["id"],
         row["site_id"],
@@ -54,14 +54,14 @@ def _entry(row: sqlite3.Row, phrasings: tuple[Phrasing, ...] = ()) -> FaqEntry:
     )
 
 
-def _phrasing(row: sqlite3.Row) -> Phrasing:
+def _phrasing(row: Row) -> Phrasing:
     return Phrasing(row["id"], row["text"], row["source"], row["created_at"])
 
 
 # -- writes (writer thread) -------------------------------------------------
 
 
-def bump_revision(conn: sqlite3.Connection, site_id: str) -> None:
+def bump_revision(conn: Tx, site_id: str) -> None:
     conn.execute(
         "INSERT INTO faq_revisions (site_id, revision) VALUES (?, 1)"
         " ON CONFLICT (site_id) DO UPDATE SET revision = revision + 1",
@@ -70,7 +70,7 @@ def bump_revision(conn: sqlite3.Connection, site_id: str) -> None:
 
 
 def insert_entry(
-    conn: sqlite3.Connection, site_id: str, fields: FaqFields, source_message_id: str | None = None
+    conn: Tx, site_id: str, fields: FaqFields, source_message_id: str | None = None
 ) -> str:
     """`source_message_id`: the visitor question a draft was made from (erase scrubs it)."""
     entry_id, now = new_id("faq"), now_iso()
@@ -102,7 +102,7 @@ def insert_entry(
     return entry_id
 
 
-def update_entry(conn: sqlite3.Connection, site_id: str, entry_id: str, fields: FaqFields) -> bool:
+def update_entry(conn: Tx, site_id: str, entry_id: str, fields: FaqFields) -> bool:
     changes: dict[str, Any] = {
         "question": fields.question,
         "answer": fields.answer,
@@ -131,7 +131,7 @@ def update_entry(conn: sqlite3.Connection, site_id: str, entry_id: str, fields: 
     return True
 
 
-def delete_entry(conn: sqlite3.Connection, site_id: str, entry_id: str) -> bool:
+def delete_entry(conn: Tx, site_id: str, entry_id: str) -> bool:
     cursor = conn.execute(
         "DELETE FROM faq_entries WHERE id = ? AND site_id = ?", (entry_id, site_id)
     )
@@ -140,7 +140,7 @@ def delete_entry(conn: sqlite3.Connection, site_id: str, entry_id: str) -> bool:
     return cursor.rowcount > 0
 
 
-def reorder(conn: sqlite3.Connection, site_id: str, ids: list[str]) -> int:
+def reorder(conn: Tx, site_id: str, ids: list[str]) -> int:
     """Put `ids` first, in that order; the others keep their relative order after them."""
     rows = conn.execute(
         "SELECT id FROM faq_entries WHERE site_id = ? ORDER BY position", (site_id,)
@@ -159,7 +159,7 @@ def reorder(conn: sqlite3.Connection, site_id: str, ids: list[str]) -> int:
     return len(ordered)
 
 
-def note_learnt(conn: sqlite3.Connection, site_id: str) -> None:
+def note_learnt(conn: Tx, site_id: str) -> None:
     """A learnt phrasing was stored: engines pick it up with the next batch (not at once)."""
     conn.execute(
         "INSERT INTO faq_revisions (site_id, revision, learnt) VALUES (?, 0, 1)"
@@ -169,7 +169,7 @@ def note_learnt(conn: sqlite3.Connection, site_id: str) -> None:
 
 
 def add_phrasing(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     entry_id: str,
     text: str,
@@ -197,7 +197,7 @@ def add_phrasing(
 
 
 def learning_counts(
-    conn: sqlite3.Connection, site_id: str, entry_id: str, customer_id: str, since: str
+    conn: Tx, site_id: str, entry_id: str, customer_id: str, since: str
 ) -> LearningCounts:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM faq_phrasings WHERE customer_id = ? AND site_id = ?"
@@ -210,9 +210,7 @@ def learning_counts(
     return LearningCounts(row["from_shopper"], row["recently"], row["total"])
 
 
-def customer_words(
-    conn: sqlite3.Connection, site_id: str, message_id: str
-) -> tuple[str, str] | None:
+def customer_words(conn: Tx, site_id: str, message_id: str) -> tuple[str, str] | None:
     """(body, author id) of a shopper's message, to learn from."""
     row = conn.execute(
         "SELECT body, author_id FROM messages WHERE id = ? AND site_id = ?"
@@ -223,7 +221,7 @@ def customer_words(
 
 
 def record_vote(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     faq_id: str,
     kind: str,
@@ -248,9 +246,7 @@ def record_vote(
     return int(row["id"]), str(row["kind"])
 
 
-def delete_phrasing(
-    conn: sqlite3.Connection, site_id: str, entry_id: str, phrasing_id: str
-) -> bool:
+def delete_phrasing(conn: Tx, site_id: str, entry_id: str, phrasing_id: str) -> bool:
     cursor = conn.execute(
         "DELETE FROM faq_phrasings WHERE id = ? AND faq_id = ? AND site_id = ?",
         (phrasing_id, entry_id, site_id),
@@ -261,7 +257,7 @@ def delete_phrasing(
 
 
 def record_event(
-    conn: sqlite3.Connection,
+    conn: Tx,
     site_id: str,
     faq_id: str,
     kind: str,

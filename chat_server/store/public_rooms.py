@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from chat_server.domain.models import Message
@@ -10,6 +9,7 @@ from chat_server.domain.public_rooms import RoomChanges
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
 from chat_server.store.rooms import MESSAGE_SELECT, row_to_message
+from chat_server.store.sql import Tx
 
 PUBLIC_POSTS = (
     "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
@@ -19,7 +19,7 @@ PUBLIC_POSTS = (
 # -- writes (writer thread) ------------------------------------------------------
 
 
-def insert_room(conn: sqlite3.Connection, site_id: str, name: str) -> str:
+def insert_room(conn: Tx, site_id: str, name: str) -> str:
     """A new public room, placed after the site's others; answers its id."""
     room_id, now = new_id("room"), now_iso()
     position = conn.execute(
@@ -34,7 +34,7 @@ def insert_room(conn: sqlite3.Connection, site_id: str, name: str) -> str:
     return room_id
 
 
-def update_room(conn: sqlite3.Connection, room_id: str, changes: RoomChanges) -> None:
+def update_room(conn: Tx, room_id: str, changes: RoomChanges) -> None:
     sets: dict[str, Any] = {
         "name": changes.name,
         "archived": None if changes.archived is None else int(changes.archived),
@@ -49,7 +49,7 @@ def update_room(conn: sqlite3.Connection, room_id: str, changes: RoomChanges) ->
     conn.execute(f"UPDATE rooms SET {assignments} WHERE id = ?", (*values.values(), room_id))
 
 
-def unpin(conn: sqlite3.Connection, room_id: str, message_id: str) -> bool:
+def unpin(conn: Tx, room_id: str, message_id: str) -> bool:
     cursor = conn.execute(
         "UPDATE rooms SET pinned_message_id = NULL, updated_at = ?"
         " WHERE id = ? AND pinned_message_id = ?",
@@ -58,7 +58,7 @@ def unpin(conn: sqlite3.Connection, room_id: str, message_id: str) -> bool:
     return cursor.rowcount > 0
 
 
-def set_hidden(conn: sqlite3.Connection, message_id: str, hidden: bool, by: str) -> None:
+def set_hidden(conn: Tx, message_id: str, hidden: bool, by: str) -> None:
     if hidden:
         conn.execute(
             "UPDATE messages SET hidden = 1, hidden_by = ?, hidden_at = ? WHERE id = ?",
@@ -71,9 +71,7 @@ def set_hidden(conn: sqlite3.Connection, message_id: str, hidden: bool, by: str)
         )
 
 
-def set_mute(
-    conn: sqlite3.Connection, room_id: str, customer_id: str, until: str | None, by: str
-) -> None:
+def set_mute(conn: Tx, room_id: str, customer_id: str, until: str | None, by: str) -> None:
     if until is None:
         conn.execute(
             "DELETE FROM room_mutes WHERE room_id = ? AND customer_id = ?", (room_id, customer_id)
@@ -88,7 +86,7 @@ def set_mute(
     )
 
 
-def muted_until(conn: sqlite3.Connection, room_id: str, customer_id: str) -> str | None:
+def muted_until(conn: Tx, room_id: str, customer_id: str) -> str | None:
     row = conn.execute(
         "SELECT until FROM room_mutes WHERE room_id = ? AND customer_id = ?",
         (room_id, customer_id),
@@ -96,7 +94,7 @@ def muted_until(conn: sqlite3.Connection, room_id: str, customer_id: str) -> str
     return str(row["until"]) if row else None
 
 
-def last_post_at(conn: sqlite3.Connection, room_id: str, author_id: str) -> str | None:
+def last_post_at(conn: Tx, room_id: str, author_id: str) -> str | None:
     row = conn.execute(
         "SELECT created_at FROM messages WHERE author_id = ? AND room_id = ?"
         " ORDER BY seq DESC LIMIT 1",
@@ -105,14 +103,14 @@ def last_post_at(conn: sqlite3.Connection, room_id: str, author_id: str) -> str 
     return str(row["created_at"]) if row else None
 
 
-def customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str) -> str | None:
+def customer_name(conn: Tx, site_id: str, customer_id: str) -> str | None:
     row = conn.execute(
         "SELECT display_name FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
     ).fetchone()
     return row["display_name"] if row else None
 
 
-def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, name: str) -> None:
+def set_customer_name(conn: Tx, site_id: str, customer_id: str, name: str) -> None:
     conn.execute(
         # An erased customer's record takes no new name (a frame racing the erase).
         "UPDATE customers SET display_name = ? WHERE id = ? AND site_id = ? AND erased_at IS NULL",
@@ -120,7 +118,7 @@ def set_customer_name(conn: sqlite3.Connection, site_id: str, customer_id: str, 
     )
 
 
-def display_name_taken(conn: sqlite3.Connection, site_id: str, name: str, customer_id: str) -> bool:
+def display_name_taken(conn: Tx, site_id: str, name: str, customer_id: str) -> bool:
     """Another customer of the site already goes by this public name."""
     row = conn.execute(
         "SELECT 1 FROM customers WHERE site_id = ? AND display_name = ? AND id != ? LIMIT 1",
@@ -129,7 +127,7 @@ def display_name_taken(conn: sqlite3.Connection, site_id: str, name: str, custom
     return row is not None
 
 
-def staff_names(conn: sqlite3.Connection, site_id: str) -> list[str]:
+def staff_names(conn: Tx, site_id: str) -> list[str]:
     """Names a visitor may not imitate: the site's agents and the shop itself."""
     rows = conn.execute(
         "SELECT name FROM agents WHERE site_id = ? UNION ALL SELECT name FROM sites WHERE id = ?",
@@ -138,13 +136,13 @@ def staff_names(conn: sqlite3.Connection, site_id: str) -> list[str]:
     return [str(r["name"]) for r in rows]
 
 
-def public_posts(conn: sqlite3.Connection, customer_id: str, up_to: int) -> int:
+def public_posts(conn: Tx, customer_id: str, up_to: int) -> int:
     """How many posts the customer made in public rooms, counting no further than `up_to`."""
     row = conn.execute(PUBLIC_POSTS, (customer_id, up_to)).fetchone()
     return int(row[0])
 
 
-def customer_exists(conn: sqlite3.Connection, site_id: str, customer_id: str) -> bool:
+def customer_exists(conn: Tx, site_id: str, customer_id: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)
     ).fetchone()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from chat_server.domain.models import Author, Message, Room, anonymous_marks, anonymous_name
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
@@ -51,7 +51,7 @@ AGENT_UNREAD = f""",
                                ELSE 0 END)) AS unread"""
 
 
-def row_to_room(row: sqlite3.Row) -> Room:
+def row_to_room(row: Row) -> Room:
     keys = row.keys()
     extra: dict[str, Any] = {}
     if row["customer_id"]:
@@ -112,7 +112,7 @@ def quote_of(message: Message) -> dict[str, Any]:
     return {"id": message.id, "body": quote(message.body), "author": message.author.as_dict()}
 
 
-def _reply_to(row: sqlite3.Row, for_visitor: bool) -> dict[str, Any] | None:
+def _reply_to(row: Row, for_visitor: bool) -> dict[str, Any] | None:
     parent_id = row["reply_to_id"]
     if parent_id is None:
         return None
@@ -136,7 +136,7 @@ def _reply_to(row: sqlite3.Row, for_visitor: bool) -> dict[str, Any] | None:
     return out
 
 
-def row_to_message(row: sqlite3.Row, *, for_visitor: bool = False) -> Message:
+def row_to_message(row: Row, *, for_visitor: bool = False) -> Message:
     return Message(
         id=row["id"],
         site_id=row["site_id"],
@@ -156,19 +156,19 @@ def row_to_message(row: sqlite3.Row, *, for_visitor: bool = False) -> Message:
 # -- writes (run on the writer thread) -------------------------------------
 
 
-def load_room(conn: sqlite3.Connection, site_id: str, room_id: str) -> Room | None:
+def load_room(conn: Tx, site_id: str, room_id: str) -> Room | None:
     row = conn.execute(
         ROOM_SELECT.format(extra="") + " WHERE r.id = ? AND r.site_id = ?", (room_id, site_id)
     ).fetchone()
     return row_to_room(row) if row else None
 
 
-def site_locale(conn: sqlite3.Connection, site_id: str) -> str:
+def site_locale(conn: Tx, site_id: str) -> str:
     row = conn.execute("SELECT locale FROM sites WHERE id = ?", (site_id,)).fetchone()
     return str(row["locale"]) if row else "en"
 
 
-def ensure_private_room(conn: sqlite3.Connection, site_id: str, customer_id: str) -> Room:
+def ensure_private_room(conn: Tx, site_id: str, customer_id: str) -> Room:
     now = now_iso()
     conn.execute(
         "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
@@ -183,16 +183,14 @@ def ensure_private_room(conn: sqlite3.Connection, site_id: str, customer_id: str
     return row_to_room(row)
 
 
-def find_by_client_msg_id(
-    conn: sqlite3.Connection, room_id: str, client_msg_id: str
-) -> Message | None:
+def find_by_client_msg_id(conn: Tx, room_id: str, client_msg_id: str) -> Message | None:
     row = conn.execute(
         MESSAGE_SELECT + " WHERE m.room_id = ? AND m.client_msg_id = ?", (room_id, client_msg_id)
     ).fetchone()
     return row_to_message(row) if row else None
 
 
-def load_message(conn: sqlite3.Connection, room_id: str, message_id: str) -> Message | None:
+def load_message(conn: Tx, room_id: str, message_id: str) -> Message | None:
     row = conn.execute(
         MESSAGE_SELECT + " WHERE m.id = ? AND m.room_id = ?", (message_id, room_id)
     ).fetchone()
@@ -200,7 +198,7 @@ def load_message(conn: sqlite3.Connection, room_id: str, message_id: str) -> Mes
 
 
 def append_message(
-    conn: sqlite3.Connection,
+    conn: Tx,
     room: Room,
     kind: str,
     body: str,
@@ -250,7 +248,7 @@ def append_message(
     return message
 
 
-def update_room(conn: sqlite3.Connection, room: Room, status: str, assignee_id: str | None) -> None:
+def update_room(conn: Tx, room: Room, status: str, assignee_id: str | None) -> None:
     # Each resolve starts a new resolution: the one a shopper's rating belongs to.
     conn.execute(
         "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ?, resolution_id = CASE"
@@ -259,9 +257,7 @@ def update_room(conn: sqlite3.Connection, room: Room, status: str, assignee_id: 
     )
 
 
-def set_read_mark(
-    conn: sqlite3.Connection, room_id: str, reader_kind: str, reader_id: str, seq: int
-) -> int:
+def set_read_mark(conn: Tx, room_id: str, reader_kind: str, reader_id: str, seq: int) -> int:
     """Read marks only move forward; answers the mark as stored."""
     conn.execute(
         "INSERT INTO read_marks (room_id, reader_kind, reader_id, seq) VALUES (?, ?, ?, ?)"
@@ -275,7 +271,7 @@ def set_read_mark(
 
 
 def insert_rating(
-    conn: sqlite3.Connection, room: Room, customer_id: str, score: int, comment: str | None
+    conn: Tx, room: Room, customer_id: str, score: int, comment: str | None
 ) -> dict[str, Any] | None:
     """One rating per resolution: a later one replaces it. Answers the rating as the
     transcript shows it (see `rating_item`), or None when the room is not resolved."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from chat_server.domain.models import Site
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
 from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class SiteCredentials:
     api_token: str
 
 
-def row_to_site(row: sqlite3.Row) -> Site:
+def row_to_site(row: Row) -> Site:
     return Site(
         id=row["id"],
         name=row["name"],
@@ -34,7 +34,7 @@ def row_to_site(row: sqlite3.Row) -> Site:
 
 
 def insert_site(
-    conn: sqlite3.Connection, name: str, domains: list[str], greeting: str = "", locale: str = "id"
+    conn: Tx, name: str, domains: list[str], greeting: str = "", locale: str = "id"
 ) -> SiteCredentials:
     creds = SiteCredentials(new_id("site"), "pk_" + new_secret(18), new_secret(32), new_secret(32))
     conn.execute(
@@ -55,7 +55,7 @@ def insert_site(
     return creds
 
 
-def add_domain(conn: sqlite3.Connection, site_id: str, domain: str) -> None:
+def add_domain(conn: Tx, site_id: str, domain: str) -> None:
     row = conn.execute("SELECT domains FROM sites WHERE id = ?", (site_id,)).fetchone()
     domains = json.loads(row["domains"])
     if domain.lower() not in domains:
@@ -85,12 +85,12 @@ async def get_site_by_name(db: Database, name: str) -> Site | None:
     return row_to_site(row) if row else None
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def get_meta(conn: Tx, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row["value"] if row else None
 
 
-def set_meta_once(conn: sqlite3.Connection, key: str, value: str) -> str:
+def set_meta_once(conn: Tx, key: str, value: str) -> str:
     """Store `value` under `key` unless one is already there; answer the stored one."""
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
     stored = get_meta(conn, key)
@@ -103,13 +103,13 @@ async def list_sites(db: Database) -> list[Site]:
     return [row_to_site(r) for r in rows]
 
 
-def update_site(conn: sqlite3.Connection, site_id: str, changes: dict[str, object]) -> None:
+def update_site(conn: Tx, site_id: str, changes: dict[str, object]) -> None:
     """`changes` maps validated column names (site_routes) to their new values."""
     assignments = ", ".join(f"{column} = ?" for column in changes)
     conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*changes.values(), site_id))
 
 
-def touch_origin(conn: sqlite3.Connection, site_id: str, origin: str, at: str) -> None:
+def touch_origin(conn: Tx, site_id: str, origin: str, at: str) -> None:
     """The widget connected from `origin` (an allowed one) at `at`."""
     conn.execute(
         "INSERT INTO site_origins (site_id, origin, last_seen_at) VALUES (?, ?, ?)"
