@@ -23,7 +23,7 @@ from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
-from chat_server.services import demo
+from chat_server.services import demo, storage
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -34,7 +34,6 @@ from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.store import sites as site_store
-from chat_server.store.database import Database
 from chat_server.web import (
     console_routes,
     crm_routes,
@@ -109,7 +108,7 @@ def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence, Rebalancer | 
     return redis_bus, presence, balancer
 
 
-async def _stored_secret(db: Database) -> str:
+async def _stored_secret(db: storage.Store) -> str:
     """The cookie-signing key: generated once, then shared by every worker through the file."""
     fresh = ids.new_secret(32)
     stored: str = await db.write(lambda conn: site_store.set_meta_once(conn, "secret_key", fresh))
@@ -124,7 +123,7 @@ async def readyz(request: Request) -> Response:
     ctx = context_of(request)
     checks = {"database": "ok", "bus": "ok" if ctx.bus.healthy else "degraded"}
     try:
-        await ctx.db.fetch_one("SELECT 1")
+        await storage.ping(ctx.db)
     except Exception as exc:
         checks["database"] = f"error: {exc}"
     ready = checks["database"] == "ok"
@@ -160,8 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db_path)
-        await db.open()
+        db = await storage.open_store(settings.db_path)
         secret = settings.secret_key or await _stored_secret(db)
         demo_key = None
         if settings.demo:

@@ -18,15 +18,15 @@ from chat_server.services.crm import CrmService
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
+from chat_server.services.storage import Store
 from chat_server.services.widget_sessions import SessionLimits
-from chat_server.store.database import Database
 from chat_server.web.hub import Hub
 
 
 @dataclass(slots=True)
 class AppContext:
     settings: Settings
-    db: Database
+    db: Store
     bus: Bus
     hub: Hub
     chat: ChatService
