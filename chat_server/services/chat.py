@@ -23,9 +23,15 @@ from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import customers as customer_store
+from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
+from chat_server.store.faq import FaqEvent
+from chat_server.store.rooms import Rating
 from chat_server.store.sql import Tx
+
+# What a conversation's transcript shows besides messages (each has `at` and `to_json()`).
+ActivityItem = Rating | FaqEvent
 
 SYSTEM = Author("system", "system", "Sapa")
 log = logging.getLogger(__name__)
@@ -139,6 +145,26 @@ class ChatService:
     async def room_for(self, viewer: Viewer, room_id: str) -> Room:
         return check_can_read(viewer, await room_store.get_room(self.db, viewer.site_id, room_id))
 
+    async def list_rooms(
+        self,
+        viewer: Viewer,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        assignee: str | None = None,
+        limit: int = 500,
+    ) -> list[Room]:
+        """The site's rooms as staff see them: unread and unanswered counts for this agent."""
+        return await room_store.list_rooms(
+            self.db,
+            viewer.site_id,
+            viewer.id,
+            kind=kind,
+            status=status,
+            assignee=assignee,
+            limit=limit,
+        )
+
     async def sync(
         self, viewer: Viewer, room_id: str, after_seq: int, limit: int
     ) -> tuple[list[Message], bool]:
@@ -229,23 +255,28 @@ class ChatService:
         if room.kind != "private" or room.status != "resolved":
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
 
-        def job(conn: Tx) -> dict[str, Any] | None:
+        def job(conn: Tx) -> Rating | None:
             customer_store.activate(conn, viewer.site_id, viewer.id)
             return room_store.insert_rating(conn, room, viewer.id, score, comment)
 
-        item = await self.db.write(job)
-        if item is None:  # checked again in the write: a reopen racing the rating wins
+        rating = await self.db.write(job)
+        if rating is None:  # checked again in the write: a reopen racing the rating wins
             raise SapaError(ErrorCode.CONFLICT, "a conversation can be rated once it is resolved")
         # Agents see the rating in the conversation's transcript.
-        payload = {"type": "activity", "room_id": room.id, "item": item}
+        payload = {"type": "activity", "room_id": room.id, "item": rating.to_json()}
         await self.bus.publish(Event.frame(room.site_id, (audience.AGENTS,), payload))
 
-    async def activity(self, viewer: Viewer, room_id: str, limit: int) -> list[dict[str, Any]]:
-        """FAQ cards shown to the shopper, their clicks, and ratings (staff only)."""
+    async def activity(self, viewer: Viewer, room_id: str, limit: int) -> list[ActivityItem]:
+        """FAQ cards shown to the shopper, their clicks, and ratings (staff only), oldest first."""
         room = await self.room_for(viewer, room_id)
         if not viewer.is_agent:
             raise errors.not_found("room")
-        return await room_store.activity(self.db, room.id, limit)
+        items: list[ActivityItem] = [
+            *await faq_store.room_events(self.db, room.id, limit),
+            *await room_store.ratings(self.db, room.id, limit),
+        ]
+        items.sort(key=lambda item: item.at)
+        return items[-limit:]
 
     # -- publishing -----------------------------------------------------------
 

@@ -33,7 +33,7 @@ from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
-from chat_server.store.faq import FaqEntry
+from chat_server.store.faq import FaqEntry, FaqEvent
 from chat_server.store.sql import Tx
 from faq import Engine, Entry, Lexicon
 from faq.semantic import Embedder
@@ -248,14 +248,12 @@ class FaqService:
                 await self.publish_activity(
                     room.site_id,
                     room.id,
-                    room_store.faq_item(
-                        event_id, "shown", item["faq_id"], item["question"], message.id, at
-                    ),
+                    FaqEvent(event_id, "shown", item["faq_id"], item["question"], message.id, at),
                 )
 
-    async def publish_activity(self, site_id: str, room_id: str, item: dict[str, Any]) -> None:
+    async def publish_activity(self, site_id: str, room_id: str, event: FaqEvent) -> None:
         """Tell the site's agents what a shopper was shown or did (the console's transcript)."""
-        payload = {"type": "activity", "room_id": room_id, "item": item}
+        payload = {"type": "activity", "room_id": room_id, "item": event.to_json()}
         await self.bus.publish(Event.frame(site_id, (audience.AGENTS,), payload))
 
     async def room_suggestions(self, viewer: Viewer, room_id: str) -> dict[str, Any]:
@@ -296,14 +294,12 @@ class FaqService:
             raise errors.not_found("FAQ entry")
         room_id = room_kind = None
         if for_message_id is not None:
-            row = await self.db.fetch_one(
-                "SELECT m.room_id, r.kind FROM messages m JOIN rooms r ON r.id = m.room_id"
-                " WHERE m.id = ? AND m.site_id = ? AND m.author_id = ?",
-                (for_message_id, viewer.site_id, viewer.id),
+            place = await room_store.authored_message_place(
+                self.db, viewer.site_id, for_message_id, viewer.id
             )
-            if row is None:
+            if place is None:
                 raise errors.not_found("message")
-            room_id, room_kind = row["room_id"], row["kind"]
+            room_id, room_kind = place.room_id, place.room_kind
         kind = "helpful" if helpful else "not_helpful"
         if (
             helpful
@@ -326,10 +322,8 @@ class FaqService:
         event_id, before = await self._write(viewer.site_id, job)
         if message_id is not None and room_id is not None and room_kind == "private":
             if before != kind:  # a repeated vote changed nothing to show
-                item = room_store.faq_item(
-                    event_id, kind, faq_id, entry.question, message_id, now_iso()
-                )
-                await self.publish_activity(viewer.site_id, room_id, item)
+                vote = FaqEvent(event_id, kind, faq_id, entry.question, message_id, now_iso())
+                await self.publish_activity(viewer.site_id, room_id, vote)
 
     # -- curation -----------------------------------------------------------------
 

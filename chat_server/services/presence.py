@@ -17,11 +17,13 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience
 from chat_server.domain.presence import AgentPresence, merge, online_count, snapshot_of
+from chat_server.store import agents as agent_store
+from chat_server.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +157,18 @@ class Presence:
                         await self._announce(site_id, view)
             except Exception:
                 log.exception("presence heartbeat failed")
+
+
+async def roster(db: Database, presence: Presence, site_id: str) -> list[dict[str, Any]]:
+    """Every agent of the site with the status they are live in (offline when not connected)."""
+    live = {p["id"]: p["status"] for p in await presence.snapshot(site_id)}
+    items = []
+    for agent in await agent_store.list_agents(db, site_id):
+        status = live.get(agent.id, "offline")
+        items.append({**agent.public(), "status": status, "online": status == "online"})
+    return items
+
+
+async def save_status(db: Database, agent_id: str, status: str) -> None:
+    """The status an agent chose, kept for their next session."""
+    await db.write(lambda conn: agent_store.set_status(conn, agent_id, status))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from chat_server import errors
 from chat_server.domain.models import Customer, Site
 from chat_server.domain.throttle import KeyedBuckets
 from chat_server.ids import now_iso
 from chat_server.store import customers as customer_store
+from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 
@@ -90,3 +92,17 @@ async def resume(db: Database, token: str) -> tuple[Site, Customer] | None:
         return None
     site = await site_store.get_site(db, customer.site_id)
     return (site, customer) if site else None
+
+
+async def welcome_rooms(db: Database, customer: Customer) -> list[dict[str, Any]]:
+    """The rooms a widget's welcome lists: the visitor's conversation (with how many agent
+    messages they have not read), then the site's open public rooms."""
+    rooms = []
+    private = await room_store.get_private_room(db, customer.id)
+    if private is not None:
+        view = private.visitor_view()
+        view["unread"] = await room_store.customer_unread(db, private.id, customer.id)
+        rooms.append(view)
+    public = await room_store.list_rooms(db, customer.site_id, None, kind="public", archived=False)
+    rooms.extend(r.visitor_view() for r in public if r.status == "open")
+    return rooms

@@ -37,6 +37,31 @@ class FaqEntry:
     phrasings: tuple[Phrasing, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class FaqEvent:
+    """An FAQ card shown to a shopper, or what they did with it, as the transcript shows it."""
+
+    id: int
+    kind: str  # shown, used, helpful, not_helpful
+    faq_id: str
+    question: str | None  # None once the entry is deleted
+    message_id: str | None  # the shopper's message it answered
+    at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": f"faq{self.id}",
+            "kind": "faq",
+            "at": self.at,
+            "faq": {
+                "id": self.faq_id,
+                "question": self.question,
+                "event": self.kind,
+                "for_message_id": self.message_id,
+            },
+        }
+
+
 def _entry(row: Row, phrasings: tuple[Phrasing, ...] = ()) -> FaqEntry:
     return FaqEntry(
         row["id"],
@@ -64,7 +89,7 @@ def _phrasing(row: Row) -> Phrasing:
 def bump_revision(conn: Tx, site_id: str) -> None:
     conn.execute(
         "INSERT INTO faq_revisions (site_id, revision) VALUES (?, 1)"
-        " ON CONFLICT (site_id) DO UPDATE SET revision = revision + 1",
+        " ON CONFLICT (site_id) DO UPDATE SET revision = faq_revisions.revision + 1",
         (site_id,),
     )
 
@@ -163,7 +188,7 @@ def note_learnt(conn: Tx, site_id: str) -> None:
     """A learnt phrasing was stored: engines pick it up with the next batch (not at once)."""
     conn.execute(
         "INSERT INTO faq_revisions (site_id, revision, learnt) VALUES (?, 0, 1)"
-        " ON CONFLICT (site_id) DO UPDATE SET learnt = learnt + 1",
+        " ON CONFLICT (site_id) DO UPDATE SET learnt = faq_revisions.learnt + 1",
         (site_id,),
     )
 
@@ -235,7 +260,7 @@ def record_vote(
     """
     row = conn.execute(
         "SELECT id, kind FROM faq_events WHERE faq_id = ? AND customer_id = ?"
-        " AND message_id IS ? AND kind IN ('helpful', 'not_helpful')",
+        " AND message_id IS NOT DISTINCT FROM ? AND kind IN ('helpful', 'not_helpful')",
         (faq_id, customer_id, message_id),
     ).fetchone()
     if row is None:
@@ -266,15 +291,29 @@ def record_event(
     customer_id: str | None = None,
 ) -> int:
     """Answers the event's id."""
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO faq_events (site_id, faq_id, room_id, message_id, kind, created_at,"
-        " customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " customer_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (site_id, faq_id, room_id, message_id, kind, now_iso(), customer_id),
-    )
-    return int(cur.lastrowid or 0)
+    ).fetchone()
+    return int(row[0])
 
 
 # -- reads --------------------------------------------------------------------
+
+
+async def room_events(db: Database, room_id: str, limit: int) -> list[FaqEvent]:
+    """What the room's shopper was shown of the FAQ and did with it, newest first."""
+    rows = await db.fetch_all(
+        "SELECT e.id, e.kind, e.faq_id, e.message_id, e.created_at, f.question FROM faq_events e"
+        " LEFT JOIN faq_entries f ON f.id = e.faq_id WHERE e.room_id = ?"
+        " ORDER BY e.created_at DESC LIMIT ?",
+        (room_id, limit),
+    )
+    return [
+        FaqEvent(r["id"], r["kind"], r["faq_id"], r["question"], r["message_id"], r["created_at"])
+        for r in rows
+    ]
 
 
 async def revision(db: Database, site_id: str) -> tuple[int, int]:

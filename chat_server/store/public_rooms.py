@@ -13,7 +13,7 @@ from chat_server.store.sql import Tx
 
 PUBLIC_POSTS = (
     "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
-    " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?)"
+    " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?) AS p"
 )
 
 # -- writes (writer thread) ------------------------------------------------------
@@ -177,8 +177,10 @@ async def get_message(
 async def staff_answer(db: Database, room_id: str, question_id: str) -> Message | None:
     """The newest visible staff message that answers a question."""
     row = await db.fetch_one(
-        # "+m.room_id": look the answers up by reply_to_id, not by scanning the room.
-        MESSAGE_SELECT + " WHERE m.reply_to_id = ? AND +m.room_id = ? AND m.author_kind = 'agent'"
+        # "m.room_id || ''": look the answers up by reply_to_id, not by scanning the room
+        # (an expression keeps SQLite off the room's index, on either backend's syntax).
+        MESSAGE_SELECT + " WHERE m.reply_to_id = ? AND m.room_id || '' = ?"
+        " AND m.author_kind = 'agent'"
         " AND m.kind = 'text' AND m.hidden = 0 ORDER BY m.seq DESC LIMIT 1",
         (question_id, room_id),
     )

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from chat_server.domain.models import Author, Message, Room, anonymous_marks, anonymous_name
+from chat_server.domain.models import (
+    Author,
+    Message,
+    Room,
+    RoomKind,
+    anonymous_marks,
+    anonymous_name,
+)
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
@@ -42,13 +50,16 @@ SELECT m.*, q.body AS rt_body, q.author_kind AS rt_author_kind, q.author_id AS r
 FROM messages m LEFT JOIN messages q ON q.id = m.reply_to_id
 """
 
-# In a public room only the latest messages count (a busy room never costs a long scan).
+# The viewing agent's read mark in the room (0: never read).
+_AGENT_MARK = """COALESCE((SELECT seq FROM read_marks k WHERE k.room_id = r.id
+                            AND k.reader_kind = 'agent' AND k.reader_id = ?), 0)"""
+_WINDOW_START = f"r.last_seq - {UNANSWERED_WINDOW}"
+# In a public room only the latest messages count (a busy room never costs a long scan):
+# the greater of the two floors, as one range on the room's seq index.
 AGENT_UNREAD = f""",
        (SELECT count(*) FROM messages u WHERE u.room_id = r.id AND u.author_kind = 'customer'
-          AND u.seq > max(COALESCE((SELECT seq FROM read_marks k WHERE k.room_id = r.id
-                                    AND k.reader_kind = 'agent' AND k.reader_id = ?), 0),
-                          CASE WHEN r.kind = 'public' THEN r.last_seq - {UNANSWERED_WINDOW}
-                               ELSE 0 END)) AS unread"""
+          AND u.seq > CASE WHEN r.kind = 'public' AND {_WINDOW_START} > {_AGENT_MARK}
+                           THEN {_WINDOW_START} ELSE {_AGENT_MARK} END) AS unread"""
 
 
 def row_to_room(row: Row) -> Room:
@@ -261,7 +272,8 @@ def set_read_mark(conn: Tx, room_id: str, reader_kind: str, reader_id: str, seq:
     """Read marks only move forward; answers the mark as stored."""
     conn.execute(
         "INSERT INTO read_marks (room_id, reader_kind, reader_id, seq) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (room_id, reader_kind, reader_id) DO UPDATE SET seq = max(seq, excluded.seq)",
+        " ON CONFLICT (room_id, reader_kind, reader_id) DO UPDATE SET seq = CASE"
+        " WHEN excluded.seq > read_marks.seq THEN excluded.seq ELSE read_marks.seq END",
         (room_id, reader_kind, reader_id, seq),
     )
     return conn.execute(
@@ -270,11 +282,28 @@ def set_read_mark(conn: Tx, room_id: str, reader_kind: str, reader_id: str, seq:
     ).fetchone()[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A shopper's rating of a resolved conversation, as its transcript shows it."""
+
+    id: str
+    score: int
+    comment: str | None
+    at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": "rating",
+            "at": self.at,
+            "rating": {"score": self.score, "comment": self.comment},
+        }
+
+
 def insert_rating(
     conn: Tx, room: Room, customer_id: str, score: int, comment: str | None
-) -> dict[str, Any] | None:
-    """One rating per resolution: a later one replaces it. Answers the rating as the
-    transcript shows it (see `rating_item`), or None when the room is not resolved."""
+) -> Rating | None:
+    """One rating per resolution: a later one replaces it. None when the room is not resolved."""
     row = conn.execute(
         "SELECT resolution_id FROM rooms WHERE id = ? AND status = 'resolved'", (room.id,)
     ).fetchone()
@@ -298,53 +327,37 @@ def insert_rating(
             row["resolution_id"] or f"res_legacy_{room.id}",
         ),
     ).fetchone()[0]
-    return rating_item(rating_id, score, comment, now)
+    return Rating(rating_id, score, comment, now)
 
 
-def rating_item(rating_id: str, score: int, comment: str | None, at: str) -> dict[str, Any]:
-    return {
-        "id": rating_id,
-        "kind": "rating",
-        "at": at,
-        "rating": {"score": score, "comment": comment},
-    }
-
-
-def faq_item(
-    event_id: int, event: str, faq_id: str, question: str | None, message_id: str | None, at: str
-) -> dict[str, Any]:
-    return {
-        "id": f"faq{event_id}",
-        "kind": "faq",
-        "at": at,
-        "faq": {
-            "id": faq_id,
-            "question": question,
-            "event": event,
-            "for_message_id": message_id,
-        },
-    }
-
-
-async def activity(db: Database, room_id: str, limit: int) -> list[dict[str, Any]]:
-    """What the shopper was shown and said outside messages (FAQ cards, ratings), oldest first."""
-    faq_rows = await db.fetch_all(
-        "SELECT e.id, e.kind, e.faq_id, e.message_id, e.created_at, f.question FROM faq_events e"
-        " LEFT JOIN faq_entries f ON f.id = e.faq_id WHERE e.room_id = ?"
-        " ORDER BY e.created_at DESC LIMIT ?",
-        (room_id, limit),
-    )
-    rating_rows = await db.fetch_all(
+async def ratings(db: Database, room_id: str, limit: int) -> list[Rating]:
+    """The room's latest ratings, newest first."""
+    rows = await db.fetch_all(
         "SELECT id, score, comment, created_at FROM ratings WHERE room_id = ?"
         " ORDER BY created_at DESC LIMIT ?",
         (room_id, limit),
     )
-    items = [
-        faq_item(r["id"], r["kind"], r["faq_id"], r["question"], r["message_id"], r["created_at"])
-        for r in faq_rows
-    ] + [rating_item(r["id"], r["score"], r["comment"], r["created_at"]) for r in rating_rows]
-    items.sort(key=lambda item: item["at"])
-    return items[-limit:]
+    return [Rating(r["id"], r["score"], r["comment"], r["created_at"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePlace:
+    """The room a message was posted in."""
+
+    room_id: str
+    room_kind: RoomKind
+
+
+async def authored_message_place(
+    db: Database, site_id: str, message_id: str, author_id: str
+) -> MessagePlace | None:
+    """Where `author_id` posted `message_id` (None: not theirs, or not of this site)."""
+    row = await db.fetch_one(
+        "SELECT m.room_id, r.kind FROM messages m JOIN rooms r ON r.id = m.room_id"
+        " WHERE m.id = ? AND m.site_id = ? AND m.author_id = ?",
+        (message_id, site_id, author_id),
+    )
+    return MessagePlace(row["room_id"], row["kind"]) if row else None
 
 
 async def latest_customer_message(db: Database, room_id: str) -> Message | None:
@@ -412,7 +425,7 @@ async def list_rooms(
         + " AND ".join(where)
         + f" ORDER BY {order} LIMIT ?"
     )
-    head = [viewer_agent_id] if viewer_agent_id else []
+    head = [viewer_agent_id] * AGENT_UNREAD.count("?") if viewer_agent_id else []
     rows = await db.fetch_all(sql, (*head, *params, limit))
     return [row_to_room(r) for r in rows]
 

@@ -7,8 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat_server import errors
-from chat_server.store import agents as agent_store
-from chat_server.store import rooms as room_store
+from chat_server.services.presence import roster
 from chat_server.web.context import context_of
 from chat_server.web.rest_auth import authenticate
 
@@ -39,10 +38,8 @@ async def list_rooms(request: Request) -> JSONResponse:
         raise errors.bad_request("'status' must be queued, assigned, resolved or open")
     if assignee == "me":
         assignee = viewer.id
-    rooms = await room_store.list_rooms(
-        context_of(request).db,
-        viewer.site_id,
-        viewer.id,
+    rooms = await context_of(request).chat.list_rooms(
+        viewer,
         kind=kind,
         status=status,
         assignee=assignee,
@@ -79,18 +76,13 @@ async def room_activity(request: Request) -> JSONResponse:
     items = await context_of(request).chat.activity(
         viewer, request.path_params["room_id"], int_param(request, "limit", 200, 1, 1000)
     )
-    return JSONResponse({"items": items})
+    return JSONResponse({"items": [item.to_json() for item in items]})
 
 
 async def list_agents(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
     ctx = context_of(request)
-    presence = {p["id"]: p["status"] for p in await ctx.presence.snapshot(viewer.site_id)}
-    items = []
-    for agent in await agent_store.list_agents(ctx.db, viewer.site_id):
-        live = presence.get(agent.id, "offline")
-        items.append({**agent.public(), "status": live, "online": live == "online"})
-    return JSONResponse({"items": items})
+    return JSONResponse({"items": await roster(ctx.db, ctx.presence, viewer.site_id)})
 
 
 routes = [

@@ -13,8 +13,7 @@ from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
 from chat_server.services import origins, widget_sessions
-from chat_server.store import agents as agent_store
-from chat_server.store import rooms as room_store
+from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
 from chat_server.web.gateway import CLOSE_ORIGIN, CLOSE_UNAUTHORIZED, Refused
 from chat_server.web.hub import Connection
@@ -113,17 +112,7 @@ class WidgetSession(ChatSession):
         return await super().handle(frame)
 
     async def load(self) -> None:
-        private = await room_store.get_private_room(self.ctx.db, self.customer.id)
-        if private is not None:
-            view = private.visitor_view()
-            view["unread"] = await room_store.customer_unread(
-                self.ctx.db, private.id, self.customer.id
-            )
-            self.rooms.append(view)
-        public = await room_store.list_rooms(
-            self.ctx.db, self.site.id, None, kind="public", archived=False
-        )
-        self.rooms.extend(r.visitor_view() for r in public if r.status == "open")
+        self.rooms = await widget_sessions.welcome_rooms(self.ctx.db, self.customer)
 
     async def opened(self, conn: Connection) -> None:
         await super().opened(conn)
@@ -170,7 +159,7 @@ class AgentSession(ChatSession):
     async def opened(self, conn: Connection) -> None:
         await super().opened(conn)
         if self.status != self.agent.status:
-            await self.ctx.db.write(lambda c: agent_store.set_status(c, self.agent.id, self.status))
+            await save_status(self.ctx.db, self.agent.id, self.status)
         await self.ctx.presence.connected(self.site_id, self.agent.id, self.agent.name, self.status)
         self.agents_online = await self.ctx.presence.agents_online(self.site_id)
 
@@ -198,9 +187,7 @@ class AgentSession(ChatSession):
                 return {"room": room.as_dict()}
             case f.SetStatus():
                 self.status = cmd.status
-                await self.ctx.db.write(
-                    lambda c: agent_store.set_status(c, self.agent.id, cmd.status)
-                )
+                await save_status(self.ctx.db, self.agent.id, cmd.status)
                 await self.ctx.presence.set_status(self.site_id, self.agent.id, cmd.status)
                 return None
         return await super().handle_own(cmd)
