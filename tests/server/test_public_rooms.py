@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chat_server.domain.models import Author
+from chat_server.domain.public_rooms import UNANSWERED_WINDOW
+from chat_server.services.public_rooms import create_room
+from chat_server.store import rooms as room_store
+from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 from chat_server.web.hub import ROOM_SLICE
-from tests.server.conftest import Env, WsClient
+from tests.server.conftest import Env, SiteFixture, WsClient
 from tests.server.test_faq import add_entries
 
 # These tests post quickly from fresh visitors on one address: limits that identities share
@@ -477,3 +485,42 @@ async def test_faq_answers_a_public_question_to_the_asker_only(env: Env) -> None
     staff = await agent.event("suggestions", wait=10)
     assert staff["for_message_id"] == question["id"]
     assert [f for f in await watcher.drain(0.5) if f["type"] == "suggestions"] == []
+
+
+async def test_agent_unread_counts_from_the_read_mark_and_at_most_the_latest_window(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]]
+) -> None:
+    path = tmp_path / "unread.db"
+    shutil.copyfile(seeded_db[0], path)
+    site = seeded_db[1]["a"]
+    db = Database(str(path), readers=1)
+    await db.open()
+    try:
+        busy = await create_room(db, site.creds.site_id, "Busy")
+        shopper = Author("customer", "cus_unread", "Pembeli")
+
+        def posts(conn: Tx) -> None:
+            for n in range(UNANSWERED_WINDOW + 3):
+                room = room_store.load_room(conn, busy.site_id, busy.id)
+                assert room is not None
+                room_store.append_message(conn, room, "text", f"q{n}", shopper, f"c{n}")
+
+        await db.write(posts)
+
+        async def unread() -> int:
+            rooms = await room_store.list_rooms(db, busy.site_id, site.agent_id, kind="public")
+            return int(next(r for r in rooms if r.id == busy.id).extra["unread"])
+
+        async def mark(seq: int) -> int:
+            return await db.write(
+                lambda conn: room_store.set_read_mark(conn, busy.id, "agent", site.agent_id, seq)
+            )
+
+        # Never read: only the latest window counts, not the whole history.
+        assert await unread() == UNANSWERED_WINDOW
+        assert await mark(2) == 2 and await unread() == UNANSWERED_WINDOW
+        assert await mark(UNANSWERED_WINDOW + 1) == UNANSWERED_WINDOW + 1 and await unread() == 2
+        # A read mark never moves back.
+        assert await mark(5) == UNANSWERED_WINDOW + 1 and await unread() == 2
+    finally:
+        await db.close()
