@@ -12,8 +12,18 @@ from chat_server.domain.crm_rules import MAX_NOTE, OrderFields, ProfileFields
 from chat_server.domain.models import Site
 from chat_server.services.faq import FaqService
 from chat_server.store import crm as crm_store
+from chat_server.store import customer_record as record_store
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
+from chat_server.store.customer_record import (
+    CustomerExport,
+    CustomerPage,
+    CustomerRecord,
+    FullRecord,
+    Note,
+    OrderView,
+    Timeline,
+)
 from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 
@@ -78,50 +88,70 @@ class CrmService:
 
     async def upsert_external(
         self, viewer: Viewer, external_id: str, profile: ProfileFields
-    ) -> dict[str, Any]:
+    ) -> CustomerRecord:
         require_owner(viewer)
-
-        def job(conn: Tx) -> str:
-            customer_id = crm_store.ensure_by_external(conn, viewer.site_id, external_id)
-            crm_store.apply_profile(conn, customer_id, profile)
-            return customer_id
-
-        customer_id = await self.db.write(job)
+        customer_id = await self.db.write(
+            lambda conn: crm_store.profile_by_external(conn, viewer.site_id, external_id, profile)
+        )
         return await self.get(viewer, customer_id)
 
     async def add_order(
         self, viewer: Viewer, external_id: str, order: OrderFields
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[OrderView, bool]:
         """Unknown customers are created: orders often arrive before the shopper ever chats."""
         require_owner(viewer)
+        # Scores this buyer at once and marks the site: the rest is re-scored off this path.
+        return await self.db.write(
+            lambda conn: crm_store.order_by_external(conn, viewer.site_id, external_id, order)
+        )
 
-        def job(conn: Tx) -> tuple[dict[str, Any], bool]:
-            customer_id = crm_store.ensure_by_external(conn, viewer.site_id, external_id)
-            # Scores this buyer at once and marks the site: the rest is re-scored off this path.
-            return crm_store.insert_order(conn, viewer.site_id, customer_id, order)
-
-        return await self.db.write(job)
-
-    async def get(self, viewer: Viewer, customer_id: str) -> dict[str, Any]:
-        found = await crm_store.record(self.db, viewer.site_id, customer_id)
+    async def get(self, viewer: Viewer, customer_id: str) -> CustomerRecord:
+        found = await record_store.record(self.db, viewer.site_id, customer_id)
         if found is None:
             raise errors.not_found("customer")
         return found
 
-    async def full_record(self, viewer: Viewer, customer_id: str) -> dict[str, Any]:
-        found = await self.get(viewer, customer_id)
-        found["orders"] = await crm_store.orders_of(self.db, customer_id, 100)
-        found["rooms"] = await crm_store.rooms_of(self.db, customer_id)
+    async def full_record(self, viewer: Viewer, customer_id: str) -> FullRecord:
+        found = await record_store.full_record(self.db, viewer.site_id, customer_id)
+        if found is None:
+            raise errors.not_found("customer")
         return found
+
+    async def search(
+        self,
+        viewer: Viewer,
+        *,
+        q: str = "",
+        segment: str = "",
+        tag: str = "",
+        attr: tuple[str, str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CustomerPage:
+        return await record_store.search(
+            self.db,
+            viewer.site_id,
+            q=q,
+            segment=segment,
+            tag=tag,
+            attr=attr,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def timeline(self, viewer: Viewer, customer_id: str, limit: int) -> Timeline:
+        # Another site's customer is not found, even though the reads below are by id.
+        await self.get(viewer, customer_id)
+        return await record_store.timeline(self.db, viewer.site_id, customer_id, limit)
 
     async def _editable(self, viewer: Viewer, customer_id: str) -> None:
         found = await self.get(viewer, customer_id)
-        if found["erased"]:
+        if found.erased:
             raise errors.SapaError(errors.ErrorCode.CONFLICT, "this customer was erased")
 
     async def update(
         self, viewer: Viewer, customer_id: str, profile: ProfileFields
-    ) -> dict[str, Any]:
+    ) -> CustomerRecord:
         if profile.consents:
             # Consent is the shop's legal record: owners (and the shop's server) keep it.
             require_owner(viewer)
@@ -129,7 +159,7 @@ class CrmService:
         await self.db.write(lambda conn: crm_store.apply_profile(conn, customer_id, profile))
         return await self.get(viewer, customer_id)
 
-    async def add_note(self, viewer: Viewer, customer_id: str, body: Any) -> dict[str, Any]:
+    async def add_note(self, viewer: Viewer, customer_id: str, body: Any) -> Note:
         if not isinstance(body, str) or not body.strip() or len(body) > MAX_NOTE:
             raise errors.bad_request(f"a note is 1 to {MAX_NOTE} characters")
         await self._editable(viewer, customer_id)
@@ -170,8 +200,8 @@ class CrmService:
         # Fold the WAL into the file: with secure_delete on, no erased text stays on disk.
         await self.db.checkpoint()
 
-    async def export(self, viewer: Viewer, customer_id: str) -> dict[str, Any]:
-        found = await crm_store.export(self.db, viewer.site_id, customer_id)
+    async def export(self, viewer: Viewer, customer_id: str) -> CustomerExport:
+        found = await record_store.export(self.db, viewer.site_id, customer_id)
         if found is None:
             raise errors.not_found("customer")
         return found

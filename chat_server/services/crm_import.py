@@ -125,18 +125,16 @@ def _chunk(
             break
         line, row = rows[index]
         index += 1
-        customer_id = crm_store.ensure_by_external(conn, site_id, row["external_id"])
         if kind == "customers":
-            crm_store.apply_profile(conn, customer_id, row["profile"])
+            crm_store.profile_by_external(conn, site_id, row["external_id"], row["profile"])
             imported += 1
             continue
-        conn.execute("SAVEPOINT line")
         try:
-            _, created = crm_store.insert_order(conn, site_id, customer_id, row["order"])
-            conn.execute("RELEASE line")
+            # A refused order is undone alone: the chunk's other lines stay in its transaction.
+            _, created = crm_store.order_by_external(
+                conn, site_id, row["external_id"], row["order"]
+            )
         except errors.SapaError as exc:
-            conn.execute("ROLLBACK TO line")
-            conn.execute("RELEASE line")
             problems.append(f"line {line}: {exc.message}")
             continue
         if created:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+from chat_server import errors
 from chat_server.domain import identity
 from chat_server.domain.faq_rules import entry_fields
 from chat_server.ids import format_time, new_secret
@@ -129,10 +130,10 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
         def remember(conn: Tx) -> None:
             for fields in entries:
                 faq_store.insert_entry(conn, site_id, fields)
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_SITE_META, site_id))
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?)", (DEMO_PASSWORD_META, password)
-            )
+            for key, value in ((DEMO_SITE_META, site_id), (DEMO_PASSWORD_META, password)):
+                if site_store.set_meta_once(conn, key, value) != value:
+                    # Another process made its demo site first: this one's FAQ goes too.
+                    raise errors.SapaError(errors.ErrorCode.CONFLICT, "the demo site exists")
 
         await db.write(remember)
     await seed_samples(db, site_id)

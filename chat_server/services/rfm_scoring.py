@@ -1,7 +1,7 @@
 """Re-scoring a site's buyers off the chat path: debounced, in chunks, behind chat writes.
 
 An order (or a merge, or an erase) scores its own buyer at once against the site's
-stored thresholds and marks the site dirty (`crm_store.mark_rfm_dirty`) in the same
+stored thresholds and marks the site dirty (`rfm_scores.mark_rfm_dirty`) in the same
 transaction. This task notices dirty sites (also those marked by `sapa import` in
 another process), waits until a site has been quiet for `debounce` seconds (or
 dirty for `max_delay`, so a steady stream of orders is still scored), recomputes
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from chat_server.domain import rfm
-from chat_server.store import crm as crm_store
+from chat_server.store import rfm_scores
 from chat_server.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -78,16 +78,16 @@ class RfmScorer:
         if now - self._stale_checked >= STALE_CHECK_EVERY_S:
             self._stale_checked = now
             await self.db.write_bulk(
-                lambda conn: crm_store.mark_stale_sites(conn, now - RESCORE_EVERY_S, now)
+                lambda conn: rfm_scores.mark_stale_sites(conn, now - RESCORE_EVERY_S, now)
             )
         done = 0
-        for site in await crm_store.dirty_sites(self.db):
+        for site in await rfm_scores.dirty_sites(self.db):
             quiet = now - site.last_at >= self.debounce
             overdue = now - site.first_at >= self.max_delay
             if site.claimed_until >= now or not (quiet or overdue):
                 continue
             covered = await self.db.write_bulk(
-                partial(crm_store.claim_dirty, site_id=site.site_id, now=now, lease=CLAIM_LEASE_S)
+                partial(rfm_scores.claim_dirty, site_id=site.site_id, now=now, lease=CLAIM_LEASE_S)
             )
             if covered is None:
                 continue  # another process took it
@@ -95,12 +95,12 @@ class RfmScorer:
                 await self.rescore(site.site_id)
             except BaseException:
                 await self.db.write_bulk(
-                    partial(crm_store.finish_dirty, site_id=site.site_id, covered=-1.0, now=now)
+                    partial(rfm_scores.finish_dirty, site_id=site.site_id, covered=-1.0, now=now)
                 )
                 raise
             await self.db.write_bulk(
                 partial(
-                    crm_store.finish_dirty,
+                    rfm_scores.finish_dirty,
                     site_id=site.site_id,
                     covered=covered,
                     now=time.time(),
@@ -111,21 +111,19 @@ class RfmScorer:
 
     async def rescore(self, site_id: str) -> rfm.Thresholds:
         """New thresholds from every buyer's figures, then every buyer's score, chunk by chunk."""
-        rows = await crm_store.site_buyers(self.db, site_id)
+        buyers = await rfm_scores.site_buyers(self.db, site_id)
         moment = datetime.now(UTC)
         # Sorting a big shop's figures is CPU work: keep it off the event loop.
-        limits = await asyncio.to_thread(
-            lambda: rfm.thresholds_for(crm_store.buyers_of(rows), moment)
-        )
+        limits = await asyncio.to_thread(rfm.thresholds_for, buyers, moment)
         stamp = time.time()
         await self.db.write_bulk(
-            lambda conn: crm_store.save_thresholds(conn, site_id, limits, stamp)
+            lambda conn: rfm_scores.save_thresholds(conn, site_id, limits, stamp)
         )
         after: str | None = ""
         while after is not None:
             after = await self.db.write_bulk(
                 partial(
-                    crm_store.rescore_chunk,
+                    rfm_scores.rescore_chunk,
                     site_id=site_id,
                     after=after,
                     limit=self.chunk,

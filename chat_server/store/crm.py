@@ -1,28 +1,23 @@
-"""The customer record: profile, attributes, tags, notes, consent, orders, RFM, merge, erase."""
+"""Writes to the customer record: profile, attributes, tags, notes, consent, orders, merge, erase.
+
+Reads and the records they answer are in `customer_record.py`; RFM scores in `rfm_scores.py`.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from chat_server import errors
-from chat_server.domain import rfm
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
-from chat_server.domain.models import Author
 from chat_server.ids import new_id, now_iso
 from chat_server.store import faq as faq_store
-from chat_server.store import like
-from chat_server.store.database import Database
-from chat_server.store.sql import Row, Tx
+from chat_server.store.customer_record import Note, OrderView
+from chat_server.store.rfm_scores import mark_rfm_dirty, refresh_stats
+from chat_server.store.sql import Tx
 
 ERASED_BODY = "[dihapus atas permintaan pelanggan]"
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 # -- writes (writer thread) ------------------------------------------------------
@@ -98,17 +93,12 @@ def add_note(
     agent_id: str,
     agent_name: str,
     body: str,
-) -> dict[str, Any]:
-    note = {
-        "id": new_id("note"),
-        "body": body,
-        "author": {"id": agent_id, "name": agent_name},
-        "created_at": now_iso(),
-    }
+) -> Note:
+    note = Note(new_id("note"), body, agent_id, agent_name, now_iso())
     conn.execute(
         "INSERT INTO customer_notes (id, site_id, customer_id, agent_id, agent_name, body, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (note["id"], site_id, customer_id, agent_id, agent_name, body, note["created_at"]),
+        (note.id, site_id, customer_id, agent_id, agent_name, body, note.created_at),
     )
     return note
 
@@ -131,7 +121,7 @@ def set_consent(
 
 def insert_order(
     conn: Tx, site_id: str, customer_id: str, fields: OrderFields
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[OrderView, bool]:
     """(order, created). The same order_id again stores nothing and answers the stored order."""
     existing = conn.execute(
         "SELECT * FROM orders WHERE site_id = ? AND order_id = ?", (site_id, fields.order_id)
@@ -141,7 +131,7 @@ def insert_order(
             raise errors.SapaError(
                 errors.ErrorCode.CONFLICT, "that order_id belongs to another customer"
             )
-        return order_view(existing), False
+        return OrderView.from_row(existing), False
     conn.execute(
         "INSERT INTO orders (id, site_id, customer_id, order_id, total, currency, items, placed_at,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -161,178 +151,35 @@ def insert_order(
     row = conn.execute(
         "SELECT * FROM orders WHERE site_id = ? AND order_id = ?", (site_id, fields.order_id)
     ).fetchone()
-    return order_view(row), True
+    return OrderView.from_row(row), True
 
 
-def order_view(row: Row) -> dict[str, Any]:
-    return {
-        "order_id": row["order_id"],
-        "total": row["total"],
-        "currency": row["currency"],
-        "items": json.loads(row["items"]),
-        "placed_at": row["placed_at"],
-    }
+def order_by_external(
+    conn: Tx, site_id: str, external_id: str, fields: OrderFields
+) -> tuple[OrderView, bool]:
+    """Store an order of the shop's customer `external_id` (created when unknown).
 
-
-# -- RFM scores: one buyer at once, the whole site later and in chunks ---------------------
-
-
-def mark_rfm_dirty(conn: Tx, site_id: str, at: float | None = None) -> None:
-    """Ask for the site's thresholds and every buyer's score to be recomputed, off the chat path.
-
-    One tiny upsert: call it in any transaction that changes who bought what (orders, merge,
-    erase). The scorer waits until the site has been quiet for a moment, then works in chunks.
+    The order goes in its own savepoint: when it is refused (its order_id belongs to another
+    customer) only the order is undone, so one bad line of an import batch leaves the rest
+    of the batch's transaction whole. The refusal is raised.
     """
-    moment = time.time() if at is None else at
-    conn.execute(
-        "INSERT INTO rfm_dirty (site_id, first_at, last_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (site_id) DO UPDATE SET last_at = max(last_at, excluded.last_at)",
-        (site_id, moment, moment),
-    )
+    customer_id = ensure_by_external(conn, site_id, external_id)
+    conn.execute("SAVEPOINT order_line")
+    try:
+        stored = insert_order(conn, site_id, customer_id, fields)
+    except errors.SapaError:
+        conn.execute("ROLLBACK TO order_line")
+        conn.execute("RELEASE order_line")
+        raise
+    conn.execute("RELEASE order_line")
+    return stored
 
 
-def site_thresholds(conn: Tx, site_id: str) -> rfm.Thresholds:
-    """The thresholds last computed for the site; the fixed ones before the first computation."""
-    row = conn.execute(
-        "SELECT thresholds FROM rfm_thresholds WHERE site_id = ?", (site_id,)
-    ).fetchone()
-    return rfm.Thresholds.from_dict(json.loads(row[0])) if row else rfm.fixed_thresholds()
-
-
-def _buyer(row: Row) -> rfm.Buyer:
-    return rfm.Buyer(
-        row["customer_id"],
-        _parse_time(row["last_order_at"]),
-        row["orders_count"],
-        row["total_spent"],
-    )
-
-
-def _store_scores(conn: Tx, scores: list[tuple[str, rfm.Score]]) -> None:
-    conn.executemany(
-        "UPDATE customer_stats SET r = ?, f = ?, m = ?, segment = ?, rfm_method = ?"
-        " WHERE customer_id = ?",
-        [(s.r, s.f, s.m, s.segment, s.method, cid) for cid, s in scores],
-    )
-
-
-def score_customer(conn: Tx, site_id: str, customer_id: str) -> None:
-    """Score one buyer against the site's stored thresholds: O(1), fine inside a chat batch."""
-    row = conn.execute(
-        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
-        " WHERE customer_id = ?",
-        (customer_id,),
-    ).fetchone()
-    if row is not None:
-        limits = site_thresholds(conn, site_id)
-        _store_scores(conn, [(customer_id, limits.score(_buyer(row), datetime.now(UTC)))])
-
-
-def refresh_stats(conn: Tx, site_id: str, customer_id: str) -> None:
-    """Recount one customer's orders, score him at once, and mark the site for re-scoring."""
-    row = conn.execute(
-        "SELECT count(*) AS n, COALESCE(sum(total), 0) AS spent, min(placed_at) AS first,"
-        " max(placed_at) AS last, max(currency) AS currency FROM orders WHERE customer_id = ?",
-        (customer_id,),
-    ).fetchone()
-    mark_rfm_dirty(conn, site_id)
-    if row["n"] == 0:
-        conn.execute("DELETE FROM customer_stats WHERE customer_id = ?", (customer_id,))
-        return
-    conn.execute(
-        "INSERT INTO customer_stats (customer_id, site_id, orders_count, total_spent, currency,"
-        " first_order_at, last_order_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (customer_id) DO UPDATE SET orders_count = excluded.orders_count,"
-        " total_spent = excluded.total_spent, currency = excluded.currency,"
-        " first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at",
-        (customer_id, site_id, row["n"], row["spent"], row["currency"], row["first"], row["last"]),
-    )
-    score_customer(conn, site_id, customer_id)
-
-
-@dataclass(frozen=True, slots=True)
-class DirtySite:
-    site_id: str
-    first_at: float
-    last_at: float
-    claimed_until: float
-
-
-async def dirty_sites(db: Database) -> list[DirtySite]:
-    rows = await db.fetch_all(
-        "SELECT site_id, first_at, last_at, claimed_until FROM rfm_dirty ORDER BY first_at"
-    )
-    return [DirtySite(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def claim_dirty(conn: Tx, site_id: str, now: float, lease: float) -> float | None:
-    """Take the site for re-scoring (one process at a time); answers the mark it covers."""
-    row = conn.execute(
-        "UPDATE rfm_dirty SET claimed_until = ? WHERE site_id = ? AND claimed_until < ?"
-        " RETURNING last_at",
-        (now + lease, site_id, now),
-    ).fetchone()
-    return None if row is None else float(row[0])
-
-
-def finish_dirty(conn: Tx, site_id: str, covered: float, now: float) -> None:
-    """Done up to mark `covered`: a later mark (an order meanwhile) keeps the site dirty, and
-    its wait for the next re-score starts now."""
-    conn.execute("DELETE FROM rfm_dirty WHERE site_id = ? AND last_at <= ?", (site_id, covered))
-    conn.execute(
-        "UPDATE rfm_dirty SET claimed_until = 0, first_at = ? WHERE site_id = ?", (now, site_id)
-    )
-
-
-async def site_buyers(db: Database, site_id: str) -> list[Row]:
-    """Every buyer's figures (on a reader: the writer is not held while they are read)."""
-    return await db.fetch_all(
-        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
-        " WHERE site_id = ?",
-        (site_id,),
-    )
-
-
-def buyers_of(rows: list[Row]) -> list[rfm.Buyer]:
-    return [_buyer(r) for r in rows]
-
-
-def save_thresholds(conn: Tx, site_id: str, limits: rfm.Thresholds, now: float) -> None:
-    conn.execute(
-        "INSERT INTO rfm_thresholds (site_id, thresholds, computed_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (site_id) DO UPDATE SET thresholds = excluded.thresholds,"
-        " computed_at = excluded.computed_at",
-        (site_id, json.dumps(limits.as_dict()), now),
-    )
-
-
-def rescore_chunk(
-    conn: Tx, site_id: str, after: str, limit: int, limits: rfm.Thresholds
-) -> str | None:
-    """Score the next `limit` buyers (by id, after `after`) from their current figures.
-
-    Answers the last id done, or None when the site is done. The figures are read in the same
-    short transaction as the update, so a buyer who ordered meanwhile is never scored stale.
-    """
-    rows = conn.execute(
-        "SELECT customer_id, orders_count, total_spent, last_order_at FROM customer_stats"
-        " WHERE site_id = ? AND customer_id > ? ORDER BY customer_id LIMIT ?",
-        (site_id, after, limit),
-    ).fetchall()
-    if not rows:
-        return None
-    now = datetime.now(UTC)
-    _store_scores(conn, [(r["customer_id"], limits.score(_buyer(r), now)) for r in rows])
-    return str(rows[-1]["customer_id"]) if len(rows) == limit else None
-
-
-def mark_stale_sites(conn: Tx, computed_before: float, now: float) -> None:
-    """Recency moves with the clock: sites scored long ago are scored again."""
-    conn.execute(
-        "INSERT OR IGNORE INTO rfm_dirty (site_id, first_at, last_at)"
-        " SELECT site_id, ?, ? FROM rfm_thresholds WHERE computed_at < ?",
-        (now, now, computed_before),
-    )
+def profile_by_external(conn: Tx, site_id: str, external_id: str, fields: ProfileFields) -> str:
+    """Upsert the shop's customer `external_id` with these fields; answers the customer's id."""
+    customer_id = ensure_by_external(conn, site_id, external_id)
+    apply_profile(conn, customer_id, fields)
+    return customer_id
 
 
 def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
@@ -355,13 +202,17 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
                 f"UPDATE customers SET {column} = COALESCE({column}, ?) WHERE id = ?",
                 (anon[column], known_id),
             )
+    # The known record's own values win: the anonymous one's only fill gaps.
     conn.execute(
-        "INSERT OR IGNORE INTO customer_attributes (customer_id, key, value, updated_at)"
-        " SELECT ?, key, value, updated_at FROM customer_attributes WHERE customer_id = ?",
+        "INSERT INTO customer_attributes (customer_id, key, value, updated_at)"
+        " SELECT ?, key, value, updated_at FROM customer_attributes WHERE customer_id = ? AND true"
+        " ON CONFLICT (customer_id, key) DO NOTHING",
         (known_id, anonymous_id),
     )
     conn.execute(
-        "INSERT OR IGNORE INTO customer_tags (customer_id, tag) SELECT ?, tag FROM customer_tags WHERE customer_id = ?",
+        "INSERT INTO customer_tags (customer_id, tag)"
+        " SELECT ?, tag FROM customer_tags WHERE customer_id = ? AND true"
+        " ON CONFLICT (customer_id, tag) DO NOTHING",
         (known_id, anonymous_id),
     )
     # The most recent consent decision wins, whichever record it was given on.
@@ -388,7 +239,8 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     conn.execute(
         "INSERT INTO room_mutes (room_id, customer_id, until, muted_by, created_at)"
         " SELECT room_id, ?, until, muted_by, created_at FROM room_mutes WHERE customer_id = ? AND true"
-        " ON CONFLICT (room_id, customer_id) DO UPDATE SET until = max(until, excluded.until)",
+        " ON CONFLICT (room_id, customer_id) DO UPDATE SET until = CASE"
+        " WHEN excluded.until > room_mutes.until THEN excluded.until ELSE room_mutes.until END",
         (known_id, anonymous_id),
     )
     conn.execute("DELETE FROM room_mutes WHERE customer_id = ?", (anonymous_id,))
@@ -408,8 +260,15 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     )
     conn.execute("UPDATE customers SET merged_into = ? WHERE id = ?", (known_id, anonymous_id))
     conn.execute(
-        "UPDATE customers SET created_at = min(created_at, ?), last_seen_at = max(last_seen_at, ?) WHERE id = ?",
-        (anon["created_at"], anon["last_seen_at"], known_id),
+        "UPDATE customers SET created_at = CASE WHEN ? < created_at THEN ? ELSE created_at END,"
+        " last_seen_at = CASE WHEN ? > last_seen_at THEN ? ELSE last_seen_at END WHERE id = ?",
+        (
+            anon["created_at"],
+            anon["created_at"],
+            anon["last_seen_at"],
+            anon["last_seen_at"],
+            known_id,
+        ),
     )
     # Both recounts score the known customer at once and mark the site for re-scoring.
     refresh_stats(conn, site_id, known_id)
@@ -635,239 +494,3 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     )
     mark_rfm_dirty(conn, site_id)
     return Erased(ids, room_ids, faq_changed)
-
-
-# -- reads -----------------------------------------------------------------------
-
-
-async def record(db: Database, site_id: str, customer_id: str) -> dict[str, Any] | None:
-    row = await db.fetch_one(
-        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at,"
-        " s.r, s.f, s.m, s.segment, s.rfm_method FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id"
-        " WHERE c.id = ? AND c.site_id = ?",
-        (customer_id, site_id),
-    )
-    if row is None:
-        return None
-    attrs = await db.fetch_all(
-        "SELECT key, value FROM customer_attributes WHERE customer_id = ? ORDER BY key",
-        (customer_id,),
-    )
-    tags = await db.fetch_all(
-        "SELECT tag FROM customer_tags WHERE customer_id = ? ORDER BY tag", (customer_id,)
-    )
-    notes = await db.fetch_all(
-        "SELECT * FROM customer_notes WHERE customer_id = ? ORDER BY created_at DESC",
-        (customer_id,),
-    )
-    consents = await db.fetch_all(
-        "SELECT * FROM consents WHERE customer_id = ? ORDER BY kind", (customer_id,)
-    )
-    return customer_view(row, attrs, tags, notes, consents)
-
-
-def customer_view(
-    row: Row,
-    attrs: list[Row],
-    tags: list[Row],
-    notes: list[Row],
-    consents: list[Row],
-) -> dict[str, Any]:
-    orders = row["orders_count"] or 0
-    last = row["last_order_at"]
-    now = datetime.now(UTC)
-    return {
-        "id": row["id"],
-        "external_id": row["external_id"],
-        "name": row["name"],
-        "display_name": row["display_name"],
-        "email": row["email"],
-        "phone": row["phone"],
-        "locale": row["locale"],
-        "first_seen_at": row["created_at"],
-        "last_seen_at": row["last_seen_at"] or None,
-        "erased": row["erased_at"] is not None,
-        "merged_into": row["merged_into"],
-        "attributes": {a["key"]: json.loads(a["value"]) for a in attrs},
-        "tags": [t["tag"] for t in tags],
-        "consents": [
-            {"kind": c["kind"], "granted": bool(c["granted"]), "source": c["source"], "at": c["at"]}
-            for c in consents
-        ],
-        "notes": [
-            {
-                "id": n["id"],
-                "body": n["body"],
-                "author": {"id": n["agent_id"], "name": n["agent_name"]},
-                "created_at": n["created_at"],
-            }
-            for n in notes
-        ],
-        "orders_count": orders,
-        "total_spent": row["total_spent"] or 0,
-        "currency": row["currency"] or "IDR",
-        "last_order_at": last,
-        "rfm": {
-            "r": row["r"] or 0,
-            "f": row["f"] or 0,
-            "m": row["m"] or 0,
-            "segment": row["segment"] if orders else "prospect",
-            # Which scoring gave r/f/m: "quintiles" within the site, or "fixed" thresholds
-            # (a shop with too few buyers); null before the first order.
-            "method": row["rfm_method"] if orders else None,
-            "lifecycle": rfm.lifecycle(orders, _parse_time(last) if last else None, now),
-        },
-    }
-
-
-async def orders_of(db: Database, customer_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-    rows = await db.fetch_all(
-        "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
-        (customer_id, limit),
-    )
-    return [order_view(r) for r in rows]
-
-
-async def rooms_of(db: Database, customer_id: str) -> list[dict[str, Any]]:
-    rows = await db.fetch_all(
-        "SELECT id, kind, name, status, last_seq, created_at, updated_at FROM rooms WHERE customer_id = ? ORDER BY updated_at DESC",
-        (customer_id,),
-    )
-    return [dict(r) for r in rows]
-
-
-async def search(
-    db: Database,
-    site_id: str,
-    *,
-    q: str = "",
-    segment: str = "",
-    tag: str = "",
-    attr: tuple[str, str] | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    where = ["c.site_id = ?", "c.merged_into IS NULL", "c.erased_at IS NULL"]
-    params: list[Any] = [site_id]
-    if q:
-        where.append(
-            f"(c.name LIKE ? {like.ESCAPE} OR c.email LIKE ? {like.ESCAPE}"
-            f" OR c.phone LIKE ? {like.ESCAPE} OR c.external_id LIKE ? {like.ESCAPE} OR c.id = ?)"
-        )
-        pattern = like.contains(q)
-        params += [pattern, pattern, pattern, pattern, q]
-    if segment == "prospect":
-        where.append("s.customer_id IS NULL")
-    elif segment:
-        where.append("s.segment = ?")
-        params.append(segment)
-    if tag:
-        where.append(
-            "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag = ?)"
-        )
-        params.append(tag.lower())
-    if attr:
-        where.append(
-            "EXISTS (SELECT 1 FROM customer_attributes a WHERE a.customer_id = c.id AND a.key = ? AND (a.value = ? OR a.value = ?))"
-        )
-        params += [attr[0], json.dumps(attr[1]), attr[1]]
-    base = (
-        "FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id WHERE "
-        + " AND ".join(where)
-    )
-    total_row = await db.fetch_one("SELECT count(*) AS n " + base, tuple(params))
-    rows = await db.fetch_all(
-        "SELECT c.*, s.orders_count, s.total_spent, s.currency, s.last_order_at, s.first_order_at, s.r, s.f, s.m, s.segment,"
-        " s.rfm_method " + base + " ORDER BY c.last_seen_at DESC LIMIT ? OFFSET ?",
-        (*params, limit, offset),
-    )
-    ids = [r["id"] for r in rows]
-    tags: dict[str, list[Row]] = {}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for t in await db.fetch_all(
-            f"SELECT customer_id, tag FROM customer_tags WHERE customer_id IN ({marks}) ORDER BY tag",
-            tuple(ids),
-        ):
-            tags.setdefault(t["customer_id"], []).append(t)
-    # The list carries tags; attributes, notes and consents are on the customer's own record.
-    items = [customer_view(r, [], tags.get(r["id"], []), [], []) for r in rows]
-    return items, int(total_row["n"]) if total_row else 0
-
-
-async def timeline(
-    db: Database, site_id: str, customer_id: str, limit: int
-) -> tuple[list[dict[str, Any]], bool]:
-    """Every message of the customer's conversations and public posts, orders, FAQ answers, ratings."""
-    items: list[dict[str, Any]] = []
-    messages = await db.fetch_all(
-        "SELECT m.*, r.kind AS room_kind, r.name AS room_name FROM messages m JOIN rooms r ON r.id = m.room_id"
-        " WHERE m.site_id = ? AND (r.customer_id = ? OR (m.author_kind = 'customer' AND m.author_id = ?))"
-        " ORDER BY m.created_at DESC, m.seq DESC LIMIT ?",
-        (site_id, customer_id, customer_id, limit + 1),
-    )
-    has_more = len(messages) > limit
-    for m in messages[:limit]:
-        items.append(
-            {
-                "kind": "message",
-                "at": m["created_at"],
-                "room_id": m["room_id"],
-                "room_kind": m["room_kind"],
-                "room_name": m["room_name"],
-                "message": {
-                    "id": m["id"],
-                    "seq": m["seq"],
-                    "kind": m["kind"],
-                    "body": m["body"],
-                    "author": Author(m["author_kind"], m["author_id"], m["author_name"]).as_dict(),
-                    **({"event": json.loads(m["event"])} if m["event"] else {}),
-                },
-            }
-        )
-    for o in await db.fetch_all(
-        "SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC LIMIT ?",
-        (customer_id, limit),
-    ):
-        items.append({"kind": "order", "at": o["placed_at"], "order": order_view(o)})
-    for e in await db.fetch_all(
-        "SELECT e.*, f.question FROM faq_events e LEFT JOIN faq_entries f ON f.id = e.faq_id"
-        " WHERE e.site_id = ? AND (e.room_id IN (SELECT id FROM rooms WHERE customer_id = ?)"
-        " OR e.message_id IN (SELECT id FROM messages WHERE author_id = ?)) ORDER BY e.created_at DESC LIMIT ?",
-        (site_id, customer_id, customer_id, limit),
-    ):
-        items.append(
-            {
-                "kind": "faq",
-                "at": e["created_at"],
-                "faq": {"id": e["faq_id"], "question": e["question"], "event": e["kind"]},
-            }
-        )
-    for r in await db.fetch_all(
-        "SELECT * FROM ratings WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
-        (customer_id, limit),
-    ):
-        items.append(
-            {
-                "kind": "rating",
-                "at": r["created_at"],
-                "rating": {"room_id": r["room_id"], "score": r["score"], "comment": r["comment"]},
-            }
-        )
-    # Same-millisecond items (a reply and the system line it caused) keep their room order.
-    items.sort(key=lambda item: (item["at"], item.get("message", {}).get("seq", 0)))
-    return items, has_more
-
-
-async def export(db: Database, site_id: str, customer_id: str) -> dict[str, Any] | None:
-    profile = await record(db, site_id, customer_id)
-    if profile is None:
-        return None
-    everything, _ = await timeline(db, site_id, customer_id, 1_000_000)
-    return {
-        "exported_at": now_iso(),
-        "customer": profile,
-        "orders": await orders_of(db, customer_id, 1_000_000),
-        "rooms": await rooms_of(db, customer_id),
-        "timeline": everything,
-    }

@@ -15,7 +15,6 @@ from chat_server.domain.models import Customer, Site
 from chat_server.domain.origins import origin_allowed
 from chat_server.ids import now_iso
 from chat_server.services import widget_sessions
-from chat_server.store import crm as crm_store
 from chat_server.web.context import context_of
 from chat_server.web.jsonbody import read_json
 from chat_server.web.rest import int_param
@@ -94,7 +93,8 @@ async def upsert_by_external(request: Request) -> Response:
         if data.pop("external_id") != external_id:
             raise errors.bad_request("'external_id' differs from the one in the path")
     profile = crm_rules.strict_profile(data, "api", now_iso())
-    return JSONResponse(await context_of(request).crm.upsert_external(viewer, external_id, profile))
+    stored = await context_of(request).crm.upsert_external(viewer, external_id, profile)
+    return JSONResponse(stored.to_json())
 
 
 async def add_order(request: Request) -> Response:
@@ -102,7 +102,7 @@ async def add_order(request: Request) -> Response:
     external_id = crm_rules.external_id(request.path_params["external_id"])
     order = crm_rules.order(await _json(request))
     stored, created = await context_of(request).crm.add_order(viewer, external_id, order)
-    return JSONResponse(stored, status_code=201 if created else 200)
+    return JSONResponse(stored.to_json(), status_code=201 if created else 200)
 
 
 async def list_customers(request: Request) -> Response:
@@ -112,9 +112,8 @@ async def list_customers(request: Request) -> Response:
     if params.get("attr"):
         key, _, value = params["attr"].partition(":")
         attr = (key, value)
-    items, total = await crm_store.search(
-        context_of(request).db,
-        viewer.site_id,
+    page = await context_of(request).crm.search(
+        viewer,
         q=params.get("q", "")[:200],
         segment=params.get("segment", ""),
         tag=params.get("tag", ""),
@@ -122,14 +121,14 @@ async def list_customers(request: Request) -> Response:
         limit=int_param(request, "limit", 50, 1, 200),
         offset=int_param(request, "offset", 0, 0, 10_000_000),
     )
-    return JSONResponse({"items": items, "total": total})
+    return JSONResponse(page.to_json())
 
 
 async def one_customer(request: Request) -> Response:
     viewer = await authenticate(request)
     crm, customer_id = context_of(request).crm, request.path_params["customer_id"]
     if request.method == "GET":
-        return JSONResponse(await crm.full_record(viewer, customer_id))
+        return JSONResponse((await crm.full_record(viewer, customer_id)).to_json())
     if request.method == "DELETE":
         await crm.erase(viewer, customer_id)
         return JSONResponse({"ok": True, "erased": customer_id})
@@ -138,7 +137,7 @@ async def one_customer(request: Request) -> Response:
     # From the console the consent's source is the console; a shop's server says its own.
     source = "api" if request.headers.get("authorization") else "console"
     profile = crm_rules.strict_profile(await _json(request), source, now_iso())
-    return JSONResponse(await crm.update(viewer, customer_id, profile))
+    return JSONResponse((await crm.update(viewer, customer_id, profile)).to_json())
 
 
 async def add_note(request: Request) -> Response:
@@ -146,20 +145,15 @@ async def add_note(request: Request) -> Response:
     data = await _json(request)
     body = data.get("body") if isinstance(data, dict) else None
     note = await context_of(request).crm.add_note(viewer, request.path_params["customer_id"], body)
-    return JSONResponse(note, status_code=201)
+    return JSONResponse(note.to_json(), status_code=201)
 
 
 async def timeline(request: Request) -> Response:
     viewer = await authenticate(request)
-    customer_id = request.path_params["customer_id"]
-    await context_of(request).crm.get(viewer, customer_id)
-    items, has_more = await crm_store.timeline(
-        context_of(request).db,
-        viewer.site_id,
-        customer_id,
-        int_param(request, "limit", 500, 1, 5000),
+    found = await context_of(request).crm.timeline(
+        viewer, request.path_params["customer_id"], int_param(request, "limit", 500, 1, 5000)
     )
-    return JSONResponse({"items": items, "has_more": has_more})
+    return JSONResponse(found.to_json())
 
 
 async def export(request: Request) -> Response:
@@ -167,7 +161,7 @@ async def export(request: Request) -> Response:
     customer_id = request.path_params["customer_id"]
     data = await context_of(request).crm.export(viewer, customer_id)
     return Response(
-        json.dumps(data, ensure_ascii=False, indent=2),
+        json.dumps(data.to_json(), ensure_ascii=False, indent=2),
         media_type="application/json",
         headers={"content-disposition": f'attachment; filename="customer-{customer_id}.json"'},
     )
