@@ -13,9 +13,18 @@ from typing import Any
 
 from chat_server.config import Settings
 from chat_server.errors import SapaError
-from chat_server.services import admin, console_auth, crm_import, demo, faq_cli, public_rooms
-from chat_server.store import sites as site_store
-from chat_server.store.database import Database
+from chat_server.services import (
+    admin,
+    console_auth,
+    crm_import,
+    demo,
+    faq_cli,
+    public_rooms,
+    sites,
+    storage,
+)
+
+DB_HELP = "database: SQLite file or postgresql:// URL (default: $SAPA_DB or sapa.db)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", default=None, help="SQLite file (default: $SAPA_DB or sapa.db)")
+        p.add_argument("--db", default=None, help=DB_HELP)
         return p
 
     serve = with_db(commands.add_parser("serve", help="run the server"))
@@ -109,9 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_db(path: str, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    db = Database(path, readers=1)
-    await db.open()
+async def _with_db(url: str, work: Callable[[storage.Store], Awaitable[Any]]) -> Any:
+    db = await storage.open_store(url)
     try:
         return await work(db)
     finally:
@@ -140,10 +148,10 @@ def _site_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _site_list(args: argparse.Namespace, settings: Settings) -> int:
-    sites = asyncio.run(_with_db(settings.db_path, site_store.list_sites))
+    every = asyncio.run(_with_db(settings.db_path, sites.list_all))
     rows = [
         {"site_id": s.id, "name": s.name, "site_key": s.site_key, "domains": list(s.domains)}
-        for s in sites
+        for s in every
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -175,7 +183,7 @@ def _agent(args: argparse.Namespace, settings: Settings) -> int:
         return _agent_list(args, settings)
     password = sys.stdin.readline().rstrip("\n") if args.action == "set-password" else ""
 
-    async def work(db: Database) -> str:
+    async def work(db: storage.Store) -> str:
         # No bus here: every server process picks the change up from the database.
         auth = console_auth.ConsoleAuth(db)
         agent = await console_auth.find_agent(db, args.email)

@@ -326,6 +326,11 @@ async def find_agent(db: Database, email: str) -> Agent:
     return agent
 
 
+async def site_agents(db: Database, site_id: str) -> list[Agent]:
+    """A site's agents by name, deactivated ones included (the console's boot data)."""
+    return await agent_store.list_agents(db, site_id)
+
+
 async def team(db: Database, site_id: str) -> list[agent_store.TeamMember]:
     """A site's agents, deactivated ones last, with when each last used the console."""
     if await site_store.get_site(db, site_id) is None:

@@ -1,11 +1,12 @@
 """The store as the layers above services see it: one opaque handle, opened and checked here.
 
-web/ holds a `Store` and passes it to services; it never runs store functions itself.
+web/ and the CLI hold a `Store` and pass it to services; they never run store functions
+themselves.
 """
 
 from __future__ import annotations
 
-from chat_server.store import Database, open_database
+from chat_server.store import Database, health, open_database
 
 Store = Database
 
@@ -18,4 +19,4 @@ async def open_store(url: str) -> Store:
 
 async def ping(store: Store) -> None:
     """Raise when the database cannot answer a trivial query (readiness)."""
-    await store.fetch_one("SELECT 1")
+    await health.ping(store)

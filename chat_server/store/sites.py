@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chat_server.domain.models import Site
@@ -92,7 +93,9 @@ def get_meta(conn: Tx, key: str) -> str | None:
 
 def set_meta_once(conn: Tx, key: str, value: str) -> str:
     """Store `value` under `key` unless one is already there; answer the stored one."""
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
+    )
     stored = get_meta(conn, key)
     assert stored is not None
     return stored
@@ -103,10 +106,19 @@ async def list_sites(db: Database) -> list[Site]:
     return [row_to_site(r) for r in rows]
 
 
-def update_site(conn: Tx, site_id: str, changes: dict[str, object]) -> None:
-    """`changes` maps validated column names (site_routes) to their new values."""
+# The settings an owner may change, and the ones stored as JSON text.
+SETTINGS = frozenset({"name", "greeting", "locale", "color", "domains", "prechat"})
+JSON_SETTINGS = frozenset({"domains", "prechat"})
+
+
+def update_site(conn: Tx, site_id: str, changes: Mapping[str, object]) -> None:
+    """`changes` maps settings (validated by the caller) to their new values."""
+    unknown = set(changes) - SETTINGS
+    if unknown:
+        raise ValueError(f"not a site setting: {sorted(unknown)}")
     assignments = ", ".join(f"{column} = ?" for column in changes)
-    conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*changes.values(), site_id))
+    values = [json.dumps(v) if k in JSON_SETTINGS else v for k, v in changes.items()]
+    conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*values, site_id))
 
 
 def touch_origin(conn: Tx, site_id: str, origin: str, at: str) -> None:
@@ -118,11 +130,17 @@ def touch_origin(conn: Tx, site_id: str, origin: str, at: str) -> None:
     )
 
 
-async def origins_seen(db: Database, site_id: str) -> list[tuple[str, str]]:
-    """(origin, last_seen_at) of every origin the widget connected from, newest first."""
+@dataclass(frozen=True, slots=True)
+class OriginSeen:
+    origin: str
+    last_seen_at: str
+
+
+async def origins_seen(db: Database, site_id: str) -> list[OriginSeen]:
+    """Every origin the widget connected from, with when it last did, newest first."""
     rows = await db.fetch_all(
         "SELECT origin, last_seen_at FROM site_origins WHERE site_id = ?"
         " ORDER BY last_seen_at DESC LIMIT 100",
         (site_id,),
     )
-    return [(r["origin"], r["last_seen_at"]) for r in rows]
+    return [OriginSeen(r["origin"], r["last_seen_at"]) for r in rows]

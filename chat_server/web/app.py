@@ -17,13 +17,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chat_server import ids
 from chat_server.bus import Bus, MemoryBus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
-from chat_server.services import demo, storage
+from chat_server.services import sites, storage
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -33,7 +32,6 @@ from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
 from chat_server.services.widget_sessions import SessionLimits
-from chat_server.store import sites as site_store
 from chat_server.web import (
     console_routes,
     crm_routes,
@@ -108,13 +106,6 @@ def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence, Rebalancer | 
     return redis_bus, presence, balancer
 
 
-async def _stored_secret(db: storage.Store) -> str:
-    """The cookie-signing key: generated once, then shared by every worker through the file."""
-    fresh = ids.new_secret(32)
-    stored: str = await db.write(lambda conn: site_store.set_meta_once(conn, "secret_key", fresh))
-    return stored
-
-
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -160,12 +151,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = await storage.open_store(settings.db_path)
-        secret = settings.secret_key or await _stored_secret(db)
-        demo_key = None
-        if settings.demo:
-            demo_id = await db.write(lambda conn: site_store.get_meta(conn, demo.DEMO_SITE_META))
-            demo_site = await site_store.get_site(db, demo_id) if demo_id else None
-            demo_key = demo_site.site_key if demo_site else None
+        secret = settings.secret_key or await sites.secret_key(db)
+        demo_key = await sites.demo_site_key(db) if settings.demo else None
         hub = Hub()
         bus, presence, balancer = make_bus(settings, hub)
         await bus.start()

@@ -13,8 +13,7 @@ from chat_server import errors
 from chat_server.bus import Event
 from chat_server.domain import audience
 from chat_server.errors import SapaError
-from chat_server.store import agents as agent_store
-from chat_server.store import sites as site_store
+from chat_server.services import console_auth, sites
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_SESSION_ENDED
 from chat_server.web.jsonbody import read_json
@@ -140,9 +139,8 @@ async def _app_page(request: Request, template: str) -> Response:
     session = await console_session(request)
     if session is None:
         return RedirectResponse("/console/login", status_code=303)
-    site = await site_store.get_site(ctx.db, session.agent.site_id)
-    assert site is not None
-    team = await agent_store.list_agents(ctx.db, site.id)
+    site = await sites.site_of(ctx.db, session.agent.site_id)
+    team = await console_auth.site_agents(ctx.db, site.id)
     # Who is connected now, not the status each agent last chose: an agent without a
     # socket is offline, and this agent is about to connect (the console says so itself).
     live = {p["id"]: p["status"] for p in await ctx.presence.snapshot(site.id)}

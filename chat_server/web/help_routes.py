@@ -20,7 +20,7 @@ from chat_server.domain.access import Viewer
 from chat_server.domain.markdown import render_answer
 from chat_server.domain.models import Site
 from chat_server.domain.wording import counted
-from chat_server.store import sites as site_store
+from chat_server.services import sites
 from chat_server.web.context import context_of
 
 TEXT = {
@@ -141,7 +141,7 @@ def page_language(request: Request, site: Site) -> str:
 
 async def _site_and_entries(request: Request) -> tuple[Site, list[Any]]:
     ctx = context_of(request)
-    site = await site_store.get_site_by_key(ctx.db, request.path_params["site_key"])
+    site = await sites.by_key(ctx.db, request.path_params["site_key"])
     if site is None:
         raise errors.not_found("help center")
     # An error page further on speaks the site's language (errors_html.page_lang).

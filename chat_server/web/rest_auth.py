@@ -6,8 +6,8 @@ from starlette.requests import Request
 
 from chat_server.domain.access import Viewer
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.services import sites
 from chat_server.services.console_auth import ConsoleSession
-from chat_server.store import sites as site_store
 from chat_server.web.context import context_of
 from chat_server.web.security import COOKIE, check_origin, csrf_matches, session_id_from_cookie
 
@@ -24,7 +24,7 @@ async def authenticate(request: Request) -> Viewer:
     ctx = context_of(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        site = await site_store.get_site_by_api_token(ctx.db, header[7:].strip())
+        site = await sites.by_api_token(ctx.db, header[7:].strip())
         if site is None:
             raise SapaError(ErrorCode.UNAUTHORIZED, "unknown API token")
         # A site's own server acts with owner rights over that site alone.

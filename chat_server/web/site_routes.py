@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -12,8 +11,8 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.domain.models import Site
-from chat_server.domain.origins import origin_allowed
-from chat_server.store import sites as site_store
+from chat_server.services import origins, sites
+from chat_server.services.origins import OriginSeen
 from chat_server.web.context import context_of
 from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import authenticate
@@ -62,9 +61,9 @@ def _changes(data: Any) -> dict[str, Any]:
             raise errors.bad_request("'domains' must list 1 to 50 domains")
         if not all(isinstance(d, str) and DOMAIN.fullmatch(d.lower()) for d in domains):
             raise errors.bad_request("a domain looks like shop.example or *.shop.example")
-        out["domains"] = json.dumps([d.lower() for d in domains])
+        out["domains"] = [d.lower() for d in domains]
     if "prechat" in data:
-        out["prechat"] = json.dumps(_prechat(data["prechat"]))
+        out["prechat"] = _prechat(data["prechat"])
     return out
 
 
@@ -83,16 +82,14 @@ def _prechat(value: Any) -> dict[str, Any]:
 
 async def site_settings(request: Request) -> Response:
     viewer = await authenticate(request)
-    ctx = context_of(request)
+    db = context_of(request).db
     if request.method == "PUT":
         if viewer.role != "owner":
             raise errors.forbidden("only the site's owners may change its settings")
-        data = await read_json(request)
-        changes = _changes(data)
-        if changes:
-            await ctx.db.write(lambda conn: site_store.update_site(conn, viewer.site_id, changes))
-    site = await site_store.get_site(ctx.db, viewer.site_id)
-    assert site is not None
+        changes = _changes(await read_json(request))
+        site = await sites.update_settings(db, viewer.site_id, changes)
+    else:
+        site = await sites.site_of(db, viewer.site_id)
     return JSONResponse(site_view(site))
 
 
@@ -100,7 +97,7 @@ def embed_snippet(base_url: str, site_key: str) -> str:
     return f'<script src="{base_url}/widget.js" data-site="{site_key}" async></script>'
 
 
-def install_view(site: Site, base_url: str, seen: list[tuple[str, str]]) -> dict[str, Any]:
+def install_view(site: Site, base_url: str, seen: list[OriginSeen]) -> dict[str, Any]:
     """What an owner needs to put the widget on the shop and check that it runs there."""
     return {
         "site_id": site.id,
@@ -108,12 +105,7 @@ def install_view(site: Site, base_url: str, seen: list[tuple[str, str]]) -> dict
         "embed": embed_snippet(base_url, site.site_key),
         "help_url": f"{base_url}/help/{site.site_key}",
         "domains": list(site.domains),
-        # Only origins the site still allows: a removed domain's old visits say nothing.
-        "origins": [
-            {"origin": origin, "last_seen_at": at}
-            for origin, at in seen
-            if origin_allowed(origin, site.domains)
-        ],
+        "origins": [{"origin": o.origin, "last_seen_at": o.last_seen_at} for o in seen],
     }
 
 
@@ -122,11 +114,9 @@ async def site_install(request: Request) -> Response:
     if viewer.role != "owner":
         raise errors.forbidden("only the site's owners see the install details")
     ctx = context_of(request)
-    site = await site_store.get_site(ctx.db, viewer.site_id)
-    assert site is not None
+    site = await sites.site_of(ctx.db, viewer.site_id)
     base = (ctx.settings.public_url or str(request.base_url)).rstrip("/")
-    seen = await site_store.origins_seen(ctx.db, site.id)
-    return JSONResponse(install_view(site, base, seen))
+    return JSONResponse(install_view(site, base, await origins.seen_from(ctx.db, site)))
 
 
 routes = [

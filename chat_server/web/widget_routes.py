@@ -12,8 +12,7 @@ from starlette.websockets import WebSocket
 from chat_server import errors
 from chat_server.domain.origins import origin_allowed
 from chat_server.errors import SapaError
-from chat_server.services import demo, widget_sessions
-from chat_server.store import sites as site_store
+from chat_server.services import demo, sites, widget_sessions
 from chat_server.web import gateway
 from chat_server.web.context import context_of
 from chat_server.web.jsonbody import read_json
@@ -93,7 +92,7 @@ async def demo_page(request: Request) -> Response:
     ctx = context_of(request)
     if not ctx.demo_site_key:
         raise errors.not_found("page")
-    site = await site_store.get_site_by_key(ctx.db, ctx.demo_site_key)
+    site = await sites.by_key(ctx.db, ctx.demo_site_key)
     if site is None:
         raise errors.not_found("demo site")
     query = request.query_params
