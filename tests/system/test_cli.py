@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from argon2 import PasswordHasher
+
+from chat_server import cli
 
 
 def sapa(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -195,3 +199,33 @@ def test_import_help_shows_the_formats_and_the_sample_files_import_cleanly(
         (290000.0, ["KAOS-HTM-L", ""])
     ]
     assert methods == {"fixed"}
+
+
+def _leaves(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands:
+        yield path
+        return
+    for name, child in subcommands[0].choices.items():
+        yield from ((*path, *leaf) for leaf in _leaves(child, (name,)))
+
+
+def test_every_subcommand_takes_a_database_url() -> None:
+    """Each command touches the database, so each one names it the same backend-neutral way."""
+    parser = cli._parser()
+    leaves = list(_leaves(parser))
+    assert len(leaves) >= 12
+    for leaf in leaves:
+        if leaf[0] == "db":
+            continue  # `sapa db ...` moves data between two databases, named by its own options
+        command = parser
+        for name in leaf:
+            sub = next(a for a in command._actions if isinstance(a, argparse._SubParsersAction))
+            command = sub.choices[name]
+        db = next((a for a in command._actions if "--db" in a.option_strings), None)
+        assert db is not None, leaf
+        assert (
+            db.help == "database: SQLite file or postgresql:// URL (default: $SAPA_DB or sapa.db)"
+        )
