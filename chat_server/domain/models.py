@@ -79,6 +79,27 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
+class Quote:
+    """The message a reply answers, as the reply shows it: its id only when it is gone, and
+    no text when a moderator hid it from visitors."""
+
+    id: str
+    body: str | None = None
+    author: Author | None = None
+    hidden: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id}
+        if self.body is not None:
+            out["body"] = self.body
+        if self.author is not None:
+            out["author"] = self.author.as_dict()
+        if self.hidden:
+            out["hidden"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     site_id: str
@@ -89,9 +110,9 @@ class Message:
     author: Author
     client_msg_id: str | None
     created_at: str
-    # Public rooms: the quoted question {"id", "body", "author"} (or {"id", "hidden": true}),
-    # and whether a moderator hid this message (only staff ever receive hidden messages).
-    reply_to: dict[str, Any] | None = None
+    # Public rooms: the quoted question, and whether a moderator hid this message (only
+    # staff ever receive hidden messages).
+    reply_to: Quote | None = None
     hidden: bool = False
     # System lines (kind "event"): {"key", "agent"?: {"id", "name"}}; `body` is the
     # same line rendered in the site's language, for v1 clients.
@@ -110,7 +131,7 @@ class Message:
         if self.client_msg_id is not None:
             out["client_msg_id"] = self.client_msg_id
         if self.reply_to is not None:
-            out["reply_to"] = self.reply_to
+            out["reply_to"] = self.reply_to.as_dict()
         if self.hidden:
             out["hidden"] = True
         if self.event is not None:

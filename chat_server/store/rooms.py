@@ -9,6 +9,7 @@ from typing import Any
 from chat_server.domain.models import (
     Author,
     Message,
+    Quote,
     Room,
     RoomKind,
     anonymous_marks,
@@ -118,33 +119,23 @@ def row_to_room(row: Row) -> Room:
     )
 
 
-def quote_of(message: Message) -> dict[str, Any]:
+def quote_of(message: Message) -> Quote:
     """How a reply shows the message it answers."""
-    return {"id": message.id, "body": quote(message.body), "author": message.author.as_dict()}
+    return Quote(message.id, quote(message.body), message.author)
 
 
-def _reply_to(row: Row, for_visitor: bool) -> dict[str, Any] | None:
+def _reply_to(row: Row, for_visitor: bool) -> Quote | None:
     parent_id = row["reply_to_id"]
     if parent_id is None:
         return None
     if "rt_author_kind" not in row.keys() or row["rt_author_kind"] is None:
-        return {"id": parent_id}
+        return Quote(parent_id)
     hidden = bool(row["rt_hidden"])
     if hidden and for_visitor:
         # A withdrawn question is not quoted to visitors, not even inside its answer.
-        return {"id": parent_id, "hidden": True}
-    out = {
-        "id": parent_id,
-        "body": quote(row["rt_body"]),
-        "author": {
-            "kind": row["rt_author_kind"],
-            "id": row["rt_author_id"],
-            "name": row["rt_author_name"],
-        },
-    }
-    if hidden:
-        out["hidden"] = True
-    return out
+        return Quote(parent_id, hidden=True)
+    author = Author(row["rt_author_kind"], row["rt_author_id"], row["rt_author_name"])
+    return Quote(parent_id, quote(row["rt_body"]), author, hidden)
 
 
 def row_to_message(row: Row, *, for_visitor: bool = False) -> Message:
@@ -233,7 +224,7 @@ def append_message(
         author,
         client_msg_id,
         now,
-        quote_of(reply_to) if reply_to else None,  # type: ignore[arg-type]
+        quote_of(reply_to) if reply_to else None,
         event=event,
     )
     conn.execute(
