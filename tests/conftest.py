@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.pg_server import PgServer
+
 # Every wait in the suite scales with this, for slow CI machines.
 TIMEOUT_FACTOR = float(os.environ.get("SAPA_TEST_TIMEOUT_FACTOR", "1"))
 
@@ -118,3 +120,14 @@ def demo_server(tmp_path: Path) -> Iterator[ServerProcess]:
     read_demo_banner(server)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One real PostgreSQL for the session (per xdist worker); a missing server fails."""
+    server = PgServer(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
