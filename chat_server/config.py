@@ -15,7 +15,10 @@ from chat_server.domain.public_rooms import (
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    # A SQLite file path, or a PostgreSQL URL (postgresql://user:pass@host:5432/sapa).
     db_path: str = "sapa.db"
+    # PostgreSQL: the most connections this process opens for reads (the writer has one more).
+    db_pool: int = 10
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -64,6 +67,8 @@ class Settings:
     faq_model: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.db_pool < 1:
+            raise ValueError(f"SAPA_DB_POOL must be at least 1, not {self.db_pool}")
         if self.faq_model not in ("auto", "off"):
             raise ValueError(f"SAPA_FAQ_MODEL must be auto or off, not {self.faq_model!r}")
 
@@ -72,6 +77,7 @@ class Settings:
         env, d = os.environ, cls()
         values: dict[str, object] = {
             "db_path": env.get("SAPA_DB", d.db_path),
+            "db_pool": int(env.get("SAPA_DB_POOL", d.db_pool)),
             "host": env.get("SAPA_HOST", d.host),
             "port": int(env.get("SAPA_PORT", d.port)),
             "workers": int(env.get("SAPA_WORKERS", d.workers)),

@@ -56,3 +56,15 @@ def not_found(what: str) -> SapaError:
 
 def forbidden(message: str) -> SapaError:
     return SapaError(ErrorCode.FORBIDDEN, message)
+
+
+class Unavailable(SapaError):
+    """The database cannot be reached (down, restarting, unreachable): try again shortly.
+
+    Raised by the store within a deadline instead of hanging; the gateway answers the frame
+    with error `unavailable`, REST with 503. A write that failed this way was not
+    acknowledged; resending it (same client_msg_id) is safe.
+    """
+
+    def __init__(self, message: str = "the database is unavailable; try again shortly") -> None:
+        super().__init__(ErrorCode.UNAVAILABLE, message)

@@ -11,8 +11,8 @@ from chat_server.store import Database, health, open_database
 Store = Database
 
 
-async def open_store(url: str) -> Store:
-    store = open_database(url)
+async def open_store(url: str, *, pool: int | None = None) -> Store:
+    store = open_database(url, pool=pool)
     await store.open()
     return store
 

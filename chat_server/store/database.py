@@ -1,20 +1,22 @@
-"""The SQLite file: one writer thread with group commit, and a pool of async readers.
+"""The store handle: one writer thread with group commit, and async reads, on either backend.
 
-Writes are plain functions run on one thread in batches: everything queued while
-the previous batch committed goes into the next transaction, each in its own
-savepoint so that one failing write does not undo its neighbours. Awaiting a
-whole batch instead of each statement is what keeps the store ahead of many
-senders (aiosqlite pays a thread hop per awaited call). Reads use aiosqlite
-connections of their own, so they never wait behind the writer (WAL).
+`Database(url)` opens SQLite for a path and PostgreSQL for a `postgresql://` URL; both
+subclasses (store/sqlite_db.py, store/postgres_db.py) share everything here and differ only
+in how they connect, begin, retry and read.
 
-Bulk work (RFM re-scoring, imports) goes through a second, lower lane: one bulk
-chunk at a time, in a transaction of its own, and only when no chat write is
-waiting, so a chat write waits at most one short chunk behind bulk work.
+Writes are plain functions run on one thread in batches: everything queued while the
+previous batch committed goes into the next transaction, each in its own savepoint so that
+one failing write does not undo its neighbours. Awaiting a whole batch instead of each
+statement is what keeps the store ahead of many senders. Results are released only after
+COMMIT: an acknowledgement never precedes durability.
 
-Another process (`sapa import`, a second worker) may hold the file's write lock.
-The writer does not let SQLite sleep on it (its busy handler backs off to 100 ms
-sleeps); it retries the whole batch itself with short sleeps until a deadline,
-so a busy file delays a batch but never fails other people's messages.
+Bulk work (RFM re-scoring, imports) goes through a second, lower lane: one bulk chunk at a
+time, in a transaction of its own, and only when no chat write is waiting, so a chat write
+waits at most one short chunk behind bulk work.
+
+Another writer (another process on SQLite, another host on PostgreSQL) may conflict with a
+batch: the backend says which errors mean "run the whole batch again" (a locked file, a
+serialization failure) and the writer retries with short sleeps until a deadline.
 """
 
 from __future__ import annotations
@@ -24,71 +26,71 @@ import collections
 import contextlib
 import logging
 import queue
-import sqlite3
+import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
 
-import aiosqlite
-
-from chat_server.store.migrations import migrate
-from chat_server.store.sql import Row
+from chat_server.errors import Unavailable
+from chat_server.store.sql import Row, Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-WriteFn = Callable[[sqlite3.Connection], Any]
+WriteFn = Callable[[Any], Any]
 # "tx": grouped into the next transaction; "raw": alone, outside any transaction;
 # "bulk": alone in its own transaction, only when no "tx" job is waiting.
 Lane = Literal["tx", "raw", "bulk"]
 Job = tuple[WriteFn, "Future[Any]", Lane]
 
 MAX_BATCH = 256
-BUSY_TIMEOUT_MS = 10_000
-# How long a batch keeps retrying a file locked by another process before it fails.
+# How long a batch keeps retrying conflicts with other writers before it fails.
 BUSY_DEADLINE_S = 30.0
 BUSY_SLEEPS_S = (0.0005, 0.001, 0.002)
 
 
-def _configure(conn: sqlite3.Connection) -> None:
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: an acknowledged message survives power loss too; group commit pays for it.
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # Erased customer data must not linger in free pages of the file.
-    conn.execute("PRAGMA secure_delete = ON")
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
 
 
-def is_busy(exc: BaseException) -> bool:
-    """SQLITE_BUSY in any of its extended forms ("database is locked")."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF == sqlite3.SQLITE_BUSY
-    return "database is locked" in str(exc)
-
-
-class _Busy(Exception):
-    """A job hit a lock held by another process: the whole batch is retried."""
+class Retry(Exception):
+    """A job hit a conflict with another writer: the whole batch is run again."""
 
 
 class Database:
-    def __init__(self, path: str, *, readers: int = 4) -> None:
-        self.path = path
+    """The store of one process. `Database(url)` picks the backend from the URL."""
+
+    path: str
+
+    def __new__(cls, url: str, *args: Any, **kwargs: Any) -> Database:
+        if cls is Database:
+            if is_postgres_url(url):
+                from chat_server.store.postgres_db import PostgresDatabase
+
+                cls = PostgresDatabase
+            else:
+                from chat_server.store.sqlite_db import SqliteDatabase
+
+                cls = SqliteDatabase
+        return super().__new__(cls)
+
+    def __init__(self, url: str, *, readers: int = 4) -> None:
+        self.path = url
         self._reader_count = readers
         # (function, future, lane) or None to stop.
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all_readers: list[aiosqlite.Connection] = []
         self.batches = 0
         self.writes = 0
         self.busy_retries = 0
         self.bulk_chunks = 0
+
+    @property
+    def backend(self) -> str:
+        raise NotImplementedError
+
+    # -- the public API ------------------------------------------------------
 
     async def open(self) -> None:
         ready: Future[None] = Future()
@@ -97,78 +99,92 @@ class Database:
         )
         self._writer.start()
         await asyncio.wrap_future(ready)
-        for _ in range(self._reader_count):
-            conn = await aiosqlite.connect(self.path)
-            conn.row_factory = sqlite3.Row
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._all_readers.append(conn)
-            self._readers.put_nowait(conn)
+        await self._open_readers()
 
     async def close(self) -> None:
         if self._writer is not None:
             self._jobs.put(None)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
-        for conn in self._all_readers:
-            await conn.close()
-        self._all_readers.clear()
+        await self._close_readers()
 
-    def _submit(self, fn: Callable[[sqlite3.Connection], T], lane: Lane) -> Future[T]:
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` inside the next group-commit transaction; return once it is durable."""
+        return await asyncio.wrap_future(self._submit(fn, "tx"))
+
+    async def write_bulk(self, fn: Callable[[Tx], T]) -> T:
+        """Run one chunk of bulk work in its own short transaction, behind every chat write.
+
+        `fn` must be bounded (a few hundred rows, a few ms): it holds locks while it runs.
+        It may be run again from the start after a conflict with another writer.
+        """
+        return await asyncio.wrap_future(self._submit(fn, "bulk"))
+
+    async def checkpoint(self) -> None:
+        """Make deleted data leave the write-ahead log (after an erase, for instance)."""
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        raise NotImplementedError
+
+    # -- what a backend provides -----------------------------------------------
+
+    async def _open_readers(self) -> None:
+        raise NotImplementedError
+
+    async def _close_readers(self) -> None:
+        raise NotImplementedError
+
+    def _connect(self) -> Any:
+        """The writer's connection, schema migrated; called again after a lost connection."""
+        raise NotImplementedError
+
+    def _disconnect(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def _tx(self, conn: Any) -> Tx:
+        """What jobs receive: the connection itself, or an adapter speaking `?` SQL."""
+        raise NotImplementedError
+
+    def _begin(self, conn: Any, bulk: bool) -> None:
+        raise NotImplementedError
+
+    def _end_bulk(self, conn: Any) -> None:
+        """Undo what `_begin(bulk=True)` changed on the connection, after the transaction."""
+
+    def _is_retryable(self, exc: BaseException) -> bool:
+        """A conflict with another writer: the batch may run again from the start."""
+        raise NotImplementedError
+
+    def _is_lost(self, exc: BaseException) -> bool:
+        """The connection to the database is gone (server down, restarted, unreachable)."""
+        return False
+
+    def _is_closed(self, conn: Any) -> bool:
+        return False
+
+    def _run_raw(self, conn: Any, fn: WriteFn) -> Any:
+        return fn(conn)
+
+    # -- the writer thread ---------------------------------------------------
+
+    def _submit(self, fn: Callable[[Tx], T], lane: Lane) -> Future[T]:
         if self._writer is None:
             raise RuntimeError("database is not open")
         future: Future[T] = Future()
         self._jobs.put((fn, future, lane))
         return future
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` inside the next group-commit transaction; return once it is durable."""
-        return await asyncio.wrap_future(self._submit(fn, "tx"))
-
-    async def write_bulk(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run one chunk of bulk work in its own short transaction, behind every chat write.
-
-        `fn` must be bounded (a few hundred rows, a few ms): it holds the write lock while it
-        runs. It may be run again from the start if another process held the lock.
-        """
-        return await asyncio.wrap_future(self._submit(fn, "bulk"))
-
-    async def checkpoint(self) -> None:
-        """Fold the WAL into the main file and truncate it (after an erase, for instance)."""
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-        await asyncio.wrap_future(self._submit(job, "raw"))
-
-    @contextlib.asynccontextmanager
-    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
-        conn = await self._readers.get()
-        try:
-            yield conn
-        finally:
-            self._readers.put_nowait(conn)
-
-    async def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        async with self.reader() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetch_one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
-        async with self.reader() as conn, conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
-    # -- the writer thread -------------------------------------------------
-
     def _write_loop(self, ready: Future[None]) -> None:
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            _configure(conn)
-            migrate(conn)
-            # From here on a lock held elsewhere is retried by `_begin`, in short sleeps.
-            conn.execute("PRAGMA busy_timeout = 0")
+            conn: Any = self._connect()
         except BaseException as exc:
             ready.set_exception(exc)
             return
         ready.set_result(None)
+        self._conn: Any = conn
         bulk: collections.deque[Job] = collections.deque()
         try:
             while True:
@@ -177,7 +193,7 @@ class Database:
                         first = self._jobs.get_nowait()
                     except queue.Empty:
                         # Nothing from the chat path is waiting: one bulk chunk may run.
-                        self._run_bulk(conn, bulk.popleft())
+                        self._run_batch([bulk.popleft()], bulk=True)
                         continue
                 else:
                     first = self._jobs.get()
@@ -200,30 +216,20 @@ class Database:
                         break
                     if job is None:
                         stop = True
-                self._run_jobs(conn, batch)
+                self._run_jobs(batch)
                 if stop:
                     self._drop(bulk)
                     return
         finally:
-            conn.close()
-
-    def _run_bulk(self, conn: sqlite3.Connection, job: Job) -> None:
-        # Bulk work can be redone (an import re-run, scores recomputed), so its commits skip
-        # the fsync; the next chat commit (FULL) syncs the log, these pages included. Power
-        # loss may undo the last chunks, never corrupt the file or an acknowledged message.
-        self.bulk_chunks += 1
-        conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            self._run_batch(conn, [job])
-        finally:
-            conn.execute("PRAGMA synchronous = FULL")
+            if self._conn is not None:
+                self._disconnect(self._conn)
 
     @staticmethod
     def _drop(bulk: collections.deque[Job]) -> None:
         for _, future, _ in bulk:
             future.set_exception(RuntimeError("database closed"))
 
-    def _run_jobs(self, conn: sqlite3.Connection, jobs: list[Job]) -> None:
+    def _run_jobs(self, jobs: list[Job]) -> None:
         """Transactional jobs are grouped; the rare job that must run outside one runs alone."""
         batch: list[Job] = []
         for job in jobs:
@@ -231,68 +237,102 @@ class Database:
                 batch.append(job)
                 continue
             if batch:
-                self._run_batch(conn, batch)
+                self._run_batch(batch)
                 batch = []
             fn, future, _ = job
             try:
-                # A checkpoint waits for readers; it may wait the usual busy timeout.
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                future.set_result(fn(conn))
+                future.set_result(self._run_raw(self._live(), fn))
             except Exception as exc:
-                future.set_exception(exc)
-            finally:
-                conn.execute("PRAGMA busy_timeout = 0")
+                future.set_exception(self._public(exc))
         if batch:
-            self._run_batch(conn, batch)
+            self._run_batch(batch)
 
-    def _begin(self, conn: sqlite3.Connection, deadline: float) -> None:
-        attempt = 0
-        while True:
+    def _live(self) -> Any:
+        """The writer's connection, reconnecting after it was lost (raises Unavailable)."""
+        if self._conn is not None and self._is_closed(self._conn):
+            self._lose()
+        if self._conn is None:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-            self.busy_retries += 1
-            time.sleep(BUSY_SLEEPS_S[min(attempt, len(BUSY_SLEEPS_S) - 1)])
-            attempt += 1
+                self._conn = self._connect()
+            except Exception as exc:
+                raise Unavailable() from exc
+        return self._conn
 
-    def _attempt(self, conn: sqlite3.Connection, batch: list[Job]) -> list[tuple[bool, Any]]:
+    def _lose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                self._disconnect(conn)
+
+    def _public(self, exc: Exception) -> Exception:
+        if self._is_lost(exc):
+            self._lose()
+            return Unavailable()
+        return exc
+
+    def _attempt(self, conn: Any, batch: list[Job], bulk: bool) -> list[tuple[bool, Any]]:
+        tx = self._tx(conn)
+        self._begin(conn, bulk)
         outcomes: list[tuple[bool, Any]] = []
         for fn, _, _ in batch:
-            conn.execute("SAVEPOINT job")
+            tx.execute("SAVEPOINT job")
             try:
-                outcomes.append((True, fn(conn)))
-                conn.execute("RELEASE job")
+                outcomes.append((True, fn(tx)))
+                tx.execute("RELEASE job")
             except Exception as exc:
-                if is_busy(exc):
-                    raise _Busy from exc
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
+                if self._is_retryable(exc) or self._is_lost(exc):
+                    raise Retry from exc
+                tx.execute("ROLLBACK TO job")
+                tx.execute("RELEASE job")
                 outcomes.append((False, exc))
-        conn.execute("COMMIT")
         return outcomes
 
-    def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+    def _run_batch(self, batch: list[Job], bulk: bool = False) -> None:
         deadline = time.monotonic() + BUSY_DEADLINE_S
+        attempt = 0
+        if bulk:
+            self.bulk_chunks += 1
         while True:
             try:
-                self._begin(conn, deadline)
-                outcomes = self._attempt(conn, batch)
+                conn = self._live()
+                try:
+                    outcomes = self._attempt(conn, batch, bulk)
+                    conn.execute("COMMIT")
+                finally:
+                    if bulk and self._conn is not None:
+                        with contextlib.suppress(Exception):
+                            self._end_bulk(conn)
                 break
             except Exception as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                busy = isinstance(exc, _Busy) or is_busy(exc)
-                if busy and time.monotonic() < deadline:
-                    # Another process took the lock mid-batch: run every job again.
+                cause = exc.__cause__ if isinstance(exc, Retry) else exc
+                assert cause is None or isinstance(cause, Exception)
+                lost = isinstance(exc, Unavailable) or (cause is not None and self._is_lost(cause))
+                if lost:
+                    self._lose()
+                else:
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+                retry = not lost and (
+                    isinstance(exc, Retry) or (cause is not None and self._is_retryable(cause))
+                )
+                # A lost connection fails the batch at once: the clients are told
+                # "unavailable" and resend (idempotently). After a lost COMMIT nobody knows
+                # whether it landed, so it is never run again here.
+                if retry and time.monotonic() < deadline:
                     self.busy_retries += 1
-                    time.sleep(BUSY_SLEEPS_S[-1])
+                    sleep = BUSY_SLEEPS_S[min(attempt, len(BUSY_SLEEPS_S) - 1)]
+                    # Jitter: two hosts that collided must not collide again in lockstep.
+                    time.sleep(sleep * (1 + random.random()))
+                    attempt += 1
                     continue
-                log.exception("write batch failed")
+                if lost:
+                    log.warning("write batch failed: database unavailable (%s)", cause)
+                    error: Exception = Unavailable()
+                else:
+                    log.exception("write batch failed")
+                    error = cause if cause is not None else exc
                 for _, future, _ in batch:
-                    future.set_exception(exc)
+                    future.set_exception(error)
                 return
         self.batches += 1
         self.writes += len(batch)

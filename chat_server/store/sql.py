@@ -1,7 +1,8 @@
 """The shapes every backend's connection has inside the store: a transaction and its rows.
 
 Store functions are written once against these protocols and run unchanged on SQLite
-(`sqlite3.Connection` fits them as it is) and on PostgreSQL (an adapter). Nothing outside
+(`sqlite3.Connection` fits them as it is) and on PostgreSQL (`postgres_db.PgTx`, which
+translates the SQL: store/pg_sql.py). There is no `lastrowid`: use `RETURNING`. Nothing outside
 `chat_server.store` runs a statement: services receive a `Tx` only to pass it back to store
 functions inside one unit of work.
 """
@@ -23,9 +24,6 @@ class Row(Protocol):
 class Cursor(Protocol):
     @property
     def rowcount(self) -> int: ...
-
-    @property
-    def lastrowid(self) -> int | None: ...
 
     def fetchone(self) -> Any: ...
 

@@ -150,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = await storage.open_store(settings.db_path)
+        db = await storage.open_store(settings.db_path, pool=settings.db_pool)
         secret = settings.secret_key or await sites.secret_key(db)
         demo_key = await sites.demo_site_key(db) if settings.demo else None
         hub = Hub()

@@ -1,0 +1,181 @@
+"""The PostgreSQL backend: the shared group-commit writer on one connection, pooled reads.
+
+Driver: psycopg 3, one library with a synchronous API (the writer thread runs the very
+store functions SQLite runs, unchanged, through `PgTx`) and an asynchronous one (reads, with
+psycopg_pool's bounded pool), binary wheels, pipelining and COPY.
+
+Writes: every batch is one SERIALIZABLE transaction, so a read-check-write unit of work
+(identify/merge, one private room per customer, per-room seq, rate limits) is as safe across
+hosts as SQLite's single writer. A serialization failure or deadlock with another host runs
+the whole batch again, with jitter, until a deadline.
+
+Faults: connections have a connect timeout, TCP keepalives and a statement deadline, so a
+database that is down or unreachable fails a write or read with `Unavailable` within seconds,
+never a hang. A write whose connection was lost is never acknowledged (even after a lost
+COMMIT, which may have landed: clients resend with the same client_msg_id, which is
+idempotent). The writer reconnects at its next batch, the pool by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from chat_server.errors import Unavailable
+from chat_server.store.database import Database
+from chat_server.store.migrations import migrate_postgres
+from chat_server.store.pg_sql import PgRow, adapters, row_factory, translate
+from chat_server.store.sql import Cursor, Row, Tx
+
+DEFAULT_POOL = 10
+# Seconds: how long a caller may wait for the database before it is told "unavailable".
+CONNECT_TIMEOUT_S = 3
+POOL_WAIT_S = 5.0
+STATEMENT_TIMEOUT_MS = 15_000
+CONNECT_OPTIONS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "application_name": "sapa",
+    # A peer that vanished (host down, cable cut) is noticed in seconds, not hours.
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+    "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    " -c idle_in_transaction_session_timeout=60000",
+}
+# Connection lost or server going away: 08xxx, admin/crash shutdown, cannot connect now.
+_LOST_STATES = {"57P01", "57P02", "57P03", "57014"}
+_RETRY_STATES = {"40001", "40P01"}
+
+_ADAPTERS = adapters()
+
+
+def _connect_kwargs() -> dict[str, Any]:
+    return {**CONNECT_OPTIONS, "autocommit": True, "row_factory": row_factory}
+
+
+def is_lost(exc: BaseException) -> bool:
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    return state.startswith("08") or state in _LOST_STATES
+
+
+class PgTx:
+    """A writer connection as store functions see it (`Tx`): `?` SQL, rows by name."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        # Always with a parameter sequence, so that `%%` is read as `%` even without any.
+        return self._conn.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type,return-value]
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        cursor = self._conn.cursor()
+        cursor.executemany(translate(sql), [tuple(p) for p in parameters])  # type: ignore[arg-type]
+        return cursor  # type: ignore[return-value]
+
+
+class PostgresDatabase(Database):
+    def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
+        super().__init__(url, readers=readers)
+        self.pool_size = max(1, pool or DEFAULT_POOL)
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
+
+    @property
+    def backend(self) -> str:
+        return "postgresql"
+
+    # -- reads -----------------------------------------------------------------
+
+    async def _open_readers(self) -> None:
+        self._pool = AsyncConnectionPool(
+            self.path,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={**_connect_kwargs(), "context": _ADAPTERS},
+            timeout=POOL_WAIT_S,
+            reconnect_timeout=24 * 3600,
+            open=False,
+            name="sapa-read",
+        )
+        await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
+
+    async def _close_readers(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _read(self, sql: str, params: Sequence[Any], one: bool) -> Any:
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        query = translate(sql)
+        args = tuple(params)
+        # A pooled connection may have died with a restarted server; the pool drops it when
+        # it comes back broken, so one more try gets a fresh one.
+        for attempt in range(2):
+            try:
+                async with self._pool.connection() as conn:
+                    cursor = await conn.execute(query, args)  # type: ignore[arg-type]
+                    return await (cursor.fetchone() if one else cursor.fetchall())
+            except PoolTimeout as exc:
+                raise Unavailable() from exc
+            except psycopg.Error as exc:
+                if not is_lost(exc):
+                    raise
+                if attempt == 1:
+                    raise Unavailable() from exc
+        raise AssertionError("unreachable")
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        rows: list[Row] = await self._read(sql, params, one=False)
+        return rows
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = await self._read(sql, params, one=True)
+        return row
+
+    # -- the writer --------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[PgRow]:
+        conn = psycopg.connect(self.path, context=_ADAPTERS, **_connect_kwargs())
+        try:
+            migrate_postgres(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _disconnect(self, conn: psycopg.Connection[PgRow]) -> None:
+        conn.close()
+
+    def _is_closed(self, conn: psycopg.Connection[PgRow]) -> bool:
+        return conn.closed
+
+    def _tx(self, conn: psycopg.Connection[PgRow]) -> Tx:
+        return PgTx(conn)
+
+    def _begin(self, conn: psycopg.Connection[PgRow], bulk: bool) -> None:
+        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        if bulk:
+            # Bulk work can be redone (imports, re-scoring): its commits need not wait for
+            # the disk; the next chat commit flushes the log past them anyway.
+            conn.execute("SET LOCAL synchronous_commit = off")
+
+    def _is_retryable(self, exc: BaseException) -> bool:
+        return isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected) or (
+            isinstance(exc, psycopg.Error) and exc.sqlstate in _RETRY_STATES
+        )
+
+    def _is_lost(self, exc: BaseException) -> bool:
+        return is_lost(exc)

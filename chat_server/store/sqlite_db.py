@@ -1,0 +1,136 @@
+"""The SQLite backend: one file in WAL mode, the shared writer thread, aiosqlite readers.
+
+Reads use aiosqlite connections of their own, so they never wait behind the writer (WAL).
+Another process (`sapa import`, a second worker) may hold the file's write lock. The writer
+does not let SQLite sleep on it (busy timeout 0 once migrated); it retries the whole batch
+itself with short sleeps until a deadline, so a busy file delays a batch but never fails
+other people's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiosqlite
+
+from chat_server.store.database import Database, WriteFn
+from chat_server.store.migrations import migrate
+from chat_server.store.sql import Row, Tx
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: an acknowledged message survives power loss too; group commit pays for it.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Erased customer data must not linger in free pages of the file.
+    conn.execute("PRAGMA secure_delete = ON")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY in any of its extended forms ("database is locked")."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return "database is locked" in str(exc)
+
+
+class SqliteDatabase(Database):
+    def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
+        super().__init__(url, readers=readers)
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    @property
+    def backend(self) -> str:
+        return "sqlite"
+
+    async def _open_readers(self) -> None:
+        for _ in range(self._reader_count):
+            conn = await aiosqlite.connect(self.path)
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+
+    async def _close_readers(self) -> None:
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the main file and truncate it (after an erase, for instance)."""
+
+        def job(conn: Tx) -> None:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await asyncio.wrap_future(self._submit(job, "raw"))
+
+    # -- the writer ------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            _configure(conn)
+            migrate(conn)
+            # From here on a lock held elsewhere is retried by the writer, in short sleeps.
+            conn.execute("PRAGMA busy_timeout = 0")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _disconnect(self, conn: sqlite3.Connection) -> None:
+        conn.close()
+
+    def _tx(self, conn: sqlite3.Connection) -> Tx:
+        return conn
+
+    def _begin(self, conn: sqlite3.Connection, bulk: bool) -> None:
+        if bulk:
+            # Bulk work can be redone (an import re-run, scores recomputed), so its commits
+            # skip the fsync; the next chat commit (FULL) syncs the log, these pages
+            # included. Power loss may undo the last chunks, never an acknowledged message.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _end_bulk(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA synchronous = FULL")
+
+    def _is_retryable(self, exc: BaseException) -> bool:
+        return is_busy(exc)
+
+    def _run_raw(self, conn: sqlite3.Connection, fn: WriteFn) -> Any:
+        # A checkpoint waits for readers; it may wait the usual busy timeout.
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            return fn(conn)
+        finally:
+            conn.execute("PRAGMA busy_timeout = 0")
