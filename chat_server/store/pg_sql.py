@@ -5,6 +5,8 @@ go through `translate`, cached per statement text:
 - `?` becomes `%s` and a literal `%` becomes `%%` (psycopg's placeholder syntax);
 - `INSERT OR IGNORE` becomes `INSERT ... ON CONFLICT DO NOTHING`;
 - scalar `max(a, b)` / `min(a, b)` become `GREATEST` / `LEAST` (aggregates are left alone);
+- `a IS ?` / `a IS NOT ?` become `IS [NOT] DISTINCT FROM`, and SQLite's unary `+column`
+  (an index hint) is dropped;
 - `LIKE` becomes `ILIKE`: SQLite's LIKE ignores ASCII case; on collation "C" (every text
   column, schema/postgres/0001) ILIKE folds ASCII only, as SQLite does.
 String literals are copied untouched. Rows answer by name and by position, and numbers
@@ -26,7 +28,8 @@ from psycopg.postgres import adapters as default_adapters
 from psycopg.rows import RowMaker
 
 _TOKEN = re.compile(
-    r"'(?:[^']|'')*'|\?|%|\bINSERT\s+OR\s+IGNORE\s+INTO\b|\b(?:max|min)\s*\(|\bLIKE\b",
+    r"'(?:[^']|'')*'|\bIS\s+NOT\s+\?|\bIS\s+\?|(?:\bAND|\bWHERE|\bOR|\bON|\()\s*\+(?=[a-z_])"
+    r"|\?|%|\bINSERT\s+OR\s+IGNORE\s+INTO\b|\b(?:max|min)\s*\(|\bLIKE\b",
     re.IGNORECASE,
 )
 _STRING = re.compile(r"'(?:[^']|'')*'")
@@ -68,6 +71,12 @@ def translate(sql: str) -> str:
             out.append(token.replace("%", "%%"))
         elif token == "?":
             out.append("%s")
+        elif upper.startswith("IS"):
+            # SQLite's `IS` compares any two values, NULL included.
+            out.append("IS DISTINCT FROM %s" if "NOT" in upper else "IS NOT DISTINCT FROM %s")
+        elif token.endswith("+"):
+            # SQLite's unary `+col` (keeps the planner off an index) is a no-op here.
+            out.append(token[:-1])
         elif token == "%":
             out.append("%%")
         elif upper.startswith("INSERT"):

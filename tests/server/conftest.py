@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 import websockets
@@ -20,10 +23,12 @@ from websockets.asyncio.client import ClientConnection
 from chat_server.config import Settings
 from chat_server.services import admin
 from chat_server.store.database import Database
+from chat_server.store.pg_sql import row_factory, translate
 from chat_server.store.sites import SiteCredentials
 from chat_server.web.app import create_app
 from chat_server.web.serving import protocol_for, uvicorn_options
 from tests.conftest import free_port, timeout
+from tests.pg_server import PgServer
 
 PASSWORD = "correct horse battery"
 
@@ -108,6 +113,14 @@ class Env:
     sites: dict[str, SiteFixture] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     sockets: list[ClientConnection] = field(default_factory=list)
+    backend: str = "sqlite"
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of `query` (SQLite syntax, `?`) read straight from the server's database.
+
+        Rows answer by column name and position on both backends.
+        """
+        return sql_rows(self.app_settings.db_path, query, params)
 
     async def connect(self, path: str, origin: str, **kwargs: Any) -> ClientConnection:
         ws = await websockets.connect(self.ws_url + path, origin=origin, **kwargs)  # type: ignore[arg-type]
@@ -169,6 +182,47 @@ class Env:
         return client, welcome, headers, response.json()["csrf_token"]
 
 
+def sql_rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows of one statement run outside the server (committed at once), on either backend."""
+    if url.startswith("postgresql://"):
+        with psycopg.connect(url, autocommit=True, row_factory=row_factory) as pg:
+            cursor = pg.execute(translate(query), params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+    conn = sqlite3.connect(url, timeout=10, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Seed:
+    """The seeded database of one backend: a SQLite file or a PostgreSQL template."""
+
+    backend: str
+    source: str
+    sites: dict[str, SiteFixture]
+    pg: PgServer | None = None
+
+    def fresh(self, tmp_path: Path) -> str:
+        """A new database holding the seed, for one test; returns its path or URL."""
+        if self.pg is not None:
+            name = f"t{os.getpid()}_{next(_databases)}"
+            return self.pg.create_database(name, template=self.source)
+        path = tmp_path / "sapa.db"
+        db_path = str(path if not path.exists() else tmp_path / f"sapa-{free_port()}.db")
+        shutil.copyfile(self.source, db_path)
+        return db_path
+
+    def discard(self, url: str) -> None:
+        if self.pg is not None:
+            self.pg.drop_database(url.rsplit("/", 1)[1])
+
+
+_databases = itertools.count(1)
+
+
 async def seed(db_path: str) -> dict[str, SiteFixture]:
     db = Database(db_path, readers=1)
     await db.open()
@@ -222,34 +276,56 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return path, sites
 
 
-@pytest.fixture
-async def env(
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test using `env` runs on both backends."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def seeded(
     request: pytest.FixtureRequest,
-    tmp_path: Path,
+    backend: str,
     seeded_db: tuple[Path, dict[str, SiteFixture]],
-) -> AsyncIterator[Env]:
+) -> Iterator[Seed]:
+    """Seed once per backend: the SQLite file, or a PostgreSQL template database."""
+    if backend == "sqlite":
+        yield Seed("sqlite", str(seeded_db[0]), seeded_db[1])
+        return
+    pg: PgServer = request.getfixturevalue("pg_server")
+    template = f"seed{os.getpid()}"
+    url = pg.create_database(template)
+    sites = asyncio.run(seed(url))
+    yield Seed("postgres", template, sites, pg)
+
+
+@pytest.fixture
+async def env(request: pytest.FixtureRequest, tmp_path: Path, seeded: Seed) -> AsyncIterator[Env]:
     # `@pytest.mark.settings(field=value)` changes the server's settings for a test or module.
     marker = request.node.get_closest_marker("settings")
-    async for environment in env_with(tmp_path, seeded_db, **(marker.kwargs if marker else {})):
+    async for environment in env_with(tmp_path, seeded, **(marker.kwargs if marker else {})):
         yield environment
 
 
 async def env_with(
-    tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]], **settings_: Any
+    tmp_path: Path, seeded: Seed | tuple[Path, dict[str, SiteFixture]], **settings_: Any
 ) -> AsyncIterator[Env]:
-    """A server on a copy of the seeded file, with settings other than the defaults."""
-    path = tmp_path / "sapa.db"
-    db_path = str(path if not path.exists() else tmp_path / f"sapa-{free_port()}.db")
-    shutil.copyfile(seeded_db[0], db_path)
-    sites = seeded_db[1]
+    """A server on a copy of the seeded database, with settings other than the defaults."""
+    if isinstance(seeded, tuple):
+        seeded = Seed("sqlite", str(seeded[0]), seeded[1])
+    db_path = seeded.fresh(tmp_path)
+    sites = seeded.sites
     # Tests open many widgets from one address; tests/server/test_privacy.py checks the
     # default limit on a server of its own.
     settings_ = {"hello_timeout": timeout(1.5), "session_rate_per_address": 100_000, **settings_}
     settings = Settings(db_path=db_path, port=free_port(), **settings_)
-    async for url in run_server(settings):
-        async with httpx.AsyncClient(base_url=url) as http:
-            environment = Env(url, settings, sites, http)
-            try:
-                yield environment
-            finally:
-                await environment.close_sockets()
+    try:
+        async for url in run_server(settings):
+            async with httpx.AsyncClient(base_url=url) as http:
+                environment = Env(url, settings, sites, http, backend=seeded.backend)
+                try:
+                    yield environment
+                finally:
+                    await environment.close_sockets()
+    finally:
+        seeded.discard(db_path)

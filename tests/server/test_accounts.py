@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -46,14 +45,8 @@ def login_body(email: str, password: str = PASSWORD) -> dict[str, str]:
     return {"email": email, "password": password}
 
 
-def query(env: Env, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(env.app_settings.db_path, timeout=10)
-    conn.row_factory = sqlite3.Row
-    try:
-        with conn:
-            return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+def query(env: Env, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    return env.sql(sql, params)
 
 
 def sapa(env: Env, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

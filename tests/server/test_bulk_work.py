@@ -98,11 +98,7 @@ async def test_orders_pushed_over_rest_are_scored_off_the_chat_path(env: Env) ->
         await asyncio.sleep(0.2)
     assert {k: (s["r"], s["f"], s["m"], s["segment"]) for k, s in scored.items()} == expected
     # The re-scoring is done: nothing is left marked for it.
-    conn = sqlite3.connect(env.app_settings.db_path)
-    try:
-        assert conn.execute("SELECT count(*) FROM rfm_dirty").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert env.sql("SELECT count(*) FROM rfm_dirty")[0][0] == 0
 
 
 async def test_a_file_locked_by_another_process_delays_writes_and_fails_none(

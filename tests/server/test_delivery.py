@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
-from tests.server.conftest import Env
+from tests.server.conftest import Env, sql_rows
 
 
 def stored_bodies(db_path: str, room_id: str) -> list[tuple[int, str]]:
     # A separate, plain connection: what is on disk, not what the server caches.
-    conn = sqlite3.connect(db_path)
-    try:
-        rows = conn.execute(
-            "SELECT seq, body FROM messages WHERE room_id = ? ORDER BY seq", (room_id,)
-        ).fetchall()
-    finally:
-        conn.close()
+    rows = sql_rows(
+        db_path, "SELECT seq, body FROM messages WHERE room_id = ? ORDER BY seq", (room_id,)
+    )
     return [(int(seq), str(body)) for seq, body in rows]
 
 
