@@ -1,0 +1,165 @@
+"""The store on PostgreSQL with several writers: what SQLite's single writer gave for free.
+
+Two `Database` instances on one database are two processes' (or hosts') worth of writers:
+each has its own writer connection and read pool. The units of work are the ones the chat
+service runs (activate the customer, the private room, idempotency, append), made of store
+functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+
+import pytest
+
+from chat_server.domain.models import Author, Message
+from chat_server.services import admin
+from chat_server.store import customers as customer_store
+from chat_server.store import rooms as room_store
+from chat_server.store.database import Database
+from chat_server.store.sql import Tx
+from tests.conftest import timeout
+from tests.pg_server import PgServer
+from tests.server.conftest import sql_rows
+
+
+@pytest.fixture
+async def two_writers(
+    pg_server: PgServer, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[str, str, Database, Database]]:
+    name = "w_" + request.node.name.replace("[", "_").replace("]", "")[:50]
+    url = pg_server.create_database(name)
+    first = Database(url, readers=1)
+    second = Database(url, readers=1)
+    await first.open()
+    await second.open()
+    try:
+        creds = await admin.create_site(first, "Shop", ["shop.test"])
+        yield url, creds.site_id, first, second
+    finally:
+        await first.close()
+        await second.close()
+        pg_server.drop_database(name)
+
+
+def send_job(site_id: str, customer_id: str, client_msg_id: str, body: str) -> object:
+    def job(conn: Tx) -> Message:
+        customer_store.activate(conn, site_id, customer_id)
+        room = room_store.ensure_private_room(conn, site_id, customer_id)
+        existing = room_store.find_by_client_msg_id(conn, room.id, client_msg_id)
+        if existing is not None:
+            return existing
+        author = Author("customer", customer_id, "Pembeli")
+        return room_store.append_message(conn, room, "text", body, author, client_msg_id)
+
+    return job
+
+
+async def test_seqs_stay_contiguous_under_two_writers(
+    two_writers: tuple[str, str, Database, Database],
+) -> None:
+    url, site_id, first, second = two_writers
+    customer = "cus_seq"
+    await first.write(send_job(site_id, customer, "warm-up", "0"))  # type: ignore[arg-type]
+    sends = [
+        (first if i % 2 else second).write(send_job(site_id, customer, f"m{i}", f"pesan {i}"))  # type: ignore[arg-type]
+        for i in range(300)
+    ]
+    acked = await asyncio.gather(*sends)
+    rows = sql_rows(
+        url,
+        "SELECT m.seq, m.client_msg_id FROM messages m JOIN rooms r ON r.id = m.room_id"
+        " WHERE r.customer_id = ? ORDER BY m.seq",
+        (customer,),
+    )
+    assert [row["seq"] for row in rows] == list(range(1, 302))
+    assert sorted(m.seq for m in acked) == list(range(2, 302))
+    assert len({row["client_msg_id"] for row in rows}) == 301
+    assert (
+        sql_rows(url, "SELECT last_seq FROM rooms WHERE customer_id = ?", (customer,))[0][0] == 301
+    )
+    # The two writers really collided, and settled it by running batches again.
+    assert first.busy_retries + second.busy_retries > 0
+
+
+async def test_concurrent_resends_store_one_message(
+    two_writers: tuple[str, str, Database, Database],
+) -> None:
+    url, site_id, first, second = two_writers
+    customer = "cus_resend"
+    resends = [
+        (first if i % 2 else second).write(send_job(site_id, customer, "same", "sekali saja"))  # type: ignore[arg-type]
+        for i in range(40)
+    ]
+    acked = await asyncio.gather(*resends)
+    assert len({m.id for m in acked}) == 1
+    assert {m.seq for m in acked} == {1}
+    rows = sql_rows(url, "SELECT count(*) FROM messages WHERE client_msg_id = 'same'")
+    assert rows[0][0] == 1
+
+
+async def test_concurrent_first_messages_make_one_private_room(
+    two_writers: tuple[str, str, Database, Database],
+) -> None:
+    url, site_id, first, second = two_writers
+    customers = [f"cus_first_{i}" for i in range(30)]
+    firsts = [
+        db.write(send_job(site_id, customer, f"{tag}-{customer}", f"halo dari {tag}"))  # type: ignore[arg-type]
+        for customer in customers
+        for db, tag in ((first, "a"), (second, "b"))
+    ]
+    acked: list[Message] = await asyncio.gather(*firsts)
+    rooms = sql_rows(
+        url,
+        "SELECT customer_id, count(*) AS n, max(last_seq) AS last FROM rooms"
+        " WHERE kind = 'private' GROUP BY customer_id",
+    )
+    assert {row["customer_id"]: (row["n"], row["last"]) for row in rooms} == {
+        customer: (1, 2) for customer in customers
+    }
+    by_customer: dict[str, set[str]] = {}
+    for message in acked:
+        by_customer.setdefault(message.author.id, set()).add(message.room_id)
+    assert all(len(room_ids) == 1 for room_ids in by_customer.values())
+    customer_rows = sql_rows(url, "SELECT count(*) FROM customers WHERE id LIKE 'cus_first_%'")
+    assert customer_rows[0][0] == len(customers)
+
+
+OPEN_ONCE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from chat_server.store.database import Database
+
+    async def main() -> None:
+        db = Database(sys.argv[1], readers=1)
+        await db.open()
+        await db.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_migrations_are_safe_when_processes_start_at_once(pg_server: PgServer) -> None:
+    url = pg_server.create_database("migrate_race")
+    try:
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_ONCE, url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        outputs = [p.communicate(timeout=timeout(60))[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 4, outputs
+        applied = sql_rows(url, "SELECT version FROM schema_migrations ORDER BY version")
+        assert [row[0] for row in applied] == [1]
+        assert sql_rows(url, "SELECT count(*) FROM sites")[0][0] == 0
+    finally:
+        pg_server.drop_database("migrate_race")
