@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chat_server.domain.models import Author, Message
+from chat_server.errors import Unavailable
 from chat_server.services import admin
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
@@ -163,3 +164,33 @@ def test_migrations_are_safe_when_processes_start_at_once(pg_server: PgServer) -
         assert sql_rows(url, "SELECT count(*) FROM sites")[0][0] == 0
     finally:
         pg_server.drop_database("migrate_race")
+
+
+async def test_a_stopped_server_fails_fast_and_the_store_recovers(pg_server: PgServer) -> None:
+    url = pg_server.create_database("outage")
+    db = Database(url, readers=1)
+    await db.open()
+    try:
+        creds = await admin.create_site(db, "Shop", ["shop.test"])
+        job = send_job(creds.site_id, "cus_outage", "before", "sebelum")
+        await db.write(job)  # type: ignore[arg-type]
+        pg_server.stop()
+        try:
+            for attempt in ("during-1", "during-2"):
+                with pytest.raises(Unavailable):
+                    await asyncio.wait_for(
+                        db.write(send_job(creds.site_id, "cus_outage", attempt, "x")),  # type: ignore[arg-type]
+                        timeout(20),
+                    )
+            with pytest.raises(Unavailable):
+                await asyncio.wait_for(db.fetch_one("SELECT 1"), timeout(20))
+        finally:
+            pg_server.start()
+        # Back: the writer reconnects at its next batch, the pool by itself.
+        resent = await db.write(send_job(creds.site_id, "cus_outage", "during-1", "x"))  # type: ignore[arg-type]
+        assert resent.seq == 2
+        row = await db.fetch_one("SELECT count(*) AS n FROM messages")
+        assert row is not None and row["n"] == 2
+    finally:
+        await db.close()
+        pg_server.drop_database("outage")
