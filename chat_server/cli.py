@@ -17,6 +17,7 @@ from chat_server.services import (
     admin,
     console_auth,
     crm_import,
+    db_copy,
     demo,
     faq_cli,
     public_rooms,
@@ -115,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     create_room.add_argument("--site", required=True)
     create_room.add_argument("name")
     create_room.add_argument("--json", action="store_true")
+    database = commands.add_parser("db", help="move an installation").add_subparsers(
+        dest="action", required=True
+    )
+    copy = database.add_parser(
+        "copy", help="copy everything into a new, empty database, then verify it"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="SQLite file or database URL")
+    copy.add_argument("--to", dest="target", required=True, help="SQLite file or database URL")
     return parser
 
 
@@ -266,6 +275,26 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _db_copy(args: argparse.Namespace) -> int:
+    def progress(phase: str, table: str, done: int, total: int) -> None:
+        if phase == "verify":
+            print(f"verifying {table}: {total} rows", file=sys.stderr)
+        elif (done or not total) and (done == total or done % 50_000 == 0):
+            print(f"copying {table}: {done}/{total}", file=sys.stderr)
+
+    report = asyncio.run(db_copy.copy_installation(args.source, args.target, progress))
+    bad = {m.source.table: m.target for m in report.mismatches}
+    for t in report.tables:
+        state = "ok" if t.table not in bad else f"MISMATCH: target has {bad[t.table].rows} rows"
+        print(f"  {t.table}: {t.rows} rows, sha256 {t.sha256[:16]}  {state}", file=sys.stderr)
+    if not report.ok:
+        print(f"sapa: {len(bad)} table(s) differ after the copy", file=sys.stderr)
+        return 1
+    rows = sum(t.rows for t in report.tables)
+    print(f"copied and verified {len(report.tables)} tables, {rows} rows", file=sys.stderr)
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -311,7 +340,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides: dict[str, object] = {"db_path": args.db}
+    overrides: dict[str, object] = {"db_path": getattr(args, "db", None)}
     if args.command == "serve":
         overrides.update(
             host=args.host,
@@ -336,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args, settings)
         if args.command == "room":
             return _room_create(args, settings)
+        if args.command == "db":
+            return _db_copy(args)
         return _agent(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)
