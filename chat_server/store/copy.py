@@ -96,7 +96,7 @@ class IdCounter:
 
 
 def dialect(db: Database) -> Dialect:
-    return "sqlite" if isinstance(db, Database) else "postgresql"
+    return "postgresql" if db.backend == "postgresql" else "sqlite"
 
 
 def _quote(name: str) -> str:
