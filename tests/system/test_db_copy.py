@@ -316,9 +316,13 @@ async def test_a_copy_answers_every_list_and_record_endpoint_as_before(
         widget, _ = await env.widget("a", token=populated.inst.widget_token)
         sent = await widget.request("send", client_msg_id="after", body="ongkir ke medan?")
         assert sent["type"] == "ack" and sent["message"]["seq"] > 4, sent
-        await widget.request(
-            "faq_feedback", faq_id=populated.inst.faq[0], helpful=False, for_message_id="x"
+        voted = await widget.request(
+            "faq_feedback",
+            faq_id=populated.inst.faq[0],
+            helpful=False,
+            for_message_id=sent["message"]["id"],
         )
+        assert voted["type"] == "ack", voted
         await widget.close()
 
 
@@ -333,7 +337,7 @@ def test_refuses_a_target_that_is_not_empty(
     assert "copying" not in again.stderr
 
 
-def test_counts_and_checksums_are_verified(
+async def test_counts_and_checksums_are_verified(
     populated: Populated, tmp_path: Path, target: str
 ) -> None:
     done = copied(populated, tmp_path, target)
@@ -347,6 +351,14 @@ def test_counts_and_checksums_are_verified(
         }
     assert {line[0].rstrip(":"): int(line[1]) for line in lines} == counts
     assert counts["messages"] > 5 and counts["faq_events"] > 0 and counts["orders"] == 4
+    # Id counters continue after the copied rows (a PostgreSQL identity, SQLite AUTOINCREMENT).
+    copy = await open_store(target)
+    try:
+        counters = {c.table: c.value for c in await copy_store.sequences(copy)}
+    finally:
+        await copy.close()
+    assert counters["faq_events"] >= counts["faq_events"] > 0
+    assert set(counters) == {"faq_events", "account_changes"}
 
 
 async def test_a_difference_after_the_copy_is_a_mismatch(
