@@ -1,4 +1,5 @@
-# Sapa: one `sapa serve` process per container; scale with replicas (docker-compose.yml).
+# Sapa: one `sapa serve` process per container; scale with replicas (docker-compose.yml,
+# on PostgreSQL + Redis). Alone, the image serves a SQLite file in the /data volume.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,13 +26,16 @@ USER sapa
 VOLUME ["/data"]
 EXPOSE 8000
 
-# Settings come from SAPA_* variables (docs/operations.md); these suit a container.
+# Settings come from SAPA_* variables (docs/operations.md); these suit a container. SAPA_DB
+# may be a PostgreSQL URL instead (postgresql://user:pass@host:5432/sapa): then /data is
+# unused and the container keeps nothing.
 ENV SAPA_DB=/data/sapa.db \
     SAPA_HOST=0.0.0.0 \
     SAPA_PORT=8000 \
     SAPA_WORKERS=1
 
-# Liveness only: /readyz stays 200 while Redis is away (the process still serves its clients).
+# Liveness only (/healthz: the process answers). docker-compose.yml checks /readyz instead,
+# which is 503 while the database is unreachable and 200 while only Redis is away.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 
