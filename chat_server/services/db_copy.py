@@ -7,6 +7,7 @@ mismatch rather than going missing quietly.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -94,13 +95,26 @@ async def copy_between(source: Store, target: Store, progress: ProgressFn) -> Co
         total = await copy_store.count(source, table.name)
         done = 0
         progress("copy", table.name, done, total)
-        async for chunk in copy_store.chunks(source, table):
+        # One chunk is written while the next is read.
+        writing: asyncio.Future[None] | None = None
+        try:
+            async for chunk in copy_store.chunks(source, table):
 
-            def job(conn: Tx, table: Table = table, rows: list[tuple[object, ...]] = chunk) -> None:
-                copy_store.insert_rows(conn, table, rows)
+                def job(
+                    conn: Tx, table: Table = table, rows: list[tuple[object, ...]] = chunk
+                ) -> None:
+                    copy_store.insert_rows(conn, table, rows)
 
-            await target.write_bulk(job)
-            done += len(chunk)
+                if writing is not None:
+                    await writing
+                    progress("copy", table.name, done, total)
+                writing = asyncio.ensure_future(target.write_bulk(job))
+                done += len(chunk)
+        finally:
+            if writing is not None:
+                # Also when the read failed: the write's own error, if any, is not lost.
+                await writing
+        if done:
             progress("copy", table.name, done, total)
     await _carry_counters(source, target)
     return await verify(source, target, tables, progress)
@@ -129,8 +143,9 @@ async def verify(
 ) -> CopyReport:
     sums, mismatches = [], []
     for table in tables:
-        theirs = await copy_store.checksum(source, table)
-        ours = await copy_store.checksum(target, table)
+        theirs, ours = await asyncio.gather(
+            copy_store.checksum(source, table), copy_store.checksum(target, table)
+        )
         sums.append(theirs)
         if theirs != ours:
             mismatches.append(Mismatch(theirs, ours))
