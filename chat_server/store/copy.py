@@ -119,7 +119,7 @@ def kind_of(declared: str) -> Kind:
     raise ValueError(f"the copy does not know the column type {declared!r}")
 
 
-def coerce(value: Any, kind: Kind) -> Any:
+def _coerce(value: Any, kind: Kind) -> Any:
     if value is None:
         return None
     if kind == "int":
@@ -251,7 +251,7 @@ async def chunks(
 
 
 def _coerced(row: Row, table: Table) -> tuple[Any, ...]:
-    return tuple(coerce(row[i], c.kind) for i, c in enumerate(table.columns))
+    return tuple(_coerce(row[i], c.kind) for i, c in enumerate(table.columns))
 
 
 def insert_rows(conn: Tx, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
