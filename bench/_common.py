@@ -159,9 +159,9 @@ class Seed:
 
 async def _seed(db_path: str, agents: int) -> Seed:
     from chat_server.services import admin
-    from chat_server.store.database import Database
+    from chat_server.store import open_database
 
-    db = Database(db_path, readers=1)
+    db = open_database(db_path, readers=1)
     await db.open()
     try:
         creds = await admin.create_site(db, "Bench Shop", [SITE_DOMAIN], locale="en")

@@ -153,9 +153,9 @@ class Shop:
 
 async def _second_site(db_path: str) -> Shop:
     from chat_server.services import admin
-    from chat_server.store.database import Database
+    from chat_server.store import open_database
 
-    db = Database(db_path, readers=1)
+    db = open_database(db_path, readers=1)
     await db.open()
     try:
         creds = await admin.create_site(db, "Noisy Shop", ["noisy.test"], locale="id")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chat_server.store.database import Database, is_postgres_url
 
 
-def open_database(url: str, *, pool: int | None = None) -> Database:
+def open_database(url: str, *, readers: int = 4, pool: int | None = None) -> Database:
     """The store for a database URL or SQLite path; `open()` it before use.
 
     `pool`: PostgreSQL's most connections for reads (SAPA_DB_POOL); SQLite ignores it.
@@ -17,10 +17,10 @@ def open_database(url: str, *, pool: int | None = None) -> Database:
     if is_postgres_url(url):
         from chat_server.store.postgres_db import PostgresDatabase
 
-        return PostgresDatabase(url, pool=pool)
+        return PostgresDatabase(url, readers=readers, pool=pool)
     from chat_server.store.sqlite_db import SqliteDatabase
 
-    return SqliteDatabase(url)
+    return SqliteDatabase(url, readers=readers)
 
 
 __all__ = ["Database", "is_postgres_url", "open_database"]

@@ -1,6 +1,6 @@
 """The store handle: one writer thread with group commit, and async reads, on either backend.
 
-`Database(url)` opens SQLite for a path and PostgreSQL for a `postgresql://` URL; both
+`chat_server.store.open_database(url)` opens SQLite for a path and PostgreSQL for a `postgresql://` URL; both
 subclasses (store/sqlite_db.py, store/postgres_db.py) share everything here and differ only
 in how they connect, begin, retry and read.
 
@@ -59,21 +59,9 @@ class Retry(Exception):
 
 
 class Database:
-    """The store of one process. `Database(url)` picks the backend from the URL."""
+    """The store of one process; `chat_server.store.open_database(url)` picks the backend."""
 
     path: str
-
-    def __new__(cls, url: str, *args: Any, **kwargs: Any) -> Database:
-        if cls is Database:
-            if is_postgres_url(url):
-                from chat_server.store.postgres_db import PostgresDatabase
-
-                cls = PostgresDatabase
-            else:
-                from chat_server.store.sqlite_db import SqliteDatabase
-
-                cls = SqliteDatabase
-        return super().__new__(cls)
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url

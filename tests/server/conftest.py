@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 
 from chat_server.config import Settings
 from chat_server.services import admin
-from chat_server.store.database import Database
+from chat_server.store import open_database
 from chat_server.store.pg_sql import row_factory, translate
 from chat_server.store.sites import SiteCredentials
 from chat_server.web.app import create_app
@@ -224,7 +224,7 @@ _databases = itertools.count(1)
 
 
 async def seed(db_path: str) -> dict[str, SiteFixture]:
-    db = Database(db_path, readers=1)
+    db = open_database(db_path, readers=1)
     await db.open()
     sites = {}
     for name in ("a", "b"):

@@ -21,7 +21,7 @@ from chat_server.bus import Event, MemoryBus
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time
 from chat_server.services.console_auth import CLIENT_LIMIT, EMAIL_LIMIT, ConsoleAuth
-from chat_server.store.database import Database
+from chat_server.store import open_database
 from chat_server.web.gateway import CLOSE_RESTART, CLOSE_SESSION_ENDED
 from tests.conftest import timeout
 from tests.server.conftest import PASSWORD, Env, SiteFixture
@@ -311,7 +311,7 @@ async def test_service_calls_end_other_sessions_and_tell_every_process(
     db_path = tmp_path / "sapa.db"
     shutil.copyfile(seeded_db[0], db_path)
     site = seeded_db[1]["a"]
-    db = Database(str(db_path), readers=1)
+    db = open_database(str(db_path), readers=1)
     await db.open()
     bus = MemoryBus()
     heard: list[Event] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chat_server.domain import rfm
-from chat_server.store.database import Database
+from chat_server.store import open_database
 from tests.conftest import timeout
 from tests.server.conftest import Env
 from tests.server.test_crm import api
@@ -104,7 +104,7 @@ async def test_orders_pushed_over_rest_are_scored_off_the_chat_path(env: Env) ->
 async def test_a_file_locked_by_another_process_delays_writes_and_fails_none(
     tmp_path: Path,
 ) -> None:
-    db = Database(str(tmp_path / "locked.db"), readers=1)
+    db = open_database(str(tmp_path / "locked.db"), readers=1)
     await db.open()
     try:
         await db.write(lambda conn: conn.execute("CREATE TABLE t (n INTEGER)"))
@@ -129,7 +129,7 @@ async def test_a_file_locked_by_another_process_delays_writes_and_fails_none(
 
 
 async def test_bulk_chunks_run_behind_every_waiting_chat_write(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "lanes.db"), readers=1)
+    db = open_database(str(tmp_path / "lanes.db"), readers=1)
     await db.open()
     order: list[str] = []
     release = threading.Event()

@@ -9,17 +9,16 @@ import pytest
 
 from chat_server.domain.crm_rules import ProfileFields
 from chat_server.services import admin
+from chat_server.store import Database, customer_record, open_database, rfm_scores
 from chat_server.store import crm as crm_store
-from chat_server.store import customer_record, rfm_scores
 from chat_server.store import customers as customer_store
 from chat_server.store import public_rooms as public_store
-from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(str(tmp_path / "crm.db"))
+    database = open_database(str(tmp_path / "crm.db"))
     await database.open()
     try:
         yield database

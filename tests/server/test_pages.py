@@ -9,7 +9,7 @@ from chat_server.domain import colors
 from chat_server.domain.wording import counted
 from chat_server.services import demo
 from chat_server.store import agents as agent_store
-from chat_server.store.database import Database
+from chat_server.store import open_database
 from tests.server.conftest import Env
 from tests.server.test_faq import add_entries, owner_token
 
@@ -99,7 +99,7 @@ def test_counted_words_follow_each_languages_plural_rules() -> None:
 
 
 async def test_demo_agent_has_a_plain_name(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "demo.db"), readers=1)
+    db = open_database(str(tmp_path / "demo.db"), readers=1)
     await db.open()
     try:
         accounts = await demo.ensure_demo(db, "127.0.0.1")

@@ -13,8 +13,8 @@ import pytest
 from chat_server.domain.models import Author
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW
 from chat_server.services.public_rooms import create_room
+from chat_server.store import open_database
 from chat_server.store import rooms as room_store
-from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 from chat_server.web.hub import ROOM_SLICE
 from tests.server.conftest import Env, SiteFixture, WsClient
@@ -493,7 +493,7 @@ async def test_agent_unread_counts_from_the_read_mark_and_at_most_the_latest_win
     path = tmp_path / "unread.db"
     shutil.copyfile(seeded_db[0], path)
     site = seeded_db[1]["a"]
-    db = Database(str(path), readers=1)
+    db = open_database(str(path), readers=1)
     await db.open()
     try:
         busy = await create_room(db, site.creds.site_id, "Busy")

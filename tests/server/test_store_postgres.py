@@ -19,9 +19,9 @@ import pytest
 from chat_server.domain.models import Author, Message
 from chat_server.errors import Unavailable
 from chat_server.services import admin
+from chat_server.store import Database, open_database
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
-from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 from tests.conftest import timeout
 from tests.pg_server import PgServer
@@ -34,8 +34,8 @@ async def two_writers(
 ) -> AsyncIterator[tuple[str, str, Database, Database]]:
     name = "w_" + request.node.name.replace("[", "_").replace("]", "")[:50]
     url = pg_server.create_database(name)
-    first = Database(url, readers=1)
-    second = Database(url, readers=1)
+    first = open_database(url, readers=1)
+    second = open_database(url, readers=1)
     await first.open()
     await second.open()
     try:
@@ -133,10 +133,10 @@ async def test_concurrent_first_messages_make_one_private_room(
 OPEN_ONCE = textwrap.dedent(
     """
     import asyncio, sys
-    from chat_server.store.database import Database
+    from chat_server.store import open_database
 
     async def main() -> None:
-        db = Database(sys.argv[1], readers=1)
+        db = open_database(sys.argv[1], readers=1)
         await db.open()
         await db.close()
 
@@ -168,7 +168,7 @@ def test_migrations_are_safe_when_processes_start_at_once(pg_server: PgServer) -
 
 async def test_a_stopped_server_fails_fast_and_the_store_recovers(pg_server: PgServer) -> None:
     url = pg_server.create_database("outage")
-    db = Database(url, readers=1)
+    db = open_database(url, readers=1)
     await db.open()
     try:
         creds = await admin.create_site(db, "Shop", ["shop.test"])

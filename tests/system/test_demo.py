@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from chat_server.services import demo
-from chat_server.store.database import Database
+from chat_server.store import open_database
 from tests.conftest import ServerProcess
 
 
@@ -60,7 +60,7 @@ def test_demo_shop_widget_console_and_every_page_render(demo_server: ServerProce
 
 
 async def test_the_demo_seeds_its_samples_once(tmp_path: Path) -> None:
-    db = Database(str(tmp_path / "demo.db"), readers=1)
+    db = open_database(str(tmp_path / "demo.db"), readers=1)
     await db.open()
     try:
         first = await demo.ensure_demo(db, "127.0.0.1")
