@@ -6,6 +6,9 @@
     python bench/faq_eval.py --no-model      # lexical path only
     python bench/faq_eval.py --write-model   # refit ranker + confidence on all dev, write
                                              # faq/data/ranker.json (the retraining script)
+    python bench/faq_eval.py --holdout FILE  # report on another blind set (default:
+                                             # bench/faq-holdout/holdout.jsonl if present)
+    python bench/faq_eval.py --no-holdout    # dev only (while developing)
 
 Quality follows /work/shared/faq-eval/README.md: top-1 and recall@3 over the
 answerable lines (ranking before the threshold), rejection over the
@@ -15,6 +18,12 @@ and answerable/unanswerable): the ranker, the confidence model and the
 threshold are fitted on four folds and judged on the fifth. The plain dev
 figure (fitted on all of dev, in-sample) is printed beside it. "Half A/B"
 splits every style into alternate lines, the split used during development.
+
+After the dev figures come the figures on the blind held-out set
+(``bench/faq-holdout/``, see its README): the ranker, confidence and
+threshold fitted on all of dev judge it as they are; nothing is ever fitted or
+chosen on it. It is for reporting a change already decided on dev, so
+``--no-holdout`` keeps it out of sight while developing.
 
 The engine is configured as a deployment would be: the shop's own name
 ("Toko Contoh") is a stopword phrase, because the chat server knows each
@@ -71,6 +80,7 @@ def _default_data() -> Path:
 
 DEFAULT_DATA = _default_data()
 MODEL_FILE = ROOT / "faq" / "data" / "ranker.json"
+HOLDOUT_FILE = ROOT / "bench" / "faq-holdout" / "holdout.jsonl"
 FOLDS = 5
 SHOP_NAME = "toko contoh"
 
@@ -87,21 +97,29 @@ class Line:
 
 def load(data: Path) -> tuple[list[Entry], list[Line]]:
     raw = json.loads((data / "faq.json").read_text(encoding="utf-8"))
-    entries = [
+    return load_entries(raw), read_lines(data / "dev.jsonl")
+
+
+def load_entries(raw: list[dict[str, object]]) -> list[Entry]:
+    return [
         Entry(
-            id=e["id"],
-            question=e["question"],
-            answer=e["answer"],
-            category=e.get("category", ""),
-            tags=tuple(e.get("tags", ())),
-            lang=e.get("lang", "id"),
+            id=str(e["id"]),
+            question=str(e["question"]),
+            answer=str(e["answer"]),
+            category=str(e.get("category", "")),
+            tags=tuple(e.get("tags", ())),  # type: ignore[arg-type]
+            lang=str(e.get("lang", "id")),
         )
         for e in raw
     ]
+
+
+def read_lines(path: Path) -> list[Line]:
+    """The lines of a faq-eval style file (dev or held-out), with halves and folds."""
     seen: dict[str, int] = defaultdict(int)
     seen_fold: dict[tuple[str, bool], int] = defaultdict(int)
     lines: list[Line] = []
-    for text in (data / "dev.jsonl").read_text(encoding="utf-8").splitlines():
+    for text in path.read_text(encoding="utf-8").splitlines():
         if not text.strip():
             continue
         d = json.loads(text)
@@ -114,7 +132,7 @@ def load(data: Path) -> tuple[list[Entry], list[Line]]:
         fold = seen_fold[group] % FOLDS
         seen_fold[group] += 1
         lines.append(Line(d["q"], tuple(d["gold"]), d["style"], d.get("lang", ""), half, fold))
-    return entries, lines
+    return lines
 
 
 def make_engine(
@@ -272,6 +290,26 @@ def dev_fit(
         for key in ("ALL", f"half {ev.line.half}", ev.line.style):
             tallies[key].add(ev.line, ids, top, model.threshold)
     return tallies, model
+
+
+def judge_all(
+    engine: Engine, evidence: Sequence[Evidence], semantic: bool, model: Model
+) -> dict[str, Tally]:
+    """A fixed model (fitted elsewhere) judged on ``evidence``, overall and per style."""
+    slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for ev in evidence:
+        ids, top = judge(model, ev, semantic, slot_ids)
+        for key in ("ALL", ev.line.style):
+            tallies[key].add(ev.line, ids, top, model.threshold)
+    return tallies
+
+
+def print_holdout(title: str, tallies: dict[str, Tally], threshold: float) -> None:
+    print(f"-- {title}: fitted on all dev, threshold {threshold:.2f} (nothing fitted here)")
+    print(f"{'':<24}{'n':>4} {'top1':>6} {'r@3':>6} {'n[]':>4} {'rej':>6} {'f-rej':>6}")
+    for key in ["ALL", *sorted(k for k in tallies if k != "ALL")]:
+        print(tallies[key].row(key if key == "ALL" else "  " + key))
 
 
 def print_cv_and_dev(
@@ -514,7 +552,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--write-model", action="store_true", help="fit on all of dev, write faq/data/ranker.json"
     )
+    ap.add_argument(
+        "--holdout",
+        type=Path,
+        default=HOLDOUT_FILE if HOLDOUT_FILE.is_file() else None,
+        help="blind held-out lines to report on (never fitted on)",
+    )
+    ap.add_argument("--no-holdout", action="store_true", help="dev figures only")
     args = ap.parse_args(argv)
+    holdout_file: Path | None = None if args.no_holdout else args.holdout
 
     entries, lines = load(args.data)
     shop = not args.no_shop_name
@@ -530,6 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     variants = [(True, "with embeddings"), (False, "lexical only")] if embedder else []
     variants = variants or [(False, "lexical only")]
     model = None
+    fitted_models: list[tuple[bool, str, Model]] = []
     for semantic, title in variants:
         cv, ths = cross_validate(engine, evidence, semantic)
         dev, fitted = dev_fit(engine, evidence, semantic)
@@ -537,6 +584,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("   dev halves:", dev["half A"].row("A"), "|", dev["half B"].row("B"))
         print()
         model = model or fitted
+        fitted_models.append((semantic, title, fitted))
+    if holdout_file is not None:
+        held = read_lines(holdout_file)
+        print(f"== held-out figures on {holdout_file} ({len(held)} lines; report only)")
+        held_evidence = collect(engine, held)
+        for semantic, title, fitted in fitted_models:
+            print_holdout(
+                title, judge_all(engine, held_evidence, semantic, fitted), fitted.threshold
+            )
+            print()
     if args.write_model and model is not None:
         if not embedder:
             print("refusing to write ranker.json without the embedding model", file=sys.stderr)
@@ -544,8 +601,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {MODEL_FILE}")
         ranker._DEFAULT = None  # reload the file just written
-    shipped = evaluate(make_engine(entries, shop, embedder), lines)
+    shipped_engine = make_engine(entries, shop, embedder)
+    shipped = evaluate(shipped_engine, lines)
     print("shipped model, plain dev:", shipped["ALL"].row("ALL"))
+    if holdout_file is not None:
+        shipped_held = evaluate(shipped_engine, read_lines(holdout_file))
+        print("shipped model, held-out: ", shipped_held["ALL"].row("ALL"))
     if not args.skip_latency:
         print()
         print(f"== latency per suggest() call, {len(lines)} dev queries x {args.passes} passes")
