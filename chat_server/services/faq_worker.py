@@ -94,7 +94,8 @@ def _rank(engine: Engine, text: str, limit: int) -> tuple[list[Suggestion], str,
     Also says what became of the model: "used", "busy" (embedding entries for a
     build: skipped) or "none" (no model, no entries, or nothing to embed).
     """
-    wanted = engine.embedder is not None and len(engine) > 0 and bool(text.strip()) and limit > 0
+    # A greeting, thanks or gibberish gets no suggestion: no forward pass for it.
+    wanted = engine.embedder is not None and limit > 0 and engine.worth_ranking(text)
     began = time.thread_time()
     vector = None
     if wanted:

@@ -258,3 +258,44 @@ def test_real_model_finds_an_entry_across_languages_without_shared_words(
     assert with_model[0].features["cos"] > 0.0
     words_only = lexical.rank(text)
     assert not words_only or words_only[0].confidence < with_model[0].confidence
+
+
+# -- model cost: bounded cache, no pass for messages with nothing to rank ---------
+
+
+def test_entry_vector_cache_is_bounded_least_recently_used_first() -> None:
+    calls: list[str] = []
+
+    def counting(texts: object) -> np.ndarray:
+        calls.extend(texts)  # type: ignore[arg-type]
+        return _toy_encoder(texts)
+
+    embedder = Embedder(counting, "toy", cache_size=3)
+    embedder.entries(["a", "b", "c"])
+    embedder.entries(["a"])  # "a" is now the most recently used
+    embedder.entries(["d"])  # evicts "b", the least recently used
+    assert embedder.cached() == 3
+    calls.clear()
+    embedder.entries(["a", "c", "d"])
+    assert calls == []
+    embedder.entries(["b"])
+    assert calls == ["b"]
+
+
+@pytest.mark.parametrize("text", ["halo kak", "makasih min", "xyzzy qwrtzp", "bisa tidak?"])
+def test_a_message_with_nothing_to_rank_costs_no_model_pass(text: str) -> None:
+    queries: list[str] = []
+    embedder = Embedder(_toy_encoder, "toy")
+    engine = Engine(make_entries(), embedder=embedder)
+    original = embedder.query
+
+    def recording(message: str) -> np.ndarray:
+        queries.append(message)
+        return original(message)
+
+    embedder.try_query = recording  # type: ignore[method-assign,assignment]
+    assert not engine.worth_ranking(text)
+    assert engine.suggest(text) == [] and engine.answer(text) == []
+    assert queries == []
+    assert engine.worth_ranking("ongkir ke bandung berapa?")
+    assert engine.suggest("ongkir ke bandung berapa?") and queries
