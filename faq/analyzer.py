@@ -81,7 +81,6 @@ class Analyzer:
                 known.update(_TOKEN_RE.findall(_fold(term)))
         self._known_surface = frozenset(known)
         self._en_words = frozenset(lexicon.words)
-        self._en_stems = frozenset(stem_en(w) for w in lexicon.words)
         self._dict_buckets: dict[str, list[str]] | None = None
         self._lex_buckets: dict[str, list[str]] | None = None
         self.known_words: frozenset[str] = frozenset(
@@ -283,6 +282,10 @@ class Analyzer:
         override = self._stems.get(word)
         if override is not None:
             return override, True
+        if word in self._en_words and word not in ID_ROOTS:
+            # A common English word is not taken apart by Indonesian affix rules:
+            # Sastrawi would read "login" as log+in, "lines" as le+s, "again" as aga+in.
+            return stem_en(word), True
         return stem_word(word)
 
     def _stop_phrase_at(self, words: list[str], i: int) -> int:
@@ -314,7 +317,12 @@ class Analyzer:
             if resolve is not None and not known and not self.is_known_word(word, stem):
                 fixed = resolve(word, stem)
                 if fixed is not None:
-                    for w in self.surface_words(fixed):
+                    fixed_words = list(self.surface_words(fixed))
+                    if fixed_words and self._stop_phrase_at(fixed_words, 0) == len(fixed_words):
+                        # Repaired into a stopword phrase ("trimakasih" -> "terima kasih").
+                        seq.extend((w, True) for w in fixed_words)
+                        continue
+                    for w in fixed_words:
                         is_stop = len(w) < 2 or w in stop
                         seq.append((w if is_stop else self._stem(w)[0], is_stop))
                     continue
@@ -341,12 +349,18 @@ class Analyzer:
         """A real word (lexicon, Indonesian dictionary or common English): no typo fix."""
         return (
             word in self._known_surface
-            or word in self._en_words
-            or stem in self._en_stems
+            or word in self._en_words  # a frequency list: inflected forms are in it
             or word in ID_ROOTS
         )
 
     # -- public -------------------------------------------------------------
+
+    def clean_text(self, text: str) -> str:
+        """The text's words with slang expanded and stretched letters folded, stopwords kept."""
+        words: list[str] = []
+        for token in _TOKEN_RE.findall(_fold(text)):
+            words.extend(self.surface_words(token))
+        return " ".join(words)
 
     def surface_text(self, text: str) -> list[str]:
         """Content surface words (slang expanded, not stemmed): the typo vocabulary."""

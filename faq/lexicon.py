@@ -142,13 +142,13 @@ class Lexicon:
     @classmethod
     def published(cls) -> Lexicon:
         """Only the published resources (see :mod:`faq.resources`), no shop data."""
-        from faq.resources import colloquial_lexicon, stopwords_id
+        from faq.resources import colloquial_lexicon, english_words, stopwords_id
         from faq.stemming import ID_ROOTS
 
         # A colloquial form that is also a dictionary root ("minta", "haru")
         # is left alone: rewriting real words is how general lists go wrong.
         slang = {k: v for k, v in colloquial_lexicon().items() if k not in ID_ROOTS}
-        return cls(slang=slang, weak=stopwords_id())
+        return cls(slang=slang, weak=stopwords_id(), words=english_words())
 
     def extend_files(self, *paths: str | Path) -> Lexicon:
         """This lexicon with data files on top (theirs win on conflicts)."""

@@ -46,6 +46,22 @@ def test_english_is_stemmed() -> None:
     assert normalize("shipping") == normalize("ship")
 
 
+def test_english_words_are_not_taken_apart_by_indonesian_affix_rules() -> None:
+    # Sastrawi alone reads "login" as log+in and "lines" as le+s.
+    assert normalize("login") == ["login"]
+    assert normalize("lines") == normalize("line")
+    assert normalize("again") != normalize("aga")
+
+
+def test_published_english_words_are_known_as_written() -> None:
+    from faq.resources import english_words
+
+    words = english_words()
+    # A frequency list holds inflected forms itself: no stemming needed to know them.
+    assert {"yesterday", "delivered", "shipping", "cheaper"} <= words
+    assert Lexicon.default().words >= words
+
+
 def test_stemmer_exceptions_keep_meanings_apart() -> None:
     # Sastrawi maps "pakaian" (clothes) to "pakai" (use); stems.tsv keeps them apart.
     assert normalize("pakaian") != normalize("pakai")
