@@ -142,6 +142,11 @@ def make_engine(
     model: Model | None = None,
 ) -> Engine:
     lexicon = Lexicon.default()
+    if model is None:
+        try:
+            model = Model.default()
+        except ValueError:  # the shipped coefficients predate a feature change
+            model = Model.untrained()
     if shop_name:
         lexicon = lexicon.extended(stopwords=[SHOP_NAME])
     return Engine(entries, lexicon, embedder=embedder, model=model)

@@ -19,12 +19,13 @@ from faq.typos import TypoFixer
 
 # Candidates the ranker looks at: the best by words, plus the best by meaning.
 LEXICAL_CANDIDATES = 10
-SEMANTIC_CANDIDATES = 5
+SEMANTIC_CANDIDATES = 8
 MIN_QUERY_MASS = 1.5
 # A term found in more than this share of entries says little about which
 # one is meant; like a function word it may add to a match, not carry it.
 COMMON_SHARE = 0.25
 COMMON_MIN_ENTRIES = 8
+ANSWER_CHARS = 600  # of an answer embedded: its opening sentences say what it is about
 
 
 def _top(acc: np.ndarray, k: int) -> list[int]:
@@ -39,10 +40,11 @@ def _top(acc: np.ndarray, k: int) -> list[int]:
 
 @dataclass(frozen=True)
 class _Vectors:
-    """Entry embeddings of one snapshot: one row per question or phrasing."""
+    """Entry embeddings of one snapshot: one row per question, phrasing and answer."""
 
     rows: np.ndarray  # (n, dim) float32, L2-normalised
     slots: np.ndarray  # (n,) slot of each row
+    answer: np.ndarray  # (n,) bool: the row is the entry's answer
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,17 @@ class Ranked:
 
 
 def _entry_texts(entry: Entry) -> list[str]:
+    """Short texts embedded per entry like a message: the question and phrasings."""
     return [entry.question, *entry.phrasings]
+
+
+def _entry_passage(entry: Entry) -> str:
+    """The entry as one document: its question with the opening of its answer.
+
+    The answer says the same need in other words than the question, which is
+    what a message sharing no word with the question meets.
+    """
+    return f"{entry.question}\n{entry.answer[:ANSWER_CHARS]}"
 
 
 class Engine:
@@ -124,10 +136,14 @@ class Engine:
             if self.embedder is not None and docs:
                 texts = [t for d in docs for t in _entry_texts(d.entry)]
                 rows = self.embedder.entries(texts)
+                passages = self.embedder.entries(
+                    [_entry_passage(d.entry) for d in docs], passage=True
+                )
                 i = 0
-                for d in docs:
+                for j, d in enumerate(docs):
                     n = len(_entry_texts(d.entry))
-                    vectors[d.slot] = rows[i : i + n]
+                    # The passage row goes last: _stacked() relies on it.
+                    vectors[d.slot] = np.vstack([rows[i : i + n], passages[j : j + 1]])
                     i += n
             self._state = _State(snap.with_docs(docs, gone), None, vectors, None)
 
@@ -165,9 +181,15 @@ class Engine:
         if state.stacked is not None or not state.vectors:
             return state.stacked
         slots = sorted(state.vectors)
+        answer = []
+        for s in slots:
+            flags = np.zeros(len(state.vectors[s]), dtype=bool)
+            flags[-1] = True
+            answer.append(flags)
         stacked = _Vectors(
             np.concatenate([state.vectors[s] for s in slots]),
             np.concatenate([np.full(len(state.vectors[s]), s, dtype=np.int64) for s in slots]),
+            np.concatenate(answer),
         )
         with self._write_lock:
             if self._state is state:
@@ -270,15 +292,25 @@ class Engine:
                 acc_strong[posting.slots] += contrib
         lexical = _top(np.where(acc_strong > 0.0, acc, 0.0), LEXICAL_CANDIDATES)
 
-        cos_by_slot: dict[int, float] = {}
+        cos_by_slot: dict[int, tuple[float, float]] = {}
         stacked = self._stacked(state) if vector is not None else None
         if stacked is not None and vector is not None:
             sims = stacked.rows @ vector
-            best = np.full(snap.size, -1.0)
-            np.maximum.at(best, stacked.slots, sims)
-            semantic = [int(s) for s in np.argsort(-best)[:SEMANTIC_CANDIDATES] if best[s] > -1]
+            best_q = np.full(snap.size, -1.0)
+            best_a = np.full(snap.size, -1.0)
+            ask = ~stacked.answer
+            np.maximum.at(best_q, stacked.slots[ask], sims[ask])
+            np.maximum.at(best_a, stacked.slots[stacked.answer], sims[stacked.answer])
+            live = best_q > -1
+            both = np.maximum(best_q, best_a)
+            semantic = [int(s) for s in np.argsort(-both)[:SEMANTIC_CANDIDATES] if live[s]]
             slots = list(dict.fromkeys([*lexical, *semantic]))
-            cos_by_slot = {s: float(best[s]) for s in slots}
+            # How far an entry stands out from the whole FAQ, in standard
+            # deviations: a raw cosine means little (e5 puts unrelated text at
+            # 0.75-0.8), its place among all entries does, at any FAQ size.
+            mean = float(both[live].mean())
+            std = float(both[live].std()) or 1.0
+            cos_by_slot = {s: (float(best_q[s]), (float(both[s]) - mean) / std) for s in slots}
         else:
             slots = lexical
         if not slots:
@@ -287,7 +319,7 @@ class Engine:
         uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
         strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
         best_score = max(float(acc[s]) for s in slots)
-        best_cos = max(cos_by_slot.values(), default=0.0)
+        best_cos = max((c[0] for c in cos_by_slot.values()), default=0.0)
         out: list[Candidate] = []
         matched_terms: dict[int, tuple[str, ...]] = {}
         for slot in slots:
@@ -300,7 +332,7 @@ class Engine:
                 if total:
                     hit = sum(snap.idf(t) for t in qterms if t in uni)
                     question_cov = max(question_cov, hit / total)
-            cos = cos_by_slot.get(slot, 0.0)
+            cos, cos_z = cos_by_slot.get(slot, (0.0, 0.0))
             features = (
                 math.log1p(float(acc[slot]) / max_idf),
                 sum(uni[t] * idf[t] for t in matched) / uni_mass,
@@ -310,6 +342,7 @@ class Engine:
                 sum(uni[t] * idf[t] for t in matched if t in strong) / strong_mass,
                 cos,
                 cos - best_cos if cos_by_slot else 0.0,
+                cos_z,
             )
             out.append(Candidate(slot, features))
             matched_terms[slot] = tuple(key_matched or matched)
@@ -319,7 +352,9 @@ class Engine:
         """The message's vector, or None without a model (or, unless ``wait``, if it is busy)."""
         if self.embedder is None or not self._state.vectors:
             return None
-        text = text[:MAX_CHARS]
+        # Slang and abbreviations expanded first: the model reads "sudah transfer
+        # belum" far better than "udh tf blm".
+        text = self._analyzer.clean_text(text[:MAX_CHARS]) or text[:MAX_CHARS]
         return self.embedder.query(text) if wait else self.embedder.try_query(text)
 
     def rank(

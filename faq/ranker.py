@@ -1,6 +1,6 @@
 """Learned ranking and calibrated confidence over the engine's evidence.
 
-Two small logistic regressions, fitted by ``python bench/faq_train.py`` on the
+Two small logistic regressions, fitted by ``python bench/faq_eval.py --write-model`` on the
 development set and shipped as data (``faq/data/ranker.json``):
 
 1. the **ranker** scores every candidate (pointwise: "is this entry a right
@@ -37,8 +37,9 @@ CANDIDATE_FEATURES = (
     "strong",  # share of the message's content terms (not function words) matched
     "cos",  # embedding cosine with the entry's question/phrasings (0 without model)
     "cos_gap",  # cosine - best cosine among candidates (0 without model)
+    "cos_z",  # best cosine (question or answer) in standard deviations over all entries
 )
-SEMANTIC_ONLY = ("cos", "cos_gap")
+SEMANTIC_ONLY = ("cos", "cos_gap", "cos_z")
 CONFIDENCE_FEATURES = (
     "top_logit",
     "logit_margin",  # lead of rank 1 over rank 2
@@ -132,7 +133,9 @@ class Model:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Model:
         if list(data["candidate_features"]) != list(CANDIDATE_FEATURES):  # type: ignore[call-overload]
-            raise ValueError("ranker.json was fitted on other features: rerun bench/faq_train.py")
+            raise ValueError(
+                "ranker.json was fitted on other features: run python bench/faq_eval.py --write-model"
+            )
 
         def variant(name: str) -> Variant:
             part: dict[str, dict[str, object]] = data[name]  # type: ignore[assignment]
@@ -143,6 +146,15 @@ class Model:
             return Variant(ranker, conf, bool(part["uses_embedding"]))
 
         return cls(variant("semantic"), variant("lexical"), float(data["threshold"]))  # type: ignore[arg-type]
+
+    @classmethod
+    def untrained(cls) -> Model:
+        """All-zero coefficients: a stand-in while the features change, before a refit."""
+        n_sem, n_lex = len(CANDIDATE_FEATURES), len(CANDIDATE_FEATURES) - len(SEMANTIC_ONLY)
+        n_conf = len(CONFIDENCE_FEATURES)
+        sem = Variant(Linear((0.0,) * n_sem, 0.0), Linear((0.0,) * n_conf, 0.0), True)
+        lex = Variant(Linear((0.0,) * n_lex, 0.0), Linear((0.0,) * (n_conf - 2), 0.0), False)
+        return cls(sem, lex, 0.5)
 
     @classmethod
     def default(cls) -> Model:

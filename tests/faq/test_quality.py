@@ -14,6 +14,8 @@ from faq import Engine, Entry, Lexicon, normalize
 from faq.lexicon import DATA_DIR, parse_slang
 from faq.ranker import (
     CANDIDATE_FEATURES,
+    CONFIDENCE_FEATURES,
+    SEMANTIC_ONLY,
     Candidate,
     Linear,
     Model,
@@ -123,9 +125,13 @@ def _cand(slot: int, strength: float) -> Candidate:
 
 def _model(weight: float) -> Model:
     n = len(CANDIDATE_FEATURES)
-    sem = Variant(Linear((weight,) + (0.0,) * (n - 1), 0.0), Linear((1.0,) + (0.0,) * 5, 0.0), True)
+    n_lex = n - len(SEMANTIC_ONLY)
+    c = len(CONFIDENCE_FEATURES)
+    sem = Variant(
+        Linear((weight,) + (0.0,) * (n - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 1), 0.0), True
+    )
     lex = Variant(
-        Linear((weight,) + (0.0,) * (n - 3), 0.0), Linear((1.0,) + (0.0,) * 3, 0.0), False
+        Linear((weight,) + (0.0,) * (n_lex - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 3), 0.0), False
     )
     return Model(sem, lex, 0.5)
 
