@@ -135,10 +135,13 @@ async def test_a_greeting_offers_the_shopper_nothing(env: Env, model: Embedder) 
     await add_entries(env)
     agent, *_ = await env.agent(env.sites["a"].agent_email)
     widget, _ = await env.widget("a")
+    passes = await metric(env, "sapa_faq_semantic_total")
     for n, greeting in enumerate(("halo kak masih ada orang?", "makasih ya kak", "xyzzy")):
         sent = await widget.request("send", client_msg_id=f"g{n}", body=greeting)
         await agent.event("suggestions", for_message_id=sent["message"]["id"])
     assert all(f.get("type") != "suggestions" for f in await widget.drain())
+    # Nothing to rank in them: not one model pass was spent.
+    assert await metric(env, "sapa_faq_semantic_total") == passes
 
 
 async def test_under_load_messages_are_ranked_on_words_alone_at_once(model: Embedder) -> None:
