@@ -60,8 +60,9 @@ class ServerProcess:
 
 
 def start_server(
-    db_path: Path | str, *extra: str, env: dict[str, str] | None = None
+    db_path: Path | str, *extra: str, env: dict[str, str] | None = None, host: str = "127.0.0.1"
 ) -> ServerProcess:
+    """`sapa serve` on a free port of `host` (any loopback address: 127.0.0.2 is a second host)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -70,6 +71,8 @@ def start_server(
         "serve",
         "--db",
         str(db_path),
+        "--host",
+        host,
         "--port",
         str(port),
         *extra,
@@ -79,7 +82,7 @@ def start_server(
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env
     )
-    server = ServerProcess(f"http://127.0.0.1:{port}", port, str(db_path), process, [])
+    server = ServerProcess(f"http://{host}:{port}", port, str(db_path), process, [])
     deadline = time.monotonic() + timeout(30)
     while time.monotonic() < deadline:
         if process.poll() is not None:
