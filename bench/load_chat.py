@@ -30,7 +30,7 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -929,18 +929,30 @@ def single(args: argparse.Namespace, seed: Seed | None, work: Path) -> None:
 
 def find_max(args: argparse.Namespace, seed: Seed | None, work: Path) -> None:
     """Double the rate until a step fails, then bisect between the last pass and that fail."""
-    limit = args.p99_ms / 1e3
     print(
         f"find-max: N={args.widgets}, A={args.agents}, {args.duration:g} s per step; "
         f"pass = delivery p99 < {args.p99_ms:g} ms, nothing lost, no errors",
         flush=True,
     )
     print(TABLE_HEAD, flush=True)
+    best, high = search_max(args, lambda rate: run_trial(args, seed, work, rate))
+    _conclude(best, high, args.p99_ms)
+
+
+def search_max(
+    args: argparse.Namespace,
+    run: Callable[[float], Trial],
+    show: Callable[[Trial, str], None] | None = None,
+) -> tuple[Trial | None, float]:
+    """The best passing trial and the lowest failing rate (inf if none failed), `run` making
+    one trial at a rate; `show` reports every step (default: a table row)."""
+    limit = args.p99_ms / 1e3
+    show = show or (lambda trial, note: print(table_row(trial, limit) + note, flush=True))
     best: Trial | None = None
     low, high = 0.0, math.inf
     rate = args.start_rate
     while rate <= args.max_rate:
-        trial = _step(args, seed, work, rate, limit)
+        trial = _step(args, run, show, rate, limit)
         if not trial.passed(limit):
             high = rate
             break
@@ -950,24 +962,28 @@ def find_max(args: argparse.Namespace, seed: Seed | None, work: Path) -> None:
         rate = round((low + high) / 2, -1) or (low + high) / 2
         if rate in (low, high):
             break
-        trial = _step(args, seed, work, rate, limit)
+        trial = _step(args, run, show, rate, limit)
         if trial.passed(limit):
             best, low = trial, rate
         else:
             high = rate
-    _conclude(best, high, args.p99_ms)
+    return best, high
 
 
 def _step(
-    args: argparse.Namespace, seed: Seed | None, work: Path, rate: float, limit: float
+    args: argparse.Namespace,
+    run: Callable[[float], Trial],
+    show: Callable[[Trial, str], None],
+    rate: float,
+    limit: float,
 ) -> Trial:
-    trial = run_trial(args, seed, work, rate)
-    print(table_row(trial, limit), flush=True)
+    trial = run(rate)
+    show(trial, "")
     for _ in range(args.retries):
         if trial.passed(limit) or not (trial.noisy or trial.client_busy()):
             break
-        again = run_trial(args, seed, work, rate)
-        print(table_row(again, limit) + "  [retry]", flush=True)
+        again = run(rate)
+        show(again, "  [retry]")
         trial = again if again.passed(limit) else trial
     return trial
 

@@ -14,15 +14,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from tests.conftest import ServerProcess, start_server, timeout
-from tests.pg_server import PgServer, query
+from tests.pg_server import PgServer
 from tests.scale.conftest import Node
 from tests.scale.redis_server import RedisServer
 from tests.server.conftest import SiteFixture, WsClient, seed
 
 HOSTS = ("127.0.0.1", "127.0.0.2")
+
+
+def query(db_url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Read PostgreSQL directly: the ground truth every client must match."""
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
 @dataclass
@@ -37,8 +45,8 @@ class TwoHosts:
 
 
 @pytest.fixture(scope="module")
-def two_hosts(pg: PgServer) -> Iterator[TwoHosts]:
-    db_url = pg.create_database("two_hosts")
+def two_hosts(pg_server: PgServer) -> Iterator[TwoHosts]:
+    db_url = pg_server.create_database("two_hosts")
     sites = asyncio.run(seed(db_url))
     redis = RedisServer()
     redis.start()
@@ -147,9 +155,12 @@ def database_view(db_url: str, rooms: list[str], notes: bool) -> dict[str, Any]:
     for room_id in rooms:
         rows = query(
             db_url,
-            "SELECT seq, id, body, kind FROM messages WHERE room_id = %s ORDER BY seq", room_id
+            "SELECT seq, id, body, kind FROM messages WHERE room_id = %s ORDER BY seq",
+            room_id,
         )
-        out[room_id] = {r["seq"]: (r["id"], r["body"]) for r in rows if notes or r["kind"] != "note"}
+        out[room_id] = {
+            r["seq"]: (r["id"], r["body"]) for r in rows if notes or r["kind"] != "note"
+        }
     return out
 
 
@@ -169,7 +180,9 @@ async def test_four_widgets_and_two_agents_on_two_hosts_exchange_a_thousand_mess
     ]
     shoppers = []
     for i, node in enumerate((a, b, a, b)):
-        shoppers.append(Peer(f"w{i}@{'AB'[i % 2]}", (await node.widget(await node.widget_token()))[0]))
+        shoppers.append(
+            Peer(f"w{i}@{'AB'[i % 2]}", (await node.widget(await node.widget_token()))[0])
+        )
 
     # The first message of each shopper opens its room; then everybody talks at once.
     rooms = []
@@ -244,7 +257,10 @@ async def test_four_widgets_and_two_agents_on_two_hosts_exchange_a_thousand_mess
     # Every client saw exactly what the database holds: shoppers their room, staff all four.
     views = database_view(two_hosts.db_url, rooms, notes=True)
     await asyncio.gather(
-        *(s.catch_up({room_id: views[room_id]}) for s, room_id in zip(shoppers, rooms, strict=True)),
+        *(
+            s.catch_up({room_id: views[room_id]})
+            for s, room_id in zip(shoppers, rooms, strict=True)
+        ),
         *(s.catch_up(views) for s in staff),
     )
     for peer in everyone:

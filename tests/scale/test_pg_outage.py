@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess, start_server, timeout
-from tests.pg_server import PgServer, query
+from tests.pg_server import PgServer
 from tests.scale.conftest import Node
-from tests.scale.test_pg_hosts import Peer, database_view
+from tests.scale.test_pg_hosts import Peer, database_view, query
 from tests.server.conftest import SiteFixture, seed
 
 OUTAGE_SECONDS = 5.0
@@ -46,7 +46,9 @@ class Talker:
         while True:
             asked = loop.time()
             # Never a hang: every answer comes within the deadline, ack or error.
-            frame = await self.peer.ws.request("send", wait=15, client_msg_id=body, body=body, **extra)
+            frame = await self.peer.ws.request(
+                "send", wait=15, client_msg_id=body, body=body, **extra
+            )
             self.slowest = max(self.slowest, loop.time() - asked)
             if frame["type"] == "ack":
                 self.peer.acked.append(frame["message"])
@@ -64,19 +66,23 @@ class Talker:
 
 
 @pytest.fixture
-def outage_server(pg: PgServer) -> Iterator[tuple[ServerProcess, dict[str, SiteFixture], str]]:
-    db_url = pg.create_database("outage")
+def outage_server(
+    pg_server: PgServer,
+) -> Iterator[tuple[ServerProcess, dict[str, SiteFixture], str]]:
+    db_url = pg_server.create_database("outage")
     sites = asyncio.run(seed(db_url))
     server = start_server(db_url)
     try:
         yield server, sites, db_url
     finally:
         server.stop()
-        if not pg.running():
-            pg.start()  # the next test finds PostgreSQL up whatever happened here
+        if not (pg_server.data / "postmaster.pid").exists():
+            pg_server.start()  # the next test finds PostgreSQL up whatever happened here
 
 
-async def _ready_states(node: Node, into: list[tuple[float, int, str]], stop: asyncio.Event) -> None:
+async def _ready_states(
+    node: Node, into: list[tuple[float, int, str]], stop: asyncio.Event
+) -> None:
     """Sample /readyz until stopped (each answer, or the lack of one, is recorded)."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -89,7 +95,7 @@ async def _ready_states(node: Node, into: list[tuple[float, int, str]], stop: as
 
 
 async def test_postgresql_stopped_for_five_seconds_mid_conversation(
-    pg: PgServer, outage_server: tuple[ServerProcess, dict[str, SiteFixture], str]
+    pg_server: PgServer, outage_server: tuple[ServerProcess, dict[str, SiteFixture], str]
 ) -> None:
     server, sites, db_url = outage_server
     node = Node(server, sites)
@@ -110,10 +116,10 @@ async def test_postgresql_stopped_for_five_seconds_mid_conversation(
         chatting = [asyncio.create_task(t.talk(stop)) for t in talkers]
         await _until(lambda: all(len(t.peer.acked) >= 5 for t in talkers), "a warm conversation")
 
-        await asyncio.to_thread(pg.stop)
+        await asyncio.to_thread(pg_server.stop)
         stopped = loop.time()
         await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself: the clients keep sending
-        await asyncio.to_thread(pg.start)
+        await asyncio.to_thread(pg_server.start)
         started = loop.time()
         assert server.process.poll() is None, "the server died with its database"
 

@@ -10,14 +10,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import websockets
 
 from tests.conftest import ServerProcess, start_server, timeout
+from tests.scale.test_pg_hosts import query
 
 ORIGIN = "http://127.0.0.1"
 
 
-def cli(db: Path, *args: str, stdin: str | None = None) -> dict[str, str]:
+def cli(db: Path | str, *args: str, stdin: str | None = None) -> dict[str, str]:
     done = subprocess.run(
         [sys.executable, "-m", "chat_server", *args, "--db", str(db), "--json"],
         input=stdin,
@@ -69,8 +71,28 @@ async def shopper(
     return session["token"]
 
 
-async def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the server keeps its data: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "crash.db")
+    return str(request.getfixturevalue("pg_server").create_database("crash"))
+
+
+def stored_counts(db: str) -> dict[str, int]:
+    """client_msg_id -> how many rows hold it, read from the database itself."""
+    sql = "SELECT client_msg_id, count(*) AS n FROM messages GROUP BY client_msg_id"
+    if db.startswith("postgresql://"):
+        return {row["client_msg_id"]: row["n"] for row in query(db, sql)}
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute(sql).fetchall())
+    finally:
+        conn.close()
+
+
+async def test_every_acknowledged_message_survives_sigkill_exactly_once(database: str) -> None:
+    db = database
     site = cli(db, "site", "create", "Crash Shop", "--domain", "127.0.0.1")
     server = start_server(db)
     acked: dict[str, int] = {}
@@ -87,14 +109,7 @@ async def test_every_acknowledged_message_survives_sigkill_exactly_once(tmp_path
     tokens = await asyncio.wait_for(asyncio.gather(*tasks), timeout(10))
     assert len(acked) >= 200
 
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(
-            "SELECT client_msg_id, count(*) FROM messages GROUP BY client_msg_id"
-        ).fetchall()
-    finally:
-        conn.close()
-    stored = dict(rows)
+    stored = stored_counts(db)
     missing = [cid for cid in acked if cid not in stored]
     assert missing == []
     assert all(count == 1 for count in stored.values())
