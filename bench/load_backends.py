@@ -136,17 +136,21 @@ def run(
         trial = load_chat.Trial(plan, load_average(), 0.0, [], 0.0, quiet=quiet)
         trial.rss_idle = rss_bytes(where.server)  # type: ignore[arg-type]
         postgres = store.postgres()
-        with load_chat.ClientPool(plan) as pool:
-            trial.setup_seconds = max(pool.ready(timeout=300))
-            time.sleep(1.0)
-            trial.rss_connected = rss_bytes(where.server)  # type: ignore[arg-type]
-            before = cpu_snapshot(postgres) if postgres else None  # type: ignore[arg-type]
-            load_chat.measure_run(pool, plan, where.server, trial)
-            pg_cpu = (
-                cpu_snapshot(postgres).minus(before)  # type: ignore[arg-type]
-                if postgres and before
-                else None
-            )
+        pg_cpu = None
+        try:
+            with load_chat.ClientPool(plan) as pool:
+                trial.setup_seconds = max(pool.ready(timeout=300))
+                time.sleep(1.0)
+                trial.rss_connected = rss_bytes(where.server)  # type: ignore[arg-type]
+                before = cpu_snapshot(postgres) if postgres else None  # type: ignore[arg-type]
+                load_chat.measure_run(pool, plan, where.server, trial)
+                if postgres and before:
+                    pg_cpu = cpu_snapshot(postgres).minus(before)  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            # A client that could not even set up (a starved machine) makes a failed step,
+            # with nothing delivered, instead of ending the whole search.
+            print(f"  run failed: {str(exc).strip().splitlines()[-1]}", flush=True)
+            trial.tallies = []
     return trial, Result(store.backend, config, trial, pg_cpu)
 
 
