@@ -4,10 +4,12 @@ Driver: psycopg 3, one library with a synchronous API (the writer thread runs th
 store functions SQLite runs, unchanged, through `PgTx`) and an asynchronous one (reads, with
 psycopg_pool's bounded pool), binary wheels, pipelining and COPY.
 
-Writes: every batch is one SERIALIZABLE transaction, so a read-check-write unit of work
-(identify/merge, one private room per customer, per-room seq, rate limits) is as safe across
-hosts as SQLite's single writer. A serialization failure or deadlock with another host runs
-the whole batch again, with jitter, until a deadline.
+Writes: every batch is one transaction that first takes a transaction-scoped advisory lock
+shared by every process and host, so batches run one at a time, as SQLite's single writer
+does, and a read-check-write unit of work (identify/merge, one private room per customer,
+per-room seq, rate limits) sees every batch committed before it. A serialization failure
+or deadlock (none is expected under the lock) runs the whole batch again, with jitter,
+until a deadline.
 
 Faults: connections have a connect timeout, TCP keepalives and a statement deadline, so a
 database that is down or unreachable fails a write or read with `Unavailable` within seconds,
@@ -51,6 +53,8 @@ CONNECT_OPTIONS: dict[str, Any] = {
 # Connection lost or server going away: 08xxx, admin/crash shutdown, cannot connect now.
 _LOST_STATES = {"57P01", "57P02", "57P03", "57014"}
 _RETRY_STATES = {"40001", "40P01"}
+# pg_advisory_xact_lock key that serialises write batches across processes and hosts.
+WRITE_LOCK_KEY = 0x5A9A_0012
 
 _ADAPTERS = adapters()
 
@@ -166,7 +170,12 @@ class PostgresDatabase(Database):
         return PgTx(conn)
 
     def _begin(self, conn: psycopg.Connection[PgRow], bulk: bool) -> None:
-        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        # Batches of every host take turns on one lock, held until COMMIT: writes are
+        # serial, as on SQLite, and each statement sees every earlier batch (READ
+        # COMMITTED, whose snapshots are taken after the lock is granted). Overlapping
+        # SERIALIZABLE batches of two hosts writing the same rooms failed each other over
+        # and over (most batches retried, acks taking seconds). One round trip.
+        conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
         if bulk:
             # Bulk work can be redone (imports, re-scoring): its commits need not wait for
             # the disk; the next chat commit flushes the log past them anyway.
