@@ -169,8 +169,8 @@ async def test_four_widgets_and_two_agents_on_two_hosts_exchange_a_thousand_mess
 ) -> None:
     """Widgets 0 and 2 on host A, 1 and 3 on host B; the agent on A, the owner on B.
 
-    Each shopper sends 100 messages; both agents answer in every room at once (75 each per
-    room), so each room's seq is taken by three writers on two hosts concurrently.
+    Each shopper sends 100 messages; the agent on the other host answers at the same time
+    (150 per room), so each room's seq is taken by writers on both hosts concurrently.
     """
     a, b = nodes
     site = two_hosts.sites["a"]
@@ -204,8 +204,9 @@ async def test_four_widgets_and_two_agents_on_two_hosts_exchange_a_thousand_mess
                 "client_msg_id": f"s{j}-{r}-{k}",
                 "body": f"s{j}-{r}-{k}",
             }
-            for k in range(75)
+            for k in range(150)
             for r, room_id in enumerate(rooms)
+            if r % 2 != j  # the agent on A answers the shoppers on B, and the other way round
         ]
 
     # 25 frames/s per widget and 75 per agent stay inside the burst allowance of the
@@ -214,7 +215,7 @@ async def test_four_widgets_and_two_agents_on_two_hosts_exchange_a_thousand_mess
         *(s.pump(shopper_frames(i), 25) for i, s in enumerate(shoppers)),
         *(s.pump(staff_frames(j), 75) for j, s in enumerate(staff)),
     )
-    sent = 4 * 100 + 2 * 4 * 75
+    sent = 4 * 100 + 2 * 2 * 150
     assert sent == 1000
     everyone = [*shoppers, *staff]
     assert sum(len(p.acked) for p in everyone) == sent
