@@ -83,8 +83,9 @@ async def test_seqs_stay_contiguous_under_two_writers(
     assert (
         sql_rows(url, "SELECT last_seq FROM rooms WHERE customer_id = ?", (customer,))[0][0] == 301
     )
-    # The two writers really collided, and settled it by running batches again.
-    assert first.busy_retries + second.busy_retries > 0
+    # The two writers took turns on the write lock: no batch had to run again.
+    assert first.batches > 0 and second.batches > 0
+    assert first.busy_retries + second.busy_retries == 0
 
 
 async def test_concurrent_resends_store_one_message(
