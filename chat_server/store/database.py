@@ -262,6 +262,17 @@ class Database:
         tx = self._tx(conn)
         self._begin(conn, bulk)
         outcomes: list[tuple[bool, Any]] = []
+        if len(batch) == 1:
+            # Alone in its transaction, a job needs no savepoint: two round trips fewer on
+            # PostgreSQL for the common case of a quiet moment.
+            try:
+                return [(True, batch[0][0](tx))]
+            except Exception as exc:
+                if self._is_retryable(exc) or self._is_lost(exc):
+                    raise Retry from exc
+                conn.execute("ROLLBACK")
+                self._begin(conn, bulk)
+                return [(False, exc)]
         for fn, _, _ in batch:
             tx.execute("SAVEPOINT job")
             try:
