@@ -65,6 +65,14 @@ class Settings:
     # The FAQ's multilingual embedding model: "auto" uses it when its package loads, "off"
     # ranks on words alone (chat_server/services/faq_worker.py).
     faq_model: str = "auto"
+    # Email (docs/operations.md, "Email"): where mail goes out and comes in; unset, no mail.
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    mail_reply_to: str | None = None  # the address replies come back to (plus-addressed)
+    imap_url: str | None = None
+    mail_webhook_key: str | None = None  # the inbound webhook's signing key
+    mail_poll: float = 5.0  # seconds between outbox and mailbox polls
+    mail_retry_base: float = 30.0  # seconds before the first retry; doubles each time
 
     def __post_init__(self) -> None:
         if self.db_pool < 1:
@@ -118,6 +126,13 @@ class Settings:
             "ws_compression": env.get("SAPA_WS_COMPRESSION", "on").lower()
             not in ("0", "off", "false", "no"),
             "faq_model": env.get("SAPA_FAQ_MODEL", d.faq_model).strip().lower() or d.faq_model,
+            "smtp_url": env.get("SAPA_SMTP_URL") or None,
+            "mail_from": env.get("SAPA_MAIL_FROM") or None,
+            "mail_reply_to": env.get("SAPA_MAIL_REPLY_TO") or None,
+            "imap_url": env.get("SAPA_IMAP_URL") or None,
+            "mail_webhook_key": env.get("SAPA_MAIL_WEBHOOK_KEY") or None,
+            "mail_poll": float(env.get("SAPA_MAIL_POLL", d.mail_poll)),
+            "mail_retry_base": float(env.get("SAPA_MAIL_RETRY_BASE", d.mail_retry_base)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -25,6 +25,11 @@ class Site:
     color: str = "#0f766e"
     # Pre-chat form: {"enabled": bool, "fields": ["name", "email"], "consent": bool}
     prechat: dict[str, Any] = field(default_factory=dict)
+    # Business hours (domain/business_hours.py), the away message {"id", "en"}, and email
+    # settings {"reply_delay_seconds", "capture_after_minutes"}: {} when never set.
+    business_hours: dict[str, Any] = field(default_factory=dict)
+    away_message: dict[str, Any] = field(default_factory=dict)
+    email_settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import customers as customer_store
 from chat_server.store import faq as faq_store
+from chat_server.store import mail as mail_store
 from chat_server.store import rooms as room_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEvent
@@ -99,6 +100,9 @@ class ChatService:
                     else rooms.on_customer_message(room.status, room.assignee_id)
                 )
                 room = _apply(conn, room, change, out)
+                if viewer.is_agent:
+                    # In the same transaction: a reply is never left un-emailed by a crash.
+                    mail_store.schedule_reply(conn, room)
             message = room_store.append_message(
                 conn, room, command.kind, command.body, author, command.client_msg_id, reply_to
             )

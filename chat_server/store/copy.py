@@ -55,6 +55,9 @@ TABLES: tuple[str, ...] = (
     "site_origins",
     "rfm_dirty",
     "rfm_thresholds",
+    "mail_outbox",
+    "mail_inbound",
+    "mail_threads",
 )
 # The backends' own bookkeeping, never part of an installation's data.
 INTERNAL_TABLES = frozenset({"sqlite_sequence", "schema_migrations"})

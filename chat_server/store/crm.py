@@ -333,6 +333,9 @@ ERASE_DELETES = (
     "customer_stats",
     "widget_tokens",
     "room_mutes",
+    "mail_outbox",
+    "mail_inbound",
+    "mail_threads",
 )
 ERASE_COVERAGE: dict[str, str] = {
     **{table: "rows of the customer deleted" for table in ERASE_DELETES},

@@ -52,6 +52,17 @@ def _insert_token(conn: Tx, site_id: str, customer_id: str, now: str) -> str:
     return token
 
 
+def new_token(conn: Tx, site_id: str, customer_id: str) -> str | None:
+    """Another bearer token for an existing customer (a reopen link); None when erased."""
+    row = conn.execute(
+        "SELECT erased_at, merged_into FROM customers WHERE id = ? AND site_id = ?",
+        (customer_id, site_id),
+    ).fetchone()
+    if row is None or row["erased_at"] is not None:
+        return None
+    return _insert_token(conn, site_id, row["merged_into"] or customer_id, now_iso())
+
+
 def insert_anonymous(conn: Tx, site_id: str) -> tuple[str, str]:
     """A new visitor's id and the bearer token that stands for them; (customer_id, token).
 

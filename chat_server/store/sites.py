@@ -31,6 +31,9 @@ def row_to_site(row: Row) -> Site:
         locale=row["locale"],
         color=row["color"],
         prechat=json.loads(row["prechat"]),
+        business_hours=json.loads(row["business_hours"]),
+        away_message=json.loads(row["away_message"]),
+        email_settings=json.loads(row["email_settings"]),
     )
 
 
@@ -62,6 +65,11 @@ def add_domain(conn: Tx, site_id: str, domain: str) -> None:
     if domain.lower() not in domains:
         domains.append(domain.lower())
         conn.execute("UPDATE sites SET domains = ? WHERE id = ?", (json.dumps(domains), site_id))
+
+
+def load_site(conn: Tx, site_id: str) -> Site | None:
+    row = conn.execute("SELECT * FROM sites WHERE id = ?", (site_id,)).fetchone()
+    return row_to_site(row) if row else None
 
 
 async def get_site(db: Database, site_id: str) -> Site | None:
@@ -107,8 +115,10 @@ async def list_sites(db: Database) -> list[Site]:
 
 
 # The settings an owner may change, and the ones stored as JSON text.
-SETTINGS = frozenset({"name", "greeting", "locale", "color", "domains", "prechat"})
-JSON_SETTINGS = frozenset({"domains", "prechat"})
+JSON_SETTINGS = frozenset(
+    {"domains", "prechat", "business_hours", "away_message", "email_settings"}
+)
+SETTINGS = frozenset({"name", "greeting", "locale", "color"}) | JSON_SETTINGS
 
 
 def update_site(conn: Tx, site_id: str, changes: Mapping[str, object]) -> None:

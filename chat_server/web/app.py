@@ -20,14 +20,17 @@ from starlette.routing import Route
 from chat_server.bus import Bus, MemoryBus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
+from chat_server.domain.mail import MailServer
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
+from chat_server.services.email_channel import EmailChannel, Links, MailboxPoller
 from chat_server.services.faq import FaqService
 from chat_server.services.faq_worker import load_model
+from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
@@ -39,6 +42,7 @@ from chat_server.web import (
     faq_routes,
     favicon,
     help_routes,
+    mail_routes,
     metrics,
     report_routes,
     rest,
@@ -104,6 +108,45 @@ def make_bus(settings: Settings, hub: Hub) -> tuple[Bus, Presence, Rebalancer | 
             min_excess=settings.rebalance_min_excess,
         )
     return redis_bus, presence, balancer
+
+
+def email_channel(
+    settings: Settings, db: storage.Store, chat: ChatService, secret: str
+) -> EmailChannel:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return EmailChannel(
+        db,
+        chat,
+        Links(secret, base.rstrip("/")),
+        reply_to=settings.mail_reply_to or settings.mail_from,
+        webhook_key=settings.mail_webhook_key,
+    )
+
+
+def email_tasks(
+    settings: Settings, channel: EmailChannel
+) -> list[Mailer | MailboxPoller | EmailChannel]:
+    """The outbox sender, the replies' timer and the mailbox reader, as configured."""
+    if not (settings.smtp_url and settings.mail_from):
+        return []
+    mailer = Mailer(
+        channel.db,
+        MailServer.parse(settings.smtp_url, "smtp"),
+        settings.mail_from,
+        poll=settings.mail_poll,
+        retry_base=settings.mail_retry_base,
+    )
+    channel.on_queued.append(mailer.wake)
+    mailer.start()
+    channel.start(settings.mail_poll)
+    tasks: list[Mailer | MailboxPoller | EmailChannel] = [mailer, channel]
+    if settings.imap_url:
+        poller = MailboxPoller(
+            channel, MailServer.parse(settings.imap_url, "imap"), settings.mail_poll
+        )
+        poller.start()
+        tasks.append(poller)
+    return tasks
 
 
 async def healthz(request: Request) -> Response:
@@ -187,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             session_limits=SessionLimits(
                 settings.session_rate_per_address, settings.session_rate_per_site
             ),
+            email=email_channel(settings, db, chat, secret),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),
@@ -196,9 +240,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await ctx.auth.start()
         scorer = RfmScorer(db)
         scorer.start()
+        mail_tasks = email_tasks(settings, ctx.email)
         try:
             yield
         finally:
+            for task in mail_tasks:
+                await task.close()
             await scorer.close()
             if balancer is not None:
                 await balancer.close()
@@ -223,6 +270,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *crm_routes.routes,
         *site_routes.routes,
         *report_routes.routes,
+        *mail_routes.routes,
         *assets.routes,
     ]
     middleware = [

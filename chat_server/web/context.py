@@ -15,6 +15,7 @@ from chat_server.domain.slots import Slots
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
+from chat_server.services.email_channel import EmailChannel
 from chat_server.services.faq import FaqService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
@@ -38,6 +39,7 @@ class AppContext:
     cookies: URLSafeSerializer
     templates: Environment
     session_limits: SessionLimits
+    email: EmailChannel
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))

@@ -26,7 +26,7 @@ async def _json(request: Request) -> Any:
     return await read_json(request)
 
 
-async def _widget_caller(request: Request) -> tuple[Site, Customer]:
+async def widget_caller(request: Request) -> tuple[Site, Customer]:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     found = await widget_sessions.resume(context_of(request).db, token) if token else None
@@ -38,7 +38,7 @@ async def _widget_caller(request: Request) -> tuple[Site, Customer]:
     return found
 
 
-def _widget_endpoint(handler: Any) -> Any:
+def widget_endpoint(handler: Any) -> Any:
     """Widget calls answer CORS on success and on error, so the widget can read refusals."""
 
     async def endpoint(request: Request) -> Response:
@@ -55,7 +55,7 @@ def _widget_endpoint(handler: Any) -> Any:
 
 
 async def identify(request: Request) -> Response:
-    site, _ = await _widget_caller(request)
+    site, _ = await widget_caller(request)
     data = await _json(request)
     if not isinstance(data, dict):
         raise errors.bad_request("send a JSON object")
@@ -72,7 +72,7 @@ async def identify(request: Request) -> Response:
 
 
 async def prechat(request: Request) -> Response:
-    site, customer = await _widget_caller(request)
+    site, customer = await widget_caller(request)
     data = await _json(request)
     if not isinstance(data, dict):
         raise errors.bad_request("send a JSON object")
@@ -168,8 +168,8 @@ async def export(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/widget/identify", _widget_endpoint(identify), methods=["POST", "OPTIONS"]),
-    Route("/api/widget/prechat", _widget_endpoint(prechat), methods=["POST", "OPTIONS"]),
+    Route("/api/widget/identify", widget_endpoint(identify), methods=["POST", "OPTIONS"]),
+    Route("/api/widget/prechat", widget_endpoint(prechat), methods=["POST", "OPTIONS"]),
     Route("/api/v1/customers", list_customers),
     Route("/api/v1/customers/by-external-id/{external_id}", upsert_by_external, methods=["PUT"]),
     Route("/api/v1/customers/by-external-id/{external_id}/orders", add_order, methods=["POST"]),
