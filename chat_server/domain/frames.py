@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chat_server.domain import json_input
+from chat_server.domain import json_input, mail
 from chat_server.domain.public_rooms import (
     HISTORY_DEFAULT,
     HISTORY_MAX,
@@ -55,6 +55,14 @@ class History:
 @dataclass(frozen=True, slots=True)
 class Profile:
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The shopper's email address, and whether they agree to be emailed at it."""
+
+    email: str
+    consent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +181,7 @@ Command = (
     | Moderate
     | Mute
     | RoomSettings
+    | Contact
 )
 
 
@@ -260,6 +269,16 @@ def _room_settings(data: dict[str, Any]) -> RoomSettings:
         raise FrameError(exc.code, exc.message) from None
 
 
+def _contact(data: dict[str, Any]) -> Contact:
+    consent = data.get("consent", True)
+    if not isinstance(consent, bool):
+        raise bad("'consent' must be true or false")
+    try:
+        return Contact(mail.valid_address(data.get("email")), consent)
+    except SapaError as exc:
+        raise bad(exc.message) from None
+
+
 def _faq_search(data: dict[str, Any]) -> FaqSearch:
     return FaqSearch(_str(data, "q", max_len=500), _int(data, "limit", low=1, high=5, default=3))
 
@@ -324,6 +343,8 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return _history(data)
         case "profile" if client == "widget":
             return Profile(_str(data, "name", max_len=200))
+        case "contact" if client == "widget":
+            return _contact(data)
         case "rate" if client == "widget":
             return _rate(data)
         case "faq_search" if client == "widget":

@@ -39,7 +39,7 @@ from chat_server.store import customers as customer_store
 from chat_server.store import mail as mail_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
-from chat_server.store.mail import InboundMail, NewMail, OutboxMail
+from chat_server.store.mail import NewMail, OutboxMail
 from chat_server.store.sql import Tx
 
 log = logging.getLogger(__name__)
@@ -427,16 +427,6 @@ class EmailChannel:
     async def outbox(self, site_id: str) -> list[OutboxMail]:
         """The site's latest mails with their state and, when given up, why."""
         return await mail_store.outbox_of_site(self.db, site_id)
-
-    # -- the timeline -------------------------------------------------------------------
-
-    async def timeline_items(self, customer_id: str) -> list[OutboxMail | InboundMail]:
-        items: list[OutboxMail | InboundMail] = [
-            *await mail_store.outbox_of_customer(self.db, customer_id),
-            *await mail_store.inbound_of_customer(self.db, customer_id),
-        ]
-        items.sort(key=lambda item: item.to_json()["at"])
-        return items
 
 
 def _provider_headers(form: dict[str, str]) -> list[tuple[str, str]]:

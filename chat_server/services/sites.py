@@ -37,6 +37,12 @@ async def list_all(db: Store) -> list[Site]:
 
 async def update_settings(db: Store, site_id: str, changes: Mapping[str, object]) -> Site:
     """Apply validated settings (see web/site_routes.py) and answer the site as it is now."""
+    if "email_settings" in changes:
+        # Settings not named keep their values.
+        current = await site_of(db, site_id)
+        named = changes["email_settings"]
+        assert isinstance(named, dict)
+        changes = {**changes, "email_settings": {**current.email_settings, **named}}
     if changes:
         await db.write(lambda conn: site_store.update_site(conn, site_id, changes))
     return await site_of(db, site_id)

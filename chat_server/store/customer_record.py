@@ -16,6 +16,7 @@ from chat_server.domain.models import Author
 from chat_server.ids import now_iso
 from chat_server.store import like
 from chat_server.store.database import Database
+from chat_server.store.mail import InboundMail, OutboxMail, inbound_of_customer, outbox_of_customer
 from chat_server.store.sql import Row
 
 
@@ -280,7 +281,7 @@ class RatingEntry:
         }
 
 
-TimelineEntry = MessageEntry | OrderEntry | FaqEventEntry | RatingEntry
+TimelineEntry = MessageEntry | OrderEntry | FaqEventEntry | RatingEntry | OutboxMail | InboundMail
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +506,8 @@ def _entry_order(entry: TimelineEntry) -> tuple[str, int]:
 
 
 async def timeline(db: Database, site_id: str, customer_id: str, limit: int) -> Timeline:
-    """Every message of the customer's conversations and public posts, orders, FAQ answers, ratings."""
+    """Every message of the customer's conversations and public posts, orders, FAQ answers,
+    ratings, emails."""
     entries: list[TimelineEntry] = []
     messages = await db.fetch_all(
         "SELECT m.*, r.kind AS room_kind, r.name AS room_name FROM messages m JOIN rooms r ON r.id = m.room_id"
@@ -528,6 +530,9 @@ async def timeline(db: Database, site_id: str, customer_id: str, limit: int) -> 
         (customer_id, limit),
     ):
         entries.append(RatingEntry(r["created_at"], r["room_id"], r["score"], r["comment"]))
+    # Every email sent to the customer or received from them.
+    entries += await outbox_of_customer(db, customer_id)
+    entries += await inbound_of_customer(db, customer_id)
     entries.sort(key=_entry_order)
     return Timeline(tuple(entries), has_more)
 

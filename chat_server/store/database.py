@@ -181,7 +181,9 @@ class Database:
                         first = self._jobs.get_nowait()
                     except queue.Empty:
                         # Nothing from the chat path is waiting: one bulk chunk may run.
-                        self._run_batch([bulk.popleft()], bulk=True)
+                        chunk = bulk.popleft()
+                        if chunk[1].set_running_or_notify_cancel():
+                            self._run_batch([chunk], bulk=True)
                         continue
                 else:
                     first = self._jobs.get()
@@ -215,12 +217,15 @@ class Database:
     @staticmethod
     def _drop(bulk: collections.deque[Job]) -> None:
         for _, future, _ in bulk:
-            future.set_exception(RuntimeError("database closed"))
+            if future.set_running_or_notify_cancel():
+                future.set_exception(RuntimeError("database closed"))
 
     def _run_jobs(self, jobs: list[Job]) -> None:
         """Transactional jobs are grouped; the rare job that must run outside one runs alone."""
         batch: list[Job] = []
-        for job in jobs:
+        # A job whose caller was cancelled before it started is dropped; once running, it
+        # can no longer be cancelled, so setting its result never fails.
+        for job in [j for j in jobs if j[1].set_running_or_notify_cancel()]:
             if job[2] == "tx":
                 batch.append(job)
                 continue

@@ -57,12 +57,16 @@ class OutboxMail:
     created_at: str
     sent_at: str | None
 
+    @property
+    def at(self) -> str:
+        return self.sent_at or self.created_at
+
     def to_json(self) -> dict[str, Any]:
         """As the customer's timeline and the outbox list show it (no bodies)."""
         return {
             "id": self.id,
             "kind": "email",
-            "at": self.sent_at or self.created_at,
+            "at": self.at,
             "email": {
                 "direction": "out",
                 "type": self.kind,
@@ -180,6 +184,10 @@ class InboundMail:
     subject: str
     outcome: str  # posted, or why it was not: sender, loop, unknown, too_large, empty
     received_at: str
+
+    @property
+    def at(self) -> str:
+        return self.received_at
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -93,7 +93,7 @@ class ChatSession:
 
 # What makes a visitor a customer (a message does too, inside its own write): not a
 # page view, a sync or a search.
-ACTIONS = (f.Join, f.Profile, f.Rate, f.FaqFeedback)
+ACTIONS = (f.Join, f.Profile, f.Rate, f.FaqFeedback, f.Contact)
 
 
 class WidgetSession(ChatSession):
@@ -135,6 +135,9 @@ class WidgetSession(ChatSession):
         if isinstance(cmd, f.FaqFeedback):
             await self.ctx.faq.feedback(self.viewer, cmd.faq_id, cmd.helpful, cmd.for_message_id)
             return None
+        if isinstance(cmd, f.Contact):
+            await self.ctx.email.capture(self.site_id, self.customer.id, cmd.email, cmd.consent)
+            return {"email": cmd.email}
         if isinstance(cmd, f.Profile):
             customer = await self.ctx.rooms.set_display_name(self.viewer, cmd.name)
             self.viewer = replace(self.viewer, name=customer["name"])

@@ -10,6 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import errors
+from chat_server.domain import business_hours
+from chat_server.domain.mail import REPLY_DELAY_S
 from chat_server.domain.models import Site
 from chat_server.services import origins, sites
 from chat_server.services.origins import OriginSeen
@@ -32,6 +34,16 @@ def site_view(site: Site) -> dict[str, Any]:
         "color": site.color,
         "domains": list(site.domains),
         "prechat": site.prechat,
+        "business_hours": business_hours.stored(site.business_hours).to_json(),
+        "away_message": site.away_message,
+        "email": email_settings(site),
+    }
+
+
+def email_settings(site: Site) -> dict[str, Any]:
+    return {
+        "reply_delay_seconds": site.email_settings.get("reply_delay_seconds", REPLY_DELAY_S),
+        "capture_after_minutes": site.email_settings.get("capture_after_minutes", 0),
     }
 
 
@@ -64,6 +76,36 @@ def _changes(data: Any) -> dict[str, Any]:
         out["domains"] = [d.lower() for d in domains]
     if "prechat" in data:
         out["prechat"] = _prechat(data["prechat"])
+    if "business_hours" in data:
+        out["business_hours"] = business_hours.parse(data["business_hours"]).to_json()
+    if "away_message" in data:
+        out["away_message"] = _away(data["away_message"])
+    if "email" in data:
+        out["email_settings"] = _email(data["email"])
+    return out
+
+
+def _away(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not set(value) <= {"id", "en"}:
+        raise errors.bad_request("'away_message' maps id and en to text")
+    if not all(isinstance(v, str) and len(v) <= 500 for v in value.values()):
+        raise errors.bad_request("an away message is at most 500 characters")
+    return {k: v.strip() for k, v in value.items()}
+
+
+def _email(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or not set(value) <= {
+        "reply_delay_seconds",
+        "capture_after_minutes",
+    }:
+        raise errors.bad_request("'email' holds reply_delay_seconds and capture_after_minutes")
+    out = {}
+    for key, high in (("reply_delay_seconds", 3600), ("capture_after_minutes", 1440)):
+        if key in value:
+            number = value[key]
+            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= high:
+                raise errors.bad_request(f"'{key}' must be an integer from 0 to {high}")
+            out[key] = number
     return out
 
 
