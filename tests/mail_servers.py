@@ -137,9 +137,7 @@ class Dovecot:
         for path in (home, self.maildir, *self.maildir.iterdir()):
             os.chown(path, self.uid, self.gid)
         passwd = self.run_dir / "passwd"
-        passwd.write_text(
-            f"{self.user}:{{PLAIN}}{self.password}:{self.uid}:{self.gid}::{home}\n"
-        )
+        passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}:{self.uid}:{self.gid}::{home}\n")
         conf = self.run_dir / "sapa-dovecot.conf"
         conf.write_text(
             f"""

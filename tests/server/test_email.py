@@ -548,3 +548,72 @@ async def test_transcripts_by_shopper_and_agent(mail_env: Env, sink: SmtpSink) -
     plain, _ = text_of(mails[0])
     assert "Apakah stok ada?" in plain and "Terima kasih sudah menunggu" in plain
     await widget.close()
+
+
+# -- business hours and the away message ---------------------------------------------
+
+
+async def test_business_hours_reach_the_widget(env: Env) -> None:
+    hours = {
+        "timezone": "Asia/Jakarta",
+        "days": {},  # never open: out of hours whenever the test runs
+        "holidays": ["2026-12-25"],
+        "reply_minutes": 120,
+    }
+    away = {"id": "Kami sedang tutup.", "en": "We are closed right now."}
+    response = await owner_put(
+        env,
+        "a",
+        {"business_hours": hours, "away_message": away, "email": {"capture_after_minutes": 5}},
+    )
+    assert response.status_code == 200, response.text
+    site = response.json()
+    assert site["business_hours"]["timezone"] == "Asia/Jakarta"
+    assert site["business_hours"]["holidays"] == ["2026-12-25"]
+    assert site["away_message"] == away
+    # Setting one email setting keeps the other.
+    assert site["email"] == {"reply_delay_seconds": 30, "capture_after_minutes": 5}
+    again = await owner_put(env, "a", {"email": {"reply_delay_seconds": 10}})
+    assert again.json()["email"] == {"reply_delay_seconds": 10, "capture_after_minutes": 5}
+    config = (await env.widget_session("a"))["config"]
+    assert config["hours"]["open"] is False and config["hours"]["reply_minutes"] == 120
+    assert config["away_message"] == away
+    assert config["email_capture"] == {"after_minutes": 5}
+    # Open around the clock.
+    always = {
+        "days": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    }
+    await owner_put(env, "a", {"business_hours": always})
+    assert (await env.widget_session("a"))["config"]["hours"]["open"] is True
+    # Site B is untouched.
+    assert (await env.widget_session("b"))["config"]["hours"]["open"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"business_hours": {"timezone": "Nowhere/City"}},
+        {"business_hours": {"days": {"mon": [["09:00", "08:00"]]}}},
+        {"business_hours": "always"},
+        {"away_message": {"fr": "Fermé"}},
+        {"away_message": {"id": "x" * 501}},
+        {"email": {"reply_delay_seconds": -1}},
+        {"email": {"capture_after_minutes": "5"}},
+        {"email": {"bcc": "me@shop.test"}},
+    ],
+)
+async def test_bad_site_email_settings(env: Env, body: dict[str, Any]) -> None:
+    response = await owner_put(env, "a", body)
+    assert response.status_code == 400, body
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_agents_may_not_change_hours(env: Env) -> None:
+    _, _, headers, csrf = await env.agent(env.sites["a"].agent_email)
+    assert env.http is not None
+    response = await env.http.put(
+        "/api/v1/site",
+        json={"business_hours": {"days": {}}},
+        headers={**headers, "x-csrf-token": csrf, "origin": env.url},
+    )
+    assert response.status_code == 403
