@@ -90,7 +90,13 @@
       // System lines, from their `event` data; a visitor who gave no name
       'ev.assigned': 'Ditangani oleh {name}', 'ev.unassigned': 'Dikembalikan ke antrean',
       'ev.resolved': 'Diselesaikan oleh {name}', 'ev.reopened': 'Dibuka kembali oleh {name}',
-      'ev.reopened_by_customer': 'Dibuka kembali oleh pelanggan', visitor: 'Pengunjung {id}'
+      'ev.reopened_by_customer': 'Dibuka kembali oleh pelanggan', visitor: 'Pengunjung {id}',
+      // Business hours and email: out of hours, when nobody is online, replies by email
+      closed: 'Sedang tutup', backAt: 'Kembali pukul {time}', backTomorrow: 'Kembali besok pukul {time}',
+      backOn: 'Kembali {day} pukul {time}', replyIn: 'Biasanya membalas dalam {n} menit',
+      ecTitle: 'Tinggalkan email agar kami bisa membalas walau kamu sudah pergi.',
+      ecPh: 'nama@email.com', ecConsent: 'Kirim balasan ke email saya', ecSubmit: 'Simpan email',
+      ecDone: 'Kami akan membalas ke {email}.', ecFailed: 'Email belum tersimpan. Coba lagi ya.'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -130,7 +136,12 @@
       eReply: 'The message you replied to is gone.', eOther: 'Not sent: {msg}',
       'ev.assigned': 'Assigned to {name}', 'ev.unassigned': 'Back in the queue',
       'ev.resolved': 'Resolved by {name}', 'ev.reopened': 'Reopened by {name}',
-      'ev.reopened_by_customer': 'Reopened by the customer', visitor: 'Visitor {id}'
+      'ev.reopened_by_customer': 'Reopened by the customer', visitor: 'Visitor {id}',
+      closed: 'Closed now', backAt: 'Back at {time}', backTomorrow: 'Back tomorrow at {time}',
+      backOn: 'Back {day} at {time}', replyIn: 'Usually replies within {n} minutes',
+      ecTitle: 'Leave your email so we can reply even after you leave.',
+      ecPh: 'name@example.com', ecConsent: 'Email me the replies', ecSubmit: 'Save email',
+      ecDone: 'We will reply to {email}.', ecFailed: 'Your email was not saved. Please try again.'
     }
   };
 
@@ -239,6 +250,7 @@ input{margin:0;font:inherit;color:inherit}
 .err{font-size:12.5px;color:#b91c1c;overflow-wrap:anywhere}
 .prechat{display:flex;flex-direction:column;gap:10px;margin-top:12px;padding:14px;border-radius:14px;background:#fff;box-shadow:0 1px 3px rgba(15,23,42,.1)}
 .pc-title{font-weight:600}.field{display:flex;flex-direction:column;gap:4px;font-size:12.5px;color:#4b5563}
+.away{margin-top:10px;padding:10px 12px;border-radius:12px;background:#fff7ed;color:#7c2d12;font-size:13px;white-space:pre-wrap}
 .consent{display:flex;align-items:flex-start;gap:8px;font-size:12.5px;cursor:pointer}
 .consent input{flex:none;width:16px;height:16px;margin-top:1px;accent-color:var(--accent)}
 /* Community: the room list, then one room (messages reuse .msg, .author, .bubble, .own) */
@@ -291,7 +303,13 @@ input{margin:0;font:inherit;color:inherit}
 <label class="field" data-field="email"><span></span><input data-testid="sapa-prechat-email" type="email" autocomplete="email" maxlength="254"></label>
 <label class="consent"><input data-testid="sapa-prechat-consent" type="checkbox"><span></span></label>
 <div class="err" role="alert" hidden></div><button class="btn" type="submit" data-testid="sapa-prechat-submit"></button></form>
+<div class="away" data-testid="sapa-away" hidden></div>
 <div class="list" data-testid="sapa-messages" role="log" aria-live="polite"></div>
+<form class="prechat capture" data-testid="sapa-email-capture" novalidate hidden><div class="pc-title ec-title"></div>
+<label class="field"><input data-testid="sapa-email-input" type="email" autocomplete="email" maxlength="254"></label>
+<label class="consent"><input data-testid="sapa-email-consent" type="checkbox" checked><span></span></label>
+<div class="err" role="alert" hidden></div><button class="btn" type="submit" data-testid="sapa-email-submit"></button></form>
+<div class="away" data-testid="sapa-email-done" hidden></div>
 <div class="rating" data-testid="sapa-rating" hidden><div class="rtext"></div><div class="stars"></div></div></div>
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
 <div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
@@ -434,6 +452,10 @@ input{margin:0;font:inherit;color:inherit}
       pc: q('.prechat'), pcTitle: q('.pc-title'), pcName: q('[data-testid=sapa-prechat-name]'),
       pcEmail: q('[data-testid=sapa-prechat-email]'), pcConsent: q('[data-testid=sapa-prechat-consent]'),
       pcErr: q('.prechat .err'), pcSubmit: q('[data-testid=sapa-prechat-submit]'),
+      away: q('[data-testid=sapa-away]'), ec: q('[data-testid=sapa-email-capture]'),
+      ecTitle: q('.ec-title'), ecInput: q('[data-testid=sapa-email-input]'),
+      ecConsent: q('[data-testid=sapa-email-consent]'), ecErr: q('.capture .err'),
+      ecSubmit: q('[data-testid=sapa-email-submit]'), ecDone: q('[data-testid=sapa-email-done]'),
       clist: q('.clist'), cintro: q('.cintro'), rooms: q('.rooms'), roomView: q('.roomview'),
       back: q('.rback'), rtitle: q('.rtitle'), pinned: q('.pinned'), pl: q('.pl'), pb: q('.pb'),
       rbody: q('.rbody'), older: q('.older'), rempty: q('.rempty'), rlist: q('.rbody .list'),
@@ -465,6 +487,7 @@ input{margin:0;font:inherit;color:inherit}
       (state.tab === 'chat' ? ui.tabChat : ui.tabCommunity).focus();
     });
     ui.pc.addEventListener('submit', (e) => { e.preventDefault(); submitPrechat(); });
+    ui.ec.addEventListener('submit', (e) => { e.preventDefault(); submitEmail(); });
     bindCommunity();
     ui.panel.addEventListener('keydown', onPanelKey);
     if (window.matchMedia) {
@@ -546,9 +569,84 @@ input{margin:0;font:inherit;color:inherit}
   function setPresence(online) {
     state.config.agents_online = online;
     if (!ui) return;
-    const on = online === true || Number(online) > 0;
+    const hours = state.config.hours || {};
+    const closed = hours.open === false;
+    const on = !closed && (online === true || Number(online) > 0);
     ui.dot.classList.toggle('on', on);
-    ui.ptext.textContent = t(on ? 'online' : 'away');
+    let text = closed ? backText(hours) : t(on ? 'online' : 'away');
+    if (on && hours.reply_minutes) text += ` \u00b7 ${t('replyIn', { n: hours.reply_minutes })}`;
+    ui.ptext.textContent = text;
+    const away = state.config.away_message || {};
+    const words = away[state.locale] || away.id || away.en || '';
+    ui.away.textContent = words;
+    ui.away.hidden = on || !words;
+    maybeAskEmail();
+  }
+
+  // "Kembali pukul 08.00" / "Back at 08:00", from the server's reading of the shop's hours.
+  function backText(hours) {
+    if (!hours.reopens_local) return t('closed');
+    const time = state.locale === 'id' ? hours.reopens_local.replace(':', '.') : hours.reopens_local;
+    if (hours.reopens_in_days === 0) return t('backAt', { time });
+    if (hours.reopens_in_days === 1) return t('backTomorrow', { time });
+    let day = '';
+    try {
+      day = new Intl.DateTimeFormat(state.locale === 'id' ? 'id-ID' : 'en', {
+        weekday: 'long', timeZone: hours.timezone || undefined
+      }).format(new Date(hours.reopens_at));
+    } catch (e) { return t('backAt', { time }); }
+    return t('backOn', { day, time });
+  }
+
+  // ---------------------------------------------------------- email capture
+  // Asked once a conversation exists and nobody can answer now (out of hours, nobody
+  // online), or when the shop's number of minutes passes without an answer.
+  let captureTimer = null;
+  function maybeAskEmail(force) {
+    if (!ui || store.get('contact') || !state.roomId || state.prechat) return;
+    const hours = state.config.hours || {};
+    const nobody = hours.open === false || !(Number(state.config.agents_online) > 0);
+    if (!(nobody || force)) return;
+    if (!ui.ec.hidden) return;
+    ui.ecTitle.textContent = t('ecTitle');
+    ui.ecInput.setAttribute('placeholder', t('ecPh'));
+    ui.ecInput.setAttribute('aria-label', t('pcEmail'));
+    ui.ecConsent.nextSibling.textContent = t('ecConsent');
+    ui.ecSubmit.textContent = t('ecSubmit');
+    ui.ec.hidden = false;
+    scrollDown();
+  }
+
+  function waitForAnswer() {
+    clearTimeout(captureTimer);
+    const minutes = Number((state.config.email_capture || {}).after_minutes) || 0;
+    if (minutes > 0) captureTimer = setTimeout(() => maybeAskEmail(true), minutes * 60000);
+  }
+
+  async function submitEmail() {
+    const email = ui.ecInput.value.trim();
+    if (!EMAIL.test(email)) {
+      ui.ecInput.setAttribute('aria-invalid', 'true');
+      ui.ecErr.hidden = false;
+      ui.ecErr.textContent = t('pcBadEmail');
+      return ui.ecInput.focus();
+    }
+    ui.ecInput.setAttribute('aria-invalid', 'false');
+    ui.ecSubmit.disabled = true;
+    try {
+      await request({ type: 'contact', email, consent: ui.ecConsent.checked });
+    } catch (err) {
+      ui.ecErr.hidden = false;
+      ui.ecErr.textContent = t('ecFailed') + (err && err.message ? ` (${err.message})` : '');
+      return;
+    } finally {
+      ui.ecSubmit.disabled = false;
+    }
+    store.set('contact', email);
+    ui.ec.hidden = true;
+    ui.ecErr.hidden = true;
+    ui.ecDone.textContent = t('ecDone', { email });
+    ui.ecDone.hidden = false;
   }
 
   function setConn(conn, text) {
@@ -1047,6 +1145,8 @@ input{margin:0;font:inherit;color:inherit}
     if (live && state.synced) state.seq = Math.max(state.seq, m.seq);
     state.maxSeq = Math.max(state.maxSeq, m.seq);
     if (isOwn(m) && m.client_msg_id) removeFromOutbox(m.client_msg_id);
+    if (live && isOwn(m)) { waitForAnswer(); maybeAskEmail(); }
+    if (m.author && m.author.kind === 'agent' && m.kind === 'text') clearTimeout(captureTimer);
     if (state.messages[m.id]) return;
     state.messages[m.id] = m;
     if (ui) renderMessage(m);
@@ -2231,7 +2331,31 @@ input{margin:0;font:inherit;color:inherit}
       const result = call(args);
       if (args.settle) Promise.resolve(result).then(args.settle);
     }
-    if (inProgress()) connect();
+    const link = /[#&]sapa_open=([^&]+)/.exec(location.hash);
+    if (link) reopenFromEmail(decodeURIComponent(link[1]));
+    else if (inProgress()) connect();
+  }
+
+  // A link in a reply email leads here: the conversation it names opens in this widget.
+  async function reopenFromEmail(link) {
+    try { history.replaceState(null, '', location.pathname + location.search); } catch (e) { /* kept */ }
+    let data = null;
+    try {
+      const res = await fetch(`${ORIGIN}/api/widget/reopen`, {
+        method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ site_key: SITE, link })
+      });
+      if (res.ok) data = await res.json();
+    } catch (e) { /* offline: carry on as before */ }
+    if (data && data.token) {
+      forgetShopper();
+      store.set('token', data.token);
+      store.set('live', true);
+      restart(data.token, true);
+    } else if (inProgress()) {
+      connect();
+    }
+    open();
   }
 
   window.addEventListener('online', reconnectNow);

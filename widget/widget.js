@@ -130,6 +130,8 @@ button{margin:0;padding:0;border:0;background:none;font:inherit;color:inherit;cu
     }
     document.body.appendChild(host);
     // A conversation in progress must show its unread replies; an open panel stays open.
+    // A reply email's link (#sapa_open=…) opens its conversation at once.
+    if (/[#&]sapa_open=/.test(location.hash)) loader.wantOpen = true;
     if (loader.wantOpen || asked) load();
     else if (inProgress()) whenIdle(load);
   }

@@ -31,6 +31,7 @@ from chat_server.domain import mail as rules
 from chat_server.domain.access import Viewer
 from chat_server.domain.frames import Send
 from chat_server.domain.models import Message, Site, anonymous_name
+from chat_server.domain.origins import origin_allowed
 from chat_server.ids import format_time
 from chat_server.services.chat import ChatService
 from chat_server.services.storage import Store
@@ -296,15 +297,22 @@ class EmailChannel:
 
     # -- links --------------------------------------------------------------------------
 
-    async def open_link(self, token: str) -> tuple[str, str | None]:
-        """A reopen link's widget token and the origin to open it on (None: the site's
-        first domain). The link itself is the credential: it was sent to the customer."""
+    async def open_page(self, token: str) -> str | None:
+        """The shop page a reopen link leads to (the site's `open_url` while it is still on
+        the site's domains, else the origin the widget last ran on); None when unknown.
+        The link itself is the credential: it was sent to the customer's address."""
         site_id, _, _ = self.links.read("sapa-open", token)
         site = await site_store.get_site(self.db, site_id)
         if site is None:
             raise errors.not_found("site")
-        seen = await site_store.origins_seen(self.db, site_id)
-        return site_id, seen[0].origin if seen else None
+        page = site.email_settings.get("open_url")
+        if isinstance(page, str) and origin_allowed(page, site.domains):
+            return page.split("#", 1)[0]
+        seen = [o for o in await site_store.origins_seen(self.db, site_id)]
+        if seen:
+            return seen[0].origin + "/"
+        plain = [d for d in site.domains if not d.startswith("*.")]
+        return f"https://{plain[0]}/" if plain else None
 
     async def widget_token(self, site: Site, link: str) -> str:
         """A new widget token for the customer a reopen link names (on that link's site)."""

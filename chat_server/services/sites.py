@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from chat_server import errors, ids
 from chat_server.domain.models import Site
+from chat_server.domain.origins import origin_allowed
 from chat_server.services.demo import DEMO_SITE_META
 from chat_server.services.storage import Store
 from chat_server.store import sites as site_store
@@ -42,6 +43,11 @@ async def update_settings(db: Store, site_id: str, changes: Mapping[str, object]
         current = await site_of(db, site_id)
         named = changes["email_settings"]
         assert isinstance(named, dict)
+        domains = changes.get("domains", current.domains)
+        assert isinstance(domains, (list, tuple))
+        if named.get("open_url") and not origin_allowed(named["open_url"], tuple(domains)):
+            # Reply emails link there: never to a page off the shop's own domains.
+            raise errors.bad_request("'open_url' must be on one of the site's domains")
         changes = {**changes, "email_settings": {**current.email_settings, **named}}
     if changes:
         await db.write(lambda conn: site_store.update_site(conn, site_id, changes))

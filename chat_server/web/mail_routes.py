@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from chat_server import errors
-from chat_server.services import sites, widget_sessions
+from chat_server.services import widget_sessions
 from chat_server.web.context import context_of
 from chat_server.web.crm_routes import widget_caller, widget_endpoint
 from chat_server.web.jsonbody import read_json
@@ -36,16 +36,13 @@ async def open_link(request: Request) -> Response:
     """A link from an email: to the shop's page, where the widget reopens the conversation
     (the link rides in the fragment, so the shop's server never sees it)."""
     token = request.path_params["token"]
-    ctx = context_of(request)
     try:
-        site_id, origin = await ctx.email.open_link(token)
+        page = await context_of(request).email.open_page(token)
     except errors.SapaError:
+        page = None
+    if page is None:
         return _page("Sapa", "<p>This link is not valid. / Tautan ini tidak berlaku.</p>", 403)
-    if origin is None:
-        site = await sites.site_of(ctx.db, site_id)
-        plain = [d for d in site.domains if not d.startswith("*.")]
-        origin = f"https://{plain[0]}" if plain else ctx.settings.public_url or ""
-    return RedirectResponse(f"{origin}/#sapa_open={token}", status_code=302)
+    return RedirectResponse(f"{page}#sapa_open={token}", status_code=302)
 
 
 async def unsubscribe(request: Request) -> Response:

@@ -22,6 +22,7 @@ from chat_server.web.rest_auth import authenticate
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 DOMAIN = re.compile(r"(\*\.)?[a-z0-9.-]{1,253}")
 PRECHAT_FIELDS = ("name", "email")
+OPEN_URL = re.compile(r"https?://[^\s#]+")
 
 
 def site_view(site: Site) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def email_settings(site: Site) -> dict[str, Any]:
     return {
         "reply_delay_seconds": site.email_settings.get("reply_delay_seconds", REPLY_DELAY_S),
         "capture_after_minutes": site.email_settings.get("capture_after_minutes", 0),
+        "open_url": site.email_settings.get("open_url"),
     }
 
 
@@ -93,13 +95,23 @@ def _away(value: Any) -> dict[str, str]:
     return {k: v.strip() for k, v in value.items()}
 
 
-def _email(value: Any) -> dict[str, int]:
+def _email(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not set(value) <= {
         "reply_delay_seconds",
         "capture_after_minutes",
+        "open_url",
     }:
-        raise errors.bad_request("'email' holds reply_delay_seconds and capture_after_minutes")
-    out = {}
+        raise errors.bad_request(
+            "'email' holds reply_delay_seconds, capture_after_minutes and open_url"
+        )
+    out: dict[str, Any] = {}
+    if "open_url" in value:
+        url = value["open_url"]
+        if url is not None and (
+            not isinstance(url, str) or len(url) > 500 or not OPEN_URL.fullmatch(url)
+        ):
+            raise errors.bad_request("'open_url' is a page of the shop, https://shop.example/…")
+        out["open_url"] = url
     for key, high in (("reply_delay_seconds", 3600), ("capture_after_minutes", 1440)):
         if key in value:
             number = value[key]

@@ -376,6 +376,14 @@ async def test_reopen_link_gives_the_widget_that_conversation(
     again, hello = await env.widget("a", token=reopened.json()["token"])
     assert hello["customer_id"] == welcome["customer_id"]
     assert [r["id"] for r in hello["rooms"] if r["kind"] == "private"] == [room_id]
+    # The owner may name the page the links open (on the shop's own domains only).
+    page = "https://www.shop-a.test/toko?ref=email"
+    assert (await owner_put(env, "a", {"email": {"open_url": page}})).status_code == 200
+    moved = await env.http.get(link.removeprefix(env.url))
+    assert moved.headers["location"] == f"{page}#sapa_open={token}"
+    for foreign in ("https://evil.test/", "javascript:alert(1)", "https://shop-a.test.evil.test/"):
+        refused_page = await owner_put(env, "a", {"email": {"open_url": foreign}})
+        assert refused_page.status_code == 400, foreign
     # Tampered, or used on another site's widget: refused.
     bad = await env.http.get(link.removeprefix(env.url)[:-4] + "AAAA")
     assert bad.status_code == 403
@@ -572,9 +580,13 @@ async def test_business_hours_reach_the_widget(env: Env) -> None:
     assert site["business_hours"]["holidays"] == ["2026-12-25"]
     assert site["away_message"] == away
     # Setting one email setting keeps the other.
-    assert site["email"] == {"reply_delay_seconds": 30, "capture_after_minutes": 5}
+    assert site["email"] == {
+        "reply_delay_seconds": 30,
+        "capture_after_minutes": 5,
+        "open_url": None,
+    }
     again = await owner_put(env, "a", {"email": {"reply_delay_seconds": 10}})
-    assert again.json()["email"] == {"reply_delay_seconds": 10, "capture_after_minutes": 5}
+    assert again.json()["email"]["capture_after_minutes"] == 5
     config = (await env.widget_session("a"))["config"]
     assert config["hours"]["open"] is False and config["hours"]["reply_minutes"] == 120
     assert config["away_message"] == away
