@@ -320,6 +320,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "SAPA_DB": settings.db_path,
             "SAPA_DEMO": "1" if settings.demo else "",
             "SAPA_REDIS_URL": settings.redis_url or "",
+            # Links in emails name this server when SAPA_PUBLIC_URL is unset.
+            "SAPA_HOST": settings.host,
+            "SAPA_PORT": str(settings.port),
         }
     )
     uvicorn.run(

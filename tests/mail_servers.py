@@ -51,7 +51,7 @@ class SmtpSink:
             # The controller's own loop is left open by stop(): close it here.
             self.controller.loop.close()
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address.lower() in self.reject:
@@ -63,28 +63,38 @@ class SmtpSink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
         assert isinstance(parsed, EmailMessage)
         with self._lock:
             self.messages.append(parsed)
         return "250 Message accepted for delivery"
 
+    def _found(self, where: Callable[[EmailMessage], bool] | None) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if where is None or where(m)]
+
     async def wait_for(
         self, count: int = 1, where: Callable[[EmailMessage], bool] | None = None, wait: float = 10
     ) -> list[EmailMessage]:
         """The received messages (that fit `where`) once there are `count` of them."""
         deadline = time.monotonic() + timeout(wait)
-        while True:
-            with self._lock:
-                found = [m for m in self.messages if where is None or where(m)]
-            if len(found) >= count:
-                return found
+        while len(found := self._found(where)) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(found)} of {count} mails arrived")
             await asyncio.sleep(0.05)
+        return found
+
+    def wait_sync(
+        self, count: int = 1, where: Callable[[EmailMessage], bool] | None = None, wait: float = 10
+    ) -> list[EmailMessage]:
+        """As wait_for, for tests without an event loop of their own (Playwright's sync API)."""
+        deadline = time.monotonic() + timeout(wait)
+        while len(found := self._found(where)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} of {count} mails arrived")
+            time.sleep(0.05)
+        return found
 
 
 def text_of(msg: EmailMessage) -> tuple[str, str]:

@@ -337,6 +337,7 @@ async def test_a_reply_read_in_the_widget_is_not_emailed(env: Env, store: storag
 
 async def test_unsubscribed_shoppers_get_no_reply_mail(env: Env, store: storage.Store) -> None:
     widget, welcome, room_id = await shopper_with_email(env)
+    await widget.close()
     channel = _channel(env, store)
     link = channel.links.unsubscribe_url(env.sites["a"].creds.site_id, welcome["customer_id"])
     assert env.http is not None
@@ -376,6 +377,7 @@ async def test_reopen_link_gives_the_widget_that_conversation(
     again, hello = await env.widget("a", token=reopened.json()["token"])
     assert hello["customer_id"] == welcome["customer_id"]
     assert [r["id"] for r in hello["rooms"] if r["kind"] == "private"] == [room_id]
+    await again.close()
     # The owner may name the page the links open (on the shop's own domains only).
     page = "https://www.shop-a.test/toko?ref=email"
     assert (await owner_put(env, "a", {"email": {"open_url": page}})).status_code == 200

@@ -1,0 +1,115 @@
+"""Out of hours in a real browser: the widget says when the shop is back and asks for an
+email; the agent's reply arrives as an email (read from a real SMTP server on 127.0.0.1);
+its link reopens the conversation in the widget. Fixtures: tests/e2e/conftest.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.conftest import ServerProcess, read_demo_banner, start_server, timeout
+from tests.e2e.staff_client import staff_socket
+from tests.mail_servers import SmtpSink, text_of
+
+TIMEOUT = timeout(10) * 1000  # ms
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mail_server(
+    tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink
+) -> Iterator[ServerProcess]:
+    db = Path(tmp_path_factory.mktemp("e2e-mail")) / "sapa.db"
+    env = {
+        "SAPA_SMTP_URL": sink.url,
+        "SAPA_MAIL_FROM": "halo@toko-contoh.test",
+        "SAPA_MAIL_POLL": "0.1",
+    }
+    server = start_server(db, "--demo", env=env)
+    read_demo_banner(server)
+    yield server
+    server.stop()
+
+
+def closed_hours() -> dict[str, object]:
+    """Open half an hour a day, starting six hours from now in Jakarta: closed now."""
+    opens = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(hours=6)).strftime("%H:00")
+    closes = opens[:2] + ":30"
+    return {"timezone": "Asia/Jakarta", "days": {d: [[opens, closes]] for d in DAYS}}
+
+
+def test_out_of_hours_email_reply_and_reopen(
+    browser: Browser, mail_server: ServerProcess, sink: SmtpSink
+) -> None:
+    server = mail_server
+    with httpx.Client(base_url=server.url, timeout=timeout(10)) as owner:
+        res = owner.post(
+            "/api/v1/auth/login",
+            json={"email": server.owner_email, "password": server.owner_password},
+        )
+        owner.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+        settings = {
+            "business_hours": closed_hours(),
+            "away_message": {"id": "Tim kami sedang istirahat.", "en": "Our team is away."},
+            "email": {"reply_delay_seconds": 0, "open_url": f"{server.url}/demo?guest=1"},
+        }
+        assert owner.put("/api/v1/site", json=settings).status_code == 200
+
+    shopper = browser.new_context()
+    shopper.set_default_timeout(TIMEOUT)
+    page = shopper.new_page()
+    page.goto(f"{server.url}/demo?guest=1")
+    page.get_by_test_id("sapa-launcher").click()
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute("data-state", "connected")
+    expect(page.get_by_text(re.compile(r"Kembali (besok )?pukul \d\d\.00"))).to_be_visible()
+    expect(page.get_by_test_id("sapa-away")).to_have_text("Tim kami sedang istirahat.")
+
+    box = page.get_by_test_id("sapa-input")
+    box.fill("Apakah ukuran 42 masih ada?")
+    box.press("Enter")
+    capture = page.get_by_test_id("sapa-email-capture")
+    expect(capture).to_be_visible()
+    page.get_by_test_id("sapa-email-input").fill("bukan-email")
+    page.get_by_test_id("sapa-email-submit").click()
+    expect(capture.get_by_role("alert")).to_be_visible()
+    page.get_by_test_id("sapa-email-input").fill("rina@example.id")
+    page.get_by_test_id("sapa-email-submit").click()
+    expect(page.get_by_test_id("sapa-email-done")).to_have_text(
+        "Kami akan membalas ke rina@example.id."
+    )
+    shopper.close()  # the shopper leaves before anyone answers
+
+    with staff_socket(server) as staff:
+        rooms = staff.http.get("/api/v1/rooms", params={"kind": "private"}).json()["items"]
+        [room] = [r for r in rooms if r["status"] == "queued"]
+        staff.say(room["id"], "Ukuran 42 masih ada, Kak!")
+
+    [mail] = sink.wait_sync(1, where=lambda m: m["To"].addresses[0].addr_spec == "rina@example.id")
+    plain, html = text_of(mail)
+    assert "Ukuran 42 masih ada, Kak!" in plain and "Ukuran 42 masih ada, Kak!" in html
+    link = re.search(r"https?://\S+/mail/open/\S+", plain)
+    assert link is not None
+
+    # The link, opened in another browser, lands on the shop's page with the conversation.
+    later = browser.new_context()
+    later.set_default_timeout(TIMEOUT)
+    again = later.new_page()
+    again.goto(link.group(0))
+    expect(again.get_by_test_id("sapa-messages")).to_contain_text("Ukuran 42 masih ada, Kak!")
+    expect(again.get_by_test_id("sapa-messages")).to_contain_text("Apakah ukuran 42 masih ada?")
+    assert "sapa_open" not in again.url
+    later.close()
