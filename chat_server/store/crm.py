@@ -372,6 +372,9 @@ NOT_CUSTOMER_DATA: dict[str, str] = {
     "faq_entries.answer": "staff's answer",
     "faq_entries.tags": "staff's tags",
     "meta.value": "server settings",
+    "sites.away_message": "the shop's own words",
+    "sites.email_settings": "the shop's settings",
+    "sites.business_hours": "the shop's settings",
 }
 
 
