@@ -14,8 +14,9 @@ import hashlib
 import imaplib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -138,6 +139,8 @@ class EmailChannel:
         self.templates = _templates()
         self.on_queued: list[Any] = []  # callables told that mail was queued (the mailer)
         self._task: asyncio.Task[None] | None = None
+        # Which agents of a site are connected (presence): notifications skip them.
+        self.online: Callable[[str], Awaitable[set[str]]] | None = None
 
     def start(self, poll: float) -> None:
         """Email conversations whose delay is over, every `poll` seconds."""
@@ -154,6 +157,7 @@ class EmailChannel:
         while True:
             try:
                 await self.send_due()
+                await self.notify_waiting()
             except Exception:
                 log.exception("emailing replies failed; retrying at the next poll")
             await asyncio.sleep(poll)
@@ -425,6 +429,68 @@ class EmailChannel:
             msg["From"] = rules.header_text(form["sender"], 998)
         msg.set_content(form.get("body-plain", "")[: rules.MAX_INBOUND_BYTES])
         return msg
+
+    # -- agents' notifications ------------------------------------------------------------
+
+    async def set_notify_after(self, agent_id: str, minutes: int) -> None:
+        await self.db.write(lambda conn: mail_store.set_notify_after(conn, agent_id, minutes))
+
+    async def notify_after(self, agent_id: str) -> int:
+        return await mail_store.notify_after(self.db, agent_id)
+
+    async def notify_waiting(self, now: datetime | None = None) -> int:
+        """Email each agent who asked for it about conversations waiting their number of
+        minutes while they are offline: the assignee's, or unassigned ones to owners. Once
+        per agent and wait (the outbox's key names the shopper's last message)."""
+        moment = now or datetime.now(UTC)
+        queued = 0
+        by_site: dict[str, list[mail_store.Watcher]] = {}
+        for watcher in await mail_store.watchers(self.db):
+            by_site.setdefault(watcher.site_id, []).append(watcher)
+        for site_id, watching in by_site.items():
+            online = await self.online(site_id) if self.online else set()
+            site = await site_store.get_site(self.db, site_id)
+            if site is None:
+                continue
+            since = format_time(moment - timedelta(days=1))
+            rooms = await mail_store.waiting_rooms(self.db, site_id, since, format_time(moment))
+            for watcher in watching:
+                if watcher.id in online:
+                    continue
+                due = format_time(moment - timedelta(minutes=watcher.minutes))
+                for room in rooms:
+                    mine = room.assignee_id == watcher.id or (
+                        room.assignee_id is None and watcher.role == "owner"
+                    )
+                    if mine and room.since <= due:
+                        mail = self._notify_mail(site, watcher, room)
+                        queued += await self.db.write(partial(mail_store.enqueue, mail=mail))
+        if queued:
+            self._queued()
+        return queued
+
+    def _notify_mail(
+        self, site: Site, watcher: mail_store.Watcher, room: mail_store.Waiting
+    ) -> NewMail:
+        locale = site.locale if site.locale in WORDS else "en"
+        text, html = self.render(
+            "notify",
+            locale,
+            customer=room.customer_name,
+            body=room.body[:500],
+            console_url=f"{self.links.base_url}/console",
+        )
+        return NewMail(
+            site.id,
+            f"notify:{room.room_id}:{watcher.id}:{room.last_seq}",
+            "notify",
+            watcher.email,
+            WORDS[locale]["subject_notify"].format(site=site.name),
+            text,
+            html,
+            to_name=watcher.name,
+            room_id=room.room_id,
+        )
 
     async def private_room(self, customer_id: str) -> str:
         room = await room_store.get_private_room(self.db, customer_id)

@@ -76,6 +76,10 @@ class Presence:
     async def agents_online(self, site_id: str) -> int:
         return online_count(await self._view(site_id))
 
+    async def connected_ids(self, site_id: str) -> set[str]:
+        """The agents of a site with a console open, whatever status they chose."""
+        return set(await self._view(site_id))
+
     async def snapshot(self, site_id: str) -> list[dict[str, str]]:
         return snapshot_of(await self._view(site_id))
 

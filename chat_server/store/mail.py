@@ -366,3 +366,61 @@ def customer_by_email(conn: Tx, site_id: str, email: str) -> list[str]:
 
 def set_customer_email(conn: Tx, customer_id: str, email: str) -> None:
     conn.execute("UPDATE customers SET email = ? WHERE id = ?", (email, customer_id))
+
+
+# -- agents told about conversations that wait ------------------------------------------
+
+
+def set_notify_after(conn: Tx, agent_id: str, minutes: int) -> None:
+    conn.execute("UPDATE agents SET notify_after_minutes = ? WHERE id = ?", (minutes, agent_id))
+
+
+async def notify_after(db: Database, agent_id: str) -> int:
+    row = await db.fetch_one("SELECT notify_after_minutes FROM agents WHERE id = ?", (agent_id,))
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Watcher:
+    """An agent who wants an email when a conversation waits this many minutes."""
+
+    id: str
+    site_id: str
+    email: str
+    name: str
+    role: str
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A conversation whose last word is the shopper's, and since when."""
+
+    room_id: str
+    site_id: str
+    assignee_id: str | None
+    last_seq: int
+    customer_name: str
+    body: str
+    since: str
+
+
+async def watchers(db: Database) -> list[Watcher]:
+    rows = await db.fetch_all(
+        "SELECT id, site_id, email, name, role, notify_after_minutes FROM agents"
+        " WHERE notify_after_minutes > 0 AND active = 1"
+    )
+    return [Watcher(*(r[i] for i in range(6))) for r in rows]
+
+
+async def waiting_rooms(db: Database, site_id: str, since: str, before: str) -> list[Waiting]:
+    """Open conversations whose last message is the shopper's, written between the times."""
+    rows = await db.fetch_all(
+        "SELECT r.id, r.site_id, r.assignee_id, r.last_seq, m.author_name, m.body, m.created_at"
+        " FROM rooms r JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq"
+        " WHERE r.site_id = ? AND r.kind = 'private' AND r.status != 'resolved'"
+        " AND m.author_kind = 'customer' AND m.created_at >= ? AND m.created_at <= ?"
+        " ORDER BY m.created_at LIMIT 200",
+        (site_id, since, before),
+    )
+    return [Waiting(*(r[i] for i in range(7))) for r in rows]

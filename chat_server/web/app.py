@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from itsdangerous import URLSafeSerializer
@@ -124,7 +124,7 @@ def email_channel(
 
 
 def email_tasks(
-    settings: Settings, channel: EmailChannel
+    settings: Settings, channel: EmailChannel, online: Callable[[str], Awaitable[set[str]]]
 ) -> list[Mailer | MailboxPoller | EmailChannel]:
     """The outbox sender, the replies' timer and the mailbox reader, as configured."""
     if not (settings.smtp_url and settings.mail_from):
@@ -137,6 +137,7 @@ def email_tasks(
         retry_base=settings.mail_retry_base,
     )
     channel.on_queued.append(mailer.wake)
+    channel.online = online
     mailer.start()
     channel.start(settings.mail_poll)
     tasks: list[Mailer | MailboxPoller | EmailChannel] = [mailer, channel]
@@ -240,7 +241,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await ctx.auth.start()
         scorer = RfmScorer(db)
         scorer.start()
-        mail_tasks = email_tasks(settings, ctx.email)
+        mail_tasks = email_tasks(settings, ctx.email, presence.connected_ids)
         try:
             yield
         finally:

@@ -132,7 +132,24 @@ async def outbox(request: Request) -> Response:
     return JSONResponse({"items": items})
 
 
+async def my_notifications(request: Request) -> Response:
+    """The signed-in agent's own choice: email me when a conversation waits N minutes
+    while I am offline (0: never)."""
+    viewer = await authenticate(request)
+    if viewer.id.startswith("api_"):
+        raise errors.forbidden("notifications belong to an agent's own account")
+    email = context_of(request).email
+    if request.method == "PUT":
+        data = await read_json(request)
+        minutes = data.get("waiting_minutes") if isinstance(data, dict) else None
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= 1440:
+            raise errors.bad_request("'waiting_minutes' must be an integer from 0 to 1440")
+        await email.set_notify_after(viewer.id, minutes)
+    return JSONResponse({"waiting_minutes": await email.notify_after(viewer.id)})
+
+
 routes = [
+    Route("/api/v1/me/notifications", my_notifications, methods=["GET", "PUT"]),
     Route("/mail/open/{token}", open_link),
     Route("/mail/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
     Route("/api/v1/mail/inbound", inbound_webhook, methods=["POST"]),

@@ -631,3 +631,53 @@ async def test_agents_may_not_change_hours(env: Env) -> None:
         headers={**headers, "x-csrf-token": csrf, "origin": env.url},
     )
     assert response.status_code == 403
+
+
+# -- agents told about conversations that wait -------------------------------------------
+
+
+async def test_agents_choose_waiting_notifications(env: Env, store: storage.Store) -> None:
+    site = env.sites["a"]
+    assert env.http is not None
+    _, _, owner_headers, owner_csrf = await env.agent(site.owner_email)
+    _, _, agent_headers, agent_csrf = await env.agent(site.agent_email)
+    put = {**owner_headers, "x-csrf-token": owner_csrf, "origin": env.url}
+    assert (await env.http.get("/api/v1/me/notifications", headers=owner_headers)).json() == {
+        "waiting_minutes": 0
+    }
+    for bad in (-1, 1441, "5", True, None):
+        response = await env.http.put(
+            "/api/v1/me/notifications", json={"waiting_minutes": bad}, headers=put
+        )
+        assert response.status_code == 400, bad
+    chosen = await env.http.put(
+        "/api/v1/me/notifications", json={"waiting_minutes": 10}, headers=put
+    )
+    assert chosen.json() == {"waiting_minutes": 10}
+    api = {"authorization": f"Bearer {site.creds.api_token}"}
+    assert (await env.http.get("/api/v1/me/notifications", headers=api)).status_code == 403
+
+    widget, _ = await env.widget("a")
+    await widget.request("send", client_msg_id="w1", body="Halo, ada orang?")
+    await widget.close()
+    channel = _channel(env, store)
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    assert await channel.notify_waiting(soon) == 0  # not ten minutes yet
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    connected = {site.owner_id}
+
+    async def online(site_id: str) -> set[str]:
+        return connected
+
+    channel.online = online
+    assert await channel.notify_waiting(later) == 0  # the owner is online
+    connected.clear()
+    assert await channel.notify_waiting(later) == 1
+    assert await channel.notify_waiting(later) == 0  # once per wait
+    [row] = env.sql("SELECT kind, to_addr, subject, text_body FROM mail_outbox")
+    assert (row["kind"], row["to_addr"]) == ("notify", site.owner_email)
+    assert "Halo, ada orang?" in row["text_body"]
+    # The agent (not an owner) with the same wish is not told of unassigned conversations.
+    agent_put = {**agent_headers, "x-csrf-token": agent_csrf, "origin": env.url}
+    await env.http.put("/api/v1/me/notifications", json={"waiting_minutes": 1}, headers=agent_put)
+    assert await channel.notify_waiting(later) == 0
