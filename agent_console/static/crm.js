@@ -61,6 +61,15 @@ export function putSite(fields) {
   return api("/api/v1/site", { method: "PUT", body: fields });
 }
 
+// The signed-in agent's own email notifications (minutes a conversation waits; 0 = never).
+export function getNotifications() {
+  return api("/api/v1/me/notifications");
+}
+
+export function putNotifications(minutes) {
+  return api("/api/v1/me/notifications", { method: "PUT", body: { waiting_minutes: minutes } });
+}
+
 export function reportSummary() {
   return api("/api/v1/reports/summary");
 }

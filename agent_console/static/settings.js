@@ -7,13 +7,43 @@ import { t, onLocaleChange } from "./i18n.js";
 import { setText, setAttr } from "./dom.js";
 import { errorText } from "./shell.js";
 import { startPage } from "./page_shell.js";
-import { dateOnly, getSite, putSite, reportSummary } from "./crm.js";
+import { dateOnly, getNotifications, getSite, putNotifications, putSite, reportSummary } from "./crm.js";
 import { InstallPanel } from "./onboarding.js";
 
 // The server's own rules (chat_server/web/site_routes.py), checked here first
 // so a typo is pointed at before the round trip.
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 const DOMAIN = /^(\*\.)?[a-z0-9.-]{1,253}$/;
+
+// Every agent's own choice, not the site's: its own small form.
+class NotifyForm {
+  constructor(form) {
+    this.form = form;
+    this.select = form.querySelector('[data-testid="notify-minutes"]');
+    this.saved = form.querySelector('[data-testid="notify-saved"]');
+  }
+
+  async start() {
+    this.form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await putNotifications(Number(this.select.value));
+        setText(this.saved, t("settings.saved"));
+      } catch (err) {
+        setText(this.saved, errorText(err?.code));
+      }
+      this.saved.hidden = false;
+    });
+    try {
+      const { waiting_minutes: minutes } = await getNotifications();
+      const known = [...this.select.options].some((o) => Number(o.value) === minutes);
+      if (!known) this.select.append(new Option(String(minutes), String(minutes)));
+      this.select.value = String(minutes);
+    } catch (err) {
+      /* the select keeps "never" */
+    }
+  }
+}
 
 class SettingsPage {
   constructor(shell) {
@@ -66,6 +96,7 @@ class SettingsPage {
       if (this.dirty && this.owner) e.preventDefault();
     });
     onLocaleChange(() => this.renderReport());
+    new NotifyForm(document.querySelector("#notify-form")).start();
     if (this.owner) new InstallPanel(document.querySelector("#install")).load();
     this.load();
   }

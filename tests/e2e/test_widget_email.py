@@ -113,3 +113,25 @@ def test_out_of_hours_email_reply_and_reopen(
     expect(again.get_by_test_id("sapa-messages")).to_contain_text("Apakah ukuran 42 masih ada?")
     assert "sapa_open" not in again.url
     later.close()
+
+
+def test_an_agent_chooses_waiting_notifications(
+    browser: Browser, mail_server: ServerProcess
+) -> None:
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    page.goto(f"{mail_server.url}/console/login")
+    page.get_by_test_id("login-email").fill(mail_server.owner_email)
+    page.get_by_test_id("login-password").fill(mail_server.owner_password)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(re.compile(r"/console/?(#.*)?$"))
+    page.goto(f"{mail_server.url}/console/settings")
+    form = page.get_by_test_id("notify-form")
+    expect(form.get_by_test_id("notify-minutes")).to_have_value("0")
+    form.get_by_test_id("notify-minutes").select_option("15")
+    form.get_by_test_id("notify-save").click()
+    expect(form.get_by_test_id("notify-saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_test_id("notify-form").get_by_test_id("notify-minutes")).to_have_value("15")
+    context.close()
