@@ -96,7 +96,8 @@
       backOn: 'Kembali {day} pukul {time}', replyIn: 'Biasanya membalas dalam {n} menit',
       ecTitle: 'Tinggalkan email agar kami bisa membalas walau kamu sudah pergi.',
       ecPh: 'nama@email.com', ecConsent: 'Kirim balasan ke email saya', ecSubmit: 'Simpan email',
-      ecDone: 'Kami akan membalas ke {email}.', ecFailed: 'Email belum tersimpan. Coba lagi ya.'
+      ecDone: 'Kami akan membalas ke {email}.', ecFailed: 'Email belum tersimpan. Coba lagi ya.',
+      transcript: 'Kirim transkrip ke email saya', transcriptSent: 'Transkrip dikirim ke {email}.'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -141,7 +142,8 @@
       backOn: 'Back {day} at {time}', replyIn: 'Usually replies within {n} minutes',
       ecTitle: 'Leave your email so we can reply even after you leave.',
       ecPh: 'name@example.com', ecConsent: 'Email me the replies', ecSubmit: 'Save email',
-      ecDone: 'We will reply to {email}.', ecFailed: 'Your email was not saved. Please try again.'
+      ecDone: 'We will reply to {email}.', ecFailed: 'Your email was not saved. Please try again.',
+      transcript: 'Email me the transcript', transcriptSent: 'Transcript sent to {email}.'
     }
   };
 
@@ -250,6 +252,7 @@ input{margin:0;font:inherit;color:inherit}
 .err{font-size:12.5px;color:#b91c1c;overflow-wrap:anywhere}
 .prechat{display:flex;flex-direction:column;gap:10px;margin-top:12px;padding:14px;border-radius:14px;background:#fff;box-shadow:0 1px 3px rgba(15,23,42,.1)}
 .pc-title{font-weight:600}.field{display:flex;flex-direction:column;gap:4px;font-size:12.5px;color:#4b5563}
+.transcript{margin-top:8px;align-self:flex-start}
 .away{margin-top:10px;padding:10px 12px;border-radius:12px;background:#fff7ed;color:#7c2d12;font-size:13px;white-space:pre-wrap}
 .consent{display:flex;align-items:flex-start;gap:8px;font-size:12.5px;cursor:pointer}
 .consent input{flex:none;width:16px;height:16px;margin-top:1px;accent-color:var(--accent)}
@@ -310,6 +313,7 @@ input{margin:0;font:inherit;color:inherit}
 <label class="consent"><input data-testid="sapa-email-consent" type="checkbox" checked><span></span></label>
 <div class="err" role="alert" hidden></div><button class="btn" type="submit" data-testid="sapa-email-submit"></button></form>
 <div class="away" data-testid="sapa-email-done" hidden></div>
+<button class="btn transcript" type="button" data-testid="sapa-transcript" hidden></button>
 <div class="rating" data-testid="sapa-rating" hidden><div class="rtext"></div><div class="stars"></div></div></div>
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
 <div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
@@ -456,6 +460,7 @@ input{margin:0;font:inherit;color:inherit}
       ecTitle: q('.ec-title'), ecInput: q('[data-testid=sapa-email-input]'),
       ecConsent: q('[data-testid=sapa-email-consent]'), ecErr: q('.capture .err'),
       ecSubmit: q('[data-testid=sapa-email-submit]'), ecDone: q('[data-testid=sapa-email-done]'),
+      transcript: q('[data-testid=sapa-transcript]'),
       clist: q('.clist'), cintro: q('.cintro'), rooms: q('.rooms'), roomView: q('.roomview'),
       back: q('.rback'), rtitle: q('.rtitle'), pinned: q('.pinned'), pl: q('.pl'), pb: q('.pb'),
       rbody: q('.rbody'), older: q('.older'), rempty: q('.rempty'), rlist: q('.rbody .list'),
@@ -488,6 +493,7 @@ input{margin:0;font:inherit;color:inherit}
     });
     ui.pc.addEventListener('submit', (e) => { e.preventDefault(); submitPrechat(); });
     ui.ec.addEventListener('submit', (e) => { e.preventDefault(); submitEmail(); });
+    ui.transcript.addEventListener('click', sendTranscript);
     bindCommunity();
     ui.panel.addEventListener('keydown', onPanelKey);
     if (window.matchMedia) {
@@ -603,6 +609,7 @@ input{margin:0;font:inherit;color:inherit}
   // online), or when the shop's number of minutes passes without an answer.
   let captureTimer = null;
   function maybeAskEmail(force) {
+    showTranscript();
     if (!ui || store.get('contact') || !state.roomId || state.prechat) return;
     const hours = state.config.hours || {};
     const nobody = hours.open === false || !(Number(state.config.agents_online) > 0);
@@ -647,6 +654,22 @@ input{margin:0;font:inherit;color:inherit}
     ui.ecErr.hidden = true;
     ui.ecDone.textContent = t('ecDone', { email });
     ui.ecDone.hidden = false;
+    showTranscript();
+  }
+
+  // Once the shopper left an address, they may have the conversation mailed to it.
+  function showTranscript() {
+    if (!ui) return;
+    ui.transcript.hidden = !(store.get('contact') && state.roomId);
+    ui.transcript.textContent = t('transcript');
+  }
+
+  async function sendTranscript() {
+    ui.transcript.disabled = true;
+    const res = await widgetPost('transcript', {});
+    ui.transcript.disabled = false;
+    ui.ecDone.hidden = false;
+    ui.ecDone.textContent = res.ok ? t('transcriptSent', { email: store.get('contact') }) : t('ecFailed');
   }
 
   function setConn(conn, text) {

@@ -91,6 +91,12 @@ def test_out_of_hours_email_reply_and_reopen(
     expect(page.get_by_test_id("sapa-email-done")).to_have_text(
         "Kami akan membalas ke rina@example.id."
     )
+    page.get_by_test_id("sapa-transcript").click()
+    expect(page.get_by_test_id("sapa-email-done")).to_have_text(
+        "Transkrip dikirim ke rina@example.id."
+    )
+    [transcript] = sink.wait_sync(1, where=lambda m: "Transkrip" in str(m["Subject"]))
+    assert "Apakah ukuran 42 masih ada?" in text_of(transcript)[0]
     shopper.close()  # the shopper leaves before anyone answers
 
     with staff_socket(server) as staff:
@@ -98,7 +104,7 @@ def test_out_of_hours_email_reply_and_reopen(
         [room] = [r for r in rooms if r["status"] == "queued"]
         staff.say(room["id"], "Ukuran 42 masih ada, Kak!")
 
-    [mail] = sink.wait_sync(1, where=lambda m: m["To"].addresses[0].addr_spec == "rina@example.id")
+    [mail] = sink.wait_sync(1, where=lambda m: "Balasan" in str(m["Subject"]))
     plain, html = text_of(mail)
     assert "Ukuran 42 masih ada, Kak!" in plain and "Ukuran 42 masih ada, Kak!" in html
     link = re.search(r"https?://\S+/mail/open/\S+", plain)
