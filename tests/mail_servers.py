@@ -226,7 +226,3 @@ service imap-login {{
         if self.process is not None and self.process.stderr is not None:
             self.process.stderr.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
-
-
-def dovecot_available() -> bool:
-    return shutil.which(DOVECOT) is not None or os.path.exists(DOVECOT)

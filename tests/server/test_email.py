@@ -27,7 +27,7 @@ from chat_server.services.mailer import Mailer
 from chat_server.store import mail as mail_store
 from chat_server.store.mail import NewMail
 from tests.conftest import free_port, timeout
-from tests.mail_servers import Dovecot, SmtpSink, dovecot_available, text_of
+from tests.mail_servers import Dovecot, SmtpSink, text_of
 from tests.server.conftest import Env, Seed, WsClient, env_with
 
 SHOPPER = "budi@example.id"
@@ -509,7 +509,6 @@ async def test_huge_inbound_mail_is_dropped(env: Env, store: storage.Store) -> N
     assert row["outcome"] == "too_large"
 
 
-@pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd is not installed")
 async def test_imap_replies_come_back_once(env: Env, store: storage.Store, tmp_path: Path) -> None:
     widget, _, room_id = await shopper_with_email(env)
     address = reply_address("support@shop-a.test", _secret(env), room_id)
