@@ -386,7 +386,15 @@ class EmailChannel:
             return "empty"
         viewer = Viewer(room.site_id, "customer", customer.id, customer.display_name())
         client_msg_id = "mail-" + hashlib.sha256(key.encode()).hexdigest()[:40]
-        await self.chat.send(viewer, Send(room.id, client_msg_id, text))
+        try:
+            await self.chat.send(viewer, Send(room.id, client_msg_id, text))
+        except errors.SapaError as exc:
+            # An erased customer, a conversation gone: recorded, never retried by the sender.
+            log.warning("inbound mail for %s refused: %s", room.id, exc.message)
+            await self._record(
+                key, room.site_id, customer.id, room.id, from_addr, subject, "refused"
+            )
+            return "refused"
         await self._record(key, room.site_id, customer.id, room.id, from_addr, subject, "posted")
         return "posted"
 

@@ -162,9 +162,14 @@ class Mailer:
 
     async def _deliver(self, mail: OutboxMail) -> int:
         try:
-            await asyncio.to_thread(
-                smtp_send, self.server, build_message(mail, self.mail_from, "Sapa")
-            )
+            message = build_message(mail, self.mail_from, "Sapa")
+        except (ValueError, TypeError, IndexError) as exc:
+            # An address stored by another path that no header can hold: never sendable.
+            reason = f"not sendable: {exc}"
+            await self.db.write(lambda conn: mail_store.mark_failed(conn, mail.id, reason))
+            return 0
+        try:
+            await asyncio.to_thread(smtp_send, self.server, message)
         except SendFailed as exc:
             reason, attempts = str(exc), mail.attempts + 1
             if rules.verdict(exc.code) == "fail" or attempts >= rules.MAX_ATTEMPTS:

@@ -295,6 +295,21 @@ async def test_a_crashed_sender_leaves_its_mail_to_another(
     assert (row["status"], row["attempts"]) == ("sent", 1)
 
 
+async def test_an_unsendable_address_is_given_up(
+    env: Env, store: storage.Store, sink: SmtpSink
+) -> None:
+    site_id = env.sites["a"].creds.site_id
+    broken = NewMail(
+        site_id, "broken", "test", "a@c.test\r\nBcc: x@evil.test", "s", "t", "<p>t</p>"
+    )
+    await store.write(lambda conn: mail_store.enqueue(conn, broken))
+    mailer = Mailer(store, MailServer.parse(sink.url, "smtp"), "s@shop-a.test")
+    assert await mailer.run_once() == 0
+    [row] = env.sql("SELECT status, last_error FROM mail_outbox")
+    assert row["status"] == "failed" and row["last_error"].startswith("not sendable")
+    assert sink.messages == []
+
+
 async def test_smtp_down_keeps_the_mail_queued(env: Env, store: storage.Store) -> None:
     site_id = env.sites["a"].creds.site_id
     await store.write(lambda conn: mail_store.enqueue(conn, _mail(site_id, "down")))
@@ -504,9 +519,23 @@ async def test_huge_inbound_mail_is_dropped(env: Env, store: storage.Store) -> N
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = SHOPPER, address, "big"
     msg.set_content("kata " * 300_000)
-    assert await _channel(env, store).receive(msg.as_bytes()) == "too_large"
+    channel = _channel(env, store)
+    assert await channel.receive(msg.as_bytes()) == "too_large"
     [row] = env.sql("SELECT outcome FROM mail_inbound")
     assert row["outcome"] == "too_large"
+    # A reply with an attachment: its words are posted, the attachment is not kept.
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = SHOPPER, address, "foto"
+    reply["Message-ID"] = "<attach@example.id>"
+    reply.set_content("Ini fotonya, Kak.")
+    reply.add_attachment(
+        b"\x89PNG" + b"0" * 50_000, maintype="image", subtype="png", filename="a.png"
+    )
+    assert await channel.receive(reply.as_bytes()) == "posted"
+    rows = env.sql(
+        "SELECT body FROM messages WHERE room_id = ? AND author_kind = 'customer'", (room_id,)
+    )
+    assert [r["body"] for r in rows] == ["Apakah stok ada?", "Ini fotonya, Kak."]
 
 
 async def test_imap_replies_come_back_once(env: Env, store: storage.Store, tmp_path: Path) -> None:
