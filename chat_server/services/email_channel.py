@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chat_server import errors
+from chat_server.domain import json_input
 from chat_server.domain import mail as rules
 from chat_server.domain.access import Viewer
 from chat_server.domain.frames import Send
@@ -512,11 +513,9 @@ class EmailChannel:
 
 
 def _provider_headers(form: dict[str, str]) -> list[tuple[str, str]]:
-    import json
-
     try:
-        pairs = json.loads(form.get("message-headers", "[]"))
-    except ValueError:
+        pairs = json_input.decode(form.get("message-headers", "[]"))
+    except json_input.BadJson:
         return []
     wanted = {
         "from",
