@@ -437,6 +437,8 @@ function timelineItem(item) {
       return faqItem(item);
     case "rating":
       return ratingItem(item);
+    case "email":
+      return emailItem(item);
     default:
       return genericItem(item);
   }
@@ -562,6 +564,23 @@ function ratingItem(item) {
     h("span", { class: "tl-rating__label", text: t("timeline.rating") }),
     h("span", { class: "stars", role: "img", "aria-label": t("timeline.stars", { n: score }), text: "★".repeat(score) + "☆".repeat(5 - score) }),
     r.comment ? h("q", { class: "tl-rating__comment", text: r.comment }) : null,
+    when(item.at),
+  );
+}
+
+// A mail sent to the customer (with its delivery state) or received from them.
+function emailItem(item) {
+  const e = item.email || {};
+  const out = e.direction === "out";
+  const state = out ? e.status : e.outcome;
+  const label = out
+    ? t("timeline.emailOut", { to: e.to || "", state: t(`timeline.email.${state}`) })
+    : t("timeline.emailIn", { from: e.from || "", state: t(`timeline.email.${state}`) });
+  return h(
+    "li",
+    { class: "tl-item tl-item--event", "data-testid": "timeline-item", "data-kind": "email", "data-direction": e.direction, "data-state": state },
+    h("span", { class: "tl-event__body", text: `${label}: ${e.subject || ""}` }),
+    e.error ? h("span", { class: "muted small", text: ` (${e.error})` }) : null,
     when(item.at),
   );
 }

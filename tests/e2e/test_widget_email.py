@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ServerProcess, read_demo_banner, start_server, timeout
 from tests.e2e.staff_client import staff_socket
@@ -43,6 +43,14 @@ def mail_server(
     read_demo_banner(server)
     yield server
     server.stop()
+
+
+def login(page: Page, server: ServerProcess) -> None:
+    page.goto(f"{server.url}/console/login")
+    page.get_by_test_id("login-email").fill(server.owner_email)
+    page.get_by_test_id("login-password").fill(server.owner_password)
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(re.compile(r"/console/?(#.*)?$"))
 
 
 def closed_hours() -> dict[str, object]:
@@ -120,6 +128,16 @@ def test_out_of_hours_email_reply_and_reopen(
     assert "sapa_open" not in again.url
     later.close()
 
+    # The emails are on the customer's timeline in the console.
+    staff_view = browser.new_context()
+    staff_view.set_default_timeout(TIMEOUT)
+    console = staff_view.new_page()
+    login(console, server)
+    console.goto(f"{server.url}/console/customers/{room['customer_id']}")
+    sent = console.locator('[data-testid="timeline-item"][data-kind="email"][data-direction="out"]')
+    expect(sent).to_have_count(2)  # the transcript and the reply
+    staff_view.close()
+
 
 def test_an_agent_chooses_waiting_notifications(
     browser: Browser, mail_server: ServerProcess
@@ -127,11 +145,7 @@ def test_an_agent_chooses_waiting_notifications(
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
-    page.goto(f"{mail_server.url}/console/login")
-    page.get_by_test_id("login-email").fill(mail_server.owner_email)
-    page.get_by_test_id("login-password").fill(mail_server.owner_password)
-    page.get_by_test_id("login-submit").click()
-    expect(page).to_have_url(re.compile(r"/console/?(#.*)?$"))
+    login(page, mail_server)
     page.goto(f"{mail_server.url}/console/settings")
     form = page.get_by_test_id("notify-form")
     expect(form.get_by_test_id("notify-minutes")).to_have_value("0")
