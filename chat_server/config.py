@@ -73,6 +73,14 @@ class Settings:
     mail_webhook_key: str | None = None  # the inbound webhook's signing key
     mail_poll: float = 5.0  # seconds between outbox and mailbox polls
     mail_retry_base: float = 30.0  # seconds before the first retry; doubles each time
+    # Attachments: where files live (a directory; default "files" next to a SQLite
+    # database, "sapa-files" in the working directory otherwise), the origin links point
+    # at (a domain of its own for files; default: this server), how long a link works,
+    # and uploads per minute per uploader.
+    files_dir: str | None = None
+    files_url: str | None = None
+    files_link_ttl: int = 3600
+    uploads_per_minute: int = 30
 
     def __post_init__(self) -> None:
         if self.db_pool < 1:
@@ -133,9 +141,21 @@ class Settings:
             "mail_webhook_key": env.get("SAPA_MAIL_WEBHOOK_KEY") or None,
             "mail_poll": float(env.get("SAPA_MAIL_POLL", d.mail_poll)),
             "mail_retry_base": float(env.get("SAPA_MAIL_RETRY_BASE", d.mail_retry_base)),
+            "files_dir": env.get("SAPA_FILES_DIR") or None,
+            "files_url": env.get("SAPA_FILES_URL") or None,
+            "files_link_ttl": int(env.get("SAPA_FILES_LINK_TTL", d.files_link_ttl)),
+            "uploads_per_minute": int(env.get("SAPA_UPLOADS_PER_MINUTE", d.uploads_per_minute)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def files_root(self) -> str:
+        if self.files_dir:
+            return self.files_dir
+        if self.db_path.startswith(("postgresql://", "postgres://")):
+            return "sapa-files"
+        return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "files")
 
     @property
     def post_limits(self) -> PostLimits:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chat_server.domain import json_input, mail
+from chat_server.domain import json_input
+from chat_server.domain.attachments import MAX_PER_MESSAGE
 from chat_server.domain.public_rooms import (
     HISTORY_DEFAULT,
     HISTORY_MAX,
@@ -43,6 +45,7 @@ class Send:
     faq_id: str | None = None  # agent: the suggestion this reply came from
     for_message_id: str | None = None  # agent: the customer message it answers
     reply_to: str | None = None  # the message (a question) this one answers
+    attachments: tuple[str, ...] = ()  # uploads (ids) this message carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +223,25 @@ def bad(message: str) -> FrameError:
     return FrameError(ErrorCode.BAD_REQUEST, message)
 
 
+def _attachment_ids(data: dict[str, Any]) -> tuple[str, ...]:
+    ids = data.get("attachments", [])
+    if (
+        not isinstance(ids, list)
+        or len(ids) > MAX_PER_MESSAGE
+        or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids)
+        or len(set(ids)) != len(ids)
+    ):
+        raise bad(f"'attachments' must be a list of at most {MAX_PER_MESSAGE} distinct ids")
+    return tuple(ids)
+
+
 def _send(data: dict[str, Any], client: Client) -> Send:
     body = data.get("body")
-    if not isinstance(body, str) or not body.strip():
+    attachments = _attachment_ids(data)
+    # With files the text is optional (a photo alone), as in any messenger.
+    if attachments and (body is None or isinstance(body, str)):
+        body = body or ""
+    elif not isinstance(body, str) or not body.strip():
         raise bad("'body' must be a non-empty string")
     if len(body) > MAX_BODY_CHARS:
         raise FrameError(ErrorCode.TOO_LARGE, f"'body' is over {MAX_BODY_CHARS} characters")
@@ -235,10 +254,10 @@ def _send(data: dict[str, Any], client: Client) -> Send:
     if reply_to is not None and room_id is None:
         raise bad("'reply_to' needs 'room_id'")
     if client == "widget":
-        return Send(room_id, client_msg_id, body, kind, reply_to=reply_to)
+        return Send(room_id, client_msg_id, body, kind, reply_to=reply_to, attachments=attachments)
     faq_id = _str(data, "faq_id", optional=True)
     for_message_id = _str(data, "for_message_id", optional=True)
-    return Send(room_id, client_msg_id, body, kind, faq_id, for_message_id, reply_to)
+    return Send(room_id, client_msg_id, body, kind, faq_id, for_message_id, reply_to, attachments)
 
 
 def _history(data: dict[str, Any]) -> History:

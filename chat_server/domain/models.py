@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chat_server.domain.attachments import Attachment, Scope
+
 AuthorKind = Literal["customer", "agent", "system"]
 MessageKind = Literal["text", "note", "event"]
 RoomKind = Literal["private", "public"]
@@ -122,8 +124,11 @@ class Message:
     # System lines (kind "event"): {"key", "agent"?: {"id", "name"}}; `body` is the
     # same line rendered in the site's language, for v1 clients.
     event: dict[str, Any] | None = None
+    # Files the message carries; their links are signed when the message is serialised
+    # (scope "s": links that still work once a moderator hides the message, for staff).
+    attachments: tuple[Attachment, ...] = ()
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, scope: Scope = "v") -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": self.id,
             "room_id": self.room_id,
@@ -141,6 +146,8 @@ class Message:
             out["hidden"] = True
         if self.event is not None:
             out["event"] = self.event
+        if self.attachments:
+            out["attachments"] = [a.as_dict(scope) for a in self.attachments]
         return out
 
 
@@ -163,6 +170,7 @@ class Room:
     archived: bool = False
     slow_mode_seconds: int = 0
     pinned: Message | None = None
+    visitor_images: bool = False  # visitors may post images (off by default)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -185,6 +193,7 @@ class Room:
             out["archived"] = self.archived
             out["slow_mode_seconds"] = self.slow_mode_seconds
             out["pinned"] = self.pinned.as_dict() if self.pinned else None
+            out["visitor_images"] = self.visitor_images
         out.update(self.extra)
         return out
 

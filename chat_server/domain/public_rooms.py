@@ -428,10 +428,16 @@ class RoomChanges:
     slow_mode_seconds: int | None = None
     pin: bool = False  # pinned_message_id was given (None in it unpins)
     pinned_message_id: str | None = None
+    visitor_images: bool | None = None  # visitors may post images
 
     @property
     def owner_only(self) -> bool:
-        return self.name is not None or self.archived is not None or self.position is not None
+        return (
+            self.name is not None
+            or self.archived is not None
+            or self.position is not None
+            or self.visitor_images is not None
+        )
 
     @property
     def empty(self) -> bool:
@@ -451,6 +457,9 @@ def room_changes(data: dict[str, Any], *, allow_pin: bool = True) -> RoomChanges
     archived = data.get("archived")
     if archived is not None and not isinstance(archived, bool):
         raise bad_request("'archived' must be true or false")
+    images = data.get("visitor_images")
+    if images is not None and not isinstance(images, bool):
+        raise bad_request("'visitor_images' must be true or false")
     pin = allow_pin and "pinned_message_id" in data
     pinned = data.get("pinned_message_id") if pin else None
     if pinned is not None and (not isinstance(pinned, str) or not 0 < len(pinned) <= 128):
@@ -462,6 +471,7 @@ def room_changes(data: dict[str, Any], *, allow_pin: bool = True) -> RoomChanges
         slow_mode_seconds=_bounded_int(data, "slow_mode_seconds", MAX_SLOW_MODE),
         pin=pin,
         pinned_message_id=pinned,
+        visitor_images=images,
     )
     if changes.empty:
         raise bad_request("nothing to change")
@@ -470,7 +480,7 @@ def room_changes(data: dict[str, Any], *, allow_pin: bool = True) -> RoomChanges
 
 def check_may_change(changes: RoomChanges, role: str) -> None:
     if changes.owner_only and role != "owner":
-        raise forbidden("only the site's owners rename, archive or reorder rooms")
+        raise forbidden("only the site's owners rename, archive, reorder or open rooms to images")
 
 
 # -- FAQ from a question --------------------------------------------------------------

@@ -16,12 +16,14 @@ from chat_server import errors
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience, rooms
 from chat_server.domain.access import Viewer, check_can_read
+from chat_server.domain.attachments import Attachment, check_for_message
 from chat_server.domain.frames import Send
 from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import PostLimits
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
+from chat_server.store import attachments as attachment_store
 from chat_server.store import customers as customer_store
 from chat_server.store import faq as faq_store
 from chat_server.store import mail as mail_store
@@ -64,6 +66,24 @@ def _apply(conn: Tx, room: Room, change: rooms.Transition, out: Outcome) -> Room
     return reloaded
 
 
+def _files_for(conn: Tx, viewer: Viewer, room: Room, command: Send) -> tuple[Attachment, ...]:
+    """The sender's own unsent uploads the message names; anyone else's is not found."""
+    if not command.attachments:
+        return ()
+    files = attachment_store.unsent_of(
+        conn, viewer.site_id, viewer.kind, viewer.id, command.attachments
+    )
+    if len(files) != len(command.attachments):
+        raise errors.not_found("attachment")
+    check_for_message(
+        files,
+        visitor=not viewer.is_agent,
+        public_room=room.kind == "public",
+        room_allows_images=room.visitor_images,
+    )
+    return tuple(files)
+
+
 class ChatService:
     def __init__(self, db: Database, bus: Bus, post_limits: PostLimits | None = None) -> None:
         self.db = db
@@ -103,9 +123,19 @@ class ChatService:
                 if viewer.is_agent:
                     # In the same transaction: a reply is never left un-emailed by a crash.
                     mail_store.schedule_reply(conn, room)
+            files = _files_for(conn, viewer, room, command)
             message = room_store.append_message(
-                conn, room, command.kind, command.body, author, command.client_msg_id, reply_to
+                conn,
+                room,
+                command.kind,
+                command.body,
+                author,
+                command.client_msg_id,
+                reply_to,
+                attachments=files,
             )
+            if files:
+                attachment_store.claim(conn, command.attachments, message.id, room.id)
             out.messages.append(message)
             out.primary = message
             out.room = room_store.load_room(conn, room.site_id, room.id) or room

@@ -11,6 +11,7 @@ from chat_server.domain.access import Viewer
 from chat_server.domain.crm_rules import MAX_NOTE, OrderFields, ProfileFields
 from chat_server.domain.models import Site
 from chat_server.services.faq import FaqService
+from chat_server.services.files import FileService
 from chat_server.store import crm as crm_store
 from chat_server.store import customer_record as record_store
 from chat_server.store import customers as customer_store
@@ -37,10 +38,17 @@ def require_owner(viewer: Viewer) -> None:
 
 
 class CrmService:
-    def __init__(self, db: Database, bus: Bus, faq: FaqService | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        faq: FaqService | None = None,
+        files: FileService | None = None,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.faq = faq  # told when an erase removes learnt phrasings
+        self.files = files  # deletes an erased customer's files from storage
 
     async def identify(
         self,
@@ -176,6 +184,8 @@ class CrmService:
         )
         if erased is None:
             raise errors.not_found("customer")
+        if self.files is not None:
+            await self.files.release(erased.blobs)
         # Sends from the customer's open sockets are refused from the commit on (their
         # writes check the record); the sockets themselves close now.
         for erased_id in erased.customer_ids:

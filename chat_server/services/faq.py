@@ -212,8 +212,8 @@ class FaqService:
 
         In a public room the answers go to the visitor who asked, never to the room.
         """
-        if message.kind != "text" or message.author.kind != "customer":
-            return
+        if message.kind != "text" or message.author.kind != "customer" or not message.body.strip():
+            return  # a photo without words asks nothing the FAQ could answer
         items, threshold = await self.suggest(room.site_id, message.body, 3)
         base = {"type": "suggestions", "room_id": room.id, "for_message_id": message.id}
         await self.bus.publish(

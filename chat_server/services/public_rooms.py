@@ -311,7 +311,7 @@ class PublicRoomService:
             "type": "moderated",
             "room_id": room.id,
             "action": "hide" if message.hidden else "unhide",
-            "message": message.as_dict(),
+            "message": message.as_dict("s"),
             "by": viewer.author.as_dict(),
         }
         await self.bus.publish(Event.frame(room.site_id, (audience.AGENTS,), staff))

@@ -45,6 +45,7 @@ TABLES: tuple[str, ...] = (
     "erasures",
     "rooms",
     "messages",
+    "attachments",
     "read_marks",
     "ratings",
     "room_mutes",

@@ -12,7 +12,9 @@ from typing import Any
 from chat_server import errors
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
 from chat_server.ids import new_id, now_iso
+from chat_server.store import attachments as attachment_store
 from chat_server.store import faq as faq_store
+from chat_server.store.attachments import Blob
 from chat_server.store.customer_record import Note, OrderView
 from chat_server.store.rfm_scores import mark_rfm_dirty, refresh_stats
 from chat_server.store.sql import Tx
@@ -307,6 +309,7 @@ def _merge_private_rooms(conn: Tx, anonymous_id: str, known_id: str) -> None:
     conn.execute(
         "UPDATE ratings SET room_id = ? WHERE room_id = ?", (known_room["id"], anon_room["id"])
     )
+    attachment_store.move_room(conn, anon_room["id"], known_room["id"])
     for table in ("read_marks",):
         conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (anon_room["id"],))
     conn.execute(
@@ -362,6 +365,11 @@ ERASE_COVERAGE: dict[str, str] = {
     "faq_phrasings.source_customer_id": "the learnt phrasings it names are deleted",
     "faq_phrasings": "learnt phrasings naming the customer (customer_id or source) deleted",
     "faq_events": "votes kept for the entry's figures; whose they were (customer_id) cleared",
+    "attachments": "their uploads and every file of their conversations deleted, blobs too",
+    "attachments.name": "deleted with the row",
+    "attachments.content_type": "deleted with the row",
+    "attachments.uploader_id": "deleted with the row (the customer's uploads)",
+    "messages.attachments": "cleared on the customer's messages and their conversation's",
 }
 NOT_CUSTOMER_DATA: dict[str, str] = {
     "sites.name": "the shop's name",
@@ -383,6 +391,7 @@ class Erased:
     customer_ids: list[str]  # the customer and every record merged into it
     room_ids: list[str]  # their conversations, now resolved
     faq_changed: bool  # learnt phrasings or drafts were removed: engines rebuild
+    blobs: list[Blob]  # stored files no upload names any more: deleted after the commit
 
 
 def _merged_family(conn: Tx, site_id: str, customer_id: str) -> list[str]:
@@ -467,6 +476,7 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     if faq_changed:
         faq_store.bump_revision(conn, site_id)
     conn.execute(f"DELETE FROM faq_phrasings WHERE customer_id IN ({marks})", ids)
+    blobs = attachment_store.erase(conn, site_id, ids, room_ids)
     # Votes are kept for the entry's figures, without saying whose they were.
     conn.execute(f"UPDATE faq_events SET customer_id = NULL WHERE customer_id IN ({marks})", ids)
     conn.execute(
@@ -499,4 +509,4 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
         (new_id("era"), site_id, customer_id, by, now),
     )
     mark_rfm_dirty(conn, site_id)
-    return Erased(ids, room_ids, faq_changed)
+    return Erased(ids, room_ids, faq_changed, blobs)

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chat_server.domain import rfm
+from chat_server.domain.attachments import Attachment
 from chat_server.domain.models import Author
 from chat_server.ids import now_iso
 from chat_server.store import like
+from chat_server.store.attachments import from_column
 from chat_server.store.database import Database
 from chat_server.store.mail import InboundMail, OutboxMail, inbound_of_customer, outbox_of_customer
 from chat_server.store.sql import Row
@@ -218,6 +220,7 @@ class MessageEntry:
     body: str
     author: Author
     event: dict[str, Any] | None  # a system line's data
+    attachments: tuple[Attachment, ...] = ()  # files (staff links: the record is staff's)
 
     def to_json(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -229,6 +232,8 @@ class MessageEntry:
         }
         if self.event is not None:
             message["event"] = self.event
+        if self.attachments:
+            message["attachments"] = [a.as_dict("s") for a in self.attachments]
         return {
             "kind": "message",
             "at": self.at,
@@ -497,6 +502,7 @@ def _message_entry(m: Row) -> MessageEntry:
         body=m["body"],
         author=Author(m["author_kind"], m["author_id"], m["author_name"]),
         event=json.loads(m["event"]) if m["event"] else None,
+        attachments=from_column(m["attachments"]),
     )
 
 

@@ -40,6 +40,7 @@ def update_room(conn: Tx, room_id: str, changes: RoomChanges) -> None:
         "archived": None if changes.archived is None else int(changes.archived),
         "position": changes.position,
         "slow_mode_seconds": changes.slow_mode_seconds,
+        "visitor_images": None if changes.visitor_images is None else int(changes.visitor_images),
     }
     values = {k: v for k, v in sets.items() if v is not None}
     if changes.pin:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chat_server.domain.attachments import Attachment
 from chat_server.domain.models import (
     Author,
     Message,
@@ -17,6 +18,7 @@ from chat_server.domain.models import (
 )
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.ids import new_id, now_iso
+from chat_server.store.attachments import from_column, message_column
 from chat_server.store.database import Database
 from chat_server.store.sql import Row, Tx
 
@@ -116,6 +118,7 @@ def row_to_room(row: Row) -> Room:
         archived=bool(row["archived"]),
         slow_mode_seconds=row["slow_mode_seconds"],
         pinned=pinned,
+        visitor_images=bool(row["visitor_images"]),
     )
 
 
@@ -152,6 +155,7 @@ def row_to_message(row: Row, *, for_visitor: bool = False) -> Message:
         reply_to=_reply_to(row, for_visitor),
         hidden=bool(row["hidden"]),
         event=json.loads(row["event"]) if row["event"] else None,
+        attachments=from_column(row["attachments"]),
     )
 
 
@@ -208,6 +212,7 @@ def append_message(
     client_msg_id: str | None = None,
     reply_to: Message | None = None,
     event: dict[str, Any] | None = None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> Message:
     now = now_iso()
     seq = conn.execute(
@@ -226,11 +231,12 @@ def append_message(
         now,
         quote_of(reply_to) if reply_to else None,
         event=event,
+        attachments=attachments,
     )
     conn.execute(
         "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
-        " author_name, client_msg_id, created_at, reply_to_id, event)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.id,
             message.site_id,
@@ -245,6 +251,7 @@ def append_message(
             now,
             reply_to.id if reply_to else None,
             json.dumps(event) if event is not None else None,
+            message_column(attachments),
         ),
     )
     return message

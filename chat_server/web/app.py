@@ -21,6 +21,7 @@ from chat_server.bus import Bus, MemoryBus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.mail import MailServer
+from chat_server.domain.attachments import LinkPolicy, set_link_policy
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
@@ -31,6 +32,8 @@ from chat_server.services.email_channel import EmailChannel, Links, MailboxPolle
 from chat_server.services.faq import FaqService
 from chat_server.services.faq_worker import load_model
 from chat_server.services.mailer import Mailer
+from chat_server.services.file_storage import open_storage
+from chat_server.services.files import FileService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
@@ -49,6 +52,7 @@ from chat_server.web import (
     room_routes,
     site_routes,
     static_assets,
+    uploads,
     widget_routes,
 )
 from chat_server.web.access_log import AccessLog, configure_logging
@@ -215,6 +219,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Every process draws on the same public-room post allowances.
             chat.posts.shared = RedisPostAllowances(bus)
         chat.after_customer_message.append(faq.on_customer_message)
+        set_link_policy(LinkPolicy((settings.files_url or "").rstrip("/"), settings.files_link_ttl))
+        files = FileService(
+            db,
+            open_storage(settings.files_root),
+            per_minute=settings.uploads_per_minute,
+            burst=max(1, settings.uploads_per_minute // 3),
+        )
         ctx = AppContext(
             settings=settings,
             db=db,
@@ -224,7 +235,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             auth=ConsoleAuth(db, bus, settings),
             presence=presence,
             faq=faq,
-            crm=CrmService(db, bus, faq),
+            crm=CrmService(db, bus, faq, files),
             rooms=PublicRoomService(db, bus, chat, faq),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=assets.install(_templates()),
@@ -232,6 +243,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.session_rate_per_address, settings.session_rate_per_site
             ),
             email=email_channel(settings, db, chat, secret),
+            files=files,
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),
@@ -247,6 +259,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             for task in mail_tasks:
                 await task.close()
+        sweeper = asyncio.create_task(files.run_sweeper())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await scorer.close()
             if balancer is not None:
                 await balancer.close()
@@ -272,12 +291,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *site_routes.routes,
         *report_routes.routes,
         *mail_routes.routes,
+        *uploads.routes,
         *assets.routes,
     ]
     middleware = [
         Middleware(AccessLog),
         Middleware(SecurityHeaders, script_sources=(assets.import_map_csp_source(),)),
-        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        # Uploads bound their own bodies, by each site's file limit, as they stream in.
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=uploads.UPLOAD_PATHS),
     ]
     return Starlette(
         routes=routes,

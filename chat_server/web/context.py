@@ -17,6 +17,7 @@ from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
 from chat_server.services.email_channel import EmailChannel
 from chat_server.services.faq import FaqService
+from chat_server.services.files import FileService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.storage import Store
@@ -40,6 +41,7 @@ class AppContext:
     templates: Environment
     session_limits: SessionLimits
     email: EmailChannel
+    files: FileService
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import errors
@@ -159,7 +160,17 @@ async def timeline(request: Request) -> Response:
 async def export(request: Request) -> Response:
     viewer = await authenticate(request)
     customer_id = request.path_params["customer_id"]
-    data = await context_of(request).crm.export(viewer, customer_id)
+    ctx = context_of(request)
+    data = await ctx.crm.export(viewer, customer_id)
+    if request.query_params.get("format") == "zip":
+        # The JSON and the customer's files (photos, documents) in one archive.
+        archive = await ctx.files.export_zip(viewer.site_id, customer_id, data.to_json())
+        return FileResponse(
+            archive,
+            media_type="application/zip",
+            filename=f"customer-{customer_id}.zip",
+            background=BackgroundTask(archive.unlink, missing_ok=True),
+        )
     return Response(
         json.dumps(data.to_json(), ensure_ascii=False, indent=2),
         media_type="application/json",

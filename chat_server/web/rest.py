@@ -62,7 +62,7 @@ async def room_messages(request: Request) -> JSONResponse:
         int_param(request, "after_seq", 0, 0, 2**62),
         int_param(request, "limit", 100, 1, 200),
     )
-    return JSONResponse({"items": [m.as_dict() for m in messages], "has_more": has_more})
+    return JSONResponse({"items": [m.as_dict("s") for m in messages], "has_more": has_more})
 
 
 async def room_suggestions(request: Request) -> JSONResponse:

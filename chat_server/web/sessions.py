@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket
 from chat_server import errors
 from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
-from chat_server.domain.models import Agent, Customer, Room, Site
+from chat_server.domain.models import Agent, Customer, Message, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
 from chat_server.services import origins, widget_sessions
 from chat_server.services.presence import save_status
@@ -39,6 +39,10 @@ class ChatSession:
     def room_view(self, room: Room) -> dict[str, Any]:
         return room.as_dict() if self.viewer.is_agent else room.visitor_view()
 
+    def show(self, message: Message) -> dict[str, Any]:
+        # Staff's file links still work on a message a moderator hides; visitors' do not.
+        return message.as_dict("s" if self.viewer.is_agent else "v")
+
     async def handle(self, frame: f.Frame) -> dict[str, Any] | None:
         chat, viewer, cmd = self.ctx.chat, self.viewer, frame.command
         match cmd:
@@ -49,10 +53,10 @@ class ChatSession:
                     await self.ctx.faq.learn(
                         self.site_id, cmd.faq_id, cmd.for_message_id, "used", outcome.room.id
                     )
-                return {"message": outcome.primary.as_dict(), "duplicate": outcome.duplicate}
+                return {"message": self.show(outcome.primary), "duplicate": outcome.duplicate}
             case f.Sync():
                 messages, has_more = await chat.sync(viewer, cmd.room_id, cmd.after_seq, cmd.limit)
-                return {"messages": [m.as_dict() for m in messages], "has_more": has_more}
+                return {"messages": [self.show(m) for m in messages], "has_more": has_more}
             case f.Typing():
                 await chat.typing(viewer, cmd.room_id, cmd.active)
                 return None
@@ -65,7 +69,7 @@ class ChatSession:
                 messages, has_more = await self.ctx.rooms.history(
                     viewer, cmd.room_id, cmd.before_seq, cmd.limit
                 )
-                return {"messages": [m.as_dict() for m in messages], "has_more": has_more}
+                return {"messages": [self.show(m) for m in messages], "has_more": has_more}
             case f.Leave():
                 room = await chat.room_for(viewer, cmd.room_id)
                 if self.conn is not None:
@@ -88,7 +92,7 @@ class ChatSession:
             self.ctx.hub.join(self.conn, room.id)
         # The newest messages this viewer may see (visitors: none hidden).
         messages = await self.ctx.rooms.latest(self.viewer, room)
-        return {"room": self.room_view(room), "messages": [m.as_dict() for m in messages]}
+        return {"room": self.room_view(room), "messages": [self.show(m) for m in messages]}
 
 
 # What makes a visitor a customer (a message does too, inside its own write): not a
@@ -181,7 +185,7 @@ class AgentSession(ChatSession):
             case f.Moderate():
                 rooms = self.ctx.rooms
                 message = await rooms.moderate(viewer, cmd.room_id, cmd.message_id, cmd.action)
-                return {"message": message.as_dict()}
+                return {"message": self.show(message)}
             case f.Mute():
                 until = await self.ctx.rooms.mute(viewer, cmd.room_id, cmd.customer_id, cmd.minutes)
                 return {"until": until}

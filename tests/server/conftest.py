@@ -317,7 +317,12 @@ async def env_with(
     sites = seeded.sites
     # Tests open many widgets from one address; tests/server/test_privacy.py checks the
     # default limit on a server of its own.
-    settings_ = {"hello_timeout": timeout(1.5), "session_rate_per_address": 100_000, **settings_}
+    settings_ = {
+        "hello_timeout": timeout(1.5),
+        "session_rate_per_address": 100_000,
+        "files_dir": str(tmp_path / "files"),
+        **settings_,
+    }
     settings = Settings(db_path=db_path, port=free_port(), **settings_)
     try:
         async for url in run_server(settings):
