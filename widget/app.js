@@ -78,6 +78,10 @@
       cancelReply: 'Batal membalas', rPlaceholder: 'Tulis pertanyaan atau jawaban\u2026',
       rNote: 'Terlihat oleh semua pengunjung. Jangan tulis data pribadi.',
       pinned: 'Disematkan', answered: 'Dijawab Tim Toko', quoteGone: 'Pesan ini sudah dihapus.',
+      // Files: attach, paste or drop; a preview before sending; thumbnails, tap for full size
+      attach: 'Lampirkan foto atau file', removeFile: 'Hapus {name}', retry: 'Coba lagi',
+      uploading: 'Mengunggah\u2026', fileLost: 'File tidak tersedia lagi; lampirkan ulang.',
+      image: 'Gambar', openImage: 'Buka gambar {name}', closeImage: 'Tutup gambar',
       older: 'Memuat pesan lama\u2026', rEmpty: 'Belum ada pesan. Ayo mulai bertanya!',
       nameAsk: 'Pilih nama tampilan untuk menulis di komunitas:', namePh: 'Nama tampilan',
       nameSave: 'Simpan', nameStaff: 'Nama yang mirip staf toko tidak boleh dipakai{word}. Pilih nama lain.',
@@ -126,6 +130,9 @@
       cancelReply: 'Cancel reply', rPlaceholder: 'Write a question or an answer\u2026',
       rNote: 'Everyone can read this. Do not share personal data.',
       pinned: 'Pinned', answered: 'Answered by staff', quoteGone: 'This message was removed.',
+      attach: 'Attach a photo or file', removeFile: 'Remove {name}', retry: 'Retry',
+      uploading: 'Uploading\u2026', fileLost: 'The file is no longer available; attach it again.',
+      image: 'Image', openImage: 'Open image {name}', closeImage: 'Close image',
       older: 'Loading older messages\u2026', rEmpty: 'No messages yet. Ask the first question!',
       nameAsk: 'Choose a display name to write in the community:', namePh: 'Display name',
       nameSave: 'Save', nameStaff: 'Names that look like the shop staff are reserved{word}. Please pick another.',
@@ -162,6 +169,8 @@
     back: svg(24, '<path d="M15 5l-7 7 7 7"/>', LINE + ' stroke-width="2.4"'),
     pin: svg(16, '<path d="M10.3 2.2l3.5 3.5-2.1.7-2.3 2.3.4 3.1-1.1 1.1-2.5-2.5-3.3 3.3M5.2 7.8L7.5 5.5l.7-2.1z"/>', LINE + ' stroke-width="1.5"'),
     reply: svg(16, '<path d="M6.5 4L2.5 8l4 4M3 8h6.5a4 4 0 014 4v1"/>', LINE + ' stroke-width="1.6"'),
+    clip: svg(24, '<path d="M20.5 11.5l-8.3 8.3a5 5 0 01-7.1-7.1l8.3-8.3a3.3 3.3 0 014.7 4.7l-8.3 8.3a1.7 1.7 0 01-2.4-2.4l7.6-7.6"/>', LINE + ' stroke-width="1.9"'),
+    doc: svg(24, '<path d="M14 3H7a2 2 0 00-2 2v14a2 2 0 002 2h10a2 2 0 002-2V8z"/><path d="M14 3v5h5"/>', LINE + ' stroke-width="1.8"'),
     bulb: svg(24, '<path d="M9 18h6M10 21h4M12 3a6 6 0 00-3.6 10.8c.7.6 1.1 1.3 1.1 2.2h5c0-.9.4-1.6 1.1-2.2A6 6 0 0012 3z"/>', LINE + ' stroke-width="1.9"')
   };
 
@@ -288,6 +297,23 @@ input{margin:0;font:inherit;color:inherit}
 .replying{display:flex;align-items:center;gap:6px;padding:7px 8px 0 16px;font-size:12px;color:#4b5563}.replying svg{flex:none;width:14px}.rq{flex:1}
 .nameform{display:flex;flex-wrap:wrap;gap:8px;padding:10px 14px 2px;font-size:12.5px;color:#4b5563}
 .nameform label{flex-basis:100%}.nameform input{flex:1;width:auto}
+/* Files: the tray of files to send, thumbnails in messages, the full-size view */
+.attach{flex:none;width:34px;height:38px;display:grid;place-items:center;color:#6b7280;border-radius:10px}.attach:hover{color:var(--accent)}.attach svg{width:20px;height:20px}
+.tray{display:flex;gap:8px;overflow-x:auto;padding:8px 12px 0;border-top:1px solid #eceef2;background:#fff}.tray[hidden]{display:none}
+.chip{position:relative;flex:none;width:64px;height:64px;border-radius:10px;background:#f1f5f9;display:grid;place-items:center;overflow:hidden;font-size:10px;text-align:center;color:#374151}
+.chip img{width:100%;height:100%;object-fit:cover}.chip .nm{padding:2px;overflow-wrap:anywhere}
+.chip button{position:absolute;top:2px;right:2px;width:20px;height:20px;border-radius:50%;background:rgba(15,23,42,.7);color:#fff;display:grid;place-items:center}.chip button svg{width:12px;height:12px}
+.files{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:4px}.own .files{justify-content:flex-end}
+.files .thumb{display:block;padding:0;border-radius:12px;overflow:hidden;background:#e5e7eb;line-height:0}
+.files .thumb img{display:block;max-width:220px;max-height:220px;width:auto;height:auto}
+.files .file{display:flex;align-items:center;gap:6px;padding:8px 10px;border-radius:12px;background:#fff;box-shadow:0 0 0 1px #e5e7eb;color:#111827;text-decoration:none;font-size:13px;max-width:220px}
+.files .file svg{width:20px;height:20px;flex:none}.files .file span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.msg progress{width:140px;height:6px;margin-top:4px}
+.retrybtn{margin-top:4px;font-size:12px;color:#b91c1c;text-decoration:underline}
+.lightbox{position:absolute;inset:0;z-index:5;background:rgba(15,23,42,.92);display:grid;place-items:center;padding:16px}.lightbox[hidden]{display:none}
+.lightbox img{max-width:100%;max-height:100%;object-fit:contain}
+.lightbox button{position:absolute;top:10px;right:10px;width:36px;height:36px;border-radius:50%;background:rgba(255,255,255,.15);color:#fff;display:grid;place-items:center}.lightbox button svg{width:20px;height:20px}
+.panel.dropping{box-shadow:0 0 0 3px var(--accent)}
 @media (max-width:480px){.panel{inset:0;width:100%;height:100%;border-radius:0;animation:none}.open .launcher{display:none}textarea,.field input,.nameform input{font-size:16px}}
 @media (prefers-reduced-motion:reduce){.panel,.dots i,.flash .bubble{animation:none}.qa-q .chev{transition:none}}`;
 
@@ -318,7 +344,10 @@ input{margin:0;font:inherit;color:inherit}
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
 <div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
 <button class="faq-hide" type="button">${ICONS.x}</button></div><div class="faq-items"></div></div>
-<form class="composer chat-form"><textarea data-testid="sapa-input" rows="1" maxlength="${MAX_BODY}"></textarea>
+<div class="tray" data-testid="sapa-tray" hidden></div>
+<form class="composer chat-form"><button class="attach" type="button" data-testid="sapa-attach">${ICONS.clip}</button>
+<input class="fileinput" type="file" data-testid="sapa-file" multiple hidden>
+<textarea data-testid="sapa-input" rows="1" maxlength="${MAX_BODY}"></textarea>
 <button class="sendbtn" type="submit" data-testid="sapa-send" disabled>${ICONS.send}</button></form></div>
 <div class="view" data-view="community" role="tabpanel" hidden>
 <div class="clist"><p class="cintro"></p><div class="rooms"></div></div>
@@ -334,7 +363,8 @@ input{margin:0;font:inherit;color:inherit}
 <button class="sendbtn" type="submit" data-testid="sapa-room-send" disabled>${ICONS.send}</button></form>
 <div class="rnote"></div></div></div></div>
 <div class="foot"><a class="help" data-testid="sapa-help-link" target="_blank" rel="noopener"></a>
-<span aria-hidden="true">&middot;</span><span class="powered"></span></div></section>`;
+<span aria-hidden="true">&middot;</span><span class="powered"></span></div>
+<div class="lightbox" data-testid="sapa-lightbox" role="dialog" hidden><img alt=""><button type="button" data-testid="sapa-lightbox-close">${ICONS.x}</button></div></section>`;
 
   // ---------------------------------------------------------------- storage
   // localStorage throws in some private modes and sandboxes; chat must still work there.
@@ -389,6 +419,8 @@ input{margin:0;font:inherit;color:inherit}
   };
   const listeners = {};
   let ui = null;
+  const tray = []; // files chosen for the next message
+  const blobs = {}; // local id -> File, for the outbox's files (not kept across reloads)
   const sessionWaiters = []; // identify() calls made before the first session
   let ws = null, starting = false, attempt = 0, retryTimer = 0, refSeq = 0, requests = {};
   let heartbeat = 0, deadline = 0, typingOut = false, typingTimer = 0, typingInTimer = 0;
@@ -467,7 +499,9 @@ input{margin:0;font:inherit;color:inherit}
       rerr: q('.rfoot .err'), replying: q('.replying'), rq: q('.rq'), rcancel: q('.replying button'),
       nameForm: q('.nameform'), nameLabel: q('.nameform label'), nameInput: q('.nameform input'),
       nameSave: q('.nameform button'), rform: q('.rfoot .composer'), rinput: q('.rfoot textarea'),
-      rsend: q('.rfoot .sendbtn'), rnote: q('.rnote')
+      rsend: q('.rfoot .sendbtn'), rnote: q('.rnote'),
+      tray: q('.tray'), attach: q('.attach'), fileInput: q('.fileinput'),
+      lightbox: q('.lightbox'), lightImg: q('.lightbox img'), lightClose: q('.lightbox button')
     };
     bindUi();
     applyConfig();
@@ -494,6 +528,7 @@ input{margin:0;font:inherit;color:inherit}
     ui.pc.addEventListener('submit', (e) => { e.preventDefault(); submitPrechat(); });
     ui.ec.addEventListener('submit', (e) => { e.preventDefault(); submitEmail(); });
     ui.transcript.addEventListener('click', sendTranscript);
+    bindFiles();
     bindCommunity();
     ui.panel.addEventListener('keydown', onPanelKey);
     if (window.matchMedia) {
@@ -741,7 +776,8 @@ input{margin:0;font:inherit;color:inherit}
     }
     if (isOwn(m)) node.classList.add('own');
     else node.appendChild(el('div', 'author', who(m.author, t('agent'))));
-    node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
+    if (m.attachments && m.attachments.length) node.appendChild(buildFiles(m.attachments));
+    if (m.body) node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
     const meta = node.appendChild(el('div', 'meta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
     if (m.created_at) time.dateTime = m.created_at;
@@ -763,6 +799,13 @@ input{margin:0;font:inherit;color:inherit}
     if (!ui || state.pendingEls[entry.client_msg_id]) return;
     const node = buildMessage({ body: entry.body, author: { kind: 'customer' }, created_at: entry.created_at });
     node.dataset.clientMsgId = entry.client_msg_id;
+    if (entry.files && entry.files.length) {
+      node.insertBefore(buildLocalFiles(entry.files), node.querySelector('.bubble, .meta'));
+      const bar = node.appendChild(el('progress'));
+      bar.dataset.testid = 'sapa-upload-progress';
+      bar.max = 1;
+      bar.value = 0;
+    }
     setState(node, 'sending');
     state.pendingEls[entry.client_msg_id] = node;
     ui.list.appendChild(node);
@@ -774,6 +817,11 @@ input{margin:0;font:inherit;color:inherit}
     if (node) {
       delete state.pendingEls[m.client_msg_id];
       node.querySelector('time').textContent = hhmm(m.created_at);
+      // The server's files (signed links, thumbnails) replace the local previews.
+      const local = node.querySelector('.files');
+      if (local && m.attachments) local.replaceWith(buildFiles(m.attachments));
+      const bar = node.querySelector('progress');
+      if (bar) bar.remove();
     } else {
       node = buildMessage(m);
     }
@@ -1223,11 +1271,24 @@ input{margin:0;font:inherit;color:inherit}
 
   function submit() {
     const body = ui.input.value;
+    const files = tray.splice(0);
     // maxlength counts UTF-16 units, so a typed body never exceeds the server's limit.
-    if (!body.trim() || state.stopped || state.prechat || state.outbox.length >= MAX_OUTBOX) return;
+    if ((!body.trim() && !files.length) || state.stopped || state.prechat || state.outbox.length >= MAX_OUTBOX) {
+      tray.push(...files);
+      return;
+    }
     ui.input.value = '';
+    renderTray();
     onInput();
     const entry = { client_msg_id: uuid(), body, created_at: new Date().toISOString() };
+    if (files.length) {
+      // The outbox (localStorage) keeps what each file is; its bytes stay in this page.
+      entry.files = files.map((f) => {
+        const local = uuid();
+        blobs[local] = f;
+        return { local, name: f.name || 'image.png', type: f.type, size: f.size, id: null };
+      });
+    }
     state.outbox.push(entry);
     saveOutbox();
     renderPending(entry);
@@ -1243,9 +1304,13 @@ input{margin:0;font:inherit;color:inherit}
     if (!state.welcomed || state.inflight[id] || !state.outbox.includes(entry)) return;
     state.inflight[id] = true;
     try {
-      const ack = await request({ type: 'send', client_msg_id: id, body: entry.body });
+      if (entry.files && !(await uploadAll(entry))) return;
+      const frame = { type: 'send', client_msg_id: id, body: entry.body };
+      if (entry.files) frame.attachments = entry.files.map((f) => f.id);
+      const ack = await request(frame);
       if (ack.message) onMessage(Object.assign({ client_msg_id: id }, ack.message), true);
       removeFromOutbox(id);
+      for (const f of entry.files || []) delete blobs[f.local];
     } catch (err) {
       if (PERMANENT.includes(err && err.code)) markFailed(id);
       // rate_limited, unavailable...: try again soon; a lost socket resends after welcome.
@@ -1261,11 +1326,214 @@ input{margin:0;font:inherit;color:inherit}
     if (state.outbox.length !== before) saveOutbox();
   }
 
-  function markFailed(id) {
+  function markFailed(id, why) {
+    const entry = state.outbox.find((e) => e.client_msg_id === id);
     removeFromOutbox(id);
     const node = state.pendingEls[id];
     delete state.pendingEls[id];
-    if (node) setState(node, 'failed');
+    if (!node) return;
+    setState(node, 'failed');
+    const bar = node.querySelector('progress');
+    if (bar) bar.remove();
+    if (why) node.appendChild(el('div', 'meta', why)).dataset.testid = 'sapa-failed-reason';
+    // A message with files fails visibly and can be sent again while its files are here.
+    if (entry && entry.files && entry.files.every((f) => f.id || blobs[f.local])) {
+      const again = node.appendChild(el('button', 'retrybtn', t('retry')));
+      again.type = 'button';
+      again.dataset.testid = 'sapa-retry';
+      again.addEventListener('click', () => {
+        again.remove();
+        const reason = node.querySelector('[data-testid=sapa-failed-reason]');
+        if (reason) reason.remove();
+        entry.tries = 0;
+        state.outbox.push(entry);
+        saveOutbox();
+        state.pendingEls[id] = node;
+        setState(node, 'sending');
+        sendEntry(entry);
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ files
+  // Attach (button, paste, drop) into a tray shown above the composer; the text typed
+  // is the caption. Each file is uploaded (with progress) before its message is sent.
+  const UPLOAD_TRIES = 5;
+
+  function bindFiles() {
+    const coarse = window.matchMedia && matchMedia('(pointer:coarse)').matches;
+    // On a phone: the camera and the gallery. Elsewhere also PDFs and text files.
+    ui.fileInput.accept = coarse ? 'image/*' : 'image/*,application/pdf,text/plain,.pdf,.txt';
+    ui.attach.addEventListener('click', () => ui.fileInput.click());
+    ui.fileInput.addEventListener('change', () => {
+      addFiles(ui.fileInput.files);
+      ui.fileInput.value = '';
+    });
+    ui.input.addEventListener('paste', (e) => {
+      const files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        addFiles(files);
+      }
+    });
+    ui.panel.addEventListener('dragover', (e) => {
+      if (!e.dataTransfer || !Array.from(e.dataTransfer.types || []).includes('Files')) return;
+      e.preventDefault();
+      ui.panel.classList.add('dropping');
+    });
+    ui.panel.addEventListener('dragleave', () => ui.panel.classList.remove('dropping'));
+    ui.panel.addEventListener('drop', (e) => {
+      ui.panel.classList.remove('dropping');
+      if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+      e.preventDefault();
+      if (state.tab !== 'chat') setTab('chat');
+      addFiles(e.dataTransfer.files);
+    });
+    ui.lightClose.addEventListener('click', closeLightbox);
+    ui.lightbox.addEventListener('click', (e) => { if (e.target === ui.lightbox) closeLightbox(); });
+    ui.lightbox.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.stopPropagation(); closeLightbox(); } });
+    ui.attach.title = t('attach');
+    ui.attach.setAttribute('aria-label', t('attach'));
+  }
+
+  function addFiles(list) {
+    for (const f of Array.from(list || [])) if (tray.length < 10) tray.push(f);
+    renderTray();
+    ui.send.disabled = state.stopped;
+    ui.input.focus();
+  }
+
+  function renderTray() {
+    ui.tray.textContent = '';
+    ui.tray.hidden = !tray.length;
+    tray.forEach((f, i) => {
+      const chip = ui.tray.appendChild(el('div', 'chip'));
+      chip.dataset.testid = 'sapa-tray-item';
+      if (/^image\//.test(f.type)) {
+        const img = chip.appendChild(el('img'));
+        img.alt = f.name || t('image');
+        img.src = URL.createObjectURL(f);
+      } else {
+        chip.appendChild(el('span', 'nm', f.name));
+      }
+      const x = chip.appendChild(el('button'));
+      x.type = 'button';
+      x.innerHTML = ICONS.x; // static icon
+      x.setAttribute('aria-label', t('removeFile', { name: f.name || t('image') }));
+      x.addEventListener('click', () => { tray.splice(i, 1); renderTray(); onInput(); });
+    });
+  }
+
+  const abs = (url) => (/^https?:/.test(url) ? url : ORIGIN + url);
+
+  function buildFiles(files) {
+    const box = el('div', 'files');
+    for (const f of files) {
+      if (/^image\//.test(f.type) && f.url) {
+        const b = box.appendChild(el('button', 'thumb'));
+        b.type = 'button';
+        b.dataset.testid = 'sapa-image';
+        b.setAttribute('aria-label', t('openImage', { name: f.name }));
+        const img = b.appendChild(el('img'));
+        img.alt = f.name;
+        img.loading = 'lazy';
+        img.src = abs(f.thumb_url || f.url);
+        if (f.width && f.height) { img.width = Math.min(220, f.width); img.height = Math.round(img.width * f.height / f.width); }
+        b.addEventListener('click', () => openLightbox(abs(f.url), f.name));
+      } else if (f.url) {
+        const a = box.appendChild(el('a', 'file'));
+        a.dataset.testid = 'sapa-file-link';
+        a.href = abs(f.url);
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.insertAdjacentHTML('afterbegin', ICONS.doc); // static icon
+        a.appendChild(el('span', null, f.name));
+      }
+    }
+    return box;
+  }
+
+  function buildLocalFiles(files) {
+    const box = el('div', 'files');
+    for (const f of files) {
+      const blob = blobs[f.local];
+      if (blob && /^image\//.test(f.type)) {
+        const img = box.appendChild(el('span', 'thumb')).appendChild(el('img'));
+        img.alt = f.name;
+        img.src = URL.createObjectURL(blob);
+      } else {
+        const chip = box.appendChild(el('span', 'file'));
+        chip.insertAdjacentHTML('afterbegin', ICONS.doc); // static icon
+        chip.appendChild(el('span', null, f.name));
+      }
+    }
+    return box;
+  }
+
+  function openLightbox(url, name) {
+    ui.lightImg.src = url;
+    ui.lightImg.alt = name;
+    ui.lightbox.setAttribute('aria-label', name);
+    ui.lightClose.setAttribute('aria-label', t('closeImage'));
+    ui.lightbox.hidden = false;
+    ui.lightClose.focus();
+  }
+
+  function closeLightbox() {
+    ui.lightbox.hidden = true;
+    ui.lightImg.removeAttribute('src');
+  }
+
+  // Upload the entry's files not uploaded yet; false when the message cannot go now.
+  async function uploadAll(entry) {
+    const id = entry.client_msg_id;
+    for (const [i, f] of entry.files.entries()) {
+      if (f.id) continue;
+      const blob = blobs[f.local];
+      if (!blob) { markFailed(id, t('fileLost')); return false; }
+      const res = await uploadFile(blob, f.name, (part) => progress(id, (i + part) / entry.files.length));
+      if (res.ok && res.data && res.data.attachment) {
+        f.id = res.data.attachment.id;
+        saveOutbox();
+        continue;
+      }
+      const err = (res.data && res.data.error) || {};
+      if (res.status === 400 || res.status === 413 || res.status === 403) {
+        markFailed(id, err.message || t('failed'));
+        return false;
+      }
+      // Offline, rate-limited or the server away: the outbox keeps it and tries again.
+      entry.tries = (entry.tries || 0) + 1;
+      if (entry.tries >= UPLOAD_TRIES) { markFailed(id, err.message || t('failed')); return false; }
+      setTimeout(() => sendEntry(entry), 2000 * entry.tries);
+      return false;
+    }
+    progress(id, 1);
+    return true;
+  }
+
+  function progress(id, value) {
+    const node = state.pendingEls[id];
+    const bar = node && node.querySelector('progress');
+    if (bar) bar.value = value;
+  }
+
+  function uploadFile(blob, name, onProgress) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${ORIGIN}/api/widget/uploads`);
+      xhr.setRequestHeader('Authorization', `Bearer ${state.token}`);
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        resolve({ ok: xhr.status === 201, status: xhr.status, data });
+      };
+      xhr.onerror = xhr.onabort = xhr.ontimeout = () => resolve({ ok: false, status: 0, data: null });
+      const form = new FormData();
+      form.append('file', blob, name);
+      xhr.send(form);
+    });
   }
 
   function grow(box) {
@@ -1276,7 +1544,7 @@ input{margin:0;font:inherit;color:inherit}
   function onInput() {
     const input = ui.input;
     grow(input);
-    ui.send.disabled = !input.value.trim() || state.stopped;
+    ui.send.disabled = (!input.value.trim() && !tray.length) || state.stopped;
     queueSearch();
     if (!input.value) return stopTyping();
     if (!state.welcomed || !state.roomId) return;
@@ -2004,7 +2272,8 @@ input{margin:0;font:inherit;color:inherit}
     head.appendChild(el('span', 'who', mine ? `${name} (${t('you')})` : name));
     if (kind === 'agent') head.appendChild(el('span', 'sbadge', t('staff'))).dataset.testid = 'sapa-staff-badge';
     if (m.reply_to) node.appendChild(buildQuote(m.reply_to));
-    node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
+    if (m.attachments && m.attachments.length) node.appendChild(buildFiles(m.attachments));
+    if (m.body) node.appendChild(el('div', 'bubble')).appendChild(linked(m.body));
     const meta = node.appendChild(el('div', 'rmeta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
     if (m.created_at) time.dateTime = m.created_at;

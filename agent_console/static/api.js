@@ -17,6 +17,33 @@ export function setCsrfToken(token) {
   csrfToken = token || "";
 }
 
+// A file to /api/v1/uploads with progress (fetch has none for uploads): resolves to
+// the attachment, or rejects with an ApiError.
+export function upload(file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/uploads");
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        /* not JSON */
+      }
+      if (xhr.status === 201 && data?.attachment) resolve(data.attachment);
+      else reject(new ApiError(xhr.status, data?.error?.code || `http_${xhr.status}`, data?.error?.message));
+    };
+    xhr.onerror = () => reject(new ApiError(0, "unavailable"));
+    const form = new FormData();
+    form.append("file", file, file.name || "image.png");
+    xhr.send(form);
+  });
+}
+
 // `body` goes as JSON; `raw` (a string or Blob) goes as it is, with `contentType`.
 export async function api(path, { method = "GET", body, raw, contentType, signal } = {}) {
   const headers = { Accept: "application/json" };

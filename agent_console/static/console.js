@@ -38,7 +38,7 @@ class App {
       onOpen: (id) => this.open(id),
     });
     this.view = new ConversationView(document.getElementById("conversation"), this.store, {
-      onSend: (body, kind, link) => this.send(body, kind, link),
+      onSend: (body, kind, link, attachments) => this.send(body, kind, link, attachments),
       onRetry: (cmid) => this.retry(cmid),
       onAssign: (agentId) => this.roomAction("assign", { agent_id: agentId }),
       onResolve: () => this.roomAction("resolve"),
@@ -498,9 +498,9 @@ class App {
   }
 
   // `link` is the FAQ suggestion the reply came from: {faq_id, for_message_id}.
-  send(body, kind, link) {
+  send(body, kind, link, attachments = []) {
     if (this.rooms.openId) {
-      this.rooms.send(body, link);
+      this.rooms.send(body, link, attachments);
       return;
     }
     const roomId = this.openRoomId;
@@ -516,6 +516,7 @@ class App {
       created_at: new Date().toISOString(),
       state: "sending",
     };
+    if (attachments.length) p.attachment_ids = attachments;
     if (link?.faq_id) {
       p.faq_id = link.faq_id;
       if (link.for_message_id) p.for_message_id = link.for_message_id;
@@ -679,6 +680,7 @@ function uuid() {
 
 function sendFrame(roomId, p) {
   const frame = { room_id: roomId, client_msg_id: p.client_msg_id, body: p.body, kind: p.kind };
+  if (p.attachment_ids) frame.attachments = p.attachment_ids;
   if (p.faq_id) {
     frame.faq_id = p.faq_id;
     if (p.for_message_id) frame.for_message_id = p.for_message_id;

@@ -5,6 +5,7 @@
 import { t, clockTime, fullTime, eventText } from "./i18n.js";
 import { roomTitle, shortId } from "./model.js";
 import { h, setText, setAttr, reconcile, resetKeyed, chatText } from "./dom.js";
+import { AttachTray, bindDrops, setFiles } from "./attachments.js";
 
 // The server counts characters (code points), not UTF-16 units.
 const MAX_BODY = 4000;
@@ -55,6 +56,18 @@ export class ConversationView {
     this.suggToggle = q("#suggestions-toggle");
     this.suggCount = q("#suggestions-count");
     this.suggCollapsed = loadFlag(SUGG_COLLAPSED_KEY);
+    this.tray = new AttachTray(
+      q('[data-testid="attach-tray"]'),
+      () => this.updateSendable(),
+      (code) => this.cb.onError(code),
+    );
+    const fileInput = q('[data-testid="attach-input"]');
+    q('[data-testid="attach-btn"]').addEventListener("click", () => fileInput.click());
+    fileInput.addEventListener("change", () => {
+      this.tray.add(fileInput.files);
+      fileInput.value = "";
+    });
+    bindDrops(this.input, this.paneEl, this.tray);
 
     this.assignMe.addEventListener("click", () => this.cb.onAssign(this.store.me.id));
     this.assignSelect.addEventListener("change", () => {
@@ -311,9 +324,15 @@ export class ConversationView {
     this.submit();
   }
 
+  updateSendable() {
+    // A message with files waits for their uploads.
+    this.sendBtn.disabled = this.tray.busy;
+  }
+
   submit() {
     const body = this.input.value.trim();
-    if (!body || !this.roomId) return;
+    if (this.tray.busy || (!body && this.tray.empty) || !this.roomId) return;
+    const attachments = this.tray.ids;
     if ([...body].length > MAX_BODY) {
       this.cb.onError("too_large");
       return;
@@ -329,7 +348,8 @@ export class ConversationView {
     this.autosize();
     this.stickToBottom = true;
     this.cb.onTyping(false);
-    this.cb.onSend(body, kind, link || null);
+    this.tray.clear();
+    this.cb.onSend(body, kind, link || null, attachments);
     this.input.focus();
     this.renderSuggestions();
   }
@@ -410,6 +430,7 @@ function createMessage(m) {
       "div",
       { class: "msg__bubble" },
       label,
+      h("div", { class: "msg__files-slot" }),
       h("div", { class: "msg__body" }),
     ),
     h(
@@ -453,6 +474,7 @@ function updateMessage(el, m, seen) {
     setText(time, clockTime(m.created_at));
   }
   if (m.kind === "event") return;
+  setFiles(el.querySelector(".msg__files-slot"), m.attachments);
   setText(el.querySelector(".msg__author"), author.kind === "customer" ? "" : author.name || "");
   const stateEl = el.querySelector(".msg__state");
   const stateText =

@@ -10,6 +10,7 @@ import { h, setText, setAttr } from "./dom.js";
 import { showToast, errorText } from "./shell.js";
 import { startPage } from "./page_shell.js";
 import { CustomerRecord } from "./customer_record.js";
+import { filesNode } from "./attachments.js";
 import {
   SEGMENTS,
   customerTimeline,
@@ -495,7 +496,8 @@ function messageItem(item) {
       h("span", { class: "tl-author", text: who }),
       when(item.at),
     ),
-    h("p", { class: "tl-body", text: m.body || "" }),
+    m.attachments?.length ? filesNode(m.attachments) : null,
+    m.body ? h("p", { class: "tl-body", text: m.body }) : null,
   );
 }
 

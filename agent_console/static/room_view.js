@@ -3,6 +3,7 @@
 // the staff's actions, and the "Replying to" bar above the reply box. The reply
 // box and the FAQ suggestions stay conversation.js's; rooms.js holds the state.
 
+import { setFiles } from "./attachments.js";
 import { t, clockTime, fullTime } from "./i18n.js";
 import { h, setText, setAttr, reconcile, resetKeyed } from "./dom.js";
 
@@ -313,6 +314,7 @@ function createMessage(m) {
       h("time", { class: "rmsg__time" }),
     ),
     h("div", { class: "rmsg__quote", "data-testid": "room-quote" }),
+    h("div", { class: "msg__files-slot" }),
     h("div", { class: "rmsg__body" }),
     h(
       "div",
@@ -382,6 +384,7 @@ function updateMessage(el, m, ctx, ctrl) {
     const label = rt.hidden && !body ? t("rooms.quoteHidden") : `${who ? `${who}: ` : ""}${body}`;
     setText(quote, `↪ ${label}${rt.hidden && body ? ` (${t("rooms.hidden")})` : ""}`);
   }
+  setFiles(el.querySelector(".msg__files-slot"), m.attachments);
   setText(el.querySelector(".rmsg__body"), m.body);
 
   const act = (name) => el.querySelector(`[data-action="${name}"]`);

@@ -413,10 +413,11 @@ export class PublicRooms {
   }
 
   // A reply from the composer (console.js routes it here while a room is open).
-  send(body, link) {
+  send(body, link, attachments = []) {
     const id = this.openId;
     if (!id) return;
     const frame = { room_id: id, client_msg_id: uuid(), body, kind: "text" };
+    if (attachments.length) frame.attachments = attachments;
     if (this.replyTo) frame.reply_to = this.replyTo.id;
     // An FAQ suggestion answers the post it was suggested for.
     else if (link?.for_message_id && this.history(id).byId.get(link.for_message_id)?.author?.kind === "customer") {

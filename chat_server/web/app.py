@@ -296,7 +296,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(AccessLog),
-        Middleware(SecurityHeaders, script_sources=(assets.import_map_csp_source(),)),
+        Middleware(
+            SecurityHeaders,
+            script_sources=(assets.import_map_csp_source(),),
+            image_sources=(settings.files_url,) if settings.files_url else (),
+        ),
         # Uploads bound their own bodies, by each site's file limit, as they stream in.
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=uploads.UPLOAD_PATHS),
     ]

@@ -67,13 +67,15 @@ class BodyLimit:
 # the console's import map, is allowed by its hash), may not be framed, and send no
 # full URL (customer ids) to other sites. Inline style stays allowed: templates and
 # the FAQ's rendered answers use style attributes, and styles cannot run code.
-def page_csp(script_sources: tuple[str, ...] = ()) -> str:
+def page_csp(script_sources: tuple[str, ...] = (), image_sources: tuple[str, ...] = ()) -> str:
+    # blob: previews a file in the reply box before it is sent; image_sources: the files'
+    # own origin when they are served from one (SAPA_FILES_URL).
     return "; ".join(
         [
             "default-src 'self'",
             " ".join(["script-src 'self'", *script_sources]),
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data:",
+            " ".join(["img-src 'self' data: blob:", *image_sources]),
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
@@ -99,9 +101,14 @@ API_HEADERS = [(b"x-content-type-options", b"nosniff")]
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, script_sources: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        script_sources: tuple[str, ...] = (),
+        image_sources: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
-        self.page_headers = page_headers(page_csp(script_sources))
+        self.page_headers = page_headers(page_csp(script_sources, image_sources))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
