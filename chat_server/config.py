@@ -78,6 +78,9 @@ class Settings:
     # at (a domain of its own for files; default: this server), how long a link works,
     # and uploads per minute per uploader.
     files_dir: str | None = None
+    # Where files live instead, for several hosts: s3://bucket/prefix?endpoint=... (the
+    # files directory then only holds uploads while they arrive).
+    files_storage: str | None = None
     files_url: str | None = None
     files_link_ttl: int = 3600
     uploads_per_minute: int = 30
@@ -142,6 +145,7 @@ class Settings:
             "mail_poll": float(env.get("SAPA_MAIL_POLL", d.mail_poll)),
             "mail_retry_base": float(env.get("SAPA_MAIL_RETRY_BASE", d.mail_retry_base)),
             "files_dir": env.get("SAPA_FILES_DIR") or None,
+            "files_storage": env.get("SAPA_FILES_STORAGE") or None,
             "files_url": env.get("SAPA_FILES_URL") or None,
             "files_link_ttl": int(env.get("SAPA_FILES_LINK_TTL", d.files_link_ttl)),
             "uploads_per_minute": int(env.get("SAPA_UPLOADS_PER_MINUTE", d.uploads_per_minute)),

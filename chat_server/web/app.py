@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from itsdangerous import URLSafeSerializer
@@ -222,7 +223,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         set_link_policy(LinkPolicy((settings.files_url or "").rstrip("/"), settings.files_link_ttl))
         files = FileService(
             db,
-            open_storage(settings.files_root),
+            open_storage(
+                settings.files_storage or settings.files_root,
+                Path(settings.files_root) / ".incoming",
+            ),
             per_minute=settings.uploads_per_minute,
             burst=max(1, settings.uploads_per_minute // 3),
         )
