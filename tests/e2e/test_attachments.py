@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.conftest import ServerProcess, timeout
 from tests.e2e.test_console import console_message, login, room_item, unique, wait_for_room
@@ -145,3 +145,41 @@ def test_a_photo_and_a_pdf_go_both_ways(
     )
     shop.get_by_test_id("sapa-lightbox-close").click()
     expect(big).to_be_hidden()
+
+
+def test_a_failed_upload_is_retried_or_shown_with_a_retry_button(
+    page: Page, live_server: ServerProcess
+) -> None:
+    page.goto(f"{live_server.url}/demo?guest=1")
+    page.get_by_test_id("sapa-launcher").click()
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute("data-state", "connected")
+    calls: list[str] = []
+
+    def flaky(route: Route) -> None:
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.abort("internetdisconnected")  # offline for a moment: retried
+        elif len(calls) == 2:
+            route.fulfill(
+                status=413,
+                content_type="application/json",
+                body='{"error": {"code": "too_large", "message": "the file is over 10 bytes"}}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/widget/uploads", flaky)
+    page.get_by_test_id("sapa-file").set_input_files(
+        files=[{"name": "a.png", "mimeType": "image/png", "buffer": png(50, 50)}]
+    )
+    text = unique("foto")
+    page.get_by_test_id("sapa-input").fill(text)
+    page.get_by_test_id("sapa-send").click()
+    pending = page.get_by_test_id("sapa-message").filter(has_text=text)
+    # The second attempt is refused: the message says so and offers a retry.
+    expect(pending).to_have_attribute("data-state", "failed")
+    expect(pending.get_by_test_id("sapa-failed-reason")).to_contain_text("over 10 bytes")
+    pending.get_by_test_id("sapa-retry").click()
+    expect(pending).to_have_attribute("data-state", "sent")
+    expect(pending.get_by_test_id("sapa-image")).to_have_count(1)
+    assert len(calls) == 3
