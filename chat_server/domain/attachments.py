@@ -13,7 +13,7 @@ import hmac
 import math
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -205,9 +205,6 @@ class Attachment:
             data.get("height"),
             bool(data.get("thumb")),
         )
-
-    def renamed(self, name: str) -> Attachment:
-        return replace(self, name=name)
 
 
 def check_for_message(

@@ -217,24 +217,6 @@ def move_room(conn: Tx, from_room: str, to_room: str) -> None:
     conn.execute("UPDATE attachments SET room_id = ? WHERE room_id = ?", (to_room, from_room))
 
 
-def set_max_upload(conn: Tx, site_id: str, max_bytes: int) -> None:
-    conn.execute("UPDATE sites SET max_upload_bytes = ? WHERE id = ?", (max_bytes, site_id))
-
-
 async def max_upload(db: Database, site_id: str) -> int:
     row = await db.fetch_one("SELECT max_upload_bytes FROM sites WHERE id = ?", (site_id,))
     return int(row["max_upload_bytes"]) if row else 0
-
-
-async def room_takes_visitor_images(db: Database, room_id: str) -> bool:
-    row = await db.fetch_one("SELECT visitor_images FROM rooms WHERE id = ?", (room_id,))
-    return bool(row and row["visitor_images"])
-
-
-def visitor_images(conn: Tx, room_id: str) -> bool:
-    row = conn.execute("SELECT visitor_images FROM rooms WHERE id = ?", (room_id,)).fetchone()
-    return bool(row and row["visitor_images"])
-
-
-def set_visitor_images(conn: Tx, room_id: str, allowed: bool) -> None:
-    conn.execute("UPDATE rooms SET visitor_images = ? WHERE id = ?", (int(allowed), room_id))
