@@ -81,6 +81,12 @@ def render(ctx: AppContext) -> str:
             ("", ctx.chat.messages_stored),
         ),
         *_series(
+            "sapa_uploads_total",
+            "counter",
+            "Files uploaded and kept by this process (photos re-encoded, documents checked).",
+            ("", ctx.files.uploads),
+        ),
+        *_series(
             "sapa_faq_engine_builds_total",
             "counter",
             "FAQ engines built by this process (learnt phrasings arrive in batches).",
