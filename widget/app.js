@@ -364,7 +364,7 @@ input{margin:0;font:inherit;color:inherit}
 <div class="rnote"></div></div></div></div>
 <div class="foot"><a class="help" data-testid="sapa-help-link" target="_blank" rel="noopener"></a>
 <span aria-hidden="true">&middot;</span><span class="powered"></span></div>
-<div class="lightbox" data-testid="sapa-lightbox" role="dialog" hidden><img alt=""><button type="button" data-testid="sapa-lightbox-close">${ICONS.x}</button></div></section>`;
+<div class="lightbox" data-testid="sapa-lightbox" role="dialog" hidden><button type="button" data-testid="sapa-lightbox-close">${ICONS.x}</button></div></section>`;
 
   // ---------------------------------------------------------------- storage
   // localStorage throws in some private modes and sandboxes; chat must still work there.
@@ -501,7 +501,7 @@ input{margin:0;font:inherit;color:inherit}
       nameSave: q('.nameform button'), rform: q('.rfoot .composer'), rinput: q('.rfoot textarea'),
       rsend: q('.rfoot .sendbtn'), rnote: q('.rnote'),
       tray: q('.tray'), attach: q('.attach'), fileInput: q('.fileinput'),
-      lightbox: q('.lightbox'), lightImg: q('.lightbox img'), lightClose: q('.lightbox button')
+      lightbox: q('.lightbox'), lightClose: q('.lightbox button')
     };
     bindUi();
     applyConfig();
@@ -1471,8 +1471,11 @@ input{margin:0;font:inherit;color:inherit}
   }
 
   function openLightbox(url, name) {
-    ui.lightImg.src = url;
-    ui.lightImg.alt = name;
+    const img = el('img');
+    img.src = url;
+    img.alt = name;
+    closeLightbox();
+    ui.lightbox.prepend(img);
     ui.lightbox.setAttribute('aria-label', name);
     ui.lightClose.setAttribute('aria-label', t('closeImage'));
     ui.lightbox.hidden = false;
@@ -1481,7 +1484,8 @@ input{margin:0;font:inherit;color:inherit}
 
   function closeLightbox() {
     ui.lightbox.hidden = true;
-    ui.lightImg.removeAttribute('src');
+    const img = ui.lightbox.querySelector('img');
+    if (img) img.remove();
   }
 
   // Upload the entry's files not uploaded yet; false when the message cannot go now.
