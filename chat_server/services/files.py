@@ -16,6 +16,7 @@ import json
 import logging
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,8 +65,9 @@ class FileService:
         self.storage = storage
         # Uploads per uploader (token or agent), per process.
         self.rate = KeyedBuckets(per_minute, burst)
-        # Decoding is CPU and memory: a few images at a time per process, the rest wait.
-        self._decoders = asyncio.Semaphore(image_workers)
+        # Decoding is CPU and memory: a few images at a time per process, the rest wait,
+        # on threads of their own (few threads, few malloc arenas holding freed pixels).
+        self._decoders = ThreadPoolExecutor(image_workers, thread_name_prefix="sapa-images")
         self.uploads = 0  # this process, for /metrics and bench/
 
     # -- uploading ------------------------------------------------------------
@@ -106,10 +108,9 @@ class FileService:
             if content_type in rules.IMAGE_TYPES:
                 final, thumb = self.scratch_file(), self.scratch_file()
                 made += [final, thumb]
-                async with self._decoders:
-                    done = await asyncio.to_thread(
-                        images.process, received, content_type, final, thumb
-                    )
+                done = await asyncio.get_running_loop().run_in_executor(
+                    self._decoders, images.process, received, content_type, final, thumb
+                )
                 width, height = done.width, done.height
                 thumb = thumb if done.thumb else None
             attachment, keys = await self._keep(
@@ -196,6 +197,9 @@ class FileService:
             total += count
             if count == 0:
                 return total
+
+    def close(self) -> None:
+        self._decoders.shutdown(wait=False, cancel_futures=True)
 
     async def run_sweeper(self) -> None:
         while True:

@@ -270,6 +270,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            files.close()
             await scorer.close()
             if balancer is not None:
                 await balancer.close()
