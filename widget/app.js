@@ -2539,6 +2539,10 @@ input{margin:0;font:inherit;color:inherit}
     for (const id in state.pendingEls) state.pendingEls[id].remove();
     state.pendingEls = {};
     state.outbox = [];
+    // Files picked or waiting to upload belong to this shopper only.
+    tray.splice(0);
+    for (const k in blobs) delete blobs[k];
+    if (ui) renderTray();
     if (!keepStorage) {
       saveOutbox();
       if (state.customerId) store.del(nameKey());
