@@ -168,7 +168,8 @@ function previewText(room) {
   const last = room.last_message;
   if (!last) return t("inbox.noMessages");
   // One line is all the row has room for.
-  const body = String(last.body || "").replace(/\s+/g, " ").trim();
+  // Only a message that carries files may have no text.
+  const body = String(last.body || "").replace(/\s+/g, " ").trim() || (last.kind === "event" ? "" : `\u{1F4CE} ${t("files.title")}`);
   if (last.kind === "note") return t("inbox.note") + body;
   if (last.kind === "event") return eventText(last).replace(/\s+/g, " ");
   if (last.author_kind === "agent") return t("inbox.replied") + body;
