@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chat_server.domain import json_input, mail
-from chat_server.domain import json_input
 from chat_server.domain.attachments import MAX_PER_MESSAGE
 from chat_server.domain.public_rooms import (
     HISTORY_DEFAULT,

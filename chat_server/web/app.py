@@ -21,8 +21,8 @@ from starlette.routing import Route
 from chat_server.bus import Bus, MemoryBus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
-from chat_server.domain.mail import MailServer
 from chat_server.domain.attachments import LinkPolicy, set_link_policy
+from chat_server.domain.mail import MailServer
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
@@ -32,9 +32,9 @@ from chat_server.services.crm import CrmService
 from chat_server.services.email_channel import EmailChannel, Links, MailboxPoller
 from chat_server.services.faq import FaqService
 from chat_server.services.faq_worker import load_model
-from chat_server.services.mailer import Mailer
 from chat_server.services.file_storage import open_storage
 from chat_server.services.files import FileService
+from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
