@@ -62,6 +62,8 @@ class Settings:
     metrics_token: str | None = None
     # permessage-deflate on the sockets: less bandwidth for more CPU and memory per socket.
     ws_compression: bool = True
+    # Seconds between giving freed C heap back to the system (glibc malloc_trim; 0: never).
+    heap_trim_interval: float = 30.0
     # The FAQ's multilingual embedding model: "auto" uses it when its package loads, "off"
     # ranks on words alone (chat_server/services/faq_worker.py).
     faq_model: str = "auto"
@@ -136,6 +138,7 @@ class Settings:
             "metrics_token": env.get("SAPA_METRICS_TOKEN") or None,
             "ws_compression": env.get("SAPA_WS_COMPRESSION", "on").lower()
             not in ("0", "off", "false", "no"),
+            "heap_trim_interval": float(env.get("SAPA_HEAP_TRIM_INTERVAL", d.heap_trim_interval)),
             "faq_model": env.get("SAPA_FAQ_MODEL", d.faq_model).strip().lower() or d.faq_model,
             "smtp_url": env.get("SAPA_SMTP_URL") or None,
             "mail_from": env.get("SAPA_MAIL_FROM") or None,

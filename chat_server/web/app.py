@@ -61,6 +61,7 @@ from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
 from chat_server.web.middleware import BodyLimit, SecurityHeaders
+from chat_server.web.serving import HeapTrimmer
 
 if TYPE_CHECKING:
     from chat_server.bus.redis_balance import Rebalancer
@@ -258,15 +259,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         scorer = RfmScorer(db)
         scorer.start()
         mail_tasks = email_tasks(settings, ctx.email, presence.connected_ids)
+        sweeper = asyncio.create_task(files.run_sweeper())
+        trimmer = HeapTrimmer(settings.heap_trim_interval)
+        trimmer.start()
         try:
             yield
         finally:
+            await trimmer.close()
             for task in mail_tasks:
                 await task.close()
-        sweeper = asyncio.create_task(files.run_sweeper())
-        try:
-            yield
-        finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper

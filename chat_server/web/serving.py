@@ -14,19 +14,33 @@ every connection comes from it, and the proxy bounds its own clients.
 
 A WebSocket leaves these guards at its upgrade: its own limits (hello
 deadline, per-token and per-address socket caps) are the gateway's.
+
+`HeapTrimmer` gives freed C heap back to the system now and then. Each socket
+that carried traffic leaves ~60 KiB of freed glibc heap behind (its zlib
+contexts, frame buffers, transport) that glibc keeps mapped: in-use bytes stay
+flat while the heap grows (bench/README.md, "Memory soak"). glibc returns free
+pages from the middle of its heap only when asked (`malloc_trim`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
+
+log = logging.getLogger(__name__)
 
 _REFUSED_BODY = b"too many connections from this address\n"
 REFUSED = (
@@ -138,6 +152,7 @@ def protocol_for(settings: Settings) -> type[GuardedHttpProtocol]:
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings every Sapa server runs with (the CLI and the test servers)."""
     return {
+        "ws": "chat_server.web.serving:WebSocketProtocol",
         "ws_max_size": 128 * 1024,
         "ws_ping_interval": 20,
         "ws_ping_timeout": 20,
@@ -145,3 +160,73 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": settings.trusted_proxies,
         "timeout_graceful_shutdown": 5,
     }
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, minus the reference cycle each closed socket left behind.
+
+    websockets' sans-I/O protocol parses with a generator it keeps in `parser`, and that
+    generator, suspended for good once the socket is closed, refers back to the protocol.
+    Only the cyclic garbage collector frees such a pair, and with it the socket's zlib
+    contexts and buffers (~50 KiB of C memory the collector does not see): its full
+    collections, triggered by object counts, ran so seldom that every reconnect added
+    ~50 KiB to the process (bench/README.md, "Memory soak"). Ending the parser when the
+    connection is lost frees the socket at once.
+    """
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        protocol = self.conn
+        with contextlib.suppress(Exception):
+            protocol.receive_eof()  # the state a finished connection has (CLOSED)
+        protocol.parser.close()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None under another C library or allocator (e.g. jemalloc)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        trim: Callable[[int], int] = libc.malloc_trim
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only; musl has no malloc_trim effect
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+class HeapTrimmer:
+    """Every `interval` seconds, give the C heap's free pages back to the system (glibc)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.trim = _malloc_trim()
+        self.trims = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def release(self) -> bool:
+        """Trim now; True when glibc gave memory back."""
+        if self.trim is None:
+            return False
+        self.trims += 1
+        return bool(self.trim(0))
+
+    def start(self) -> None:
+        if self.interval > 0 and self.trim is not None:
+            self._task = asyncio.create_task(self._run(), name="heap-trim")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                # ctypes lets go of the GIL: the walk over the heap runs beside the loop.
+                await asyncio.to_thread(self.release)
+            except Exception:
+                log.exception("malloc_trim failed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
