@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from chat_server.config import Settings
-from chat_server.errors import SapaError
+from chat_server.domain.access import Viewer
+from chat_server.errors import ErrorCode, SapaError
 from chat_server.services import (
     admin,
     console_auth,
@@ -24,6 +25,7 @@ from chat_server.services import (
     sites,
     storage,
 )
+from chat_server.services.team import Team
 
 DB_HELP = "database: SQLite file or postgresql:// URL (default: $SAPA_DB or sapa.db)"
 
@@ -76,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     set_password.add_argument("email")
     set_password.add_argument("--password-stdin", action="store_true", required=True)
+    invite = with_db(agent.add_parser("invite", help="make an invitation link (valid 7 days)"))
+    invite.add_argument("--site", required=True)
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--role", choices=["agent", "owner"], default="agent")
+    invite.add_argument("--base-url", default=None, help="the console's address (SAPA_PUBLIC_URL)")
     list_agents = with_db(agent.add_parser("list", help="a site's agents"))
     list_agents.add_argument("--site", required=True)
     list_agents.add_argument("--json", action="store_true")
@@ -190,6 +197,8 @@ def _agent(args: argparse.Namespace, settings: Settings) -> int:
         return _agent_create(args, settings)
     if args.action == "list":
         return _agent_list(args, settings)
+    if args.action == "invite":
+        return _agent_invite(args, settings)
     password = sys.stdin.readline().rstrip("\n") if args.action == "set-password" else ""
 
     async def work(db: storage.Store) -> str:
@@ -204,6 +213,23 @@ def _agent(args: argparse.Namespace, settings: Settings) -> int:
             return f"activated {agent.email}"
         ended = await auth.set_password(agent, password)
         return f"password set for {agent.email}; {ended} session(s) ended"
+
+    print(asyncio.run(_with_db(settings.db_path, work)))
+    return 0
+
+
+def _agent_invite(args: argparse.Namespace, settings: Settings) -> int:
+    base_url = args.base_url or settings.public_url
+    if not base_url:
+        raise SapaError(ErrorCode.BAD_REQUEST, "give --base-url or set SAPA_PUBLIC_URL")
+
+    async def work(db: storage.Store) -> str:
+        site = await sites.site_of(db, args.site)
+        operator = Viewer(site.id, "agent", "", "sapa CLI", "owner")
+        issued = await Team(db, console_auth.ConsoleAuth(db)).invite(
+            operator, args.email, args.role
+        )
+        return f"expires {issued.link.expires_at}\n{issued.url(base_url)}"
 
     print(asyncio.run(_with_db(settings.db_path, work)))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,12 +13,17 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte password is an attack
 
 
-def check_new_password(password: str) -> None:
-    """Raise bad_request unless `password` may be set (existing shorter ones still log in)."""
+def check_new_password(password: str, common: Container[str] = ()) -> None:
+    """Raise bad_request unless `password` may be set (existing shorter ones still log in).
+
+    `common` holds well-known passwords, lower-cased: guessing lists try them first.
+    """
     if len(password) < MIN_PASSWORD:
         raise errors.bad_request(f"a password needs at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise errors.bad_request(f"a password has at most {MAX_PASSWORD} characters")
+    if password.lower() in common:
+        raise errors.bad_request("this password is in a list of common passwords; pick another")
 
 
 def email_key(email: str) -> str:

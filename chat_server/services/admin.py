@@ -5,7 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 
 from chat_server import errors
-from chat_server.domain.accounts import check_new_password
+from chat_server.services.passwords import check_new
 from chat_server.services.public_rooms import insert_default_room
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
@@ -37,7 +37,7 @@ async def create_agent(
 ) -> str:
     if role not in ("agent", "owner"):
         raise errors.bad_request("role must be agent or owner")
-    check_new_password(password)
+    check_new(password)
     if "@" not in email:
         raise errors.bad_request("not an email address")
     if await site_store.get_site(db, site_id) is None:

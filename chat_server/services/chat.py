@@ -227,6 +227,25 @@ class ChatService:
 
         return await self._run_room_change(job)
 
+    async def return_to_queue(self, site_id: str, agent_id: str) -> list[Room]:
+        """A deactivated agent's open conversations go back to the queue, each with its line."""
+
+        def job(conn: Tx) -> list[Outcome]:
+            outcomes = []
+            for room_id in room_store.assigned_open_rooms(conn, site_id, agent_id):
+                room = room_store.load_room(conn, site_id, room_id)
+                assert room is not None
+                out = Outcome(room)
+                change = rooms.assign(room.status, room.assignee_id, None, None)
+                out.room = _apply(conn, room, change, out)
+                outcomes.append(out)
+            return outcomes
+
+        outcomes = await self.db.write(job)
+        for outcome in outcomes:
+            await self._publish(outcome)
+        return [o.room for o in outcomes]
+
     async def resolve(self, viewer: Viewer, room_id: str) -> Room:
         return await self._transition(viewer, room_id, rooms.resolve)
 

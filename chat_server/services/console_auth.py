@@ -30,7 +30,6 @@ from chat_server.config import Settings
 from chat_server.domain import audience
 from chat_server.domain.accounts import (
     SessionLifetime,
-    check_new_password,
     email_key,
     parse_time,
 )
@@ -38,7 +37,10 @@ from chat_server.domain.models import Agent
 from chat_server.domain.throttle import InFlight, WindowCounts
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time, new_id, new_secret
+from chat_server.services import audit
 from chat_server.services.admin import hasher
+from chat_server.services.audit import Actor
+from chat_server.services.passwords import check_new
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
@@ -182,13 +184,13 @@ class ConsoleAuth:
             try:
                 for change in await agent_store.changes_after(self.db, seen):
                     seen = change.seq
-                    await self._close_sockets(
+                    await self.close_sockets(
                         change.site_id, change.agent_id, change.close_code, change.reason
                     )
             except Exception:
                 log.exception("could not read account changes")
 
-    async def _close_sockets(self, site_id: str, agent_id: str, code: int, reason: str) -> None:
+    async def close_sockets(self, site_id: str, agent_id: str, code: int, reason: str) -> None:
         if self.bus is not None:
             control = {"close": code, "reason": reason}
             await self.bus.publish(Event(site_id, (audience.agent(agent_id),), "", control))
@@ -196,7 +198,12 @@ class ConsoleAuth:
     # -- login ---------------------------------------------------------------------
 
     async def login(
-        self, email: str, password: str, client: str, replaces: str | None = None
+        self,
+        email: str,
+        password: str,
+        client: str,
+        replaces: str | None = None,
+        device: str = "",
     ) -> ConsoleSession:
         """A new session (never a reused id); `replaces`, the cookie the browser had, ends."""
         key = email_key(email)
@@ -205,10 +212,10 @@ class ConsoleAuth:
             _in_flight(self.client_flight, client),
             PASSWORDS.slot(),
         ):
-            return await self._check(key, password, client, replaces)
+            return await self._check(key, password, client, replaces, device)
 
     async def _check(
-        self, key: str, password: str, client: str, replaces: str | None
+        self, key: str, password: str, client: str, replaces: str | None, device: str
     ) -> ConsoleSession:
         names = (f"login:email:{key}", f"login:client:{client}")
         by_email, by_client = await self.attempts.add(names, 1)
@@ -218,6 +225,13 @@ class ConsoleAuth:
         stored_hash = found[1] if found else _dummy_hash()
         ok = await PASSWORDS.run(_verify, stored_hash, password)
         if not ok or found is None:
+            if found is not None:
+                who = found[0]
+                await self.db.write(
+                    lambda conn: audit.record(
+                        conn, who.site_id, Actor(who.id, who.name, client), "login_failed"
+                    )
+                )
             raise SapaError(ErrorCode.UNAUTHORIZED, "wrong email or password")
         await self.attempts.clear(names[:1])
         await self.attempts.add(names[1:], -1)
@@ -227,20 +241,29 @@ class ConsoleAuth:
         new_hash = None
         if hasher.check_needs_rehash(stored_hash):
             new_hash = await PASSWORDS.run(hasher.hash, password)
-        session_id, csrf, now = new_id("ses"), new_secret(24), datetime.now(UTC)
-        created_before, idle_before = self.lifetime.cutoffs(now)
 
-        def job(conn: Tx) -> None:
-            if replaces:
-                agent_store.delete_session(conn, replaces)
-            agent_store.delete_expired_sessions(
-                conn, format_time(created_before), format_time(idle_before)
-            )
-            agent_store.insert_session(conn, session_id, agent.id, csrf, format_time(now))
+        def job(conn: Tx) -> ConsoleSession:
             if new_hash is not None:
                 agent_store.set_password_hash(conn, agent.id, new_hash)
+            audit.record(conn, agent.site_id, Actor(agent.id, agent.name, client), "login")
+            return self.open_session(conn, agent, replaces, device, client)
 
-        await self.db.write(job)
+        return await self.db.write(job)
+
+    def open_session(
+        self, conn: Tx, agent: Agent, replaces: str | None, device: str, address: str
+    ) -> ConsoleSession:
+        """A new session row for `agent` (inside a write); expired sessions go meanwhile."""
+        session_id, csrf, now = new_id("ses"), new_secret(24), datetime.now(UTC)
+        created_before, idle_before = self.lifetime.cutoffs(now)
+        if replaces:
+            agent_store.delete_session(conn, replaces)
+        agent_store.delete_expired_sessions(
+            conn, format_time(created_before), format_time(idle_before)
+        )
+        agent_store.insert_session(
+            conn, session_id, agent.id, csrf, format_time(now), device[:200], address
+        )
         return ConsoleSession(session_id, agent, csrf)
 
     # -- sessions --------------------------------------------------------------------
@@ -274,11 +297,11 @@ class ConsoleAuth:
         def job(conn: Tx) -> int:
             agent_store.set_active(conn, agent.id, False)
             ended = agent_store.delete_agent_sessions(conn, agent.id)
-            self._record(conn, agent, CLOSE_SESSION_ENDED, reason)
+            self.record(conn, agent, CLOSE_SESSION_ENDED, reason)
             return ended
 
         ended = await self.db.write(job)
-        await self._close_sockets(agent.site_id, agent.id, CLOSE_SESSION_ENDED, reason)
+        await self.close_sockets(agent.site_id, agent.id, CLOSE_SESSION_ENDED, reason)
         return ended
 
     async def activate(self, agent: Agent) -> None:
@@ -290,7 +313,7 @@ class ConsoleAuth:
         Sockets are per agent, not per session: with a session kept they are asked to
         reconnect (1012), and only the kept session's come back; otherwise they close (4000).
         """
-        check_new_password(password)
+        check_new(password)
         new_hash = await PASSWORDS.run(hasher.hash, password)
         code = CLOSE_RECONNECT if keep else CLOSE_SESSION_ENDED
         reason = "password changed"
@@ -298,15 +321,15 @@ class ConsoleAuth:
         def job(conn: Tx) -> int:
             agent_store.set_password_hash(conn, agent.id, new_hash)
             ended = agent_store.delete_agent_sessions(conn, agent.id, keep)
-            self._record(conn, agent, code, reason)
+            self.record(conn, agent, code, reason)
             return ended
 
         ended = await self.db.write(job)
-        await self._close_sockets(agent.site_id, agent.id, code, reason)
+        await self.close_sockets(agent.site_id, agent.id, code, reason)
         return ended
 
     @staticmethod
-    def _record(conn: Tx, agent: Agent, code: int, reason: str) -> None:
+    def record(conn: Tx, agent: Agent, code: int, reason: str) -> None:
         now = datetime.now(UTC)
         agent_store.record_change(
             conn,

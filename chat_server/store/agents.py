@@ -63,6 +63,13 @@ def set_active(conn: Tx, agent_id: str, active: bool) -> None:
         conn.execute("UPDATE agents SET status = 'offline' WHERE id = ?", (agent_id,))
 
 
+def load_agent(conn: Tx, site_id: str, agent_id: str) -> Agent | None:
+    row = conn.execute(
+        "SELECT * FROM agents WHERE id = ? AND site_id = ?", (agent_id, site_id)
+    ).fetchone()
+    return row_to_agent(row) if row else None
+
+
 async def get_agent(db: Database, site_id: str, agent_id: str) -> Agent | None:
     row = await db.fetch_one(
         "SELECT * FROM agents WHERE id = ? AND site_id = ?", (agent_id, site_id)
@@ -101,11 +108,20 @@ async def list_team(db: Database, site_id: str) -> list[TeamMember]:
 # -- console sessions -------------------------------------------------------------------
 
 
-def insert_session(conn: Tx, session_id: str, agent_id: str, csrf_token: str, now: str) -> None:
+def insert_session(
+    conn: Tx,
+    session_id: str,
+    agent_id: str,
+    csrf_token: str,
+    now: str,
+    device: str = "",
+    address: str | None = None,
+) -> None:
     conn.execute(
-        "INSERT INTO console_sessions (id, agent_id, csrf_token, created_at, last_used_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (session_id, agent_id, csrf_token, now, now),
+        "INSERT INTO console_sessions"
+        " (id, agent_id, csrf_token, created_at, last_used_at, device, address)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (session_id, agent_id, csrf_token, now, now, device, address),
     )
     conn.execute("UPDATE agents SET last_seen_at = ? WHERE id = ?", (now, agent_id))
 

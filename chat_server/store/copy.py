@@ -34,6 +34,8 @@ TABLES: tuple[str, ...] = (
     "agents",
     "console_sessions",
     "account_changes",
+    "agent_links",
+    "audit_log",
     "customers",
     "widget_tokens",
     "customer_attributes",

@@ -169,6 +169,16 @@ def load_room(conn: Tx, site_id: str, room_id: str) -> Room | None:
     return row_to_room(row) if row else None
 
 
+def assigned_open_rooms(conn: Tx, site_id: str, agent_id: str) -> list[str]:
+    """Ids of the conversations assigned to an agent that are not resolved."""
+    rows = conn.execute(
+        "SELECT id FROM rooms WHERE site_id = ? AND assignee_id = ? AND kind = 'private'"
+        " AND status = 'assigned'",
+        (site_id, agent_id),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
 def site_locale(conn: Tx, site_id: str) -> str:
     row = conn.execute("SELECT locale FROM sites WHERE id = ?", (site_id,)).fetchone()
     return str(row["locale"]) if row else "en"

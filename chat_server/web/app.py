@@ -38,6 +38,7 @@ from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
+from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web import (
     console_routes,
@@ -53,6 +54,7 @@ from chat_server.web import (
     room_routes,
     site_routes,
     static_assets,
+    team_routes,
     uploads,
     widget_routes,
 )
@@ -231,13 +233,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             per_minute=settings.uploads_per_minute,
             burst=max(1, settings.uploads_per_minute // 3),
         )
+        auth = ConsoleAuth(db, bus, settings)
         ctx = AppContext(
             settings=settings,
             db=db,
             bus=bus,
             hub=hub,
             chat=chat,
-            auth=ConsoleAuth(db, bus, settings),
+            auth=auth,
             presence=presence,
             faq=faq,
             crm=CrmService(db, bus, faq, files),
@@ -249,6 +252,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             email=email_channel(settings, db, chat, secret),
             files=files,
+            team=Team(db, auth, chat),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),
@@ -298,6 +302,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *report_routes.routes,
         *mail_routes.routes,
         *uploads.routes,
+        *team_routes.routes,
         *assets.routes,
     ]
     middleware = [

@@ -68,7 +68,9 @@ async def login(request: Request) -> Response:
     # Whatever session the browser had ends here: a login always starts a new one.
     previous = session_id_from_cookie(ctx, request.cookies.get(COOKIE))
     try:
-        session = await ctx.auth.login(email, password, client, replaces=previous)
+        session = await ctx.auth.login(
+            email, password, client, replaces=previous, device=request.headers.get("user-agent", "")
+        )
     except SapaError as exc:
         if not is_form:
             raise
@@ -78,16 +80,20 @@ async def login(request: Request) -> Response:
         response = RedirectResponse("/console", status_code=303)
     else:
         response = JSONResponse({"agent": session.agent.public(), "csrf_token": session.csrf_token})
+    set_session_cookie(ctx, response, session.id)
+    return response
+
+
+def set_session_cookie(ctx: AppContext, response: Response, session_id: str) -> None:
     response.set_cookie(
         COOKIE,
-        sign_session(ctx, session.id),
+        sign_session(ctx, session_id),
         max_age=max_age(ctx),
         httponly=True,
         samesite="lax",
         secure=ctx.settings.cookie_secure,
         path="/",
     )
-    return response
 
 
 async def logout(request: Request) -> Response:
@@ -117,28 +123,30 @@ async def login_page(request: Request) -> Response:
 
 
 async def console_page(request: Request) -> Response:
-    return await _app_page(request, "console.html")
+    return await app_page(request, "console.html")
 
 
 async def faq_page(request: Request) -> Response:
-    return await _app_page(request, "faq.html")
+    return await app_page(request, "faq.html")
 
 
 async def settings_page(request: Request) -> Response:
-    return await _app_page(request, "settings.html")
+    return await app_page(request, "settings.html")
 
 
 async def customers_page(request: Request) -> Response:
     # One page serves the list and a customer's record; its script reads the path.
-    return await _app_page(request, "customers.html")
+    return await app_page(request, "customers.html")
 
 
-async def _app_page(request: Request, template: str) -> Response:
+async def app_page(request: Request, template: str, *, owners_only: bool = False) -> Response:
     """A console page for a logged-in agent, with the boot data its scripts start from."""
     ctx = context_of(request)
     session = await console_session(request)
     if session is None:
         return RedirectResponse("/console/login", status_code=303)
+    if owners_only and session.agent.role != "owner":
+        raise errors.forbidden("only the site's owners may open this page")
     site = await sites.site_of(ctx.db, session.agent.site_id)
     team = await console_auth.site_agents(ctx.db, site.id)
     # Who is connected now, not the status each agent last chose: an agent without a

@@ -21,6 +21,7 @@ from chat_server.services.files import FileService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.storage import Store
+from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web.hub import Hub
 
@@ -42,6 +43,7 @@ class AppContext:
     session_limits: SessionLimits
     email: EmailChannel
     files: FileService
+    team: Team
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))

@@ -35,7 +35,8 @@ async def authenticate(request: Request) -> Viewer:
     if request.method not in SAFE_METHODS:
         check_unsafe(request, session)
     agent = session.agent
-    return Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role)
+    address = request.client.host if request.client else None
+    return Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role, address)
 
 
 def check_unsafe(request: Request, session: ConsoleSession) -> None:

@@ -358,7 +358,7 @@ async def test_counts_and_checksums_are_verified(
     finally:
         await copy.close()
     assert counters["faq_events"] >= counts["faq_events"] > 0
-    assert set(counters) == {"faq_events", "account_changes"}
+    assert set(counters) == {"faq_events", "account_changes", "audit_log"}
 
 
 async def test_a_difference_after_the_copy_is_a_mismatch(
