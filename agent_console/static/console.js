@@ -59,7 +59,7 @@ class App {
       onEvent: (frame) => this.onEvent(frame),
       onWelcome: (frame) => this.onWelcome(frame),
       onState: (state, delay) => this.onConnState(state, delay),
-      onAuthLost: () => this.toLogin(),
+      onAuthLost: (code) => this.toLogin(code),
     });
     // The site's public rooms (rooms.js): their inbox section and their view.
     this.rooms = new PublicRooms(this);
@@ -629,8 +629,9 @@ class App {
     this.toLogin();
   }
 
-  toLogin() {
-    location.assign(api.LOGIN_URL);
+  // A session ended by the server (logout elsewhere, deactivation, a new password) says so.
+  toLogin(code) {
+    location.assign(code === 4000 ? `${api.LOGIN_URL}?ended=1` : api.LOGIN_URL);
   }
 
   onShortcut(e) {

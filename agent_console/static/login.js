@@ -13,6 +13,8 @@ onLocaleChange(() => {
   if (errorKey) errorEl.textContent = t(errorKey);
 });
 document.getElementById("locale-toggle").addEventListener("click", () => toggleLocale());
+// Sent here because the server ended the session (see console.js toLogin).
+if (new URLSearchParams(location.search).has("ended") && errorEl.hidden) showError("login.ended");
 
 function showError(key) {
   errorKey = key;

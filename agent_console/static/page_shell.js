@@ -47,7 +47,7 @@ export function startPage(titleKey) {
     },
     onWelcome: () => refreshUnread(0),
     onState: () => {},
-    onAuthLost: () => location.assign(api.LOGIN_URL),
+    onAuthLost: (code) => location.assign(code === 4000 ? `${api.LOGIN_URL}?ended=1` : api.LOGIN_URL),
   });
   socket.connect();
   setTitleCount(0, title());

@@ -1,12 +1,25 @@
 // What every console page shares: the boot data, the sidebar (who is logged
 // in, navigation, language, logout) and toasts.
 
-import { t } from "./i18n.js";
+import { t, locale, setLocale, onLocaleChange } from "./i18n.js";
+import { api } from "./api.js";
 
 export function readBoot() {
   const el = document.getElementById("sapa-boot");
   try {
-    return JSON.parse(el.textContent);
+    const boot = JSON.parse(el.textContent);
+    // The language the agent chose on the account page follows them to every device.
+    if (boot && boot.locale) {
+      setLocale(boot.locale);
+      // Once chosen, switching language anywhere in the console is that choice.
+      onLocaleChange(() => {
+        if (locale() !== boot.locale) {
+          boot.locale = locale();
+          api("/api/v1/account", { method: "PATCH", body: { locale: boot.locale } }).catch(() => {});
+        }
+      });
+    }
+    return boot;
   } catch {
     return null;
   }

@@ -307,7 +307,29 @@ class ConsoleAuth:
     async def activate(self, agent: Agent) -> None:
         await self.db.write(lambda conn: agent_store.set_active(conn, agent.id, True))
 
-    async def set_password(self, agent: Agent, password: str, keep: str | None = None) -> int:
+    async def check_password(self, agent: Agent, password: str) -> bool:
+        """Whether `password` is the agent's (a re-check before a sensitive change); wrong
+        answers count against the same limit as failed logins."""
+        names = (f"login:email:{email_key(agent.email)}",)
+        with PASSWORDS.slot():
+            (tries,) = await self.attempts.add(names, 1)
+            if tries > EMAIL_LIMIT:
+                raise _throttled()
+            found = await agent_store.get_login(self.db, agent.email)
+            if found is None or found[0].id != agent.id or len(password) > 1024:
+                return False
+            ok = await PASSWORDS.run(_verify, found[1], password)
+            if ok:
+                await self.attempts.add(names, -1)
+            return ok
+
+    async def set_password(
+        self,
+        agent: Agent,
+        password: str,
+        keep: str | None = None,
+        also: Callable[[Tx], None] | None = None,
+    ) -> int:
         """A new password; every session but `keep` (the one making the change) ends.
 
         Sockets are per agent, not per session: with a session kept they are asked to
@@ -322,6 +344,8 @@ class ConsoleAuth:
             agent_store.set_password_hash(conn, agent.id, new_hash)
             ended = agent_store.delete_agent_sessions(conn, agent.id, keep)
             self.record(conn, agent, code, reason)
+            if also is not None:
+                also(conn)
             return ended
 
         ended = await self.db.write(job)

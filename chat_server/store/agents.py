@@ -139,6 +139,34 @@ async def get_session(db: Database, session_id: str) -> SessionRow | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One of an agent's sessions, as the account page lists it (never its id)."""
+
+    id: str
+    device: str
+    address: str | None
+    created_at: str
+    last_used_at: str | None
+
+
+async def list_sessions(db: Database, agent_id: str) -> list[SessionInfo]:
+    rows = await db.fetch_all(
+        "SELECT id, device, address, created_at, last_used_at FROM console_sessions"
+        " WHERE agent_id = ? ORDER BY coalesce(last_used_at, created_at) DESC",
+        (agent_id,),
+    )
+    return [
+        SessionInfo(r["id"], r["device"] or "", r["address"], r["created_at"], r["last_used_at"])
+        for r in rows
+    ]
+
+
+async def get_locale(db: Database, agent_id: str) -> str | None:
+    row = await db.fetch_one("SELECT locale FROM agents WHERE id = ?", (agent_id,))
+    return row["locale"] if row else None
+
+
 def touch_session(conn: Tx, session_id: str, agent_id: str, now: str) -> None:
     conn.execute("UPDATE console_sessions SET last_used_at = ? WHERE id = ?", (now, session_id))
     conn.execute("UPDATE agents SET last_seen_at = ? WHERE id = ?", (now, agent_id))

@@ -26,6 +26,7 @@ from chat_server.domain.mail import MailServer
 from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
+from chat_server.services.account import Account
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -41,6 +42,7 @@ from chat_server.services.rfm_scoring import RfmScorer
 from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web import (
+    account_routes,
     console_routes,
     crm_routes,
     errors_html,
@@ -253,6 +255,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             email=email_channel(settings, db, chat, secret),
             files=files,
             team=Team(db, auth, chat),
+            account=Account(auth),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),
@@ -303,6 +306,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *mail_routes.routes,
         *uploads.routes,
         *team_routes.routes,
+        *account_routes.routes,
         *assets.routes,
     ]
     middleware = [

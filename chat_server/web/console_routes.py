@@ -156,6 +156,7 @@ async def app_page(request: Request, template: str, *, owners_only: bool = False
         "agent": session.agent.public(),
         "site": {"id": site.id, "name": site.name},
         "csrf_token": session.csrf_token,
+        "locale": await ctx.account.locale(session.agent.id),
         "agents": [{**a.public(), "status": live.get(a.id, "offline")} for a in team],
     }
     response = render(ctx, template, ConsolePage(boot))

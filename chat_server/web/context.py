@@ -12,6 +12,7 @@ from chat_server.bus import Bus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.slots import Slots
+from chat_server.services.account import Account
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -44,6 +45,7 @@ class AppContext:
     email: EmailChannel
     files: FileService
     team: Team
+    account: Account
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))
