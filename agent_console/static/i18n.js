@@ -944,6 +944,10 @@ for (const [lang, strings] of Object.entries(MORE_STRINGS)) Object.assign(STRING
 const TEAM_STRINGS = {
   en: {
     "nav.team": "Team",
+    "login.codeTitle": "Verification code",
+    "login.code": "Code",
+    "login.codeHint": "Enter the 6-digit code from your authenticator app, or a recovery code.",
+    "login.wrongCode": "Wrong or already used code.",
     "nav.account": "Account",
     "account.title": "Account",
     "account.profile": "Profile",
@@ -1040,6 +1044,10 @@ const TEAM_STRINGS = {
   },
   id: {
     "nav.team": "Tim",
+    "login.codeTitle": "Kode verifikasi",
+    "login.code": "Kode",
+    "login.codeHint": "Masukkan kode 6 angka dari aplikasi autentikator, atau kode pemulihan.",
+    "login.wrongCode": "Kode salah atau sudah dipakai.",
     "nav.account": "Akun",
     "account.title": "Akun",
     "account.profile": "Profil",

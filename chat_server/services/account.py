@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import pyotp
+import segno
+
 from chat_server import errors
+from chat_server.domain import two_factor
+from chat_server.domain.access import Viewer
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.ids import hash_token
 from chat_server.services import audit
 from chat_server.services.audit import Actor
 from chat_server.services.console_auth import (
@@ -23,16 +32,57 @@ from chat_server.store.sql import Tx
 LOCALES = ("id", "en")
 
 
+ISSUER = "Sapa"
+RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorStatus:
+    enabled: bool
+    recovery_codes_left: int
+    required: bool  # by the site's owners
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "recovery_codes_left": self.recovery_codes_left,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorSetup:
+    secret: str
+    uri: str
+    qr_svg: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"secret": self.secret, "otpauth_uri": self.uri, "qr_svg": self.qr_svg}
+
+
+def _qr_svg(text: str) -> str:
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=4, xmldecl=False, border=2)
+    return out.getvalue().decode()
+
+
+def _recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
 @dataclass(frozen=True, slots=True)
 class AccountView:
     session: ConsoleSession
     locale: str | None
     sessions: list[agent_store.SessionInfo]
+    two_factor: TwoFactorStatus
 
     def to_json(self) -> dict[str, Any]:
         return {
             "agent": self.session.agent.public(),
             "locale": self.locale,
+            "two_factor": self.two_factor.to_json(),
             "sessions": [
                 {
                     "device": s.device,
@@ -57,7 +107,97 @@ class Account:
             session,
             await agent_store.get_locale(self.db, agent_id),
             await agent_store.list_sessions(self.db, agent_id),
+            await self.two_factor(session),
         )
+
+    async def two_factor(self, session: ConsoleSession) -> TwoFactorStatus:
+        state = await team_store.get_totp(self.db, session.agent.id)
+        return TwoFactorStatus(
+            state.secret is not None,
+            await team_store.recovery_codes_left(self.db, session.agent.id),
+            await team_store.requires_2fa(self.db, session.agent.site_id),
+        )
+
+    # -- two-factor sign-in ---------------------------------------------------------------
+
+    async def setup_2fa(self, session: ConsoleSession) -> TwoFactorSetup:
+        """A new secret to scan; it counts only once a code from it is confirmed."""
+        agent = session.agent
+        if (await team_store.get_totp(self.db, agent.id)).secret is not None:
+            raise SapaError(ErrorCode.CONFLICT, "two-factor sign-in is already on")
+        secret = pyotp.random_base32()
+        await self.db.write(lambda conn: team_store.set_totp_pending(conn, agent.id, secret))
+        uri = pyotp.TOTP(secret).provisioning_uri(name=agent.email, issuer_name=ISSUER)
+        return TwoFactorSetup(secret, uri, _qr_svg(uri))
+
+    async def enable_2fa(self, session: ConsoleSession, code: Any, address: str) -> list[str]:
+        """Turn two-factor on with a first code; answers the 10 recovery codes, shown once."""
+        if not isinstance(code, str):
+            raise errors.bad_request("'code' is required")
+        agent = session.agent
+        state = await team_store.get_totp(self.db, agent.id)
+        if state.secret is not None:
+            raise SapaError(ErrorCode.CONFLICT, "two-factor sign-in is already on")
+        if state.pending is None:
+            raise SapaError(ErrorCode.CONFLICT, "start the setup first")
+        pending = state.pending
+        step = two_factor.accepted_step(pending, code, time.time(), 0)
+        if step is None:
+            raise errors.bad_request("that code is wrong; check the time on your phone")
+        codes = [_recovery_code() for _ in range(two_factor.RECOVERY_CODES)]
+        hashes = [hash_token(two_factor.normal_recovery_code(c)) for c in codes]
+        actor = Actor(agent.id, agent.name, address)
+
+        def job(conn: Tx) -> bool:
+            if not team_store.enable_totp(conn, agent.id, pending, step, hashes):
+                return False
+            audit.record(conn, agent.site_id, actor, "2fa_enabled", agent.id)
+            return True
+
+        if not await self.db.write(job):
+            raise SapaError(ErrorCode.CONFLICT, "the setup changed meanwhile; start again")
+        return codes
+
+    async def disable_2fa(self, session: ConsoleSession, password: Any, address: str) -> None:
+        if not isinstance(password, str):
+            raise errors.bad_request("'password' is required")
+        agent = session.agent
+        if await team_store.requires_2fa(self.db, agent.site_id):
+            raise SapaError(ErrorCode.CONFLICT, "this site requires two-factor sign-in")
+        if not await self.auth.check_password(agent, password):
+            raise SapaError(ErrorCode.FORBIDDEN, "the password is wrong")
+        actor = Actor(agent.id, agent.name, address)
+
+        def job(conn: Tx) -> None:
+            team_store.disable_totp(conn, agent.id)
+            audit.record(conn, agent.site_id, actor, "2fa_disabled", agent.id)
+
+        await self.db.write(job)
+
+    async def set_site_requires_2fa(self, viewer: Viewer, required: Any) -> bool:
+        """Owners: every agent of the site must use two-factor (the others are sent to set it
+        up at their next page). An owner without it cannot require it: they would lock
+        themselves out of everything but their account page."""
+        audit.require_owner(viewer)
+        if not isinstance(required, bool):
+            raise errors.bad_request("'required' must be true or false")
+        by_person = not viewer.id.startswith("api_")  # not the site's server (API token)
+        if required and by_person:
+            if (await team_store.get_totp(self.db, viewer.id)).secret is None:
+                raise SapaError(ErrorCode.CONFLICT, "turn on your own two-factor sign-in first")
+
+        def job(conn: Tx) -> None:
+            team_store.set_requires_2fa(conn, viewer.site_id, required)
+            audit.record(
+                conn, viewer.site_id, Actor.of(viewer), "2fa_required", None, {"required": required}
+            )
+
+        await self.db.write(job)
+        return required
+
+    async def site_requires_2fa(self, viewer: Viewer) -> bool:
+        audit.require_owner(viewer)
+        return await team_store.requires_2fa(self.db, viewer.site_id)
 
     async def locale(self, agent_id: str) -> str | None:
         return await agent_store.get_locale(self.db, agent_id)

@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from chat_server import errors
 from chat_server.bus import Bus, Event
 from chat_server.config import Settings
-from chat_server.domain import audience
+from chat_server.domain import audience, two_factor
 from chat_server.domain.accounts import (
     SessionLifetime,
     email_key,
@@ -36,13 +36,14 @@ from chat_server.domain.accounts import (
 from chat_server.domain.models import Agent
 from chat_server.domain.throttle import InFlight, WindowCounts
 from chat_server.errors import ErrorCode, SapaError
-from chat_server.ids import format_time, new_id, new_secret
+from chat_server.ids import format_time, hash_token, new_id, new_secret
 from chat_server.services import audit
 from chat_server.services.admin import hasher
 from chat_server.services.audit import Actor
 from chat_server.services.passwords import check_new
 from chat_server.store import agents as agent_store
 from chat_server.store import sites as site_store
+from chat_server.store import team as team_store
 from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 
@@ -141,6 +142,16 @@ class ConsoleSession:
     id: str
     agent: Agent
     csrf_token: str
+    # The site requires two-factor sign-in and this agent has yet to turn it on: only the
+    # account page is open to them until they do.
+    must_enroll: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoginChallenge:
+    """A right password for an account with two-factor: the code comes next (`finish`)."""
+
+    id: str
 
 
 def lifetime_of(settings: Settings) -> SessionLifetime:
@@ -204,8 +215,9 @@ class ConsoleAuth:
         client: str,
         replaces: str | None = None,
         device: str = "",
-    ) -> ConsoleSession:
-        """A new session (never a reused id); `replaces`, the cookie the browser had, ends."""
+    ) -> ConsoleSession | LoginChallenge:
+        """A new session (never a reused id); `replaces`, the cookie the browser had, ends.
+        An account with two-factor gets a challenge instead, answered with `finish`."""
         key = email_key(email)
         with (
             _in_flight(self.email_flight, key),
@@ -216,17 +228,17 @@ class ConsoleAuth:
 
     async def _check(
         self, key: str, password: str, client: str, replaces: str | None, device: str
-    ) -> ConsoleSession:
+    ) -> ConsoleSession | LoginChallenge:
         names = (f"login:email:{key}", f"login:client:{client}")
         by_email, by_client = await self.attempts.add(names, 1)
         if by_email > EMAIL_LIMIT or by_client > CLIENT_LIMIT:
             raise _throttled()
         found = await agent_store.get_login(self.db, key)
-        stored_hash = found[1] if found else _dummy_hash()
+        stored_hash = found.password_hash if found else _dummy_hash()
         ok = await PASSWORDS.run(_verify, stored_hash, password)
         if not ok or found is None:
             if found is not None:
-                who = found[0]
+                who = found.agent
                 await self.db.write(
                     lambda conn: audit.record(
                         conn, who.site_id, Actor(who.id, who.name, client), "login_failed"
@@ -235,12 +247,14 @@ class ConsoleAuth:
             raise SapaError(ErrorCode.UNAUTHORIZED, "wrong email or password")
         await self.attempts.clear(names[:1])
         await self.attempts.add(names[1:], -1)
-        agent = found[0]
+        agent = found.agent
         if not agent.active:
             raise SapaError(ErrorCode.FORBIDDEN, "this account is deactivated")
         new_hash = None
         if hasher.check_needs_rehash(stored_hash):
             new_hash = await PASSWORDS.run(hasher.hash, password)
+        if found.two_factor:
+            return await self._challenge(agent, client, device, new_hash)
 
         def job(conn: Tx) -> ConsoleSession:
             if new_hash is not None:
@@ -249,6 +263,77 @@ class ConsoleAuth:
             return self.open_session(conn, agent, replaces, device, client)
 
         return await self.db.write(job)
+
+    async def _challenge(
+        self, agent: Agent, client: str, device: str, new_hash: str | None
+    ) -> LoginChallenge:
+        now = datetime.now(UTC)
+        challenge = team_store.Challenge(
+            new_id("chl"), agent.id, format_time(now), client, device[:200]
+        )
+        forget = format_time(now - timedelta(seconds=two_factor.CHALLENGE_SECONDS))
+
+        def job(conn: Tx) -> None:
+            if new_hash is not None:
+                agent_store.set_password_hash(conn, agent.id, new_hash)
+            team_store.insert_challenge(conn, challenge, forget)
+
+        await self.db.write(job)
+        return LoginChallenge(challenge.id)
+
+    async def finish(
+        self, challenge_id: str, code: str, client: str, replaces: str | None = None
+    ) -> ConsoleSession:
+        """The second step: a code from the agent's app (or a recovery code) for a challenge.
+
+        Wrong codes count per agent against the failed-login limit, so guessing a 6-digit
+        code is hopeless; a code's time step is used once (replays fail).
+        """
+        challenge = await team_store.get_challenge(self.db, challenge_id)
+        now = datetime.now(UTC)
+        if challenge is None or parse_time(challenge.created_at) < now - timedelta(
+            seconds=two_factor.CHALLENGE_SECONDS
+        ):
+            raise SapaError(ErrorCode.UNAUTHORIZED, "sign in again: that step has expired")
+        agent = await agent_store.get_agent_by_id(self.db, challenge.agent_id)
+        if agent is None or not agent.active:
+            raise SapaError(ErrorCode.FORBIDDEN, "this account is deactivated")
+        names = (f"login:2fa:{agent.id}", f"login:client:{client}")
+        by_agent, by_client = await self.attempts.add(names, 1)
+        if by_agent > EMAIL_LIMIT or by_client > CLIENT_LIMIT:
+            raise _throttled()
+        state = await team_store.get_totp(self.db, agent.id)
+        step = None
+        recovery = None
+        if state.secret is not None:
+            step = two_factor.accepted_step(state.secret, code, now.timestamp(), state.last_step)
+            if step is None and two_factor.is_recovery_code(code):
+                recovery = hash_token(two_factor.normal_recovery_code(code))
+        stamp = format_time(now)
+        actor = Actor(agent.id, agent.name, client)
+
+        def job(conn: Tx) -> ConsoleSession | None:
+            if step is not None:
+                ok = team_store.take_totp_step(conn, agent.id, step)
+            elif recovery is not None:
+                ok = team_store.use_recovery_code(conn, agent.id, recovery, stamp)
+            else:
+                ok = False
+            if not ok:
+                audit.record(conn, agent.site_id, actor, "login_2fa_failed")
+                return None
+            if not team_store.delete_challenge(conn, challenge.id):
+                return None
+            detail = {"with": "recovery_code"} if recovery is not None else None
+            audit.record(conn, agent.site_id, actor, "login", None, detail)
+            return self.open_session(conn, agent, replaces, challenge.device, client)
+
+        session = await self.db.write(job)
+        if session is None:
+            raise SapaError(ErrorCode.UNAUTHORIZED, "wrong or already used code")
+        await self.attempts.clear(names[:1])
+        await self.attempts.add(names[1:], -1)
+        return session
 
     def open_session(
         self, conn: Tx, agent: Agent, replaces: str | None, device: str, address: str
@@ -283,7 +368,7 @@ class ConsoleAuth:
             await self.db.write(
                 lambda conn: agent_store.touch_session(conn, row.id, row.agent.id, stamp)
             )
-        return ConsoleSession(row.id, row.agent, row.csrf_token)
+        return ConsoleSession(row.id, row.agent, row.csrf_token, row.must_enroll)
 
     async def logout(self, session_id: str) -> None:
         await self.db.write(lambda conn: agent_store.delete_session(conn, session_id))
@@ -316,9 +401,9 @@ class ConsoleAuth:
             if tries > EMAIL_LIMIT:
                 raise _throttled()
             found = await agent_store.get_login(self.db, agent.email)
-            if found is None or found[0].id != agent.id or len(password) > 1024:
+            if found is None or found.agent.id != agent.id or len(password) > 1024:
                 return False
-            ok = await PASSWORDS.run(_verify, found[1], password)
+            ok = await PASSWORDS.run(_verify, found.password_hash, password)
             if ok:
                 await self.attempts.add(names, -1)
             return ok

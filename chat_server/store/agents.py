@@ -17,12 +17,15 @@ class SessionRow:
     csrf_token: str
     created_at: str
     last_used_at: str | None
+    # The site requires two-factor sign-in and this agent has not turned it on yet.
+    must_enroll: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TeamMember:
     agent: Agent
     last_seen_at: str | None
+    two_factor: bool = False
 
 
 def row_to_agent(row: Row) -> Agent:
@@ -87,9 +90,18 @@ async def get_agent_by_email(db: Database, email: str) -> Agent | None:
     return row_to_agent(row) if row else None
 
 
-async def get_login(db: Database, email: str) -> tuple[Agent, str] | None:
+@dataclass(frozen=True, slots=True)
+class LoginRow:
+    agent: Agent
+    password_hash: str
+    two_factor: bool
+
+
+async def get_login(db: Database, email: str) -> LoginRow | None:
     row = await db.fetch_one("SELECT * FROM agents WHERE email = ?", (email.strip().lower(),))
-    return (row_to_agent(row), row["password_hash"]) if row else None
+    if row is None:
+        return None
+    return LoginRow(row_to_agent(row), row["password_hash"], row["totp_secret"] is not None)
 
 
 async def list_agents(db: Database, site_id: str) -> list[Agent]:
@@ -102,7 +114,9 @@ async def list_team(db: Database, site_id: str) -> list[TeamMember]:
     rows = await db.fetch_all(
         "SELECT * FROM agents WHERE site_id = ? ORDER BY active DESC, name, email", (site_id,)
     )
-    return [TeamMember(row_to_agent(r), r["last_seen_at"]) for r in rows]
+    return [
+        TeamMember(row_to_agent(r), r["last_seen_at"], r["totp_secret"] is not None) for r in rows
+    ]
 
 
 # -- console sessions -------------------------------------------------------------------
@@ -128,14 +142,21 @@ def insert_session(
 
 async def get_session(db: Database, session_id: str) -> SessionRow | None:
     row = await db.fetch_one(
-        "SELECT s.id AS sid, s.csrf_token, s.created_at AS s_created, s.last_used_at, a.*"
-        " FROM console_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.id = ?",
+        "SELECT s.id AS sid, s.csrf_token, s.created_at AS s_created, s.last_used_at,"
+        " CASE WHEN t.require_2fa = 1 AND a.totp_secret IS NULL THEN 1 ELSE 0 END AS enroll, a.*"
+        " FROM console_sessions s JOIN agents a ON a.id = s.agent_id"
+        " JOIN sites t ON t.id = a.site_id WHERE s.id = ?",
         (session_id,),
     )
     if row is None:
         return None
     return SessionRow(
-        row["sid"], row_to_agent(row), row["csrf_token"], row["s_created"], row["last_used_at"]
+        row["sid"],
+        row_to_agent(row),
+        row["csrf_token"],
+        row["s_created"],
+        row["last_used_at"],
+        bool(row["enroll"]),
     )
 
 

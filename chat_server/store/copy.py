@@ -36,6 +36,8 @@ TABLES: tuple[str, ...] = (
     "account_changes",
     "agent_links",
     "audit_log",
+    "recovery_codes",
+    "login_challenges",
     "customers",
     "widget_tokens",
     "customer_attributes",

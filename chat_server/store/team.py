@@ -248,3 +248,123 @@ async def audit_entries(
         )
         for r in rows
     ]
+
+
+# -- two-factor sign-in ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TotpState:
+    secret: str | None
+    pending: str | None
+    last_step: int
+
+
+async def get_totp(db: Database, agent_id: str) -> TotpState:
+    row = await db.fetch_one(
+        "SELECT totp_secret, totp_pending, totp_last_step FROM agents WHERE id = ?", (agent_id,)
+    )
+    if row is None:
+        return TotpState(None, None, 0)
+    return TotpState(row["totp_secret"], row["totp_pending"], int(row["totp_last_step"]))
+
+
+def set_totp_pending(conn: Tx, agent_id: str, secret: str) -> None:
+    conn.execute("UPDATE agents SET totp_pending = ? WHERE id = ?", (secret, agent_id))
+
+
+def enable_totp(conn: Tx, agent_id: str, secret: str, step: int, code_hashes: list[str]) -> bool:
+    """Turn on the pending secret (false when another setup replaced it meanwhile)."""
+    cursor = conn.execute(
+        "UPDATE agents SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?"
+        " WHERE id = ? AND totp_pending = ?",
+        (step, agent_id, secret),
+    )
+    if cursor.rowcount != 1:
+        return False
+    conn.execute("DELETE FROM recovery_codes WHERE agent_id = ?", (agent_id,))
+    for code_hash in code_hashes:
+        conn.execute(
+            "INSERT INTO recovery_codes (agent_id, code_hash) VALUES (?, ?)", (agent_id, code_hash)
+        )
+    return True
+
+
+def disable_totp(conn: Tx, agent_id: str) -> None:
+    conn.execute(
+        "UPDATE agents SET totp_secret = NULL, totp_pending = NULL WHERE id = ?", (agent_id,)
+    )
+    conn.execute("DELETE FROM recovery_codes WHERE agent_id = ?", (agent_id,))
+
+
+def take_totp_step(conn: Tx, agent_id: str, step: int) -> bool:
+    """Record `step` as used; false when it (or a later one) already was: a replay."""
+    cursor = conn.execute(
+        "UPDATE agents SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+        (step, agent_id, step),
+    )
+    return cursor.rowcount == 1
+
+
+def use_recovery_code(conn: Tx, agent_id: str, code_hash: str, now: str) -> bool:
+    cursor = conn.execute(
+        "UPDATE recovery_codes SET used_at = ?"
+        " WHERE agent_id = ? AND code_hash = ? AND used_at IS NULL",
+        (now, agent_id, code_hash),
+    )
+    return cursor.rowcount == 1
+
+
+async def recovery_codes_left(db: Database, agent_id: str) -> int:
+    row = await db.fetch_one(
+        "SELECT count(*) AS n FROM recovery_codes WHERE agent_id = ? AND used_at IS NULL",
+        (agent_id,),
+    )
+    return int(row["n"]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    id: str
+    agent_id: str
+    created_at: str
+    address: str | None
+    device: str
+
+
+def insert_challenge(conn: Tx, challenge: Challenge, forget_before: str) -> None:
+    conn.execute("DELETE FROM login_challenges WHERE created_at < ?", (forget_before,))
+    conn.execute(
+        "INSERT INTO login_challenges (id, agent_id, created_at, address, device)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            challenge.id,
+            challenge.agent_id,
+            challenge.created_at,
+            challenge.address,
+            challenge.device,
+        ),
+    )
+
+
+async def get_challenge(db: Database, challenge_id: str) -> Challenge | None:
+    row = await db.fetch_one("SELECT * FROM login_challenges WHERE id = ?", (challenge_id,))
+    if row is None:
+        return None
+    return Challenge(
+        row["id"], row["agent_id"], row["created_at"], row["address"], row["device"] or ""
+    )
+
+
+def delete_challenge(conn: Tx, challenge_id: str) -> bool:
+    cursor = conn.execute("DELETE FROM login_challenges WHERE id = ?", (challenge_id,))
+    return cursor.rowcount == 1
+
+
+async def requires_2fa(db: Database, site_id: str) -> bool:
+    row = await db.fetch_one("SELECT require_2fa FROM sites WHERE id = ?", (site_id,))
+    return bool(row["require_2fa"]) if row else False
+
+
+def set_requires_2fa(conn: Tx, site_id: str, required: bool) -> None:
+    conn.execute("UPDATE sites SET require_2fa = ? WHERE id = ?", (int(required), site_id))

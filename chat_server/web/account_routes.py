@@ -57,6 +57,23 @@ async def end_others(request: Request) -> Response:
     return JSONResponse({"sessions_ended": ended})
 
 
+async def two_factor(request: Request) -> Response:
+    session, address = await _session(request)
+    account = context_of(request).account
+    step = request.path_params["step"]
+    if step not in ("setup", "enable", "disable"):
+        raise SapaError(ErrorCode.NOT_FOUND, "no such step")
+    if step == "setup":
+        return JSONResponse((await account.setup_2fa(session)).to_json())
+    data = await _body(request)
+    data = data if isinstance(data, dict) else {}
+    if step == "enable":
+        codes = await account.enable_2fa(session, data.get("code"), address)
+        return JSONResponse({"recovery_codes": codes})
+    await account.disable_2fa(session, data.get("password"), address)
+    return JSONResponse({"enabled": False})
+
+
 async def account_page(request: Request) -> Response:
     return await app_page(request, "account.html")
 
@@ -65,5 +82,6 @@ routes = [
     Route("/api/v1/account", account, methods=["GET", "PATCH"]),
     Route("/api/v1/account/password", password, methods=["POST"]),
     Route("/api/v1/account/sessions/end-others", end_others, methods=["POST"]),
+    Route("/api/v1/account/2fa/{step:str}", two_factor, methods=["POST"]),
     Route("/console/account", account_page),
 ]

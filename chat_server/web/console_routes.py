@@ -14,6 +14,7 @@ from chat_server.bus import Event
 from chat_server.domain import audience
 from chat_server.errors import SapaError
 from chat_server.services import console_auth, sites
+from chat_server.services.console_auth import ConsoleSession, LoginChallenge
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_SESSION_ENDED
 from chat_server.web.jsonbody import read_json
@@ -31,6 +32,7 @@ from chat_server.web.security import (
 class LoginPage:
     error: str | None = None
     email: str = ""
+    challenge: str = ""  # set: the password was right, the two-factor code comes next
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +45,15 @@ def render(ctx: AppContext, template: str, page: Any, status: int = 200) -> HTML
     return HTMLResponse(html, status_code=status)
 
 
-async def _credentials(request: Request) -> tuple[str, str, bool]:
+async def _posted(request: Request) -> tuple[Any, bool]:
+    """The body as JSON or as a form (the login page works without JavaScript)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        data = await read_json(request)
-        is_form = False
-    else:
-        data = dict(await request.form())
-        is_form = True
+        return await read_json(request), False
+    return dict(await request.form()), True
+
+
+async def _credentials(request: Request) -> tuple[str, str, bool]:
+    data, is_form = await _posted(request)
     if not isinstance(data, dict):
         raise errors.bad_request("send an object with 'email' and 'password'")
     email, password = data.get("email"), data.get("password")
@@ -75,6 +79,35 @@ async def login(request: Request) -> Response:
         if not is_form:
             raise
         return render(ctx, "login.html", LoginPage(exc.message, email), exc.http_status)
+    if isinstance(session, LoginChallenge):
+        if is_form:
+            return render(ctx, "login.html", LoginPage(None, email, session.id))
+        return JSONResponse({"two_factor_required": True, "challenge": session.id})
+    return _logged_in(ctx, session, is_form)
+
+
+async def login_code(request: Request) -> Response:
+    """The second step of a login with two-factor: the challenge and a code."""
+    ctx = context_of(request)
+    check_origin(ctx, request, login=True)
+    data, is_form = await _posted(request)
+    data = data if isinstance(data, dict) else {}
+    challenge, code = data.get("challenge"), data.get("code")
+    if not isinstance(challenge, str) or not isinstance(code, str) or len(code) > 40:
+        raise errors.bad_request("'challenge' and 'code' are required")
+    client = request.client.host if request.client else "unknown"
+    previous = session_id_from_cookie(ctx, request.cookies.get(COOKIE))
+    try:
+        session = await ctx.auth.finish(challenge[:100], code, client, replaces=previous)
+    except SapaError as exc:
+        if not is_form:
+            raise
+        page = LoginPage(exc.message, "", challenge if exc.http_status != 403 else "")
+        return render(ctx, "login.html", page, exc.http_status)
+    return _logged_in(ctx, session, is_form)
+
+
+def _logged_in(ctx: AppContext, session: ConsoleSession, is_form: bool) -> Response:
     response: Response
     if is_form:
         response = RedirectResponse("/console", status_code=303)
@@ -147,6 +180,8 @@ async def app_page(request: Request, template: str, *, owners_only: bool = False
         return RedirectResponse("/console/login", status_code=303)
     if owners_only and session.agent.role != "owner":
         raise errors.forbidden("only the site's owners may open this page")
+    if session.must_enroll and template != "account.html":
+        return RedirectResponse("/console/account#two-factor", status_code=303)
     site = await sites.site_of(ctx.db, session.agent.site_id)
     team = await console_auth.site_agents(ctx.db, site.id)
     # Who is connected now, not the status each agent last chose: an agent without a
@@ -157,6 +192,7 @@ async def app_page(request: Request, template: str, *, owners_only: bool = False
         "site": {"id": site.id, "name": site.name},
         "csrf_token": session.csrf_token,
         "locale": await ctx.account.locale(session.agent.id),
+        "must_enroll": session.must_enroll,
         "agents": [{**a.public(), "status": live.get(a.id, "offline")} for a in team],
     }
     response = render(ctx, template, ConsolePage(boot))
@@ -166,6 +202,7 @@ async def app_page(request: Request, template: str, *, owners_only: bool = False
 
 routes = [
     Route("/api/v1/auth/login", login, methods=["POST"]),
+    Route("/api/v1/auth/login/2fa", login_code, methods=["POST"]),
     Route("/api/v1/auth/logout", logout, methods=["POST"]),
     Route("/console/login", login_page),
     Route("/console", console_page),

@@ -34,6 +34,10 @@ async def authenticate(request: Request) -> Viewer:
         raise SapaError(ErrorCode.UNAUTHORIZED, "log in or send a Bearer API token")
     if request.method not in SAFE_METHODS:
         check_unsafe(request, session)
+    if session.must_enroll:
+        raise SapaError(
+            ErrorCode.FORBIDDEN, "this site requires two-factor sign-in: turn it on first"
+        )
     agent = session.agent
     address = request.client.host if request.client else None
     return Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role, address)

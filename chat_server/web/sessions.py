@@ -224,6 +224,8 @@ async def open_agent(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> AgentSes
     console = await ctx.auth.session(session_id) if session_id else None
     if console is None:
         raise Refused(CLOSE_UNAUTHORIZED, "not logged in")
+    if console.must_enroll:
+        raise Refused(CLOSE_ORIGIN, "two-factor sign-in required")
     return AgentSession(ctx, console.agent)
 
 

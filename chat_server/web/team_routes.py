@@ -56,6 +56,7 @@ async def team(request: Request) -> Response:
                     **m.agent.public(),
                     "status": live.get(m.agent.id, "offline"),
                     "last_seen_at": m.last_seen_at,
+                    "two_factor": m.two_factor,
                 }
                 for m in members
             ],
@@ -199,6 +200,18 @@ async def audit_settings(request: Request) -> Response:
     return JSONResponse({"retention_days": await audit.retention(db, viewer)})
 
 
+async def site_two_factor(request: Request) -> Response:
+    viewer = await authenticate(request)
+    account = context_of(request).account
+    if request.method == "PUT":
+        required = await account.set_site_requires_2fa(
+            viewer, (await _object(request)).get("required")
+        )
+    else:
+        required = await account.site_requires_2fa(viewer)
+    return JSONResponse({"required": required})
+
+
 async def agents_page(request: Request) -> Response:
     return await app_page(request, "agents.html", owners_only=True)
 
@@ -219,6 +232,7 @@ routes = [
     Route("/api/v1/audit", audit_log),
     Route("/api/v1/audit.csv", audit_csv),
     Route("/api/v1/audit/settings", audit_settings, methods=["GET", "PUT"]),
+    Route("/api/v1/site/two-factor", site_two_factor, methods=["GET", "PUT"]),
     Route("/console/invite/{token}", link_page),
     Route("/console/reset/{token}", link_page),
     Route("/console/agents", agents_page),

@@ -30,3 +30,23 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_site ON audit_log(site_id, at);
 ALTER TABLE sites ADD COLUMN audit_retention_days BIGINT NOT NULL DEFAULT 365;
+-- Two-factor sign-in (TOTP, RFC 6238): the secret, one being set up, and the last time step
+-- a code was accepted for (a code is never accepted twice, nor an older one).
+ALTER TABLE agents ADD COLUMN totp_secret TEXT;
+ALTER TABLE agents ADD COLUMN totp_pending TEXT;
+ALTER TABLE agents ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE recovery_codes (
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    code_hash TEXT NOT NULL,
+    used_at TEXT,
+    PRIMARY KEY (agent_id, code_hash)
+);
+-- A right password for an account with two-factor: the code must follow within minutes.
+CREATE TABLE login_challenges (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    created_at TEXT NOT NULL,
+    address TEXT,
+    device TEXT
+);
+ALTER TABLE sites ADD COLUMN require_2fa BIGINT NOT NULL DEFAULT 0;
