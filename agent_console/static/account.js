@@ -4,7 +4,7 @@
 
 import { t, setLocale, onLocaleChange } from "./i18n.js";
 import { api } from "./api.js";
-import { errorText } from "./shell.js";
+import { errorText, showToast } from "./shell.js";
 import { startPage } from "./page_shell.js";
 
 const q = (sel) => document.querySelector(sel);
@@ -26,6 +26,15 @@ class AccountPage {
       this.changePassword();
     });
     q('[data-testid="sessions-end-others"]').addEventListener("click", () => this.endOthers());
+    q('[data-testid="twofa-setup"]').addEventListener("click", () => this.setup2fa());
+    q("#twofa-enable-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.enable2fa();
+    });
+    q("#twofa-disable-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.disable2fa();
+    });
     onLocaleChange(() => this.render());
     this.load();
   }
@@ -58,6 +67,11 @@ class AccountPage {
 
   render() {
     if (!this.data) return;
+    const tf = this.data.two_factor;
+    const state = tf.enabled ? t("twofa.on", { n: tf.recovery_codes_left }) : t(tf.required ? "twofa.required" : "twofa.off");
+    q('[data-testid="twofa-state"]').textContent = state;
+    q('[data-testid="twofa-setup"]').hidden = tf.enabled || !q('[data-testid="twofa-setup-box"]').hidden;
+    q("#twofa-disable-form").hidden = !tf.enabled || tf.required;
     const list = q('[data-testid="session-list"]');
     list.replaceChildren(...this.data.sessions.map((s) => {
       const li = document.createElement("li");
@@ -91,6 +105,45 @@ class AccountPage {
     f.current.value = "";
     f.new.value = "";
     saved.textContent = t("account.passwordChanged");
+    this.load();
+  }
+
+  async setup2fa() {
+    const status = q('[data-testid="twofa-error"]');
+    const setup = await this.run(() => api("/api/v1/account/2fa/setup", { method: "POST" }), status);
+    if (!setup) return;
+    q('[data-testid="twofa-qr"]').alt = t("twofa.qr");
+    q('[data-testid="twofa-qr"]').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qr_svg)}`;
+    q('[data-testid="twofa-secret"]').textContent = setup.secret;
+    q('[data-testid="twofa-setup-box"]').hidden = false;
+    q('[data-testid="twofa-setup"]').hidden = true;
+    q('[data-testid="twofa-code"]').focus();
+  }
+
+  async enable2fa() {
+    const status = q('[data-testid="twofa-error"]');
+    status.textContent = "";
+    const code = q('[data-testid="twofa-code"]').value.trim();
+    const done = await this.run(() => api("/api/v1/account/2fa/enable", { method: "POST", body: { code } }), status);
+    if (!done) return;
+    q('[data-testid="twofa-setup-box"]').hidden = true;
+    const list = q('[data-testid="twofa-codes"]');
+    list.replaceChildren(...done.recovery_codes.map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+    q('[data-testid="twofa-codes-box"]').hidden = false;
+    if (this.shell.boot.must_enroll) {
+      this.shell.boot.must_enroll = false;
+      showToast(t("twofa.nowOpen"));
+    }
+    this.load();
+  }
+
+  async disable2fa() {
+    const status = q('[data-testid="twofa-error"]');
+    const password = q('[data-testid="twofa-disable-password"]').value;
+    const done = await this.run(() => api("/api/v1/account/2fa/disable", { method: "POST", body: { password } }), status);
+    if (!done) return;
+    q('[data-testid="twofa-disable-password"]').value = "";
+    q('[data-testid="twofa-codes-box"]').hidden = true;
     this.load();
   }
 

@@ -41,6 +41,12 @@ class TeamPage {
         // The link stays on screen to copy by hand.
       }
     });
+    const require = q('[data-testid="require-2fa"]');
+    api("/api/v1/site/two-factor").then((d) => { require.checked = d.required; }, () => {});
+    require.addEventListener("change", async () => {
+      const done = await this.run(() => api("/api/v1/site/two-factor", { method: "PUT", body: { required: require.checked } }));
+      if (!done) require.checked = !require.checked;
+    });
     onLocaleChange(() => this.render());
     this.load();
   }
@@ -106,6 +112,7 @@ class TeamPage {
     roleCell.append(role);
     const status = el("td", { "data-testid": "agent-status" }, a.active ? t(`status.${a.status}`) : t("team.deactivated"));
     const seen = el("td", {}, a.last_seen_at ? new Date(a.last_seen_at).toLocaleString() : "—");
+    const twoFactor = el("td", { "data-testid": "agent-2fa" }, t(a.two_factor ? "team.on" : "team.off"));
     const actions = el("td");
     const toggle = el("button", { type: "button", class: "btn btn--small", "data-testid": a.active ? "agent-deactivate" : "agent-activate" },
       t(a.active ? "team.deactivate" : "team.activate"));
@@ -122,7 +129,7 @@ class TeamPage {
       });
       actions.append(" ", reset);
     }
-    tr.append(name, roleCell, status, seen, actions);
+    tr.append(name, roleCell, status, seen, twoFactor, actions);
     return tr;
   }
 

@@ -49,7 +49,8 @@ export function startPage(titleKey) {
     onState: () => {},
     onAuthLost: (code) => location.assign(code === 4000 ? `${api.LOGIN_URL}?ended=1` : api.LOGIN_URL),
   });
-  socket.connect();
+  // Until two-factor is on (the site requires it) the server refuses the socket.
+  if (!boot.must_enroll) socket.connect();
   setTitleCount(0, title());
 
   document.getElementById("locale-toggle")?.addEventListener("click", () => {
