@@ -78,3 +78,33 @@ async def test_deactivation_closes_sockets_on_every_process(cluster: Cluster) ->
         "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
     assert refused.status_code == 403
+
+
+async def test_an_owner_deactivating_from_the_team_page_closes_sockets_on_every_process(
+    cluster: Cluster,
+) -> None:
+    site = sapa(cluster.db_path, "site", "create", "Team", "--domain", "team.test", "--json")
+    site_id = json.loads(site)["site_id"]
+    for email, role in (("boss@team.test", "owner"), ("gone@team.test", "agent")):
+        args = ["agent", "create", "--site", site_id, "--email", email, "--name", email]
+        sapa(cluster.db_path, *args, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+    sockets = []
+    for node in cluster.nodes:
+        client, welcome = await node.agent(await node.agent_cookie("gone@team.test"))
+        sockets.append(client)
+    agent_id = welcome["agent"]["id"]
+    owner = cluster.nodes[0]
+    login = await owner.http.post(
+        "/api/v1/auth/login", json={"email": "boss@team.test", "password": PASSWORD}
+    )
+    owner.http.cookies.clear()
+    headers = {
+        "cookie": f"sapa_session={login.cookies['sapa_session']}",
+        "x-csrf-token": login.json()["csrf_token"],
+        "origin": owner.server.url,
+    }
+    done = await owner.http.patch(
+        f"/api/v1/agents/{agent_id}", json={"active": False}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    assert [await closed_with(s.ws) for s in sockets] == [4000, 4000]
