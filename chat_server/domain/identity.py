@@ -11,6 +11,25 @@ def user_hash(identity_secret: str, external_id: str) -> str:
     return hmac.new(identity_secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
 
 
+# What a shop's server runs to compute `user_hash` for Sapa.identify (the secret comes from the
+# environment, never from the page). Each is the HMAC-SHA256 of `user_hash` above.
+USER_HASH_SNIPPETS = {
+    "php": "$userHash = hash_hmac('sha256', (string) $customerId, getenv('SAPA_IDENTITY_SECRET'));",
+    "node": (
+        'const userHash = require("node:crypto")\n'
+        '  .createHmac("sha256", process.env.SAPA_IDENTITY_SECRET)\n'
+        "  .update(String(customerId))\n"
+        '  .digest("hex");'
+    ),
+    "python": (
+        "import hashlib, hmac, os\n\n"
+        "user_hash = hmac.new(\n"
+        '    os.environ["SAPA_IDENTITY_SECRET"].encode(), str(customer_id).encode(), hashlib.sha256\n'
+        ").hexdigest()"
+    ),
+}
+
+
 def verify(identity_secret: str, external_id: str, given: str) -> bool:
     """Constant-time; a site without a secret verifies nobody."""
     if not identity_secret or not external_id or not given:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from chat_server import errors
 from chat_server.domain.access import Viewer
@@ -22,6 +22,8 @@ from chat_server.store import team as team_store
 from chat_server.store.database import Database
 from chat_server.store.sql import Tx
 from chat_server.store.team import AuditEntry
+
+T = TypeVar("T")
 
 MIN_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650
@@ -62,6 +64,27 @@ def record(
     )
     days = team_store.audit_retention(conn, site_id)
     team_store.forget_audit_before(conn, site_id, format_time(now - timedelta(days=days)))
+
+
+def recorded(
+    fn: Callable[[Tx], T],
+    viewer: Viewer,
+    action: str,
+    target: str | Callable[[T], str | None] | None = None,
+    detail: dict[str, Any] | None = None,
+    when: Callable[[T], bool] = bool,
+) -> Callable[[Tx], T]:
+    """`fn` (a write job) followed, in the same transaction, by its audit entry when the job
+    did something (`when` its result); `target` may be computed from the result."""
+
+    def job(conn: Tx) -> T:
+        result = fn(conn)
+        if when(result):
+            named = target(result) if callable(target) else target
+            record(conn, viewer.site_id, Actor.of(viewer), action, named, detail)
+        return result
+
+    return job
 
 
 def require_owner(viewer: Viewer) -> None:

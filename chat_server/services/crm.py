@@ -10,6 +10,7 @@ from chat_server.domain import audience, identity
 from chat_server.domain.access import Viewer
 from chat_server.domain.crm_rules import MAX_NOTE, OrderFields, ProfileFields
 from chat_server.domain.models import Site
+from chat_server.services import audit
 from chat_server.services.faq import FaqService
 from chat_server.services.files import FileService
 from chat_server.store import crm as crm_store
@@ -180,7 +181,13 @@ class CrmService:
     async def erase(self, viewer: Viewer, customer_id: str) -> None:
         require_owner(viewer)
         erased = await self.db.write(
-            lambda conn: crm_store.erase(conn, viewer.site_id, customer_id, viewer.id)
+            audit.recorded(
+                lambda conn: crm_store.erase(conn, viewer.site_id, customer_id, viewer.id),
+                viewer,
+                "customer_erased",
+                customer_id,
+                when=lambda done: done is not None,
+            )
         )
         if erased is None:
             raise errors.not_found("customer")
@@ -214,4 +221,9 @@ class CrmService:
         found = await record_store.export(self.db, viewer.site_id, customer_id)
         if found is None:
             raise errors.not_found("customer")
+        await self.db.write(
+            lambda conn: audit.record(
+                conn, viewer.site_id, audit.Actor.of(viewer), "customer_exported", customer_id
+            )
+        )
         return found

@@ -28,6 +28,7 @@ from chat_server.domain.faq_rules import FaqFields
 from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
 from chat_server.ids import format_time, now_iso
+from chat_server.services import audit
 from chat_server.services.faq_worker import SuggestWorker
 from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
@@ -342,7 +343,15 @@ class FaqService:
         require_owner(viewer)
         entry_id = await self._write(
             viewer.site_id,
-            lambda conn: faq_store.insert_entry(conn, viewer.site_id, fields, source_message_id),
+            audit.recorded(
+                lambda conn: faq_store.insert_entry(
+                    conn, viewer.site_id, fields, source_message_id
+                ),
+                viewer,
+                "faq_published",
+                target=lambda made: made,
+                when=lambda _: fields.status in (None, "published"),
+            ),
         )
         return await self.get(viewer, entry_id)
 
@@ -350,7 +359,13 @@ class FaqService:
         require_owner(viewer)
         if not await self._write(
             viewer.site_id,
-            lambda conn: faq_store.update_entry(conn, viewer.site_id, entry_id, fields),
+            audit.recorded(
+                lambda conn: faq_store.update_entry(conn, viewer.site_id, entry_id, fields),
+                viewer,
+                "faq_published",
+                entry_id,
+                when=lambda done: bool(done) and fields.status == "published",
+            ),
         ):
             raise errors.not_found("FAQ entry")
         return await self.get(viewer, entry_id)
@@ -358,7 +373,13 @@ class FaqService:
     async def delete(self, viewer: Viewer, entry_id: str) -> None:
         require_owner(viewer)
         if not await self._write(
-            viewer.site_id, lambda conn: faq_store.delete_entry(conn, viewer.site_id, entry_id)
+            viewer.site_id,
+            audit.recorded(
+                lambda conn: faq_store.delete_entry(conn, viewer.site_id, entry_id),
+                viewer,
+                "faq_deleted",
+                entry_id,
+            ),
         ):
             raise errors.not_found("FAQ entry")
 

@@ -40,6 +40,7 @@ from chat_server.domain.public_rooms import (
 )
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time
+from chat_server.services import audit
 from chat_server.store import agents as agent_store
 from chat_server.store import public_rooms as public_store
 from chat_server.store import rooms as room_store
@@ -239,6 +240,8 @@ class PublicRoomService:
                 if pinned.hidden:
                     raise SapaError(ErrorCode.CONFLICT, "a hidden message cannot be pinned")
             public_store.update_room(conn, room.id, changes)
+            if changes.archived and not room.archived:
+                audit.record(conn, viewer.site_id, audit.Actor.of(viewer), "room_archived", room.id)
             updated = room_store.load_room(conn, viewer.site_id, room.id)
             assert updated is not None
             return updated

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from chat_server import errors, ids
+from chat_server.domain.access import Viewer
 from chat_server.domain.models import Site
 from chat_server.domain.origins import origin_allowed
+from chat_server.services import audit
 from chat_server.services.demo import DEMO_SITE_META
 from chat_server.services.storage import Store
 from chat_server.store import sites as site_store
+from chat_server.store.sql import Tx
 
 SECRET_KEY_META = "secret_key"
 
@@ -36,7 +39,9 @@ async def list_all(db: Store) -> list[Site]:
     return await site_store.list_sites(db)
 
 
-async def update_settings(db: Store, site_id: str, changes: Mapping[str, object]) -> Site:
+async def update_settings(
+    db: Store, site_id: str, changes: Mapping[str, object], by: Viewer | None = None
+) -> Site:
     """Apply validated settings (see web/site_routes.py) and answer the site as it is now."""
     if "email_settings" in changes:
         # Settings not named keep their values.
@@ -50,8 +55,43 @@ async def update_settings(db: Store, site_id: str, changes: Mapping[str, object]
             raise errors.bad_request("'open_url' must be on one of the site's domains")
         changes = {**changes, "email_settings": {**current.email_settings, **named}}
     if changes:
-        await db.write(lambda conn: site_store.update_site(conn, site_id, changes))
+
+        def job(conn: Tx) -> None:
+            site_store.update_site(conn, site_id, changes)
+            if by is not None:
+                detail = {"fields": sorted(changes)}
+                audit.record(conn, site_id, audit.Actor.of(by), "settings_changed", "site", detail)
+
+        await db.write(job)
     return await site_of(db, site_id)
+
+
+async def rotate_api_token(db: Store, viewer: Viewer) -> str:
+    """A new API token for the site's server, shown once; the old one stops working now."""
+    audit.require_owner(viewer)
+    token = ids.new_secret(32)
+
+    def job(conn: Tx) -> None:
+        site_store.set_api_token_hash(conn, viewer.site_id, ids.hash_token(token))
+        audit.record(conn, viewer.site_id, audit.Actor.of(viewer), "api_token_rotated", "site")
+
+    await db.write(job)
+    return token
+
+
+async def rotate_identity_secret(db: Store, viewer: Viewer) -> str:
+    """A new secret for `user_hash`: shoppers identified with the old one must be again."""
+    audit.require_owner(viewer)
+    secret = ids.new_secret(32)
+
+    def job(conn: Tx) -> None:
+        site_store.set_identity_secret(conn, viewer.site_id, secret)
+        audit.record(
+            conn, viewer.site_id, audit.Actor.of(viewer), "identity_secret_rotated", "site"
+        )
+
+    await db.write(job)
+    return secret
 
 
 async def secret_key(db: Store) -> str:

@@ -131,6 +131,14 @@ def update_site(conn: Tx, site_id: str, changes: Mapping[str, object]) -> None:
     conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*values, site_id))
 
 
+def set_api_token_hash(conn: Tx, site_id: str, token_hash: str) -> None:
+    conn.execute("UPDATE sites SET api_token_hash = ? WHERE id = ?", (token_hash, site_id))
+
+
+def set_identity_secret(conn: Tx, site_id: str, secret: str) -> None:
+    conn.execute("UPDATE sites SET identity_secret = ? WHERE id = ?", (secret, site_id))
+
+
 def touch_origin(conn: Tx, site_id: str, origin: str, at: str) -> None:
     """The widget connected from `origin` (an allowed one) at `at`."""
     conn.execute(

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.domain import business_hours
+from chat_server.domain.identity import USER_HASH_SNIPPETS
 from chat_server.domain.mail import REPLY_DELAY_S
 from chat_server.domain.models import Site
 from chat_server.services import origins, sites
@@ -141,7 +142,7 @@ async def site_settings(request: Request) -> Response:
         if viewer.role != "owner":
             raise errors.forbidden("only the site's owners may change its settings")
         changes = _changes(await read_json(request))
-        site = await sites.update_settings(db, viewer.site_id, changes)
+        site = await sites.update_settings(db, viewer.site_id, changes, by=viewer)
     else:
         site = await sites.site_of(db, viewer.site_id)
     return JSONResponse(site_view(site))
@@ -160,6 +161,7 @@ def install_view(site: Site, base_url: str, seen: list[OriginSeen]) -> dict[str,
         "help_url": f"{base_url}/help/{site.site_key}",
         "domains": list(site.domains),
         "origins": [{"origin": o.origin, "last_seen_at": o.last_seen_at} for o in seen],
+        "user_hash_snippets": USER_HASH_SNIPPETS,
     }
 
 
@@ -173,7 +175,19 @@ async def site_install(request: Request) -> Response:
     return JSONResponse(install_view(site, base, await origins.seen_from(ctx.db, site)))
 
 
+async def rotate(request: Request) -> Response:
+    """A new API token or identity secret, answered once (only its hash or the site keeps it)."""
+    viewer = await authenticate(request)
+    db = context_of(request).db
+    if request.url.path.endswith("/api-token/rotate"):
+        return JSONResponse({"api_token": await sites.rotate_api_token(db, viewer)})
+    secret = await sites.rotate_identity_secret(db, viewer)
+    return JSONResponse({"identity_secret": secret, "user_hash_snippets": USER_HASH_SNIPPETS})
+
+
 routes = [
     Route("/api/v1/site", site_settings, methods=["GET", "PUT"]),
+    Route("/api/v1/site/api-token/rotate", rotate, methods=["POST"]),
+    Route("/api/v1/site/identity-secret/rotate", rotate, methods=["POST"]),
     Route("/api/v1/site/install", site_install),
 ]

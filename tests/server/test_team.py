@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
 from typing import Any
 
 import httpx
 
+from chat_server.domain.identity import user_hash
+from tests.conftest import timeout
 from tests.server.conftest import PASSWORD, Env
 from tests.server.test_accounts import EVIL, sapa
 from tests.server.test_widget_gateway import closed_with
@@ -390,3 +394,92 @@ async def test_the_cli_invites_and_prints_the_link(env: Env) -> None:
         env.url,
     )
     assert taken.returncode != 0 and "already exists" in taken.stderr
+
+
+def run_node(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["node", "-e", code], capture_output=True, text=True, timeout=timeout(30), env=os.environ
+    )
+
+
+async def test_owners_rotate_the_api_token_and_identity_secret_once_shown(env: Env) -> None:
+    site = env.sites["a"]
+    owner = await owner_headers(env)
+    agent = await agent_headers(env, site.agent_email)
+    for path in ("/api/v1/site/api-token/rotate", "/api/v1/site/identity-secret/rotate"):
+        assert (await http(env).post(path, headers=agent)).status_code == 403
+        assert (await http(env).post(path, headers={**owner, "origin": EVIL})).status_code == 403
+    old = {"authorization": f"Bearer {site.creds.api_token}"}
+    assert (await http(env).get("/api/v1/agents", headers=old)).status_code == 200
+    rotated = await http(env).post("/api/v1/site/api-token/rotate", headers=owner)
+    token = rotated.json()["api_token"]
+    assert (await http(env).get("/api/v1/agents", headers=old)).status_code == 401
+    new = {"authorization": f"Bearer {token}"}
+    assert (await http(env).get("/api/v1/agents", headers=new)).status_code == 200
+    assert token not in str(env.sql("SELECT * FROM sites"))
+
+    secret = (await http(env).post("/api/v1/site/identity-secret/rotate", headers=owner)).json()[
+        "identity_secret"
+    ]
+    install = (await http(env).get("/api/v1/site/install", headers=owner)).json()
+    assert secret not in str(install)
+    snippets = install["user_hash_snippets"]
+    # Each snippet computes the same user_hash as the server checks.
+    expected = user_hash(secret, "cus-42")
+    scope: dict[str, Any] = {"customer_id": "cus-42"}
+    os.environ["SAPA_IDENTITY_SECRET"] = secret
+    try:
+        exec(snippets["python"], scope)
+        node = run_node(f"const customerId = 'cus-42';\n{snippets['node']}\nconsole.log(userHash)")
+    finally:
+        del os.environ["SAPA_IDENTITY_SECRET"]
+    assert scope["user_hash"] == expected
+    assert node.stdout.strip() == expected, node.stderr
+    assert "hash_hmac('sha256'" in snippets["php"]
+    widget_token = (await env.widget_session("a"))["token"]
+    identified = await http(env).post(
+        "/api/widget/identify",
+        json={"external_id": "cus-42", "user_hash": expected},
+        headers={"authorization": f"Bearer {widget_token}", "origin": site.origin},
+    )
+    assert identified.status_code == 200, identified.text
+    actions = [r["action"] for r in env.sql("SELECT action FROM audit_log ORDER BY seq")]
+    assert actions[-2:] == ["api_token_rotated", "identity_secret_rotated"]
+
+
+async def test_the_audit_log_records_changes_made_elsewhere_in_the_console(env: Env) -> None:
+    owner = await owner_headers(env)
+    assert (
+        await http(env).put("/api/v1/site", json={"greeting": "Halo!"}, headers=owner)
+    ).status_code == 200
+    faq = await http(env).post(
+        "/api/v1/faq", json={"question": "Ongkir?", "answer": "Gratis."}, headers=owner
+    )
+    faq_id = faq.json()["id"]
+    assert (await http(env).delete(f"/api/v1/faq/{faq_id}", headers=owner)).status_code == 200
+    bearer = {"authorization": f"Bearer {env.sites['a'].creds.api_token}"}
+    customer = await http(env).put(
+        "/api/v1/customers/by-external-id/u-audit", json={"name": "Budi"}, headers=bearer
+    )
+    customer_id = customer.json()["id"]
+    exported = await http(env).get(f"/api/v1/customers/{customer_id}/export", headers=owner)
+    assert exported.status_code == 200
+    erased = await http(env).delete(f"/api/v1/customers/{customer_id}", headers=owner)
+    assert erased.status_code in (200, 204)
+    room = await http(env).post("/api/v1/rooms", json={"name": "Promo"}, headers=owner)
+    room_id = room.json()["id"]
+    archived = await http(env).patch(
+        f"/api/v1/rooms/{room_id}", json={"archived": True}, headers=owner
+    )
+    assert archived.status_code == 200
+    items = (await http(env).get("/api/v1/audit", headers=owner)).json()["items"]
+    found = [(i["action"], i["target"]) for i in reversed(items) if i["action"] != "login"]
+    assert found == [
+        ("settings_changed", "site"),
+        ("faq_published", faq_id),
+        ("faq_deleted", faq_id),
+        ("customer_exported", customer_id),
+        ("customer_erased", customer_id),
+        ("room_archived", room_id),
+    ]
+    assert items[-1]["detail"] == {} and items[0]["actor"]["id"] == env.sites["a"].owner_id
