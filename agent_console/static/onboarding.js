@@ -20,6 +20,9 @@ export class InstallPanel {
     this.help = q("install-help");
     this.seen = q("install-seen");
     this.copyBtn.addEventListener("click", () => this.copy());
+    this.q = q;
+    q("rotate-api-token").addEventListener("click", () => this.rotate("api-token", "api_token", "keys.newToken"));
+    q("rotate-identity-secret").addEventListener("click", () => this.rotate("identity-secret", "identity_secret", "keys.newSecret"));
     onLocaleChange(() => this.render());
   }
 
@@ -41,6 +44,7 @@ export class InstallPanel {
     setText(this.siteId, d.site_id);
     setAttr(this.help, "href", d.help_url);
     setText(this.help, d.help_url);
+    for (const lang of ["php", "node", "python"]) setText(this.q(`snippet-${lang}`), d.user_hash_snippets?.[lang] || "");
     // Each allowed domain: when the widget last connected from it, or not yet.
     const rows = (d.domains || []).map((domain) => {
       const hits = (d.origins || []).filter((o) => matches(o.origin, domain));
@@ -54,6 +58,22 @@ export class InstallPanel {
       );
     });
     this.seen.replaceChildren(...rows);
+  }
+
+  // A new token or secret, shown once: the old one stops working at once.
+  async rotate(path, field, label) {
+    if (!confirm(t("keys.confirm"))) return;
+    let done;
+    try {
+      done = await api(`/api/v1/site/${path}/rotate`, { method: "POST" });
+    } catch (err) {
+      setText(this.q("rotated-label"), err.message || err.code);
+      this.q("rotated").hidden = false;
+      return;
+    }
+    setText(this.q("rotated-label"), t(label));
+    setText(this.q("rotated-value"), done[field]);
+    this.q("rotated").hidden = false;
   }
 
   async copy() {

@@ -46,6 +46,11 @@ def test_invite_accept_two_factor_deactivate_and_audit(
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_test_id("install-copy").click()
     assert "data-site" in page.evaluate("navigator.clipboard.readText()")
+    # ... finds the user_hash snippets and rotates the API token (shown once).
+    expect(page.get_by_test_id("snippet-node")).to_contain_text("createHmac")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("rotate-api-token").click()
+    expect(page.get_by_test_id("rotated-value")).to_have_text(re.compile(r"^\S{40,}$"))
 
     # ... and invites an agent.
     email = f"new-{uuid.uuid4().hex[:6]}@demo.test"
@@ -111,6 +116,7 @@ def test_invite_accept_two_factor_deactivate_and_audit(
         "2fa_enabled",
         "login",
         "agent_deactivated",
+        "api_token_rotated",
     ):
         expect(
             page.locator(f'[data-testid="audit-row"][data-action="{action}"]').first
