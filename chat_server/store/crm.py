@@ -383,6 +383,11 @@ NOT_CUSTOMER_DATA: dict[str, str] = {
     "sites.away_message": "the shop's own words",
     "sites.email_settings": "the shop's settings",
     "sites.business_hours": "the shop's settings",
+    "console_sessions.address": "staff's network address",
+    "agent_links.email": "staff being invited",
+    "audit_log.actor_name": "staff, or the site's own server",
+    "audit_log.address": "staff's network address",
+    "login_challenges.address": "staff's network address",
 }
 
 
