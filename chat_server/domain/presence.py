@@ -39,3 +39,8 @@ def snapshot_of(view: dict[str, AgentPresence]) -> list[dict[str, str]]:
         {"id": agent_id, "name": p.name, "status": p.status if p.connections else "offline"}
         for agent_id, p in sorted(view.items(), key=lambda item: (item[1].name, item[0]))
     ]
+
+
+def online_ids(view: dict[str, AgentPresence]) -> frozenset[str]:
+    """The agents who may be given conversations: connected and online."""
+    return frozenset(a for a, p in view.items() if p.connections and p.status == "online")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from chat_server import errors
 from chat_server.bus import Bus, Event
-from chat_server.domain import audience, rooms
+from chat_server.domain import audience, rooms, routing
 from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.attachments import Attachment, check_for_message
 from chat_server.domain.frames import Send
@@ -28,9 +28,11 @@ from chat_server.store import customers as customer_store
 from chat_server.store import faq as faq_store
 from chat_server.store import mail as mail_store
 from chat_server.store import rooms as room_store
+from chat_server.store import routing as routing_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEvent
 from chat_server.store.rooms import Rating
+from chat_server.store.routing import QueueEntry
 from chat_server.store.sql import Tx
 
 # What a conversation's transcript shows besides messages (each has `at` and `to_json()`).
@@ -38,6 +40,39 @@ ActivityItem = Rating | FaqEvent
 
 SYSTEM = Author("system", "system", "Sapa")
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class QueueNews:
+    """The queue as a write left it: the places that changed, and the version they carry."""
+
+    version: int
+    entries: list[QueueEntry]
+    recent_waits: list[tuple[str, str]]
+
+    def frames(self) -> list[tuple[str, dict[str, Any]]]:
+        """(customer_id, frame) for each shopper whose place is news."""
+        return [
+            (
+                e.customer_id,
+                {
+                    "type": "queue",
+                    "room_id": e.room_id,
+                    "position": e.position,
+                    "eta_seconds": routing.eta_seconds(e.position, self.recent_waits),
+                    "version": self.version,
+                },
+            )
+            for e in self.entries
+        ]
+
+
+@dataclass(slots=True)
+class Routed:
+    """What routing did inside a write: rooms it assigned, and the queue's news."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    queue: QueueNews | None = None
 
 
 @dataclass(slots=True)
@@ -49,12 +84,20 @@ class Outcome:
     room_changed: bool = False
     duplicate: bool = False
     primary: Message | None = None
+    # The room joined or left its site's queue in this write.
+    queue_entered: bool = False
+    queue_left: bool = False
+    routed: Routed | None = None
 
 
 def _apply(conn: Tx, room: Room, change: rooms.Transition, out: Outcome) -> Room:
     if change.event is None:
         return room
     room_store.update_room(conn, room, change.status, change.assignee_id)
+    was = routing.waiting(room.kind, room.status, room.assignee_id)
+    now = routing.waiting(room.kind, change.status, change.assignee_id)
+    out.queue_entered = out.queue_entered or (now and not was)
+    out.queue_left = out.queue_left or (was and not now)
     line = change.event
     text = line.render(room_store.site_locale(conn, room.site_id))
     out.messages.append(
@@ -84,10 +127,56 @@ def _files_for(conn: Tx, viewer: Viewer, room: Room, command: Send) -> tuple[Att
     return tuple(files)
 
 
+async def _nobody(site_id: str) -> frozenset[str]:
+    return frozenset()
+
+
+def _route(
+    conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome]
+) -> Routed | None:
+    """Give waiting conversations to online agents with free slots, oldest first.
+
+    Runs inside the write that freed a slot or queued a room, so the counts it reads are
+    the committed truth plus this write: no cap is ever passed, no room given twice, on any
+    number of processes (SQLite: one writer at a time; PostgreSQL: SERIALIZABLE, retried).
+    """
+    settings = routing_store.settings(conn, site_id)
+    if not settings.automatic:
+        return None
+    routed = Routed()
+    loads = routing_store.agent_loads(conn, site_id, online)
+    free = routing.free_slots(settings, loads)
+    if free:
+        head = routing_store.queue_head(conn, site_id, free)
+        for room_id, agent in routing.plan(settings, head, loads):
+            room = room_store.load_room(conn, site_id, room_id)
+            assert room is not None
+            sub = Outcome(room)
+            change = rooms.assign(room.status, room.assignee_id, agent.agent_id, agent.name)
+            sub.room = _apply(conn, room, change, sub)
+            routed.outcomes.append(sub)
+    everything = [*changed, *routed.outcomes]
+    left = any(o.queue_left for o in everything)
+    entered = [o.room.id for o in everything if o.queue_entered]
+    if left or entered:
+        version = routing_store.bump_version(conn, site_id)
+        # A room leaving moves everyone behind it; a room joining is the only news itself.
+        entries = (
+            routing_store.queue(conn, site_id)
+            if left
+            else [e for rid in entered if (e := routing_store.entry(conn, rid)) is not None]
+        )
+        routed.queue = QueueNews(version, entries, routing_store.recent_waits(conn, site_id))
+    return routed
+
+
 class ChatService:
     def __init__(self, db: Database, bus: Bus, post_limits: PostLimits | None = None) -> None:
         self.db = db
         self.bus = bus
+        # Which of a site's agents are online (presence, shared by the processes); only they
+        # are given conversations. The app sets it; without it nobody is routed to.
+        self.online_agents: Callable[[str], Awaitable[frozenset[str]]] = _nobody
         self.messages_stored = 0  # this process, for /metrics
         # Work that follows a shopper's message (FAQ suggestions) without delaying its ack.
         self.after_customer_message: list[Callable[[Room, Message], Coroutine[Any, Any, None]]] = []
@@ -100,6 +189,8 @@ class ChatService:
     async def send(self, viewer: Viewer, command: Send) -> Outcome:
         # Public-room allowances shared across processes are taken before the write.
         charged = await self.posts.charge(self.db, viewer, command)
+        # A shopper's message may queue or reopen a conversation: routing needs who is online.
+        online = frozenset() if viewer.is_agent else await self.online_agents(viewer.site_id)
 
         def job(conn: Tx) -> Outcome:
             if not viewer.is_agent:
@@ -113,6 +204,8 @@ class ChatService:
                 conn, viewer, room, command, charged=charged is not None
             )
             out = Outcome(room, room_changed=room.last_seq == 0)
+            # A conversation's first message is when it joined the queue (made in this write).
+            out.queue_entered = room.kind == "private" and room.last_seq == 0
             if command.kind == "text":
                 change = (
                     rooms.on_agent_reply(room.status, room.assignee_id, viewer.id, viewer.name)
@@ -138,6 +231,8 @@ class ChatService:
                 attachment_store.claim(conn, command.attachments, message.id, room.id)
             out.messages.append(message)
             out.primary = message
+            if room.kind == "private" and out.room_changed:
+                out.routed = _route(conn, room.site_id, online, [out])
             out.room = room_store.load_room(conn, room.site_id, room.id) or room
             return out
 
@@ -223,8 +318,10 @@ class ChatService:
                 room.status, room.assignee_id, agent_id, target.name if target else None
             )
             out.room = _apply(conn, room, change, out)
+            self._after_change(conn, out, online)
             return out
 
+        online = await self.online_agents(viewer.site_id)
         return await self._run_room_change(job)
 
     async def return_to_queue(self, site_id: str, agent_id: str) -> list[Room]:
@@ -263,9 +360,26 @@ class ChatService:
             out = Outcome(room)
             change = rule(room.status, room.assignee_id, viewer.name, viewer.id)
             out.room = _apply(conn, room, change, out)
+            self._after_change(conn, out, online)
             return out
 
+        online = await self.online_agents(viewer.site_id)
         return await self._run_room_change(job)
+
+    @staticmethod
+    def _after_change(conn: Tx, out: Outcome, online: Collection[str]) -> None:
+        """A conversation changed hands or state: a slot may be free, the queue may move."""
+        if out.room.kind == "private" and out.room_changed:
+            out.routed = _route(conn, out.room.site_id, online, [out])
+            if out.routed and out.routed.outcomes:
+                out.room = room_store.load_room(conn, out.room.site_id, out.room.id) or out.room
+
+    async def route(self, site_id: str) -> None:
+        """Fill free slots from the queue (an agent came online, a cap or the mode changed)."""
+        online = await self.online_agents(site_id)
+        routed = await self.db.write(lambda conn: _route(conn, site_id, online, []))
+        if routed is not None:
+            await self._publish_routed(site_id, routed)
 
     async def _run_room_change(self, job: Callable[[Tx], Outcome]) -> Room:
         outcome = await self.db.write(job)
@@ -343,6 +457,17 @@ class ChatService:
             )
         if outcome.room_changed:
             await self.publish_room(room)
+        if outcome.routed is not None:
+            await self._publish_routed(room.site_id, outcome.routed)
+
+    async def _publish_routed(self, site_id: str, routed: Routed) -> None:
+        for sub in routed.outcomes:
+            await self._publish(sub)
+        if routed.queue is not None:
+            for customer_id, frame in routed.queue.frames():
+                await self.bus.publish(
+                    Event.frame(site_id, (audience.customer(customer_id),), frame)
+                )
 
     async def publish_room(self, room: Room) -> None:
         staff = Event.frame(

@@ -21,7 +21,13 @@ from typing import Any, Protocol
 
 from chat_server.bus import Bus, Event
 from chat_server.domain import audience
-from chat_server.domain.presence import AgentPresence, merge, online_count, snapshot_of
+from chat_server.domain.presence import (
+    AgentPresence,
+    merge,
+    online_count,
+    online_ids,
+    snapshot_of,
+)
 from chat_server.store import agents as agent_store
 from chat_server.store.database import Database
 
@@ -79,6 +85,9 @@ class Presence:
     async def connected_ids(self, site_id: str) -> set[str]:
         """The agents of a site with a console open, whatever status they chose."""
         return set(await self._view(site_id))
+
+    async def online_ids(self, site_id: str) -> frozenset[str]:
+        return online_ids(await self._view(site_id))
 
     async def snapshot(self, site_id: str) -> list[dict[str, str]]:
         return snapshot_of(await self._view(site_id))

@@ -17,7 +17,9 @@ from chat_server.domain.models import (
     anonymous_name,
 )
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
+from chat_server.domain.routing import waiting
 from chat_server.ids import new_id, now_iso
+from chat_server.store import routing as routing_store
 from chat_server.store.attachments import from_column, message_column
 from chat_server.store.database import Database
 from chat_server.store.sql import Row, Tx
@@ -186,12 +188,14 @@ def site_locale(conn: Tx, site_id: str) -> str:
 
 def ensure_private_room(conn: Tx, site_id: str, customer_id: str) -> Room:
     now = now_iso()
-    conn.execute(
+    made = conn.execute(
         "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
         " VALUES (?, ?, 'private', 'queued', ?, ?, ?)"
-        " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING",
+        " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING RETURNING id",
         (new_id("room"), site_id, customer_id, now, now),
-    )
+    ).fetchone()
+    if made is not None:
+        routing_store.enqueue(conn, site_id, made[0], now)
     row = conn.execute(
         ROOM_SELECT.format(extra="") + " WHERE r.customer_id = ? AND r.kind = 'private'",
         (customer_id,),
@@ -269,11 +273,17 @@ def append_message(
 
 def update_room(conn: Tx, room: Room, status: str, assignee_id: str | None) -> None:
     # Each resolve starts a new resolution: the one a shopper's rating belongs to.
+    now = now_iso()
     conn.execute(
         "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ?, resolution_id = CASE"
         " WHEN ? = 'resolved' AND status != 'resolved' THEN ? ELSE resolution_id END WHERE id = ?",
-        (status, assignee_id, now_iso(), status, new_id("res"), room.id),
+        (status, assignee_id, now, status, new_id("res"), room.id),
     )
+    was_waiting = waiting(room.kind, room.status, room.assignee_id)
+    if waiting(room.kind, status, assignee_id) and not was_waiting:
+        routing_store.enqueue(conn, room.site_id, room.id, now)
+    if assignee_id is not None and assignee_id != room.assignee_id:
+        routing_store.mark_assigned(conn, room.id, assignee_id, now, from_queue=was_waiting)
 
 
 def set_read_mark(conn: Tx, room_id: str, reader_kind: str, reader_id: str, seq: int) -> int:

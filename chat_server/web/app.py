@@ -39,6 +39,7 @@ from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
+from chat_server.services.routing import RoutingService
 from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web import (
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Loading the model reads ~100 MB and runs one warm-up pass: not on the loop.
         embedder = await asyncio.to_thread(load_model, settings.faq_model)
         chat = ChatService(db, bus, settings.post_limits)
+        chat.online_agents = presence.online_ids
         faq = FaqService(db, bus, embedder)
         if settings.redis_url:
             from chat_server.bus.redis import RedisBus
@@ -247,6 +249,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             faq=faq,
             crm=CrmService(db, bus, faq, files),
             rooms=PublicRoomService(db, bus, chat, faq),
+            routing=RoutingService(db, chat),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=assets.install(_templates()),
             session_limits=SessionLimits(

@@ -21,6 +21,7 @@ from chat_server.services.faq import FaqService
 from chat_server.services.files import FileService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
+from chat_server.services.routing import RoutingService
 from chat_server.services.storage import Store
 from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
@@ -39,6 +40,7 @@ class AppContext:
     faq: FaqService
     crm: CrmService
     rooms: PublicRoomService
+    routing: RoutingService
     cookies: URLSafeSerializer
     templates: Environment
     session_limits: SessionLimits

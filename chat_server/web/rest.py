@@ -8,7 +8,8 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.services.presence import roster
-from chat_server.web.context import context_of
+from chat_server.web.context import AppContext, context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import authenticate
 
 ROOM_KINDS = {"private", "public"}
@@ -82,7 +83,32 @@ async def room_activity(request: Request) -> JSONResponse:
 async def list_agents(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
     ctx = context_of(request)
-    return JSONResponse({"items": await roster(ctx.db, ctx.presence, viewer.site_id)})
+    items = await roster(ctx.db, ctx.presence, viewer.site_id)
+    caps = await ctx.routing.caps(viewer.site_id)
+    return JSONResponse({"items": [{**a, "cap": caps.get(a["id"])} for a in items]})
+
+
+async def update_agent(request: Request) -> JSONResponse:
+    """PATCH /api/v1/agents/{id} (owners): the fields given change, the rest stay."""
+    viewer = await authenticate(request)
+    if viewer.role != "owner":
+        raise errors.forbidden("only the site's owners may change agents")
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise errors.bad_request("send a JSON object")
+    ctx, agent_id = context_of(request), request.path_params["agent_id"]
+    out = {"id": agent_id}
+    out.update(await _cap_change(ctx, viewer.site_id, agent_id, data))
+    return JSONResponse(out)
+
+
+async def _cap_change(
+    ctx: AppContext, site_id: str, agent_id: str, data: dict[str, object]
+) -> dict[str, object]:
+    """`cap`: how many open conversations routing gives the agent (null: the site's default)."""
+    if "cap" not in data:
+        return {}
+    return {"cap": await ctx.routing.set_cap(site_id, agent_id, data["cap"])}
 
 
 routes = [
@@ -92,4 +118,5 @@ routes = [
     Route("/api/v1/rooms/{room_id}/suggestions", room_suggestions),
     Route("/api/v1/rooms/{room_id}/activity", room_activity),
     Route("/api/v1/agents", list_agents),
+    Route("/api/v1/agents/{agent_id}", update_agent, methods=["PATCH"]),
 ]

@@ -117,6 +117,12 @@ class WidgetSession(ChatSession):
 
     async def load(self) -> None:
         self.rooms = await widget_sessions.welcome_rooms(self.ctx.db, self.customer)
+        # A waiting conversation says where it stands in line (sites that route automatically).
+        for room in self.rooms:
+            if room["kind"] == "private" and room["status"] == "queued":
+                place = await self.ctx.routing.queue_view(self.site_id, room["id"])
+                if place is not None:
+                    room["queue"] = place
 
     async def opened(self, conn: Connection) -> None:
         await super().opened(conn)
@@ -169,6 +175,8 @@ class AgentSession(ChatSession):
             await save_status(self.ctx.db, self.agent.id, self.status)
         await self.ctx.presence.connected(self.site_id, self.agent.id, self.agent.name, self.status)
         self.agents_online = await self.ctx.presence.agents_online(self.site_id)
+        if self.status == "online":
+            self.ctx.routing.agent_connecting(self.site_id)
 
     async def closed(self) -> None:
         await self.ctx.presence.disconnected(self.site_id, self.agent.id)
@@ -196,6 +204,8 @@ class AgentSession(ChatSession):
                 self.status = cmd.status
                 await save_status(self.ctx.db, self.agent.id, cmd.status)
                 await self.ctx.presence.set_status(self.site_id, self.agent.id, cmd.status)
+                if cmd.status == "online":
+                    await self.ctx.routing.agent_available(self.site_id)
                 return None
         return await super().handle_own(cmd)
 

@@ -137,15 +137,20 @@ def _prechat(value: Any) -> dict[str, Any]:
 
 async def site_settings(request: Request) -> Response:
     viewer = await authenticate(request)
-    db = context_of(request).db
+    ctx = context_of(request)
+    db = ctx.db
     if request.method == "PUT":
         if viewer.role != "owner":
             raise errors.forbidden("only the site's owners may change its settings")
-        changes = _changes(await read_json(request))
+        data = await read_json(request)
+        changes = _changes(data)
+        if "routing" in data:  # validated before anything is written
+            await ctx.routing.update_settings(viewer.site_id, data["routing"])
         site = await sites.update_settings(db, viewer.site_id, changes, by=viewer)
     else:
         site = await sites.site_of(db, viewer.site_id)
-    return JSONResponse(site_view(site))
+    routing = await ctx.routing.settings(viewer.site_id)
+    return JSONResponse({**site_view(site), "routing": routing.to_json()})
 
 
 def embed_snippet(base_url: str, site_key: str) -> str:

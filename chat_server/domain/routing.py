@@ -1,0 +1,137 @@
+"""Who gets the next conversation: the assignment policy, pure and without I/O.
+
+A site routes by hand (`manual`) or automatically: `round_robin` gives the next
+conversation to the agent with a free slot who was given one longest ago, `least_busy`
+to the one holding the fewest open conversations (ties as round robin). Only agents who
+are online receive, each up to their cap (their own, else the site's default). Waiting
+conversations are served strictly in arrival order. The store reads the inputs inside
+the write transaction, so the plan always sees every earlier decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from chat_server import errors
+from chat_server.domain.models import RoomKind
+
+RoutingMode = Literal["manual", "round_robin", "least_busy"]
+MODES: tuple[RoutingMode, ...] = ("manual", "round_robin", "least_busy")
+DEFAULT_CAP = 3
+MAX_CAP = 100  # more open conversations than anyone can follow is a typo, not a setting
+ETA_SAMPLE = 20  # the latest assignments out of the queue an estimate is made from
+MIN_WAIT_S = 1.0  # an assignment on arrival says nothing about how fast the queue moves
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    mode: RoutingMode = "manual"
+    default_cap: int = DEFAULT_CAP
+
+    @property
+    def automatic(self) -> bool:
+        return self.mode != "manual"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "default_cap": self.default_cap}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """An online agent as the policy sees them."""
+
+    agent_id: str
+    name: str
+    open: int  # conversations assigned to them and not resolved
+    cap: int | None  # None: the site's default
+    last_assigned_at: str = ""  # "" never; fixed-width UTC times compare as text
+
+    def limit(self, default_cap: int) -> int:
+        return self.cap if self.cap is not None else default_cap
+
+
+def waiting(kind: RoomKind, status: str, assignee_id: str | None) -> bool:
+    """Whether a room with this state stands in its site's queue."""
+    return kind == "private" and status == "queued" and assignee_id is None
+
+
+def parse_cap(value: Any, name: str = "cap") -> int:
+    """A cap: a whole number from 1 to MAX_CAP (0, negative, fractional or huge is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAP:
+        raise errors.bad_request(f"'{name}' must be a whole number from 1 to {MAX_CAP}")
+    return value
+
+
+def parse_settings(value: Any, current: RoutingSettings) -> RoutingSettings:
+    """`{"mode"?, "default_cap"?}` applied over the current settings."""
+    if not isinstance(value, Mapping):
+        raise errors.bad_request("'routing' must be an object")
+    unknown = set(value) - {"mode", "default_cap"}
+    if unknown:
+        raise errors.bad_request(f"unknown routing settings: {', '.join(sorted(unknown))}")
+    mode = value.get("mode", current.mode)
+    if mode not in MODES:
+        raise errors.bad_request("'routing.mode' must be manual, round_robin or least_busy")
+    cap = current.default_cap
+    if "default_cap" in value:
+        cap = parse_cap(value["default_cap"], "routing.default_cap")
+    return RoutingSettings(mode, cap)
+
+
+def _order(mode: RoutingMode, load: AgentLoad) -> tuple[Any, ...]:
+    fairness = (load.last_assigned_at, load.agent_id)
+    return (load.open, *fairness) if mode == "least_busy" else fairness
+
+
+def choose(settings: RoutingSettings, loads: Sequence[AgentLoad]) -> AgentLoad | None:
+    """The agent the next conversation goes to, or None when every slot is taken."""
+    if not settings.automatic:
+        return None
+    free = [a for a in loads if a.open < a.limit(settings.default_cap)]
+    return min(free, key=lambda a: _order(settings.mode, a)) if free else None
+
+
+def plan(
+    settings: RoutingSettings, queue: Sequence[str], loads: Sequence[AgentLoad]
+) -> list[tuple[str, AgentLoad]]:
+    """Assign the queue's head, oldest first, while slots are free: [(room_id, agent)]."""
+    current = {a.agent_id: a for a in loads}
+    out: list[tuple[str, AgentLoad]] = []
+    for turn, room_id in enumerate(queue):
+        agent = choose(settings, list(current.values()))
+        if agent is None:
+            break
+        out.append((room_id, agent))
+        # Later than any stored time, in the order given here.
+        current[agent.agent_id] = replace(
+            agent, open=agent.open + 1, last_assigned_at=f"~{turn:09d}"
+        )
+    return out
+
+
+def free_slots(settings: RoutingSettings, loads: Sequence[AgentLoad]) -> int:
+    return sum(max(0, a.limit(settings.default_cap) - a.open) for a in loads)
+
+
+def _seconds(at: str) -> float:
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+
+
+def eta_seconds(position: int, recent: Sequence[tuple[str, str]]) -> int | None:
+    """Expected wait of the `position`-th in line, from recent (queued_at, assigned_at) pairs.
+
+    Only conversations that waited count: their assignments are the moments a slot freed,
+    so the mean gap between them is how fast the line moves. None until there are two.
+    """
+    moments = sorted(_seconds(done) for queued, done in recent if _waited(queued, done))
+    if len(moments) < 2:
+        return None
+    gap = (moments[-1] - moments[0]) / (len(moments) - 1)
+    return max(1, round(position * gap))
+
+
+def _waited(queued: str, done: str) -> bool:
+    return _seconds(done) - _seconds(queued) >= MIN_WAIT_S

@@ -1,0 +1,183 @@
+"""Routing state: a site's mode and caps, agents' loads, and the queue of waiting conversations.
+
+The queue is every private room that is `queued` with no assignee, ordered by `queue_seq`,
+taken from the site's counter inside the transaction that queues the room: arrival order is
+commit order, on one process or many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from chat_server.domain.routing import ETA_SAMPLE, AgentLoad, RoutingSettings
+from chat_server.store.database import Database
+from chat_server.store.sql import Row, Tx
+
+
+def _queued(alias: str) -> str:
+    """The rooms waiting in line (the partial index `rooms_queue` covers exactly these)."""
+    return f"{alias}.kind = 'private' AND {alias}.status = 'queued' AND {alias}.assignee_id IS NULL"
+
+
+_QUEUED = _queued("rooms")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A waiting conversation: its room, its shopper, its place in line (1 = next)."""
+
+    room_id: str
+    customer_id: str
+    position: int
+
+
+def _settings(row: Row | None) -> RoutingSettings:
+    if row is None:
+        return RoutingSettings()
+    return RoutingSettings(row["routing_mode"], int(row["routing_cap"]))
+
+
+def settings(conn: Tx, site_id: str) -> RoutingSettings:
+    row = conn.execute(
+        "SELECT routing_mode, routing_cap FROM sites WHERE id = ?", (site_id,)
+    ).fetchone()
+    return _settings(row)
+
+
+async def read_settings(db: Database, site_id: str) -> RoutingSettings:
+    row = await db.fetch_one("SELECT routing_mode, routing_cap FROM sites WHERE id = ?", (site_id,))
+    return _settings(row)
+
+
+def set_settings(conn: Tx, site_id: str, value: RoutingSettings) -> None:
+    conn.execute(
+        "UPDATE sites SET routing_mode = ?, routing_cap = ? WHERE id = ?",
+        (value.mode, value.default_cap, site_id),
+    )
+
+
+def set_agent_cap(conn: Tx, site_id: str, agent_id: str, cap: int | None) -> bool:
+    """False when the agent is not one of this site's."""
+    cursor = conn.execute(
+        "UPDATE agents SET cap = ? WHERE id = ? AND site_id = ?", (cap, agent_id, site_id)
+    )
+    return cursor.rowcount > 0
+
+
+async def agent_caps(db: Database, site_id: str) -> dict[str, int | None]:
+    rows = await db.fetch_all("SELECT id, cap FROM agents WHERE site_id = ?", (site_id,))
+    return {r["id"]: r["cap"] for r in rows}
+
+
+def agent_loads(conn: Tx, site_id: str, agent_ids: Collection[str]) -> list[AgentLoad]:
+    """The active agents among `agent_ids` with how many open conversations each holds."""
+    if not agent_ids:
+        return []
+    ids = sorted(agent_ids)
+    marks = ", ".join("?" for _ in ids)
+    rows = conn.execute(
+        "SELECT a.id, a.name, a.cap, a.last_assigned_at, (SELECT count(*) FROM rooms r"
+        " WHERE r.assignee_id = a.id AND r.status = 'assigned' AND r.kind = 'private') AS open"
+        f" FROM agents a WHERE a.site_id = ? AND a.active = 1 AND a.id IN ({marks})",
+        (site_id, *ids),
+    ).fetchall()
+    return [
+        AgentLoad(r["id"], r["name"], int(r["open"]), r["cap"], r["last_assigned_at"] or "")
+        for r in rows
+    ]
+
+
+def queue_head(conn: Tx, site_id: str, limit: int) -> list[str]:
+    rows = conn.execute(
+        f"SELECT id FROM rooms WHERE site_id = ? AND {_QUEUED} ORDER BY queue_seq LIMIT ?",
+        (site_id, limit),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def enqueue(conn: Tx, site_id: str, room_id: str, now: str) -> None:
+    """The room joins the end of its site's queue."""
+    seq = conn.execute(
+        "UPDATE sites SET queue_counter = queue_counter + 1 WHERE id = ? RETURNING queue_counter",
+        (site_id,),
+    ).fetchone()[0]
+    conn.execute("UPDATE rooms SET queue_seq = ?, queued_at = ? WHERE id = ?", (seq, now, room_id))
+
+
+def mark_assigned(conn: Tx, room_id: str, agent_id: str, now: str, from_queue: bool) -> None:
+    """The agent was given the room: round robin's turn, and the queue's pace when it waited."""
+    conn.execute("UPDATE agents SET last_assigned_at = ? WHERE id = ?", (now, agent_id))
+    if from_queue:
+        conn.execute("UPDATE rooms SET assigned_at = ? WHERE id = ?", (now, room_id))
+
+
+def bump_version(conn: Tx, site_id: str) -> int:
+    """The queue changed: the number its `queue` frames carry (clients keep the latest)."""
+    return int(
+        conn.execute(
+            "UPDATE sites SET queue_version = queue_version + 1 WHERE id = ?"
+            " RETURNING queue_version",
+            (site_id,),
+        ).fetchone()[0]
+    )
+
+
+def _entries(rows: list[Row], first: int) -> list[QueueEntry]:
+    return [QueueEntry(r["id"], r["customer_id"], first + i) for i, r in enumerate(rows)]
+
+
+def queue(conn: Tx, site_id: str) -> list[QueueEntry]:
+    rows = conn.execute(
+        f"SELECT id, customer_id FROM rooms WHERE site_id = ? AND {_QUEUED} ORDER BY queue_seq",
+        (site_id,),
+    ).fetchall()
+    return _entries(rows, 1)
+
+
+_POSITION = (
+    f"SELECT count(*) FROM rooms o WHERE o.site_id = r.site_id AND {_queued('o')}"
+    " AND o.queue_seq <= r.queue_seq"
+)
+
+
+def entry(conn: Tx, room_id: str) -> QueueEntry | None:
+    row = conn.execute(
+        f"SELECT r.id, r.customer_id, ({_POSITION}) AS position FROM rooms r"
+        f" WHERE r.id = ? AND {_queued('r')}",
+        (room_id,),
+    ).fetchone()
+    return QueueEntry(row["id"], row["customer_id"], int(row["position"])) if row else None
+
+
+async def read_entry(db: Database, room_id: str) -> tuple[QueueEntry | None, int]:
+    """A room's place in line (None: not waiting), and the site's queue version."""
+    row = await db.fetch_one(
+        f"SELECT r.id, r.customer_id, s.queue_version, CASE WHEN {_queued('r')}"
+        f" THEN ({_POSITION}) END AS position FROM rooms r JOIN sites s ON s.id = r.site_id"
+        " WHERE r.id = ?",
+        (room_id,),
+    )
+    if row is None:
+        return None, 0
+    version = int(row["queue_version"])
+    if row["position"] is None:
+        return None, version
+    return QueueEntry(row["id"], row["customer_id"], int(row["position"])), version
+
+
+def _recent_sql() -> str:
+    return (
+        "SELECT queued_at, assigned_at FROM rooms WHERE site_id = ? AND assigned_at IS NOT NULL"
+        " ORDER BY assigned_at DESC LIMIT ?"
+    )
+
+
+def recent_waits(conn: Tx, site_id: str) -> list[tuple[str, str]]:
+    rows = conn.execute(_recent_sql(), (site_id, ETA_SAMPLE)).fetchall()
+    return [(r["queued_at"], r["assigned_at"]) for r in rows if r["queued_at"]]
+
+
+async def read_recent_waits(db: Database, site_id: str) -> list[tuple[str, str]]:
+    rows = await db.fetch_all(_recent_sql(), (site_id, ETA_SAMPLE))
+    return [(r["queued_at"], r["assigned_at"]) for r in rows if r["queued_at"]]

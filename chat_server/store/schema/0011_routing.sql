@@ -1,0 +1,24 @@
+-- Routing: a site's assignment mode and default cap, each agent's own cap and when they
+-- were last given a conversation (round robin), and each conversation's place in the
+-- queue (a per-site counter, so arrival order is the order of commits) and when it was
+-- queued and assigned (the wait estimate).
+ALTER TABLE sites ADD COLUMN routing_mode TEXT NOT NULL DEFAULT 'manual';
+ALTER TABLE sites ADD COLUMN routing_cap INTEGER NOT NULL DEFAULT 3;
+ALTER TABLE sites ADD COLUMN queue_counter INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sites ADD COLUMN queue_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN cap INTEGER;
+ALTER TABLE agents ADD COLUMN last_assigned_at TEXT;
+ALTER TABLE rooms ADD COLUMN queue_seq INTEGER;
+ALTER TABLE rooms ADD COLUMN queued_at TEXT;
+ALTER TABLE rooms ADD COLUMN assigned_at TEXT;
+UPDATE rooms SET queued_at = created_at,
+    queue_seq = (SELECT count(*) FROM rooms o WHERE o.site_id = rooms.site_id
+                 AND o.kind = 'private' AND (o.created_at < rooms.created_at
+                 OR (o.created_at = rooms.created_at AND o.id <= rooms.id)))
+    WHERE kind = 'private';
+UPDATE sites SET queue_counter = (SELECT count(*) FROM rooms r
+    WHERE r.site_id = sites.id AND r.kind = 'private');
+CREATE INDEX rooms_queue ON rooms(site_id, queue_seq)
+    WHERE kind = 'private' AND status = 'queued' AND assignee_id IS NULL;
+CREATE INDEX rooms_assignee_open ON rooms(assignee_id, status);
+CREATE INDEX rooms_assigned_at ON rooms(site_id, assigned_at) WHERE assigned_at IS NOT NULL;
