@@ -40,7 +40,10 @@ async def test_routing_settings_and_caps_are_checked(env: Env) -> None:
     got = (await env.http.get("/api/v1/site", headers=bearer(env))).json()
     assert got["routing"] == {"mode": "manual", "default_cap": 3}
     ok = await put_routing(env, {"mode": "least_busy", "default_cap": 5})
-    assert ok.status_code == 200 and ok.json()["routing"] == {"mode": "least_busy", "default_cap": 5}
+    assert ok.status_code == 200 and ok.json()["routing"] == {
+        "mode": "least_busy",
+        "default_cap": 5,
+    }
     for bad in (
         {"mode": "random"},
         {"default_cap": 0},
