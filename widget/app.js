@@ -52,6 +52,7 @@
       open: 'Buka chat', close: 'Tutup chat', placeholder: 'Tulis pesan\u2026', send: 'Kirim',
       online: 'Kami sedang online', away: 'Kami akan membalas secepatnya', agent: 'Agen',
       typing: 'Kak {name} sedang mengetik\u2026', greeting: 'Halo! Ada yang bisa kami bantu?',
+      queue: 'Anda di antrean ke-{n}', queueEta: 'Anda di antrean ke-{n}, sekitar {m} menit',
       connecting: 'Menghubungkan\u2026', connected: 'Terhubung',
       reconnecting: 'Koneksi terputus. Menghubungkan ulang\u2026',
       offline: 'Kamu sedang offline. Pesan dikirim saat tersambung lagi.',
@@ -107,6 +108,9 @@
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
       online: 'We are online', away: 'We will reply as soon as we can', agent: 'Agent',
       typing: '{name} is typing\u2026', greeting: 'Hi! How can we help?',
+      queue: 'You are number {n} in the queue',
+      queueEta: 'You are number {n} in the queue, about {m} minutes',
+      queueEta1: 'You are number {n} in the queue, about 1 minute',
       connecting: 'Connecting\u2026', connected: 'Connected',
       reconnecting: 'Connection lost. Reconnecting\u2026',
       offline: 'You are offline. Messages go out once you are back.',
@@ -192,6 +196,7 @@ button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 .dot{width:8px;height:8px;border-radius:50%;background:#cbd5e1;box-shadow:0 0 0 2px rgba(255,255,255,.35)}.dot.on{background:#22c55e}
 .hbtn{width:36px;height:36px;border-radius:50%;display:grid;place-items:center}.hbtn:hover{background:rgba(255,255,255,.16)}.hbtn svg{width:22px}
 .status{padding:6px 14px;font-size:12.5px;text-align:center;background:#fef3c7;color:#92400e}
+.queue{padding:6px 14px;font-size:12.5px;text-align:center;background:#e0f2fe;color:#075985}
 .status[data-state=connected]{display:none}.status[data-state=error]{background:#fee2e2;color:#b91c1c}
 .body{flex:1;overflow-y:auto;padding:16px 14px 8px;background:#f6f7f9;display:flex;flex-direction:column;overscroll-behavior:contain}
 .list{display:flex;flex-direction:column}
@@ -341,6 +346,7 @@ input{margin:0;font:inherit;color:inherit}
 <div class="away" data-testid="sapa-email-done" hidden></div>
 <button class="btn transcript" type="button" data-testid="sapa-transcript" hidden></button>
 <div class="rating" data-testid="sapa-rating" hidden><div class="rtext"></div><div class="stars"></div></div></div>
+<div class="queue" data-testid="sapa-queue" role="status" hidden></div>
 <div class="typing" data-testid="sapa-typing" hidden><span class="dots"><i></i><i></i><i></i></span><span class="ttext"></span></div>
 <div class="faq" data-testid="sapa-faq-live" role="region" hidden><div class="faq-head"><span class="faq-label"></span>
 <button class="faq-hide" type="button">${ICONS.x}</button></div><div class="faq-items"></div></div>
@@ -389,6 +395,7 @@ input{margin:0;font:inherit;color:inherit}
   const state = {
     token: store.get('token'), customerId: null, config: {}, locale: 'id',
     roomId: null, room: null,
+    queue: null, // the latest `queue` frame of the conversation while it waits
     seq: 0,      // everything up to here is held: the resume point for `sync`
     maxSeq: 0,   // highest seq seen at all, for `read`
     lastRead: 0, synced: false, historyLoaded: false,
@@ -481,7 +488,7 @@ input{margin:0;font:inherit;color:inherit}
       tabs: q('.tabs'), tabChat: q('[data-tab=chat]'), tabCommunity: q('[data-tab=community]'),
       chatCount: q('[data-tab=chat] .count'), tabCount: q('[data-tab=community] .count'), chatView: q('[data-view=chat]'), communityView: q('[data-view=community]'),
       status: q('.status'), body: q('.body'), greetAuthor: q('.greet .author'), greet: q('.greet .bubble'),
-      list: q('.body .list'), rating: q('.rating'), rtext: q('.rtext'), stars: q('.stars'), typing: q('.typing'),
+      list: q('.body .list'), rating: q('.rating'), rtext: q('.rtext'), stars: q('.stars'), typing: q('.typing'), queue: q('.queue'),
       ttext: q('.ttext'), form: q('.chat-form'), input: q('[data-testid=sapa-input]'), send: q('[data-testid=sapa-send]'),
       faq: q('.faq'), faqLabel: q('.faq-label'), faqHide: q('.faq-hide'), faqItems: q('.faq-items'),
       help: q('.help'), powered: q('.powered'),
@@ -508,6 +515,7 @@ input{margin:0;font:inherit;color:inherit}
     setTab(state.tab);
     state.outbox.forEach(renderPending);
     setUnread(state.unread);
+    showQueue();
     if (loader.wantOpen) open();
   }
 
@@ -1018,13 +1026,15 @@ input{margin:0;font:inherit;color:inherit}
   // Forget the private conversation held here; the next welcome loads it again.
   function resetConversation() {
     Object.assign(state, {
-      roomId: null, room: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {}, historyLoaded: false
+      roomId: null, room: null, queue: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {},
+      historyLoaded: false
     });
     for (const mid in faq.cards) if (!faq.cards[mid].roomId) delete faq.cards[mid];
     if (!ui) return;
     // Messages and their FAQ cards (which carry their message's seq).
     for (const c of Array.from(ui.list.children)) if (c.dataset.seq != null) c.remove();
     showRating(false);
+    showQueue();
   }
 
   function openSocket() {
@@ -1126,7 +1136,33 @@ input{margin:0;font:inherit;color:inherit}
       case 'suggestions': return onSuggestions(f);
       case 'withdrawn': return onWithdrawn(f);
       case 'muted': return onMuted(f);
+      case 'queue': return onQueue(f);
     }
+  }
+
+  // The shopper's place in line while the conversation waits (sites that route
+  // automatically). Frames from several server processes may cross: the highest
+  // version is the latest.
+  function onQueue(f) {
+    if (!f || (state.roomId && f.room_id !== state.roomId)) return;
+    const held = state.queue;
+    if (held && held.room_id === f.room_id && held.version > f.version) return;
+    state.queue = f;
+    showQueue();
+  }
+
+  function showQueue() {
+    if (!ui) return;
+    const q = state.queue;
+    const waiting = q && state.room && state.room.id === q.room_id && state.room.status === 'queued' &&
+      !(state.room.assignee);
+    ui.queue.hidden = !waiting;
+    if (!waiting) return;
+    const minutes = q.eta_seconds == null ? null : Math.max(1, Math.round(q.eta_seconds / 60));
+    const one = minutes === 1 && STRINGS[state.locale].queueEta1;
+    const key = minutes == null ? 'queue' : one ? 'queueEta1' : 'queueEta';
+    ui.queue.textContent = t(key, { n: q.position, m: minutes });
+    ui.queue.dataset.position = String(q.position);
   }
 
   function settle(f) {
@@ -1190,6 +1226,8 @@ input{margin:0;font:inherit;color:inherit}
     const prev = state.room;
     state.roomId = room.id;
     state.room = room;
+    if (room.queue) onQueue(room.queue);
+    showQueue();
     // Remembered so that the next page load connects at once and shows unread replies.
     if (room.status === 'resolved') store.del('live'); else store.set('live', true);
     // The server counts agent messages past our read mark, which survives reloads.
