@@ -1194,6 +1194,30 @@ const TEAM_STRINGS = {
   },
 };
 for (const [lang, strings] of Object.entries(TEAM_STRINGS)) Object.assign(STRINGS[lang], strings);
+// Routing (Settings), canned responses and search (the conversation screen).
+const ROUTING_STRINGS = {
+  en: {
+    "settings.routing": "Assigning conversations",
+    "settings.routingMode": "New conversations go to",
+    "settings.mode.manual": "Nobody: agents pick them",
+    "settings.mode.round_robin": "Online agents, in turn",
+    "settings.mode.least_busy": "The online agent with the fewest open",
+    "settings.defaultCap": "Open conversations per agent",
+    "settings.defaultCapHint": "Agents at this number wait for a slot; the rest of the line waits in order of arrival.",
+    "settings.capInvalid": "Open conversations per agent must be a whole number from 1 to 100.",
+  },
+  id: {
+    "settings.routing": "Pembagian percakapan",
+    "settings.routingMode": "Percakapan baru diberikan ke",
+    "settings.mode.manual": "Tidak ada: agen memilih sendiri",
+    "settings.mode.round_robin": "Agen online, bergiliran",
+    "settings.mode.least_busy": "Agen online dengan percakapan terbuka paling sedikit",
+    "settings.defaultCap": "Percakapan terbuka per agen",
+    "settings.defaultCapHint": "Agen yang sudah mencapai jumlah ini menunggu slot kosong; antrean dilayani sesuai urutan datang.",
+    "settings.capInvalid": "Percakapan terbuka per agen harus bilangan bulat dari 1 sampai 100.",
+  },
+};
+for (const [lang, strings] of Object.entries(ROUTING_STRINGS)) Object.assign(STRINGS[lang], strings);
 
 // System line keys (message.event.key) and the words for each.
 const EVENT_KEYS = {

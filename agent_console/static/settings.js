@@ -1,5 +1,6 @@
 // The settings page (owners): the site's name, the widget's greeting, language
-// and colour, the domains it may run on and the pre-chat form (GET/PUT
+// and colour, the domains it may run on, the pre-chat form and how conversations
+// are assigned (GET/PUT
 // /api/v1/site), beside a small report of the last 30 days
 // (GET /api/v1/reports/summary). Agents see the same page read-only.
 
@@ -63,6 +64,8 @@ class SettingsPage {
       pName: q('[data-testid="settings-prechat-name"]'),
       pEmail: q('[data-testid="settings-prechat-email"]'),
       pConsent: q('[data-testid="settings-prechat-consent"]'),
+      mode: q('[data-testid="settings-routing-mode"]'),
+      cap: q('[data-testid="settings-routing-cap"]'),
     };
     this.prechatOptions = q("#prechat-options");
     this.preview = q("#color-preview");
@@ -128,6 +131,9 @@ class SettingsPage {
     this.f.pName.checked = fields.includes("name");
     this.f.pEmail.checked = fields.includes("email");
     this.f.pConsent.checked = p.consent !== false;
+    const routing = site.routing || {};
+    this.f.mode.value = routing.mode || "manual";
+    this.f.cap.value = String(routing.default_cap || 3);
     this.dirty = false;
     this.renderDependent();
   }
@@ -162,6 +168,8 @@ class SettingsPage {
     if (!domains.length) return { problem: t("settings.domainsRequired"), field: this.f.domains };
     const bad = domains.find((d) => !DOMAIN.test(d));
     if (bad) return { problem: t("settings.domainInvalid", { d: bad }), field: this.f.domains };
+    const cap = Number(this.f.cap.value);
+    if (!Number.isInteger(cap) || cap < 1 || cap > 100) return { problem: t("settings.capInvalid"), field: this.f.cap };
     const fields = [];
     if (this.f.pName.checked) fields.push("name");
     if (this.f.pEmail.checked) fields.push("email");
@@ -173,6 +181,7 @@ class SettingsPage {
         color,
         domains,
         prechat: { enabled: this.f.prechat.checked, fields, consent: this.f.pConsent.checked },
+        routing: { mode: this.f.mode.value, default_cap: cap },
       },
     };
   }
