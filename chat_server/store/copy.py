@@ -63,6 +63,7 @@ TABLES: tuple[str, ...] = (
     "mail_outbox",
     "mail_inbound",
     "mail_threads",
+    "canned_responses",
 )
 # The backends' own bookkeeping, never part of an installation's data.
 INTERNAL_TABLES = frozenset({"sqlite_sequence", "schema_migrations"})

@@ -27,6 +27,7 @@ from chat_server.domain.slots import Slots
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
 from chat_server.services.account import Account
+from chat_server.services.canned import CannedService
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -44,6 +45,7 @@ from chat_server.services.team import Team
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web import (
     account_routes,
+    canned_routes,
     console_routes,
     crm_routes,
     errors_html,
@@ -250,6 +252,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             crm=CrmService(db, bus, faq, files),
             rooms=PublicRoomService(db, bus, chat, faq),
             routing=RoutingService(db, chat),
+            canned=CannedService(db),
             cookies=URLSafeSerializer(secret, salt="sapa-console-session"),
             templates=assets.install(_templates()),
             session_limits=SessionLimits(
@@ -301,6 +304,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *console_routes.routes,
         *rest.routes,
         *room_routes.routes,
+        *canned_routes.routes,
         *faq_routes.routes,
         *help_routes.routes,
         *crm_routes.routes,

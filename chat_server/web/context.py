@@ -13,6 +13,7 @@ from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.slots import Slots
 from chat_server.services.account import Account
+from chat_server.services.canned import CannedService
 from chat_server.services.chat import ChatService
 from chat_server.services.console_auth import ConsoleAuth
 from chat_server.services.crm import CrmService
@@ -41,6 +42,7 @@ class AppContext:
     crm: CrmService
     rooms: PublicRoomService
     routing: RoutingService
+    canned: CannedService
     cookies: URLSafeSerializer
     templates: Environment
     session_limits: SessionLimits

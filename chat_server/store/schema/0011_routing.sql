@@ -22,3 +22,15 @@ CREATE INDEX rooms_queue ON rooms(site_id, queue_seq)
     WHERE kind = 'private' AND status = 'queued' AND assignee_id IS NULL;
 CREATE INDEX rooms_assignee_open ON rooms(assignee_id, status);
 CREATE INDEX rooms_assigned_at ON rooms(site_id, assigned_at) WHERE assigned_at IS NOT NULL;
+-- Canned responses: the site's (owner_key '') and each agent's personal ones (owner_key:
+-- the agent's id), a shortcut unique within each.
+CREATE TABLE canned_responses (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    owner_key TEXT NOT NULL,
+    shortcut TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (site_id, owner_key, shortcut)
+);
