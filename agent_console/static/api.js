@@ -80,6 +80,11 @@ export function listRooms() {
   return api("/api/v1/rooms?kind=private").then((d) => d.items || []);
 }
 
+// The agent's canned responses, each filled in for the conversation (`text`).
+export function cannedResponses(roomId) {
+  return api(`/api/v1/canned_responses?room_id=${encodeURIComponent(roomId)}`).then((d) => d.items || []);
+}
+
 export function getRoom(roomId) {
   return api(`/api/v1/rooms/${encodeURIComponent(roomId)}`);
 }

@@ -7,6 +7,7 @@ import { AgentSocket } from "./socket.js";
 import { Store, roomTitle } from "./model.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
+import { CannedPicker } from "./canned_picker.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
@@ -47,6 +48,8 @@ class App {
       onError: (code) => this.toast(code),
       onReachBottom: () => this.markRead(),
     });
+    // "/" in the reply box: the agent's canned responses (canned_picker.js).
+    this.canned = new CannedPicker(this.view.input, this.view.form, () => this.view.roomId, api.cannedResponses);
     // The customer record beside the conversation (customer_sidebar.js).
     this.customer = new CustomerSidebar(document.getElementById("customer-sidebar"), {
       app: document.querySelector(".app"),

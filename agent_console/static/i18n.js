@@ -1205,6 +1205,8 @@ const ROUTING_STRINGS = {
     "settings.defaultCap": "Open conversations per agent",
     "settings.defaultCapHint": "Agents at this number wait for a slot; the rest of the line waits in order of arrival.",
     "settings.capInvalid": "Open conversations per agent must be a whole number from 1 to 100.",
+    "canned.none": "No canned responses yet. Add them under /api/v1/canned_responses.",
+    "canned.noMatch": "No canned response matches.",
   },
   id: {
     "settings.routing": "Pembagian percakapan",
@@ -1215,6 +1217,8 @@ const ROUTING_STRINGS = {
     "settings.defaultCap": "Percakapan terbuka per agen",
     "settings.defaultCapHint": "Agen yang sudah mencapai jumlah ini menunggu slot kosong; antrean dilayani sesuai urutan datang.",
     "settings.capInvalid": "Percakapan terbuka per agen harus bilangan bulat dari 1 sampai 100.",
+    "canned.none": "Belum ada balasan cepat. Tambahkan lewat /api/v1/canned_responses.",
+    "canned.noMatch": "Tidak ada balasan cepat yang cocok.",
   },
 };
 for (const [lang, strings] of Object.entries(ROUTING_STRINGS)) Object.assign(STRINGS[lang], strings);

@@ -1,0 +1,72 @@
+"""An agent's daily workflow in the console: canned responses with "/", and search."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ServerProcess, timeout
+from tests.e2e.shopper_client import Shopper
+from tests.e2e.test_console import console_message, login, room_item, unique, wait_for_room
+
+
+def owner_api(server: ServerProcess) -> httpx.Client:
+    http = httpx.Client(base_url=server.url, timeout=timeout(10))
+    res = http.post(
+        "/api/v1/auth/login", json={"email": server.owner_email, "password": server.owner_password}
+    )
+    assert res.status_code == 200, res.text
+    http.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+    http.headers["Origin"] = server.url
+    return http
+
+
+def test_an_agent_inserts_a_canned_response_with_a_slash(
+    page: Page, live_server: ServerProcess
+) -> None:
+    http = owner_api(live_server)
+    try:
+        for shortcut, body in (
+            ("salam", "Halo {{customer.name}}, saya {{agent.name}} dari {{site.name}}!"),
+            ("ongkir", "Ongkir gratis untuk pesanan di atas Rp100.000."),
+        ):
+            made = http.post(
+                "/api/v1/canned_responses",
+                json={"shortcut": shortcut, "body": body, "scope": "site"},
+            )
+            assert made.status_code in (201, 409), made.text
+        agents = http.get("/api/v1/agents").json()["items"]
+        site_name = http.get("/api/v1/site").json()["name"]
+    finally:
+        http.close()
+    owner_name = next(a["name"] for a in agents if a["email"] == live_server.owner_email)
+    shopper = Shopper(live_server)
+    text = unique("Kak, mau tanya ongkir")
+    shopper.request("send", client_msg_id="c1", body=text)
+    # An anonymous shopper is named as everywhere else ("Pengunjung 7F3A").
+    filled = f"Halo Pengunjung {shopper.customer_id[-4:]}, saya {owner_name} dari {site_name}!"
+
+    login(page, live_server)
+    room_id = wait_for_room(page, text)
+    room_item(page, room_id).click()
+    box = page.get_by_test_id("reply-input")
+    box.click()
+    box.press_sequentially("/sal")
+    options = page.get_by_test_id("canned-item")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("/salam")
+    box.press("Enter")  # inserts; does not send
+    expect(box).to_have_value(filled)
+    expect(page.get_by_test_id("canned-list")).to_be_hidden()
+
+    # Arrow keys choose among several; Escape closes without inserting.
+    box.fill("")
+    box.press_sequentially("Terima kasih. /")
+    expect(options).to_have_count(2)
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    expect(box).to_have_value(f"Terima kasih. {filled}")
+    box.press("Enter")  # the list is closed: Enter sends
+    expect(console_message(page, "Terima kasih. Halo Pengunjung")).to_be_visible()
+    shopper.close()
