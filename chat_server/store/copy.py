@@ -67,6 +67,11 @@ TABLES: tuple[str, ...] = (
 )
 # The backends' own bookkeeping, never part of an installation's data.
 INTERNAL_TABLES = frozenset({"sqlite_sequence", "schema_migrations"})
+# SQLite's search index and its shadow tables: rebuilt from `messages` by their triggers as
+# the copy inserts them, never copied themselves.
+DERIVED_TABLES = frozenset(
+    {f"message_search{part}" for part in ("", "_data", "_idx", "_docsize", "_config")}
+)
 
 CHUNK_ROWS = 500
 
@@ -163,7 +168,7 @@ async def table_names(db: Database) -> set[str]:
             "SELECT table_name AS name FROM information_schema.tables"
             " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
-    return {str(row["name"]) for row in rows} - INTERNAL_TABLES
+    return {str(row["name"]) for row in rows} - INTERNAL_TABLES - DERIVED_TABLES
 
 
 async def describe(db: Database, name: str) -> Table:

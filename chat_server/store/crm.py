@@ -14,6 +14,7 @@ from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFie
 from chat_server.ids import new_id, now_iso
 from chat_server.store import attachments as attachment_store
 from chat_server.store import faq as faq_store
+from chat_server.store import search as search_store
 from chat_server.store.attachments import Blob
 from chat_server.store.customer_record import Note, OrderView
 from chat_server.store.rfm_scores import mark_rfm_dirty, refresh_stats
@@ -370,6 +371,8 @@ ERASE_COVERAGE: dict[str, str] = {
     "attachments.content_type": "deleted with the row",
     "attachments.uploader_id": "deleted with the row (the customer's uploads)",
     "messages.attachments": "cleared on the customer's messages and their conversation's",
+    "message_search.body": "the search index follows messages.body (triggers); rewritten after"
+    " an erase so the blanked words leave the file",
 }
 NOT_CUSTOMER_DATA: dict[str, str] = {
     "sites.name": "the shop's name",
@@ -514,4 +517,5 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
         (new_id("era"), site_id, customer_id, by, now),
     )
     mark_rfm_dirty(conn, site_id)
+    search_store.forget_erased(conn)
     return Erased(ids, room_ids, faq_changed, blobs)

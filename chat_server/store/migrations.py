@@ -34,8 +34,18 @@ def migration_scripts(backend: str = "sqlite") -> list[tuple[int, str, str]]:
 
 
 def _statements(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s for s in "\n".join(lines).split(";") if s.strip()]
+    """One entry per statement; a trigger's body (its own `;`s) stays with its trigger."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip().rstrip(";"))
+            current = ""
+    if current.strip():
+        out.append(current.strip().rstrip(";"))
+    return [s for s in out if s]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -131,7 +131,7 @@ async def test_caps_hold_the_queue_keeps_arrival_order_and_a_resolve_takes_the_o
     # The shopper's other tab (or a reconnect) learns its place from the welcome.
     token = dict(zip(rooms, (session["token"] for _, session in opened), strict=True))
     _, welcome = await env.widget("a", token=token[waiting[2]])
-    mine = [r for r in welcome["rooms"] if r["id"] == waiting[2]][0]
+    mine = next(r for r in welcome["rooms"] if r["id"] == waiting[2])
     assert mine["status"] == "queued" and mine["queue"]["position"] == 2
     assert mine["queue"]["room_id"] == waiting[2]
     await owner.close()

@@ -44,6 +44,7 @@ def schema_tables(path: Path) -> dict[str, list[str]]:
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'"
             )
+            if r[0] not in copy_store.DERIVED_TABLES
         ]
         return {
             n: [r[2] for r in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (n,))]

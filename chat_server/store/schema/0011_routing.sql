@@ -34,3 +34,20 @@ CREATE TABLE canned_responses (
     updated_at TEXT NOT NULL,
     UNIQUE (site_id, owner_key, shortcut)
 );
+-- Search: an FTS5 index over message bodies (external content: the text stays in
+-- `messages`), kept by triggers, so every way a body changes (a send, an erase that
+-- blanks it, a copy) keeps the index true. store/search.py queries it.
+CREATE VIRTUAL TABLE message_search USING fts5(
+    body, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO message_search(message_search) VALUES ('rebuild');
+CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_search(rowid, body) VALUES (new.rowid, new.body);
+END;
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_search(message_search, rowid, body) VALUES ('delete', old.rowid, old.body);
+END;
+CREATE TRIGGER message_search_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO message_search(message_search, rowid, body) VALUES ('delete', old.rowid, old.body);
+    INSERT INTO message_search(rowid, body) VALUES (new.rowid, new.body);
+END;

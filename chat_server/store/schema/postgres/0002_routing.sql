@@ -34,3 +34,7 @@ CREATE TABLE canned_responses (
     updated_at TEXT NOT NULL,
     UNIQUE (site_id, owner_key, shortcut)
 );
+-- Search: full text over message bodies ('simple': no language's stemming, so Indonesian
+-- and English alike), through an expression index store/search.py queries with the same
+-- expression; an erase that blanks a body takes its words out of the index with it.
+CREATE INDEX messages_search ON messages USING GIN (to_tsvector('simple'::regconfig, body));
