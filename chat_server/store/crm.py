@@ -391,6 +391,7 @@ NOT_CUSTOMER_DATA: dict[str, str] = {
     "audit_log.actor_name": "staff, or the site's own server",
     "audit_log.address": "staff's network address",
     "login_challenges.address": "staff's network address",
+    "canned_responses.body": "staff's own answers (variables are filled in only when used)",
 }
 
 
