@@ -8,6 +8,7 @@ import { Store, roomTitle } from "./model.js";
 import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { CannedPicker } from "./canned_picker.js";
+import { SearchPanel, revealMessage } from "./search_panel.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
@@ -49,6 +50,10 @@ class App {
       onReachBottom: () => this.markRead(),
     });
     // "/" in the reply box: the agent's canned responses (canned_picker.js).
+    // Search at the top of the inbox (search_panel.js).
+    this.search = new SearchPanel(document.getElementById("inbox"), {
+      onOpen: (roomId, messageId) => this.openFound(roomId, messageId),
+    });
     this.canned = new CannedPicker(this.view.input, this.view.form, () => this.view.roomId, api.cannedResponses);
     // The customer record beside the conversation (customer_sidebar.js).
     this.customer = new CustomerSidebar(document.getElementById("customer-sidebar"), {
@@ -442,6 +447,21 @@ class App {
       this.loadExtras(roomId);
       this.view.focusInput();
     }
+  }
+
+  // A search result: its conversation (fetched when the inbox does not hold it, an old
+  // one for instance), scrolled to the message found.
+  async openFound(roomId, messageId) {
+    if (!this.store.rooms.has(roomId)) {
+      try {
+        this.onRoom(await api.getRoom(roomId));
+      } catch (err) {
+        if (err.status !== 401) this.toast(err.code);
+        return;
+      }
+    }
+    this.open(roomId);
+    if (messageId) revealMessage(messageId);
   }
 
   // What live events would have brought had the console been open: the FAQ

@@ -70,3 +70,33 @@ def test_an_agent_inserts_a_canned_response_with_a_slash(
     box.press("Enter")  # the list is closed: Enter sends
     expect(console_message(page, "Terima kasih. Halo Pengunjung")).to_be_visible()
     shopper.close()
+
+
+def test_an_agent_searches_and_opens_a_result_at_the_message(
+    page: Page, live_server: ServerProcess
+) -> None:
+    shopper = Shopper(live_server)
+    needle = unique("Nomor resi Kalimantan")
+    first = shopper.request("send", client_msg_id="s1", body=needle)
+    for i in range(3):
+        shopper.request("send", client_msg_id=f"s{i + 2}", body=f"pesan lain {i}")
+    room_id = first["message"]["room_id"]
+
+    login(page, live_server)
+    box = page.get_by_test_id("search-input")
+    box.fill(needle.split()[-1])  # the unique word
+    box.press("Enter")
+    results = page.get_by_test_id("search-result")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Kalimantan")
+    expect(page.get_by_test_id("inbox-tab-all")).to_be_hidden()
+    results.first.click()
+
+    found = page.locator(f'[data-message-id="{first["message"]["id"]}"]')
+    expect(found).to_have_attribute("data-found", "true")
+    expect(found).to_be_in_viewport()
+    assert room_id in page.url
+    # Closing the search brings the inbox back.
+    page.get_by_test_id("search-clear").click()
+    expect(page.get_by_test_id("inbox-tab-all")).to_be_visible()
+    shopper.close()
