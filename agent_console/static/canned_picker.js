@@ -30,7 +30,6 @@ export class CannedPicker {
     host.prepend(this.list);
     setAttr(input, "aria-controls", "canned-list");
     setAttr(input, "aria-autocomplete", "list");
-    setAttr(input, "aria-expanded", "false");
     input.addEventListener("input", () => this.update());
     // Capture: ahead of the reply box's own Enter-sends handler.
     input.addEventListener("keydown", (e) => this.onKey(e), true);
@@ -103,7 +102,6 @@ export class CannedPicker {
       );
     });
     this.list.hidden = false;
-    setAttr(this.input, "aria-expanded", "true");
     setAttr(this.input, "aria-activedescendant", this.matches.length ? `canned-${this.active}` : null);
   }
 
@@ -111,7 +109,6 @@ export class CannedPicker {
     if (!this.open) return;
     this.list.hidden = true;
     this.matches = [];
-    setAttr(this.input, "aria-expanded", "false");
     setAttr(this.input, "aria-activedescendant", null);
   }
 

@@ -54,7 +54,7 @@ export class SearchPanel {
     this.results.addEventListener("click", (e) => {
       const item = e.target.closest("[data-room-id], [data-customer-id]");
       if (!item) return;
-      if (item.dataset.roomId) this.onOpen(item.dataset.roomId, item.dataset.messageId);
+      if (item.dataset.roomId) this.onOpen(item.dataset.roomId, item.dataset.foundMessage);
       else location.assign(`/console/customers/${encodeURIComponent(item.dataset.customerId)}`);
     });
   }
@@ -118,7 +118,7 @@ export class SearchPanel {
           class: "item search__item",
           "data-testid": "search-result",
           "data-room-id": it.room_id,
-          "data-message-id": m.id,
+          "data-found-message": m.id,
           title: fullTime(m.created_at),
         },
         h("span", { class: "item__name", text: who }),
@@ -131,7 +131,7 @@ export class SearchPanel {
 
 // Scroll the conversation to a message found by search and mark it, once drawn.
 export function revealMessage(messageId, tries = 50) {
-  const el = document.querySelector(`[data-message-id="${CSS.escape(messageId)}"]`);
+  const el = document.querySelector(`#conv-messages [data-message-id="${CSS.escape(messageId)}"]`);
   if (!el) {
     if (tries > 0) setTimeout(() => revealMessage(messageId, tries - 1), 100);
     return;

@@ -92,7 +92,7 @@ def test_an_agent_searches_and_opens_a_result_at_the_message(
     expect(page.get_by_test_id("inbox-tab-all")).to_be_hidden()
     results.first.click()
 
-    found = page.locator(f'[data-message-id="{first["message"]["id"]}"]')
+    found = page.locator(f'[data-testid="message"][data-message-id="{first["message"]["id"]}"]')
     expect(found).to_have_attribute("data-found", "true")
     expect(found).to_be_in_viewport()
     assert room_id in page.url
