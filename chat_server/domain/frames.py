@@ -143,6 +143,15 @@ class Assign:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand a conversation to another agent, with a note for them (stored as a private note)."""
+
+    room_id: str
+    agent_id: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Resolve:
     room_id: str
 
@@ -172,6 +181,7 @@ Command = (
     | Join
     | Leave
     | Assign
+    | Transfer
     | Resolve
     | Reopen
     | SetStatus
@@ -321,6 +331,15 @@ def _assign(data: dict[str, Any]) -> Assign:
     return Assign(_str(data, "room_id"), _str(data, "agent_id", optional=True))
 
 
+def _transfer(data: dict[str, Any]) -> Transfer:
+    if "team_id" in data:
+        raise bad("teams are not available yet: transfer to an 'agent_id'")
+    note = data.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_BODY_CHARS):
+        raise bad(f"'note' must be a string of at most {MAX_BODY_CHARS} characters")
+    return Transfer(_str(data, "room_id"), _str(data, "agent_id"), (note or "").strip() or None)
+
+
 def _status(data: dict[str, Any]) -> SetStatus:
     status = data.get("status")
     if status not in ("online", "away", "offline"):
@@ -371,6 +390,8 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return _faq_feedback(data)
         case "assign" if client == "agent":
             return _assign(data)
+        case "transfer" if client == "agent":
+            return _transfer(data)
         case "resolve" if client == "agent":
             return Resolve(_str(data, "room_id"))
         case "reopen" if client == "agent":

@@ -342,6 +342,41 @@ class ChatService:
         for outcome in outcomes:
             await self._publish(outcome)
         return [o.room for o in outcomes]
+    async def transfer(self, viewer: Viewer, room_id: str, agent_id: str, note: str | None) -> Room:
+        """Give the conversation to another agent of the site, with a handover note stored as
+        a private note; the receiver gets a `transfer` event. Their cap does not bind it (a
+        person chose them); the slot it frees is filled from the queue in the same write."""
+        target = await agent_store.get_agent(self.db, viewer.site_id, agent_id)
+        if target is None or not target.active:
+            raise errors.not_found("agent")
+
+        def job(conn: Tx) -> Outcome:
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            if room.kind != "private":
+                raise errors.bad_request("only conversations are transferred")
+            if room.assignee_id == target.id:
+                raise SapaError(ErrorCode.CONFLICT, f"{target.name} already has it")
+            out = Outcome(room)
+            change = rooms.assign(room.status, room.assignee_id, target.id, target.name)
+            out.room = _apply(conn, room, change, out)
+            if note:
+                out.messages.append(
+                    room_store.append_message(conn, out.room, "note", note, viewer.author)
+                )
+                out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
+            self._after_change(conn, out, online)
+            return out
+
+        online = await self.online_agents(viewer.site_id)
+        room = await self._run_room_change(job)
+        handover = {
+            "type": "transfer",
+            "room_id": room.id,
+            "from": viewer.author.as_dict(),
+            "note": note,
+        }
+        await self.bus.publish(Event.frame(viewer.site_id, (audience.agent(target.id),), handover))
+        return room
 
     async def resolve(self, viewer: Viewer, room_id: str) -> Room:
         return await self._transition(viewer, room_id, rooms.resolve)

@@ -186,6 +186,9 @@ class AgentSession(ChatSession):
         match cmd:
             case f.Assign():
                 return {"room": (await chat.assign(viewer, cmd.room_id, cmd.agent_id)).as_dict()}
+            case f.Transfer():
+                room = await chat.transfer(viewer, cmd.room_id, cmd.agent_id, cmd.note)
+                return {"room": room.as_dict()}
             case f.Resolve():
                 return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
             case f.Reopen():

@@ -173,3 +173,60 @@ async def test_manual_sites_send_no_queue_frames(env: Env) -> None:
     widget, _ = await env.widget("a")
     await widget.request("send", client_msg_id="m", body="halo")
     assert [f for f in await widget.drain(0.3) if f["type"] == "queue"] == []
+
+
+async def test_transfer_with_a_handover_note_frees_the_slot_for_the_queue(env: Env) -> None:
+    site = env.sites["a"]
+    assert (await put_routing(env, {"mode": "round_robin", "default_cap": 1})).status_code == 200
+    owner, *_ = await env.agent(site.owner_email)
+    await owner.request("status", status="away")  # the owner takes nothing from the queue
+    agent, *_ = await env.agent(site.agent_email)
+    first, _ = await env.widget("a")
+    second, _ = await env.widget("a")
+    room = (await first.request("send", client_msg_id="m", body="satu"))["message"]["room_id"]
+    waiting = (await second.request("send", client_msg_id="m", body="dua"))["message"]["room_id"]
+    assert queue_in_db(env) == [waiting]
+
+    done = await agent.request(
+        "transfer", room_id=room, agent_id=site.owner_id, note="Pelanggan VIP, minta refund"
+    )
+    assert done["type"] == "ack", done
+    assert done["room"]["assignee"]["id"] == site.owner_id
+    told = await owner.event("transfer", room_id=room)
+    assert told["note"] == "Pelanggan VIP, minta refund"
+    assert told["from"]["id"] == site.agent_id
+    notes = env.sql(
+        "SELECT body, author_id FROM messages WHERE room_id = ? AND kind = 'note'", (room,)
+    )
+    assert [(n["body"], n["author_id"]) for n in notes] == [
+        ("Pelanggan VIP, minta refund", site.agent_id)
+    ]
+    # The transferring agent's slot went to the oldest waiting conversation, in the same write.
+    row = env.sql("SELECT assignee_id FROM rooms WHERE id = ?", (waiting,))[0]
+    assert row["assignee_id"] == site.agent_id
+    # The shopper never sees the note.
+    assert all(f.get("message", {}).get("kind") != "note" for f in await first.drain(0.3))
+
+
+async def test_bad_transfers_are_refused(env: Env) -> None:
+    site = env.sites["a"]
+    agent, *_ = await env.agent(site.agent_email)
+    widget, _ = await env.widget("a")
+    room = (await widget.request("send", client_msg_id="m", body="halo"))["message"]["room_id"]
+    cases = [
+        ({"agent_id": env.sites["b"].agent_id}, "not_found"),  # another site's agent
+        ({"agent_id": "agt_nobody"}, "not_found"),
+        ({"team_id": "team_1", "agent_id": site.owner_id}, "bad_request"),
+        ({"agent_id": site.owner_id, "note": "x" * 4001}, "bad_request"),
+        ({"agent_id": site.owner_id, "note": 5}, "bad_request"),
+        ({}, "bad_request"),
+    ]
+    for fields, code in cases:
+        answer = await agent.request("transfer", room_id=room, **fields)
+        assert answer["type"] == "error" and answer["code"] == code, (fields, answer)
+    ok = await agent.request("transfer", room_id=room, agent_id=site.owner_id)
+    assert ok["type"] == "ack"
+    again = await agent.request("transfer", room_id=room, agent_id=site.owner_id)
+    assert again["code"] == "conflict"
+    other_room = await agent.request("transfer", room_id="room_elsewhere", agent_id=site.owner_id)
+    assert other_room["code"] == "not_found"
