@@ -9,6 +9,7 @@ import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { CannedPicker } from "./canned_picker.js";
 import { SearchPanel, revealMessage } from "./search_panel.js";
+import { TransferForm } from "./transfer_form.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
@@ -49,11 +50,16 @@ class App {
       onError: (code) => this.toast(code),
       onReachBottom: () => this.markRead(),
     });
-    // "/" in the reply box: the agent's canned responses (canned_picker.js).
     // Search at the top of the inbox (search_panel.js).
     this.search = new SearchPanel(document.getElementById("inbox"), {
       onOpen: (roomId, messageId) => this.openFound(roomId, messageId),
     });
+    // Hand the conversation over with a note (transfer_form.js).
+    this.transfer = new TransferForm(document.querySelector('[data-testid="conversation-header"]'), this.store, {
+      send: (agentId, note) => this.roomAction("transfer", { agent_id: agentId, note }),
+      roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),
+    });
+    // "/" in the reply box: the agent's canned responses (canned_picker.js).
     this.canned = new CannedPicker(this.view.input, this.view.form, () => this.view.roomId, api.cannedResponses);
     // The customer record beside the conversation (customer_sidebar.js).
     this.customer = new CustomerSidebar(document.getElementById("customer-sidebar"), {
@@ -294,6 +300,10 @@ class App {
         break;
       case "presence":
         this.onPresence(frame);
+        break;
+      case "transfer":
+        // A colleague handed this agent a conversation (docs/protocol.md, "Transfer").
+        this.toastText(TransferForm.text(frame));
         break;
       case "activity":
         // A shopper's FAQ card, click or rating (docs/protocol.md, "Transcript").

@@ -1215,6 +1215,12 @@ const ROUTING_STRINGS = {
     "search.none": "Nothing found.",
     "search.count": "{n, plural, one {# result} other {# results}}",
     "search.note": "Note",
+    "transfer.open": "Transfer",
+    "transfer.to": "Transfer to",
+    "transfer.note": "Handover note for your colleague (only staff see it)",
+    "transfer.submit": "Hand over",
+    "transfer.received": "{name} handed you a conversation.",
+    "transfer.receivedNote": "{name} handed you a conversation: {note}",
   },
   id: {
     "settings.routing": "Pembagian percakapan",
@@ -1235,6 +1241,12 @@ const ROUTING_STRINGS = {
     "search.none": "Tidak ditemukan.",
     "search.count": "{n} hasil",
     "search.note": "Catatan",
+    "transfer.open": "Alihkan",
+    "transfer.to": "Alihkan ke",
+    "transfer.note": "Catatan serah terima untuk rekan (hanya staf yang melihat)",
+    "transfer.submit": "Serahkan",
+    "transfer.received": "{name} menyerahkan percakapan kepada Anda.",
+    "transfer.receivedNote": "{name} menyerahkan percakapan kepada Anda: {note}",
   },
 };
 for (const [lang, strings] of Object.entries(ROUTING_STRINGS)) Object.assign(STRINGS[lang], strings);

@@ -100,3 +100,31 @@ def test_an_agent_searches_and_opens_a_result_at_the_message(
     page.get_by_test_id("search-clear").click()
     expect(page.get_by_test_id("inbox-tab-all")).to_be_visible()
     shopper.close()
+
+
+def test_an_agent_transfers_a_conversation_with_a_handover_note(
+    page: Page, live_server: ServerProcess
+) -> None:
+    shopper = Shopper(live_server)
+    text = unique("Mau refund pesanan")
+    room_id = shopper.request("send", client_msg_id="t1", body=text)["message"]["room_id"]
+    login(page, live_server)
+    wait_for_room(page, text)
+    room_item(page, room_id).click()
+    page.get_by_test_id("transfer-btn").click()
+    form = page.get_by_test_id("transfer-form")
+    expect(form).to_be_visible()
+    choice = page.get_by_test_id("transfer-agent").locator("option", has_text="Rina").first
+    page.get_by_test_id("transfer-agent").select_option(choice.get_attribute("value"))
+    page.get_by_test_id("transfer-note").fill("Sudah dicek, tinggal proses refund")
+    page.get_by_test_id("transfer-submit").click()
+    expect(form).to_be_hidden()
+    note = page.locator('[data-testid="message"][data-kind="note"]').filter(
+        has_text="Sudah dicek, tinggal proses refund"
+    )
+    expect(note).to_be_visible()
+    expect(page.locator("#conv-assignee")).to_contain_text("Rina")
+    # The shopper never sees the note.
+    seen = [f for f in shopper.events if f.get("type") == "message"]
+    assert all(f["message"]["kind"] != "note" for f in seen)
+    shopper.close()
