@@ -138,7 +138,7 @@ def _route(
 
     Runs inside the write that freed a slot or queued a room, so the counts it reads are
     the committed truth plus this write: no cap is ever passed, no room given twice, on any
-    number of processes (SQLite: one writer at a time; PostgreSQL: SERIALIZABLE, retried).
+    number of processes (SQLite: one writer at a time; PostgreSQL: batches take turns on a lock).
     """
     settings = routing_store.settings(conn, site_id)
     if not settings.automatic:
