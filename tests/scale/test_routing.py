@@ -1,6 +1,7 @@
 """Auto-assignment across two processes: caps hold and the queue keeps arrival order.
 
-Site "b" routes here (the other scale tests use site "a" only).
+On one SQLite file (the scale cluster) and on two hosts of one PostgreSQL. Site "b" routes
+here (the other scale tests use site "a" only).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import asyncio
 from typing import Any
 
 from tests.conftest import timeout
-from tests.scale.conftest import Cluster
-from tests.server.conftest import WsClient
+from tests.scale.conftest import Cluster, Node
+from tests.scale.test_pg_hosts import TwoHosts, nodes, two_hosts  # noqa: F401 (fixtures)
+from tests.server.conftest import SiteFixture, WsClient, sql_rows
 
 SHOPPERS = 50
 CAP = 3
@@ -28,7 +30,21 @@ async def test_fifty_at_once_through_two_processes_fill_two_caps_and_queue_the_r
     cluster: Cluster,
 ) -> None:
     a, b = cluster.nodes
-    site = cluster.sites["b"]
+    await fifty_at_once(a, b, cluster.sites["b"], cluster.db_path)
+
+
+async def test_fifty_at_once_through_two_postgresql_hosts(
+    two_hosts: TwoHosts,  # noqa: F811
+    nodes: list[Node],  # noqa: F811
+) -> None:
+    a, b = nodes
+    await fifty_at_once(a, b, two_hosts.sites["b"], two_hosts.db_url)
+
+
+async def fifty_at_once(a: Node, b: Node, site: SiteFixture, db: str) -> None:
+    def query(sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return sql_rows(db, sql, params)
+
     api = {"Authorization": f"Bearer {site.creds.api_token}"}
     set_up = await a.http.put(
         "/api/v1/site", json={"routing": {"mode": "round_robin", "default_cap": CAP}}, headers=api
@@ -55,7 +71,7 @@ async def test_fifty_at_once_through_two_processes_fill_two_caps_and_queue_the_r
     assert all(ack["type"] == "ack" for ack in acks), acks
     widget_of = {ack["message"]["room_id"]: w for ack, w in zip(acks, widgets, strict=True)}
 
-    rows = cluster.query(
+    rows = query(
         "SELECT r.id, r.assignee_id, r.status, r.queue_seq, m.created_at FROM rooms r"
         " JOIN messages m ON m.room_id = r.id AND m.seq = 1"
         " WHERE r.site_id = ? AND r.kind = 'private' ORDER BY r.queue_seq",
@@ -83,9 +99,9 @@ async def test_fifty_at_once_through_two_processes_fill_two_caps_and_queue_the_r
     done = await agent.request("resolve", room_id=mine[0], wait=timeout(10))
     assert done["type"] == "ack", done
     oldest = queued[0]["id"]
-    after = cluster.query("SELECT status, assignee_id FROM rooms WHERE id = ?", (oldest,))[0]
+    after = query("SELECT status, assignee_id FROM rooms WHERE id = ?", (oldest,))[0]
     assert (after["status"], after["assignee_id"]) == ("assigned", site.agent_id)
-    waiting = cluster.query(
+    waiting = query(
         "SELECT id FROM rooms WHERE site_id = ? AND kind = 'private' AND status = 'queued'"
         " AND assignee_id IS NULL ORDER BY queue_seq",
         (site.creds.site_id,),
