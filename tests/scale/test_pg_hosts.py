@@ -45,8 +45,9 @@ class TwoHosts:
 
 
 @pytest.fixture(scope="module")
-def two_hosts(pg_server: PgServer) -> Iterator[TwoHosts]:
-    db_url = pg_server.create_database("two_hosts")
+def two_hosts(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[TwoHosts]:
+    # One database per module that uses the fixture (tests/scale/test_routing.py does too).
+    db_url = pg_server.create_database("two_hosts_" + request.module.__name__.rsplit(".", 1)[-1])
     sites = asyncio.run(seed(db_url))
     redis = RedisServer()
     redis.start()
