@@ -342,6 +342,7 @@ class ChatService:
         for outcome in outcomes:
             await self._publish(outcome)
         return [o.room for o in outcomes]
+
     async def transfer(self, viewer: Viewer, room_id: str, agent_id: str, note: str | None) -> Room:
         """Give the conversation to another agent of the site, with a handover note stored as
         a private note; the receiver gets a `transfer` event. Their cap does not bind it (a

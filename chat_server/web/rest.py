@@ -8,8 +8,7 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.services.presence import roster
-from chat_server.web.context import AppContext, context_of
-from chat_server.web.jsonbody import read_json
+from chat_server.web.context import context_of
 from chat_server.web.rest_auth import authenticate
 
 ROOM_KINDS = {"private", "public"}
@@ -88,29 +87,6 @@ async def list_agents(request: Request) -> JSONResponse:
     return JSONResponse({"items": [{**a, "cap": caps.get(a["id"])} for a in items]})
 
 
-async def update_agent(request: Request) -> JSONResponse:
-    """PATCH /api/v1/agents/{id} (owners): the fields given change, the rest stay."""
-    viewer = await authenticate(request)
-    if viewer.role != "owner":
-        raise errors.forbidden("only the site's owners may change agents")
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise errors.bad_request("send a JSON object")
-    ctx, agent_id = context_of(request), request.path_params["agent_id"]
-    out = {"id": agent_id}
-    out.update(await _cap_change(ctx, viewer.site_id, agent_id, data))
-    return JSONResponse(out)
-
-
-async def _cap_change(
-    ctx: AppContext, site_id: str, agent_id: str, data: dict[str, object]
-) -> dict[str, object]:
-    """`cap`: how many open conversations routing gives the agent (null: the site's default)."""
-    if "cap" not in data:
-        return {}
-    return {"cap": await ctx.routing.set_cap(site_id, agent_id, data["cap"])}
-
-
 routes = [
     Route("/api/v1/rooms", list_rooms),
     Route("/api/v1/rooms/{room_id}", get_room),
@@ -118,5 +94,4 @@ routes = [
     Route("/api/v1/rooms/{room_id}/suggestions", room_suggestions),
     Route("/api/v1/rooms/{room_id}/activity", room_activity),
     Route("/api/v1/agents", list_agents),
-    Route("/api/v1/agents/{agent_id}", update_agent, methods=["PATCH"]),
 ]

@@ -89,10 +89,20 @@ async def revoke_invitation(request: Request) -> Response:
 
 
 async def update_agent(request: Request) -> Response:
+    """PATCH /api/v1/agents/{id} (owners): name, role and active (the team), and `cap`
+    (how many open conversations routing gives the agent; null: the site's default)."""
     viewer = await authenticate(request)
     ctx = context_of(request)
-    agent = await ctx.team.update(viewer, request.path_params["agent_id"], await _object(request))
-    return JSONResponse(agent.public())
+    agent_id = request.path_params["agent_id"]
+    data = await _object(request)
+    extra: dict[str, Any] = {}
+    if "cap" in data:
+        require_owner(viewer)
+        extra["cap"] = await ctx.routing.set_cap(viewer.site_id, agent_id, data.pop("cap"))
+        if not data:
+            return JSONResponse({"id": agent_id, **extra})
+    agent = await ctx.team.update(viewer, agent_id, data)
+    return JSONResponse({**agent.public(), **extra})
 
 
 async def reset_link(request: Request) -> Response:
