@@ -21,6 +21,7 @@ serialization failure) and the writer retries with short sleeps until a deadline
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import contextlib
@@ -58,7 +59,7 @@ class Retry(Exception):
     """A job hit a conflict with another writer: the whole batch is run again."""
 
 
-class Database:
+class Database(abc.ABC):
     """The store of one process; `chat_server.store.open_database(url)` picks the backend."""
 
     path: str
@@ -75,8 +76,8 @@ class Database:
         self.bulk_chunks = 0
 
     @property
-    def backend(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def backend(self) -> str: ...
 
     # -- the public API ------------------------------------------------------
 
@@ -110,41 +111,43 @@ class Database:
 
     async def checkpoint(self) -> None:
         """Make deleted data leave the write-ahead log (after an erase, for instance)."""
+        return None  # a backend without a log of its own to fold has nothing to do
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
     # -- what a backend provides -----------------------------------------------
 
-    async def _open_readers(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def _open_readers(self) -> None: ...
 
-    async def _close_readers(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def _close_readers(self) -> None: ...
 
+    @abc.abstractmethod
     def _connect(self) -> Any:
         """The writer's connection, schema migrated; called again after a lost connection."""
-        raise NotImplementedError
 
-    def _disconnect(self, conn: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _disconnect(self, conn: Any) -> None: ...
 
+    @abc.abstractmethod
     def _tx(self, conn: Any) -> Tx:
         """What jobs receive: the connection itself, or an adapter speaking `?` SQL."""
-        raise NotImplementedError
 
-    def _begin(self, conn: Any, bulk: bool) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _begin(self, conn: Any, bulk: bool) -> None: ...
 
     def _end_bulk(self, conn: Any) -> None:
         """Undo what `_begin(bulk=True)` changed on the connection, after the transaction."""
+        return None
 
+    @abc.abstractmethod
     def _is_retryable(self, exc: BaseException) -> bool:
         """A conflict with another writer: the batch may run again from the start."""
-        raise NotImplementedError
 
     def _is_lost(self, exc: BaseException) -> bool:
         """The connection to the database is gone (server down, restarted, unreachable)."""
