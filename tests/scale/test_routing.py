@@ -26,6 +26,15 @@ async def place_told(widget: WsClient, room_id: str, position: int) -> dict[str,
     return max(frames, key=lambda f: f["version"])
 
 
+async def all_told(widget_of: dict[str, WsClient], order: list[str]) -> None:
+    """Every waiting widget is told its place in `order` (watched side by side: each watch
+    lingers to catch a later, crossing frame)."""
+    told = await asyncio.gather(
+        *(place_told(widget_of[room], room, place) for place, room in enumerate(order, start=1))
+    )
+    assert [t["position"] for t in told] == list(range(1, len(order) + 1)), told
+
+
 async def test_fifty_at_once_through_two_processes_fill_two_caps_and_queue_the_rest(
     cluster: Cluster,
 ) -> None:
@@ -90,9 +99,7 @@ async def fifty_at_once(a: Node, b: Node, site: SiteFixture, db: str) -> None:
     stamps = [r["created_at"] for r in rows]
     assert stamps == sorted(stamps)
     assert [r["id"] for r in rows[: 2 * CAP]] == [r["id"] for r in rows if r["assignee_id"]]
-    for place, row in enumerate(queued, start=1):
-        told = await place_told(widget_of[row["id"]], row["id"], place)
-        assert told["position"] == place, (place, told)
+    await all_told(widget_of, [r["id"] for r in queued])
 
     # A slot frees on one process: the oldest waiting conversation is given at once.
     mine = [r["id"] for r in rows if r["assignee_id"] == site.agent_id]
@@ -107,8 +114,6 @@ async def fifty_at_once(a: Node, b: Node, site: SiteFixture, db: str) -> None:
         (site.creds.site_id,),
     )
     assert [r["id"] for r in waiting] == [r["id"] for r in queued[1:]]
-    for place, row in enumerate(waiting, start=1):
-        told = await place_told(widget_of[row["id"]], row["id"], place)
-        assert told["position"] == place, (place, told)
+    await all_told(widget_of, [r["id"] for r in waiting])
     await owner.close()
     await agent.close()
