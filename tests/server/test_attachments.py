@@ -482,9 +482,41 @@ async def test_a_flood_of_uploads_from_one_token_is_limited(env: Env) -> None:
         *(widget_upload(env, token, b"hi %d" % i, "a.txt") for i in range(40))
     )
     statuses = [r.status_code for r in codes]
-    assert statuses.count(201) <= 10 and 429 in statuses
+    assert statuses.count(201) <= 11 and 429 in statuses
     # Another shopper is not held up by it.
     assert (await widget_upload(env, other, b"hello", "a.txt")).status_code == 201
+
+
+# One upload per shopper at once, then one every 20 s; the site's shoppers together 2, then
+# one every 10 s: no test run is fast or slow enough for a token to come back meanwhile.
+@pytest.mark.settings(
+    uploads_per_minute=3, uploads_per_minute_per_site=6, agent_uploads_per_minute=30
+)
+async def test_uploads_are_limited_per_shopper_and_per_site_with_a_retry_time_agents_apart(
+    env: Env,
+) -> None:
+    tokens = [(await shopper(env))[1] for _ in range(3)]
+    assert (await widget_upload(env, tokens[0], b"one", "a.txt")).status_code == 201
+    again = await widget_upload(env, tokens[0], b"two", "a.txt")
+    assert again.status_code == 429
+    error = again.json()["error"]
+    assert error["code"] == "rate_limited" and 1 <= error["retry_after"] <= 20
+    assert again.headers["retry-after"] == str(error["retry_after"])
+    assert str(error["retry_after"]) in error["message"]
+    # A refused upload took nothing: the second shopper still finds the site's second one.
+    assert (await widget_upload(env, tokens[1], b"three", "a.txt")).status_code == 201
+    site_full = await widget_upload(env, tokens[2], b"four", "a.txt")
+    assert site_full.status_code == 429 and 1 <= site_full.json()["error"]["retry_after"] <= 10
+    # The other site's shoppers, and this site's agents, draw on allowances of their own.
+    _, elsewhere = await shopper(env, "b")
+    assert (await widget_upload(env, elsewhere, b"five", "a.txt", site="b")).status_code == 201
+    for n in range(5):
+        await agent_upload(env, b"chart %d" % n, "chart.txt")
+    # The refusals were answered in full: the server still serves the flooded shopper's
+    # messages (and the widget's outbox retries the upload after retry_after).
+    client, _ = await env.widget("a", token=tokens[0])
+    sent = await client.request("send", client_msg_id="after-flood", body="masih bisa?")
+    assert sent["type"] == "ack", sent
 
 
 # -- public rooms ---------------------------------------------------------------------------
