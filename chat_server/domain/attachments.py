@@ -23,6 +23,9 @@ from chat_server.errors import ErrorCode, SapaError
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 FILE_TYPES = (*IMAGE_TYPES, "application/pdf", "text/plain")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# What an owner may set a site's limit to (`max_upload_bytes`); refused bodies are read to
+# their end up to 64 MB (web/uploads.py), so the highest limit stays below that.
+UPLOAD_LIMIT_RANGE = (1024, 50 * 1024 * 1024)
 MAX_PER_MESSAGE = 10
 MAX_NAME_CHARS = 200
 # Decoded images above this many pixels are refused before they are decoded
@@ -218,6 +221,16 @@ def check_for_message(
         raise SapaError(ErrorCode.FORBIDDEN, "this room does not take visitors' images")
     if any(not a.is_image for a in attachments):
         raise SapaError(ErrorCode.FORBIDDEN, "visitors may post images only in public rooms")
+
+
+def upload_limit(value: Any) -> int:
+    """A site's upload limit as an owner sets it (`max_upload_bytes`), in bytes."""
+    low, high = UPLOAD_LIMIT_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SapaError(
+            ErrorCode.BAD_REQUEST, f"'max_upload_bytes' must be a whole number from {low} to {high}"
+        )
+    return value
 
 
 # -- upload allowances ---------------------------------------------------------

@@ -411,11 +411,26 @@ async def test_a_file_over_the_site_limit_is_refused_while_it_streams(env: Env) 
     assert (await widget_upload(env, token, png(), "fine.png")).status_code == 201
 
 
-async def test_the_limit_is_per_site(env: Env) -> None:
-    env.sql(
-        "UPDATE sites SET max_upload_bytes = 1000 WHERE id = ?", (env.sites["a"].creds.site_id,)
+async def test_the_limit_is_per_site_and_its_owner_sets_it(env: Env) -> None:
+    assert env.http is not None
+    site = await env.http.get("/api/v1/site", headers=api(env))
+    assert site.json()["max_upload_bytes"] == 10 * 1024 * 1024
+    for wrong in (1023, 50 * 1024 * 1024 + 1, "2000", True, 2000.5):
+        refused = await env.http.put(
+            "/api/v1/site", json={"max_upload_bytes": wrong}, headers=api(env)
+        )
+        assert refused.status_code == 400, wrong
+    _, _, agent_headers, csrf = await env.agent(env.sites["a"].agent_email)
+    not_owner = await env.http.put(
+        "/api/v1/site",
+        json={"max_upload_bytes": 2048},
+        headers={**agent_headers, "x-csrf-token": csrf, "origin": env.url},
     )
+    assert not_owner.status_code == 403
+    changed = await env.http.put("/api/v1/site", json={"max_upload_bytes": 1024}, headers=api(env))
+    assert changed.status_code == 200 and changed.json()["max_upload_bytes"] == 1024
     _, token = await shopper(env)
+    assert (await widget_upload(env, token, b"x" * 1024, "a.txt")).status_code == 201
     assert (await widget_upload(env, token, b"x" * 2000, "a.txt")).status_code == 413
     _, token_b = await shopper(env, "b")
     assert (await widget_upload(env, token_b, b"x" * 2000, "a.txt", site="b")).status_code == 201
