@@ -10,22 +10,20 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
-import httpx
 import pytest
 
-from chat_server.config import Settings
-from tests.conftest import free_port
-from tests.server.conftest import Env, SiteFixture, run_server, seed
+from tests.server.conftest import Env, SiteFixture, seed
 from tests.server.test_attachments import PDF, png
-from tests.server.test_attachments_s3 import BUCKET, bucket_keys, s3_endpoint  # noqa: F401
-from tests.system.test_db_copy import sapa
+from tests.server.test_attachments_s3 import (  # noqa: F401 (s3_endpoint: a fixture)
+    BUCKET,
+    bucket_keys,
+    s3_client,
+    s3_endpoint,
+)
+from tests.system.test_db_copy import sapa, serving
 
 
 @dataclass
@@ -35,19 +33,6 @@ class Source:
     token: str
     room_id: str
     files: dict[str, bytes]  # attachment id -> the bytes its link served on the source
-
-
-@asynccontextmanager
-async def serving(db: Path, sites: dict[str, SiteFixture], **files: Any) -> AsyncIterator[Env]:
-    settings = Settings(db_path=str(db), port=free_port(), **files)
-    async with aclosing(run_server(settings)) as server:
-        url = await anext(server)
-        async with httpx.AsyncClient(base_url=url) as http:
-            env = Env(url, settings, sites, http)
-            try:
-                yield env
-            finally:
-                await env.close_sockets()
 
 
 async def served_files(env: Env, token: str, room_id: str) -> dict[str, bytes]:
@@ -76,7 +61,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
 
 async def build_source(db: Path) -> Source:
     sites = await seed(str(db))
-    async with serving(db, sites) as env:
+    async with serving(str(db), sites) as env:
         assert env.http is not None
         client, session = await env.widget("a")
         token = session["token"]
@@ -126,17 +111,11 @@ async def test_files_move_with_the_database_and_on_to_s3_and_back(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "files: 3 copied, 0 already there, 0 missing, 0 corrupt" in done.stderr
-    async with serving(target, source.sites) as env:
+    async with serving(str(target), source.sites) as env:
         assert await served_files(env, source.token, source.room_id) == source.files
 
     # Local directory to a bucket: the copy serves from the bucket alone.
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     try:
         bucket = s3_url(s3_endpoint, "copied")
@@ -145,7 +124,9 @@ async def test_files_move_with_the_database_and_on_to_s3_and_back(
         assert up.returncode == 0, up.stderr
         assert len(bucket_keys(s3_endpoint)) == 3
         empty = tmp_path / "unused-files"
-        async with serving(target, source.sites, files_storage=bucket, files_dir=str(empty)) as env:
+        async with serving(
+            str(target), source.sites, files_storage=bucket, files_dir=str(empty)
+        ) as env:
             assert await served_files(env, source.token, source.room_id) == source.files
         # Run again (an interrupted copy is simply repeated): nothing is copied twice.
         again = sapa("files", "copy", "--db", str(target), "--from", str(target.parent / "files"),
@@ -156,7 +137,7 @@ async def test_files_move_with_the_database_and_on_to_s3_and_back(
         back = tmp_path / "back"
         down = sapa("files", "copy", "--db", str(target), "--from", bucket, "--to", str(back))
         assert down.returncode == 0, down.stderr
-        async with serving(target, source.sites, files_dir=str(back)) as env:
+        async with serving(str(target), source.sites, files_dir=str(back)) as env:
             assert await served_files(env, source.token, source.room_id) == source.files
     finally:
         for key in bucket_keys(s3_endpoint):
