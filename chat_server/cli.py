@@ -21,6 +21,7 @@ from chat_server.services import (
     db_copy,
     demo,
     faq_cli,
+    file_copy,
     public_rooms,
     sites,
     storage,
@@ -131,6 +132,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     copy.add_argument("--from", dest="source", required=True, help="SQLite file or database URL")
     copy.add_argument("--to", dest="target", required=True, help="SQLite file or database URL")
+    copy.add_argument("--files-from", help="then copy the files too: from this directory or s3://")
+    copy.add_argument("--files-to", help="... to this directory or s3:// URL")
+    files = commands.add_parser("files", help="move an installation's files").add_subparsers(
+        dest="action", required=True
+    )
+    files_copy = with_db(
+        files.add_parser(
+            "copy", help="copy every file the database names to other storage, checking each"
+        )
+    )
+    files_copy.add_argument(
+        "--from", dest="source", required=True, help="files directory or s3://bucket/prefix?..."
+    )
+    files_copy.add_argument(
+        "--to", dest="target", required=True, help="files directory or s3://bucket/prefix?..."
+    )
     return parser
 
 
@@ -301,7 +318,34 @@ def _faq(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _files_copy(db_url: str, source: str, target: str) -> int:
+    if not source.startswith("s3://") and not Path(source.removeprefix("file://")).is_dir():
+        print(f"sapa: no files directory at {source}", file=sys.stderr)
+        return 2
+
+    def progress(seen: int, copied: int) -> None:
+        print(f"copying files: {seen} looked at, {copied} copied", file=sys.stderr)
+
+    report = asyncio.run(
+        _with_db(db_url, lambda db: file_copy.copy_installation_files(db, source, target, progress))
+    )
+    for key in report.missing:
+        print(f"  MISSING in {source}: {key}", file=sys.stderr)
+    for key in report.corrupt:
+        print(f"  CORRUPT in {source} (bytes do not match the key): {key}", file=sys.stderr)
+    print(
+        f"files: {report.copied} copied, {report.present} already there,"
+        f" {len(report.missing)} missing, {len(report.corrupt)} corrupt",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
 def _db_copy(args: argparse.Namespace) -> int:
+    if (args.files_from is None) != (args.files_to is None):
+        print("sapa: give both --files-from and --files-to, or neither", file=sys.stderr)
+        return 2
+
     def progress(phase: str, table: str, done: int, total: int) -> None:
         if phase == "verify":
             print(f"verifying {table}: {total} rows", file=sys.stderr)
@@ -318,6 +362,15 @@ def _db_copy(args: argparse.Namespace) -> int:
         return 1
     rows = sum(t.rows for t in report.tables)
     print(f"copied and verified {len(report.tables)} tables, {rows} rows", file=sys.stderr)
+    if args.files_from is not None:
+        return _files_copy(args.target, args.files_from, args.files_to)
+    beside = Settings(db_path=args.source).files_root
+    if not args.source.startswith(("postgresql://", "postgres://")) and os.path.isdir(beside):
+        print(
+            f"sapa: the files in {beside} were not copied: run `sapa files copy` too"
+            " (or give --files-from and --files-to)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -396,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
             return _room_create(args, settings)
         if args.command == "db":
             return _db_copy(args)
+        if args.command == "files":
+            return _files_copy(settings.db_path, args.source, args.target)
         return _agent(args, settings)
     except SapaError as exc:
         print(f"sapa: {exc.message}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from chat_server.domain.attachments import UploadLimits
 from chat_server.domain.public_rooms import (
     ADDRESS_POSTS_PER_MINUTE,
     NEW_IDENTITY_POSTS,
@@ -86,6 +87,9 @@ class Settings:
     files_url: str | None = None
     files_link_ttl: int = 3600
     uploads_per_minute: int = 30
+    # All of a site's shoppers together, and each agent (agents never count in the site's).
+    uploads_per_minute_per_site: int = 300
+    agent_uploads_per_minute: int = 120
 
     def __post_init__(self) -> None:
         if self.db_pool < 1:
@@ -152,6 +156,12 @@ class Settings:
             "files_url": env.get("SAPA_FILES_URL") or None,
             "files_link_ttl": int(env.get("SAPA_FILES_LINK_TTL", d.files_link_ttl)),
             "uploads_per_minute": int(env.get("SAPA_UPLOADS_PER_MINUTE", d.uploads_per_minute)),
+            "uploads_per_minute_per_site": int(
+                env.get("SAPA_UPLOADS_PER_MINUTE_PER_SITE", d.uploads_per_minute_per_site)
+            ),
+            "agent_uploads_per_minute": int(
+                env.get("SAPA_AGENT_UPLOADS_PER_MINUTE", d.agent_uploads_per_minute)
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -163,6 +173,12 @@ class Settings:
         if self.db_path.startswith(("postgresql://", "postgres://")):
             return "sapa-files"
         return os.path.join(os.path.dirname(os.path.abspath(self.db_path)), "files")
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(
+            self.uploads_per_minute, self.uploads_per_minute_per_site, self.agent_uploads_per_minute
+        )
 
     @property
     def post_limits(self) -> PostLimits:

@@ -82,6 +82,7 @@
       // Files: attach, paste or drop; a preview before sending; thumbnails, tap for full size
       attach: 'Lampirkan foto atau file', removeFile: 'Hapus {name}', retry: 'Coba lagi',
       uploading: 'Mengunggah\u2026', fileLost: 'File tidak tersedia lagi; lampirkan ulang.',
+      rAttach: 'Lampirkan foto', imagesOnly: 'Di ruang ini hanya foto yang bisa dikirim.',
       image: 'Gambar', openImage: 'Buka gambar {name}', closeImage: 'Tutup gambar',
       older: 'Memuat pesan lama\u2026', rEmpty: 'Belum ada pesan. Ayo mulai bertanya!',
       nameAsk: 'Pilih nama tampilan untuk menulis di komunitas:', namePh: 'Nama tampilan',
@@ -136,6 +137,7 @@
       pinned: 'Pinned', answered: 'Answered by staff', quoteGone: 'This message was removed.',
       attach: 'Attach a photo or file', removeFile: 'Remove {name}', retry: 'Retry',
       uploading: 'Uploading\u2026', fileLost: 'The file is no longer available; attach it again.',
+      rAttach: 'Attach a photo', imagesOnly: 'Only photos can be posted in this room.',
       image: 'Image', openImage: 'Open image {name}', closeImage: 'Close image',
       older: 'Loading older messages\u2026', rEmpty: 'No messages yet. Ask the first question!',
       nameAsk: 'Choose a display name to write in the community:', namePh: 'Display name',
@@ -297,7 +299,7 @@ input{margin:0;font:inherit;color:inherit}
 .rmeta button{display:inline-flex;align-items:center;gap:3px;font-size:11.5px;font-weight:600;color:#4b5563}.rmeta button:hover{color:var(--accent)}
 .rmeta svg{width:13px;height:13px}.done{color:#047857;font-weight:600}
 .flash .bubble{animation:flash 1.4s}@keyframes flash{0%,50%{box-shadow:0 0 0 3px #f59e0b}}
-.rfoot{background:#fff;border-top:1px solid #eceef2}.rfoot .composer{border-top:0}
+.rfoot{background:#fff;border-top:1px solid #eceef2}.rfoot .composer{border-top:0}.rfoot .tray{border-top:0}.attach[hidden]{display:none}
 .rfoot .err{padding:8px 16px 0}.rnote{padding:0 16px 7px;font-size:11px;color:#6b7280}
 .replying{display:flex;align-items:center;gap:6px;padding:7px 8px 0 16px;font-size:12px;color:#4b5563}.replying svg{flex:none;width:14px}.rq{flex:1}
 .nameform{display:flex;flex-wrap:wrap;gap:8px;padding:10px 14px 2px;font-size:12.5px;color:#4b5563}
@@ -365,7 +367,10 @@ input{margin:0;font:inherit;color:inherit}
 <div class="replying" hidden>${ICONS.reply}<span class="rq"></span><button class="faq-hide" type="button">${ICONS.x}</button></div>
 <form class="nameform" hidden><label></label><input data-testid="sapa-name-input" maxlength="40" autocomplete="nickname">
 <button class="btn" type="submit" data-testid="sapa-name-save"></button></form>
-<form class="composer"><textarea data-testid="sapa-room-input" rows="1" maxlength="${MAX_BODY}"></textarea>
+<div class="tray rtray" data-testid="sapa-room-tray" hidden></div>
+<form class="composer"><button class="attach rattach" type="button" data-testid="sapa-room-attach" hidden>${ICONS.clip}</button>
+<input class="rfileinput" type="file" data-testid="sapa-room-file" accept="image/*" multiple hidden>
+<textarea data-testid="sapa-room-input" rows="1" maxlength="${MAX_BODY}"></textarea>
 <button class="sendbtn" type="submit" data-testid="sapa-room-send" disabled>${ICONS.send}</button></form>
 <div class="rnote"></div></div></div></div>
 <div class="foot"><a class="help" data-testid="sapa-help-link" target="_blank" rel="noopener"></a>
@@ -414,7 +419,10 @@ input{margin:0;font:inherit;color:inherit}
     wanted: store.get('community') === true, // join at every welcome: this visitor uses it
     replyTo: null,      // the message being answered
     posting: false,     // a send is under way
-    waiting: null, cmid: null // the text last sent and its client_msg_id, reused by a retry
+    waiting: null, cmid: null, // the text last sent and its client_msg_id, reused by a retry
+    // Photos for the next post, where the room takes visitors' images; each one's upload
+    // id once uploaded (a post retried after a refusal does not upload them again).
+    files: [], uploaded: new Map()
   };
   // FAQ answers: the live list above the input while typing, and the cards shown after
   // the shopper's messages. Cards are not stored by the server, so they live here (across reconnects).
@@ -507,6 +515,7 @@ input{margin:0;font:inherit;color:inherit}
       nameForm: q('.nameform'), nameLabel: q('.nameform label'), nameInput: q('.nameform input'),
       nameSave: q('.nameform button'), rform: q('.rfoot .composer'), rinput: q('.rfoot textarea'),
       rsend: q('.rfoot .sendbtn'), rnote: q('.rnote'),
+      rtray: q('.rtray'), rattach: q('.rattach'), rfileInput: q('.rfileinput'),
       tray: q('.tray'), attach: q('.attach'), fileInput: q('.fileinput'),
       lightbox: q('.lightbox'), lightClose: q('.lightbox button')
     };
@@ -1424,6 +1433,7 @@ input{margin:0;font:inherit;color:inherit}
       ui.panel.classList.remove('dropping');
       if (!e.dataTransfer || !e.dataTransfer.files.length) return;
       e.preventDefault();
+      if (state.tab !== 'chat' && roomTakesImages()) return addRoomFiles(e.dataTransfer.files);
       if (state.tab !== 'chat') setTab('chat');
       addFiles(e.dataTransfer.files);
     });
@@ -1441,11 +1451,12 @@ input{margin:0;font:inherit;color:inherit}
     ui.input.focus();
   }
 
-  function renderTray() {
-    ui.tray.textContent = '';
-    ui.tray.hidden = !tray.length;
-    tray.forEach((f, i) => {
-      const chip = ui.tray.appendChild(el('div', 'chip'));
+  // The chat's tray, or (`box`, `list`, `changed`) the open room's.
+  function renderTray(box = ui.tray, list = tray, changed = onInput) {
+    box.textContent = '';
+    box.hidden = !list.length;
+    list.forEach((f, i) => {
+      const chip = box.appendChild(el('div', 'chip'));
       chip.dataset.testid = 'sapa-tray-item';
       if (/^image\//.test(f.type)) {
         const img = chip.appendChild(el('img'));
@@ -1458,7 +1469,7 @@ input{margin:0;font:inherit;color:inherit}
       x.type = 'button';
       x.innerHTML = ICONS.x; // static icon
       x.setAttribute('aria-label', t('removeFile', { name: f.name || t('image') }));
-      x.addEventListener('click', () => { tray.splice(i, 1); renderTray(); onInput(); });
+      x.addEventListener('click', () => { list.splice(i, 1); renderTray(box, list, changed); changed(); });
     });
   }
 
@@ -1544,7 +1555,12 @@ input{margin:0;font:inherit;color:inherit}
         markFailed(id, err.message || t('failed'));
         return false;
       }
-      // Offline, rate-limited or the server away: the outbox keeps it and tries again.
+      // Too many uploads: the server says how long to wait, and the outbox waits that long.
+      if (res.status === 429 && err.retry_after > 0) {
+        setTimeout(() => sendEntry(entry), err.retry_after * 1000);
+        return false;
+      }
+      // Offline or the server away: the outbox keeps it and tries again.
       entry.tries = (entry.tries || 0) + 1;
       if (entry.tries >= UPLOAD_TRIES) { markFailed(id, err.message || t('failed')); return false; }
       setTimeout(() => sendEntry(entry), 2000 * entry.tries);
@@ -1956,6 +1972,18 @@ input{margin:0;font:inherit;color:inherit}
 
   function bindCommunity() {
     ui.back.addEventListener('click', () => openRoom(null));
+    ui.rattach.addEventListener('click', () => ui.rfileInput.click());
+    ui.rfileInput.addEventListener('change', () => {
+      addRoomFiles(ui.rfileInput.files);
+      ui.rfileInput.value = '';
+    });
+    ui.rinput.addEventListener('paste', (e) => {
+      const files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length && roomTakesImages()) {
+        e.preventDefault();
+        addRoomFiles(files);
+      }
+    });
     ui.rform.addEventListener('submit', (e) => { e.preventDefault(); post(); });
     enterSends(ui.rinput, post);
     ui.rinput.addEventListener('input', () => {
@@ -1980,6 +2008,8 @@ input{margin:0;font:inherit;color:inherit}
     ui.rempty.textContent = t('rEmpty');
     ui.rinput.setAttribute('placeholder', t('rPlaceholder'));
     ui.rsend.setAttribute('aria-label', t('send'));
+    ui.rattach.title = t('rAttach');
+    ui.rattach.setAttribute('aria-label', t('rAttach'));
     ui.rnote.textContent = t('rNote');
     ui.rcancel.setAttribute('aria-label', t('cancelReply'));
     ui.nameLabel.textContent = t('nameAsk');
@@ -2238,6 +2268,7 @@ input{margin:0;font:inherit;color:inherit}
     const R = id ? roomOf(id) : null;
     community.openId = R ? R.id : null;
     community.waiting = null;
+    if (community.files.length) setRoomFiles([]); // photos picked for the room left behind
     setReply(null);
     ui.clist.hidden = !!R;
     ui.roomView.hidden = !R;
@@ -2288,7 +2319,53 @@ input{margin:0;font:inherit;color:inherit}
     const R = roomOf(community.openId);
     const closed = !R || !!R.info.archived;
     ui.rinput.disabled = closed;
-    ui.rsend.disabled = closed || community.posting || !ui.rinput.value.trim();
+    // Visitors' photos only where the room's owner allowed them (`visitor_images`).
+    const images = roomTakesImages();
+    ui.rattach.hidden = !images;
+    ui.rattach.disabled = community.posting;
+    if (!images && community.files.length) setRoomFiles([]);
+    const empty = !ui.rinput.value.trim() && !community.files.length;
+    ui.rsend.disabled = closed || community.posting || empty;
+  }
+
+  function roomTakesImages() {
+    const R = roomOf(community.openId);
+    return !!R && !R.info.archived && R.info.visitor_images === true;
+  }
+
+  // The server decides by the bytes; this only keeps what it would refuse out of the tray.
+  function addRoomFiles(list) {
+    const picked = Array.from(list || []);
+    const photos = picked.filter((f) => /^image\/(jpeg|png|webp|gif)$/.test(f.type));
+    if (photos.length < picked.length) showRoomError(t('imagesOnly'), 'forbidden');
+    setRoomFiles(community.files.concat(photos).slice(0, 10));
+    ui.rinput.focus();
+  }
+
+  function setRoomFiles(files) {
+    community.files = files;
+    for (const f of community.uploaded.keys()) if (!files.includes(f)) community.uploaded.delete(f);
+    renderTray(ui.rtray, community.files, composerState);
+    composerState();
+  }
+
+  // Upload the post's photos not uploaded yet; their ids, or throws what `refused` shows.
+  async function uploadRoomFiles(files) {
+    const ids = [];
+    for (const f of files) {
+      if (!community.uploaded.has(f)) {
+        showRoomError(t('uploading'));
+        const res = await uploadFile(f, f.name || 'photo', () => {});
+        const err = (res.data && res.data.error) || {};
+        if (!res.ok || !res.data || !res.data.attachment) {
+          throw res.status ? { code: err.code || 'internal', message: err.message || '' } : { code: 'disconnected' };
+        }
+        community.uploaded.set(f, res.data.attachment.id);
+      }
+      ids.push(community.uploaded.get(f));
+    }
+    if (files.length) showRoomError(null);
+    return ids;
   }
 
   const isAnswer = (m) => !!m.reply_to && !!m.author && m.author.kind === 'agent';
@@ -2424,19 +2501,23 @@ input{margin:0;font:inherit;color:inherit}
   async function post() {
     const R = roomOf(community.openId);
     const body = ui.rinput.value;
-    if (!R || !body.trim() || community.posting || R.info.archived) return;
+    const files = community.files.slice();
+    if (!R || (!body.trim() && !files.length) || community.posting || R.info.archived) return;
     if (!store.get(nameKey())) return askName();
-    // One id per text, so that a retry after a lost ack is stored once.
-    if (community.waiting !== body) community.cmid = uuid();
-    community.waiting = body;
+    // One id per text (and photos), so that a retry after a lost ack is stored once.
+    const what = body + '\u0000' + files.map((f) => f.name + f.size).join('/');
+    if (community.waiting !== what) community.cmid = uuid();
+    community.waiting = what;
     const frame = { type: 'send', room_id: R.id, client_msg_id: community.cmid, body };
     if (community.replyTo) frame.reply_to = community.replyTo.id;
     community.posting = true;
     composerState();
     try {
+      if (files.length) frame.attachments = await uploadRoomFiles(files);
       const ack = await request(frame);
       community.waiting = null;
       if (ack.message) onRoomMessage(ack.message, true);
+      if (files.length) setRoomFiles(community.files.filter((f) => !files.includes(f)));
       if (ui.rinput.value === body) ui.rinput.value = '';
       grow(ui.rinput);
       setReply(null);
@@ -2580,7 +2661,9 @@ input{margin:0;font:inherit;color:inherit}
     // Files picked or waiting to upload belong to this shopper only.
     tray.splice(0);
     for (const k in blobs) delete blobs[k];
-    if (ui) renderTray();
+    community.files = [];
+    community.uploaded.clear();
+    if (ui) { renderTray(); renderTray(ui.rtray, community.files, composerState); }
     if (!keepStorage) {
       saveOutbox();
       if (state.customerId) store.del(nameKey());

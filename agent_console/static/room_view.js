@@ -35,12 +35,14 @@ export class RoomView {
     this.renameForm = q("#room-rename");
     this.renameInput = q('[data-testid="room-rename-input"]');
     this.archiveBtn = q('[data-testid="room-archive-btn"]');
+    this.imagesBox = q('[data-testid="room-visitor-images"]'); // owners only
     this.upBtn = q('[data-testid="room-move-up"]');
     this.downBtn = q('[data-testid="room-move-down"]');
     this.replying = q('[data-testid="room-replying-to"]');
 
     this.slowSelect.addEventListener("change", () => ctrl.setSlowMode(Number(this.slowSelect.value)));
     this.unpinBtn.addEventListener("click", () => ctrl.pin(null));
+    this.imagesBox?.addEventListener("change", () => ctrl.setVisitorImages(this.imagesBox.checked));
     this.pinnedEl.addEventListener("click", (e) => {
       if (e.target.closest("button")) return;
       const id = this.pinnedEl.dataset.messageId;
@@ -151,6 +153,9 @@ export class RoomView {
       setText(this.pinnedEl.querySelector(".room-pinned__body"), pinned.body);
     }
 
+    if (this.imagesBox && document.activeElement !== this.imagesBox) {
+      this.imagesBox.checked = !!room.visitor_images;
+    }
     if (this.archiveBtn) {
       setText(this.archiveBtn, t(room.archived ? "rooms.unarchive" : "rooms.archive"));
       setAttr(this.archiveBtn, "data-archived", room.archived ? "true" : "false");

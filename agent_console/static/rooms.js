@@ -481,6 +481,13 @@ export class PublicRooms {
     else this.app.scheduleRender();
   }
 
+  // Whether visitors may post images in the open room (owners; off by default).
+  async setVisitorImages(on) {
+    const ack = await this.request("room_settings", { room_id: this.openId, visitor_images: on });
+    if (ack?.room) this.upsert(ack.room);
+    else this.app.scheduleRender();
+  }
+
   async mute(customerId, minutes) {
     const roomId = this.openId;
     const ack = await this.request("mute", { room_id: roomId, customer_id: customerId, minutes });

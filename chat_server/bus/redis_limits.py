@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from chat_server.bus.redis import RedisBus
-from chat_server.domain.public_rooms import Allowance
+from chat_server.domain.throttle import Allowance
 
 log = logging.getLogger(__name__)
 TIMEOUT = 0.5  # a post waits at most this long for Redis, then counts in this process
 PREFIX = "sapa:posts:"
+UPLOADS_PREFIX = "sapa:uploads:"  # the same buckets for uploads (services/files.py)
 
 # KEYS: buckets. ARGV: now, then (rate per second, burst, tokens a new bucket starts with)
 # for each bucket. Answers 0 (taken from every bucket) or the whole seconds to wait (nothing
@@ -59,8 +60,9 @@ return 0
 
 
 class RedisPostAllowances:
-    def __init__(self, bus: RedisBus) -> None:
+    def __init__(self, bus: RedisBus, prefix: str = PREFIX) -> None:
         self.bus = bus
+        self.prefix = prefix
 
     def _client(self) -> Redis | None:
         return self.bus.redis
@@ -71,7 +73,7 @@ class RedisPostAllowances:
         redis = self._client()
         if redis is None:
             return None
-        keys = [PREFIX + a.key for a in allowances]
+        keys = [self.prefix + a.key for a in allowances]
         args: list[float] = [time.time()]
         for a in allowances:
             args += [a.rate, a.burst, a.start]
@@ -86,7 +88,7 @@ class RedisPostAllowances:
         redis = self._client()
         if redis is None:
             return
-        keys = [PREFIX + a.key for a in allowances]
+        keys = [self.prefix + a.key for a in allowances]
         try:
             await asyncio.wait_for(
                 redis.eval(_GIVE_BACK, len(keys), *keys, *(a.burst for a in allowances)), TIMEOUT

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+from chat_server.domain.throttle import Allowance
 from chat_server.errors import ErrorCode, SapaError
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 FILE_TYPES = (*IMAGE_TYPES, "application/pdf", "text/plain")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# What an owner may set a site's limit to (`max_upload_bytes`); refused bodies are read to
+# their end up to 64 MB (web/uploads.py), so the highest limit stays below that.
+UPLOAD_LIMIT_RANGE = (1024, 50 * 1024 * 1024)
 MAX_PER_MESSAGE = 10
 MAX_NAME_CHARS = 200
 # Decoded images above this many pixels are refused before they are decoded
@@ -217,3 +221,57 @@ def check_for_message(
         raise SapaError(ErrorCode.FORBIDDEN, "this room does not take visitors' images")
     if any(not a.is_image for a in attachments):
         raise SapaError(ErrorCode.FORBIDDEN, "visitors may post images only in public rooms")
+
+
+def upload_limit(value: Any) -> int:
+    """A site's upload limit as an owner sets it (`max_upload_bytes`), in bytes."""
+    low, high = UPLOAD_LIMIT_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SapaError(
+            ErrorCode.BAD_REQUEST, f"'max_upload_bytes' must be a whole number from {low} to {high}"
+        )
+    return value
+
+
+# -- upload allowances ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    """Uploads a minute (0 turns a limit off), each in bursts of a third of it.
+
+    A shopper's token has its own allowance, and all of a site's shoppers share one, so
+    a flood from throwaway tokens still stops; agents have their own, larger allowance and
+    never use up the shoppers' one (staff sending a catalogue must not lock shoppers out).
+    """
+
+    per_uploader: int = 30
+    per_site: int = 300
+    per_agent: int = 120
+
+
+def _allowance(key: str, per_minute: int) -> Allowance:
+    burst = float(max(1, per_minute // 3))
+    return Allowance(key, per_minute / 60, burst, burst)
+
+
+def upload_allowances(
+    limits: UploadLimits, site_id: str, uploader_kind: str, uploader_id: str
+) -> list[Allowance]:
+    """Every allowance one upload takes from (none: no limit)."""
+    if uploader_kind == "agent":
+        return [_allowance(f"a:{uploader_id}", limits.per_agent)] if limits.per_agent else []
+    out = []
+    if limits.per_uploader:
+        out.append(_allowance(f"c:{uploader_id}", limits.per_uploader))
+    if limits.per_site:
+        out.append(_allowance(f"s:{site_id}", limits.per_site))
+    return out
+
+
+class UploadsThrottled(SapaError):
+    """Too many uploads: `retry_after` whole seconds until the next one may go."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, f"too many uploads; wait {retry_after} s")
+        self.retry_after = retry_after

@@ -32,6 +32,7 @@ class Site:
     business_hours: dict[str, Any] = field(default_factory=dict)
     away_message: dict[str, Any] = field(default_factory=dict)
     email_settings: dict[str, Any] = field(default_factory=dict)
+    max_upload_bytes: int = 10 * 1024 * 1024  # photos and files (domain/attachments.py)
 
 
 @dataclass(frozen=True, slots=True)

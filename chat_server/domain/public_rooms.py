@@ -17,7 +17,7 @@ from typing import Any
 
 from chat_server.domain import confusables
 from chat_server.domain.faq_rules import MAX_ANSWER, MAX_QUESTION, FaqFields
-from chat_server.domain.throttle import TokenBucket
+from chat_server.domain.throttle import Allowance, TokenBucket, take_allowances
 from chat_server.errors import ErrorCode, SapaError, bad_request, forbidden
 from chat_server.ids import format_time
 
@@ -332,21 +332,6 @@ class PostKey:
     new_identity: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Allowance:
-    """One token bucket a post takes from: `rate` posts a second, up to `burst`."""
-
-    key: str
-    rate: float
-    burst: float
-    start: float  # tokens a new bucket starts with
-
-
-def _refill(bucket: TokenBucket, now: float) -> None:
-    bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.stamp) * bucket.rate)
-    bucket.stamp = now
-
-
 @dataclass(slots=True)
 class PostThrottle:
     """Posting allowances in public rooms: per visitor, per client address, per room.
@@ -382,28 +367,7 @@ class PostThrottle:
     def wait(self, key: PostKey, now: float) -> int:
         """Take one post from every allowance; 0 when allowed, else the whole seconds until
         the next one may go (and nothing is taken)."""
-        wanted = []
-        for allowance in self.allowances(key):
-            bucket = self.buckets.get(allowance.key)
-            if bucket is None:
-                if len(self.buckets) >= self.max_keys:
-                    self._forget_idle(now)
-                bucket = TokenBucket(allowance.rate, allowance.burst, allowance.start, now)
-                self.buckets[allowance.key] = bucket
-            _refill(bucket, now)
-            wanted.append(bucket)
-        short = [b for b in wanted if b.tokens < 1]
-        if short:
-            return max(max(1, math.ceil((1 - b.tokens) / b.rate)) for b in short)
-        for bucket in wanted:
-            bucket.tokens -= 1
-        return 0
-
-    def _forget_idle(self, now: float) -> None:
-        # A bucket idle long enough to be full again: forgetting it changes nothing.
-        self.buckets = {
-            k: b for k, b in self.buckets.items() if b.tokens + (now - b.stamp) * b.rate < b.burst
-        }
+        return take_allowances(self.buckets, self.allowances(key), now, self.max_keys)
 
 
 # -- rooms -------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -129,3 +131,46 @@ class KeyedBuckets:
             # More keys than that at once (a spread-out flood) defeats a per-key limit
             # anyway; a per-site limit still holds.
             self.buckets.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """One token bucket an action takes from: `rate` actions a second, up to `burst`.
+
+    The same shape counts in one process (`take_allowances`) and across processes
+    (bus/redis_limits.py), so both limit alike.
+    """
+
+    key: str
+    rate: float
+    burst: float
+    start: float  # tokens a new bucket starts with
+
+
+def take_allowances(
+    buckets: dict[str, TokenBucket], allowances: Iterable[Allowance], now: float, max_keys: int
+) -> int:
+    """Take one from every allowance, or from none: 0 when taken, else the whole seconds
+    until the scarcest one has a token again. `buckets` is the caller's, kept bounded."""
+    wanted = []
+    for allowance in allowances:
+        bucket = buckets.get(allowance.key)
+        if bucket is None:
+            if len(buckets) >= max_keys:
+                # A bucket idle long enough to be full again: forgetting it changes nothing.
+                idle = [
+                    k for k, b in buckets.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst
+                ]
+                for key in idle:
+                    del buckets[key]
+            bucket = TokenBucket(allowance.rate, allowance.burst, allowance.start, now)
+            buckets[allowance.key] = bucket
+        bucket.tokens = min(bucket.burst, bucket.tokens + (now - bucket.stamp) * bucket.rate)
+        bucket.stamp = now
+        wanted.append(bucket)
+    short = [b for b in wanted if b.tokens < 1]
+    if short:
+        return max(max(1, math.ceil((1 - b.tokens) / b.rate)) for b in short)
+    for bucket in wanted:
+        bucket.tokens -= 1
+    return 0

@@ -16,16 +16,23 @@ import json
 import logging
 import time
 import zipfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from chat_server.domain import attachments as rules
 from chat_server.domain.access import Viewer
-from chat_server.domain.attachments import Attachment, FileRefused, Variant
-from chat_server.domain.throttle import KeyedBuckets
+from chat_server.domain.attachments import (
+    Attachment,
+    FileRefused,
+    UploadLimits,
+    UploadsThrottled,
+    Variant,
+)
+from chat_server.domain.throttle import Allowance, TokenBucket, take_allowances
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time, new_id, new_secret, now_iso
 from chat_server.services import images
@@ -38,6 +45,12 @@ from chat_server.store.sql import Tx
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 3600.0
+
+
+class SharedAllowances(Protocol):
+    """Allowances every process draws on (bus/redis_limits.py); None: Redis is away."""
+
+    async def take(self, allowances: Sequence[Allowance]) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +70,16 @@ class FileService:
         db: Database,
         storage: BlobStorage,
         *,
-        per_minute: float = 30,
-        burst: float = 10,
+        limits: UploadLimits | None = None,
         image_workers: int = 2,
     ) -> None:
         self.db = db
         self.storage = storage
-        # Uploads per uploader (token or agent), per process.
-        self.rate = KeyedBuckets(per_minute, burst)
+        self.limits = limits or UploadLimits()
+        # Upload allowances counted in this process; with Redis (`shared`) every process
+        # draws on the same ones, and this process's count only while Redis is away.
+        self.buckets: dict[str, TokenBucket] = {}
+        self.shared: SharedAllowances | None = None
         # Decoding is CPU and memory: a few images at a time per process, the rest wait,
         # on threads of their own (few threads, few malloc arenas holding freed pixels).
         self._decoders = ThreadPoolExecutor(image_workers, thread_name_prefix="sapa-images")
@@ -75,10 +90,16 @@ class FileService:
     async def max_bytes(self, site_id: str) -> int:
         return await store.max_upload(self.db, site_id)
 
-    def admit(self, viewer: Viewer) -> None:
-        """Refuse an uploader over their rate before their body is read."""
-        if not self.rate.take(f"{viewer.kind}:{viewer.id}", time.monotonic()):
-            raise SapaError(ErrorCode.RATE_LIMITED, "too many uploads; wait a minute")
+    async def admit(self, viewer: Viewer) -> None:
+        """Refuse an upload over its allowances before its body is read."""
+        allowances = rules.upload_allowances(self.limits, viewer.site_id, viewer.kind, viewer.id)
+        if not allowances:
+            return
+        wait = await self.shared.take(allowances) if self.shared is not None else None
+        if wait is None:
+            wait = take_allowances(self.buckets, allowances, time.monotonic(), 50_000)
+        if wait:
+            raise UploadsThrottled(wait)
 
     def scratch_file(self) -> Path:
         return scratch_file(self.storage)

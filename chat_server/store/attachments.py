@@ -220,3 +220,21 @@ def move_room(conn: Tx, from_room: str, to_room: str) -> None:
 async def max_upload(db: Database, site_id: str) -> int:
     row = await db.fetch_one("SELECT max_upload_bytes FROM sites WHERE id = ?", (site_id,))
     return int(row["max_upload_bytes"]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBlobs:
+    """The blobs one upload names (a file copy walks these)."""
+
+    id: str
+    blob_key: str
+    thumb_key: str | None
+
+
+async def blobs_after(db: Database, after: str, limit: int = 500) -> list[UploadBlobs]:
+    """Uploads by id, the first `limit` after `after` ("" for the first page)."""
+    rows = await db.fetch_all(
+        "SELECT id, blob_key, thumb_key FROM attachments WHERE id > ? ORDER BY id LIMIT ?",
+        (after, limit),
+    )
+    return [UploadBlobs(r["id"], r["blob_key"], r["thumb_key"]) for r in rows]

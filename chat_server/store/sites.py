@@ -34,6 +34,7 @@ def row_to_site(row: Row) -> Site:
         business_hours=json.loads(row["business_hours"]),
         away_message=json.loads(row["away_message"]),
         email_settings=json.loads(row["email_settings"]),
+        max_upload_bytes=row["max_upload_bytes"],
     )
 
 
@@ -118,7 +119,7 @@ async def list_sites(db: Database) -> list[Site]:
 JSON_SETTINGS = frozenset(
     {"domains", "prechat", "business_hours", "away_message", "email_settings"}
 )
-SETTINGS = frozenset({"name", "greeting", "locale", "color"}) | JSON_SETTINGS
+SETTINGS = frozenset({"name", "greeting", "locale", "color", "max_upload_bytes"}) | JSON_SETTINGS
 
 
 def update_site(conn: Tx, site_id: str, changes: Mapping[str, object]) -> None:

@@ -237,9 +237,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.files_storage or settings.files_root,
                 Path(settings.files_root) / ".incoming",
             ),
-            per_minute=settings.uploads_per_minute,
-            burst=max(1, settings.uploads_per_minute // 3),
+            limits=settings.upload_limits,
         )
+        if settings.redis_url:
+            from chat_server.bus.redis import RedisBus
+            from chat_server.bus.redis_limits import UPLOADS_PREFIX, RedisPostAllowances
+
+            assert isinstance(bus, RedisBus)
+            # Upload allowances too: a flood spread over the replicas is one flood.
+            files.shared = RedisPostAllowances(bus, prefix=UPLOADS_PREFIX)
         auth = ConsoleAuth(db, bus, settings)
         ctx = AppContext(
             settings=settings,

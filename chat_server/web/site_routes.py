@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from chat_server import errors
 from chat_server.domain import business_hours
+from chat_server.domain.attachments import upload_limit
 from chat_server.domain.identity import USER_HASH_SNIPPETS
 from chat_server.domain.mail import REPLY_DELAY_S
 from chat_server.domain.models import Site
@@ -39,6 +40,7 @@ def site_view(site: Site) -> dict[str, Any]:
         "business_hours": business_hours.stored(site.business_hours).to_json(),
         "away_message": site.away_message,
         "email": email_settings(site),
+        "max_upload_bytes": site.max_upload_bytes,
     }
 
 
@@ -85,6 +87,8 @@ def _changes(data: Any) -> dict[str, Any]:
         out["away_message"] = _away(data["away_message"])
     if "email" in data:
         out["email_settings"] = _email(data["email"])
+    if "max_upload_bytes" in data:
+        out["max_upload_bytes"] = upload_limit(data["max_upload_bytes"])
     return out
 
 

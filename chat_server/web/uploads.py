@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from chat_server.domain.access import Viewer
-from chat_server.domain.attachments import FileRefused, content_disposition
+from chat_server.domain.attachments import FileRefused, UploadsThrottled, content_disposition
 from chat_server.domain.origins import origin_allowed
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services import widget_sessions
@@ -169,7 +169,7 @@ async def _drain(stream: AsyncIterator[bytes], seen: int) -> None:
 
 async def _store_upload(request: Request, viewer: Viewer) -> Response:
     ctx = context_of(request)
-    ctx.files.admit(viewer)
+    await ctx.files.admit(viewer)
     limit = await ctx.files.max_bytes(viewer.site_id)
     received, name = await receive_file(request, ctx, limit)
     attachment = await ctx.files.upload(viewer, received, name)
@@ -177,7 +177,13 @@ async def _store_upload(request: Request, viewer: Viewer) -> Response:
 
 
 def _refusal(exc: SapaError) -> JSONResponse:
-    response = JSONResponse({"error": exc.as_dict()}, status_code=exc.http_status)
+    error: dict[str, object] = {**exc.as_dict()}
+    headers = {}
+    if isinstance(exc, UploadsThrottled):
+        # Clients wait this long before trying again (the widget's outbox does).
+        error["retry_after"] = exc.retry_after
+        headers["retry-after"] = str(exc.retry_after)
+    response = JSONResponse({"error": error}, status_code=exc.http_status, headers=headers)
     if exc.code == ErrorCode.TOO_LARGE:
         # The rest of the body is not read: the connection cannot be reused.
         response.headers["connection"] = "close"

@@ -292,6 +292,18 @@ def test_owner_creates_renames_and_archives_rooms(
     expect(room_item(agent, new_name)).to_have_count(1)
     expect(widget_room_row(asker, new_name)).to_be_visible()
 
+    # Visitors' photos, off by default: the widget's attach button follows live.
+    images = agent.get_by_test_id("room-visitor-images")
+    expect(images).not_to_be_checked()
+    widget_room_row(asker, new_name).click()
+    attach = asker.get_by_test_id("sapa-room-attach")
+    expect(attach).to_be_hidden()
+    images.check()
+    expect(attach).to_be_visible()
+    images.uncheck()
+    expect(attach).to_be_hidden()
+    asker.get_by_test_id("sapa-room-back").click()
+
     # Moved above the default room.
     agent.get_by_test_id("room-move-up").click()
     names = agent.get_by_test_id("room-item").locator(".item__name")

@@ -7,10 +7,12 @@ Fixtures (tests/e2e/conftest.py): `live_server` is a fresh `sapa serve --demo`.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, WebSocketRoute, expect
 
 from tests.conftest import ServerProcess, timeout
@@ -364,3 +366,58 @@ def test_english_labels(page: Page, live_server: ServerProcess) -> None:
     page.get_by_test_id("sapa-name-input").fill("Shop Official")
     page.get_by_test_id("sapa-name-save").click()
     expect(page.get_by_test_id("sapa-room-error")).to_contain_text("look like the shop staff")
+
+
+def test_visitors_post_photos_where_the_room_allows_them_and_hiding_withdraws_them(
+    page: Page, second_page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    reader, writer = page, second_page
+    open_community(reader, live_server.url)
+    open_community(writer, live_server.url)
+    room_id = open_room(writer)
+    open_room(reader)
+    attach = writer.get_by_test_id("sapa-room-attach")
+    expect(attach).to_be_hidden()  # off by default
+    staff.request({"type": "room_settings", "room_id": room_id, "visitor_images": True})
+    try:
+        expect(attach).to_be_visible()
+        out = io.BytesIO()
+        Image.new("RGB", (640, 480), (220, 120, 20)).save(out, "PNG")
+        # A PDF is the chat's business: here it stays out of the tray, said so.
+        writer.get_by_test_id("sapa-room-file").set_input_files(
+            [
+                {"name": "warna.png", "mimeType": "image/png", "buffer": out.getvalue()},
+                {"name": "nota.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n"},
+            ]
+        )
+        expect(writer.get_by_test_id("sapa-room-error")).to_contain_text("hanya foto")
+        expect(
+            writer.get_by_test_id("sapa-room-tray").get_by_test_id("sapa-tray-item")
+        ).to_have_count(1)
+        post(writer, "Warnanya beda dengan foto toko")
+        writer.get_by_test_id("sapa-name-input").fill("Sari")
+        writer.get_by_test_id("sapa-name-save").click()
+        expect(writer.get_by_test_id("sapa-room-tray")).to_be_hidden()
+
+        seen = message_with(reader, "Warnanya beda")
+        photo = seen.get_by_test_id("sapa-image")
+        expect(photo).to_have_count(1)
+        expect(photo.locator("img")).to_have_js_property("complete", True)
+        assert photo.locator("img").evaluate("img => img.naturalWidth") > 0
+        photo.click()
+        full = reader.get_by_test_id("sapa-lightbox").locator("img")
+        expect(full).to_have_js_property("complete", True)
+        assert full.evaluate("img => img.naturalWidth") == 640
+        reader.get_by_test_id("sapa-lightbox-close").click()
+
+        # The staff hide it: gone for the visitors, its links with it.
+        message_id = seen.get_attribute("data-message-id") or ""
+        link = photo.locator("img").get_attribute("src") or ""
+        staff.request(
+            {"type": "moderate", "room_id": room_id, "message_id": message_id, "action": "hide"}
+        )
+        expect(message_by_id(reader, message_id)).to_have_count(0)
+        assert reader.request.get(link).status == 404
+    finally:  # the module's later tests use this room
+        staff.request({"type": "room_settings", "room_id": room_id, "visitor_images": False})
+    expect(attach).to_be_hidden()

@@ -46,3 +46,26 @@ async def test_a_photo_uploaded_and_sent_through_one_process_shows_through_the_o
             assert response.headers["x-content-type-options"] == "nosniff"
     await widget.close()
     await agent.close()
+
+
+async def test_one_shoppers_uploads_share_one_allowance_across_processes(cluster: Cluster) -> None:
+    a = cluster.nodes[0]
+    site = a.sites["a"]
+    token = await a.widget_token()
+
+    async def upload(n: int) -> int:
+        node = cluster.nodes[n % 2]
+        answer = await node.http.post(
+            "/api/widget/uploads",
+            files={"file": (f"note-{n}.txt", b"note %d" % n, "text/plain")},
+            headers={"authorization": f"Bearer {token}", "origin": site.origin},
+        )
+        if answer.status_code == 429:
+            assert answer.json()["error"]["retry_after"] >= 1
+        return answer.status_code
+
+    # 16 uploads, half through each process: alone, each would let 8 through (bursts of
+    # 10); drawing on one allowance in Redis, 10 go (11 if a token comes back meanwhile).
+    statuses = [await upload(n) for n in range(16)]
+    assert 10 <= statuses.count(201) <= 11 and set(statuses) == {201, 429}, statuses
+    assert {statuses[n] for n in range(1, 16, 2)} >= {201}  # both processes served some

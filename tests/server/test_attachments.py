@@ -411,11 +411,26 @@ async def test_a_file_over_the_site_limit_is_refused_while_it_streams(env: Env) 
     assert (await widget_upload(env, token, png(), "fine.png")).status_code == 201
 
 
-async def test_the_limit_is_per_site(env: Env) -> None:
-    env.sql(
-        "UPDATE sites SET max_upload_bytes = 1000 WHERE id = ?", (env.sites["a"].creds.site_id,)
+async def test_the_limit_is_per_site_and_its_owner_sets_it(env: Env) -> None:
+    assert env.http is not None
+    site = await env.http.get("/api/v1/site", headers=api(env))
+    assert site.json()["max_upload_bytes"] == 10 * 1024 * 1024
+    for wrong in (1023, 50 * 1024 * 1024 + 1, "2000", True, 2000.5):
+        refused = await env.http.put(
+            "/api/v1/site", json={"max_upload_bytes": wrong}, headers=api(env)
+        )
+        assert refused.status_code == 400, wrong
+    _, _, agent_headers, csrf = await env.agent(env.sites["a"].agent_email)
+    not_owner = await env.http.put(
+        "/api/v1/site",
+        json={"max_upload_bytes": 2048},
+        headers={**agent_headers, "x-csrf-token": csrf, "origin": env.url},
     )
+    assert not_owner.status_code == 403
+    changed = await env.http.put("/api/v1/site", json={"max_upload_bytes": 1024}, headers=api(env))
+    assert changed.status_code == 200 and changed.json()["max_upload_bytes"] == 1024
     _, token = await shopper(env)
+    assert (await widget_upload(env, token, b"x" * 1024, "a.txt")).status_code == 201
     assert (await widget_upload(env, token, b"x" * 2000, "a.txt")).status_code == 413
     _, token_b = await shopper(env, "b")
     assert (await widget_upload(env, token_b, b"x" * 2000, "a.txt", site="b")).status_code == 201
@@ -482,9 +497,41 @@ async def test_a_flood_of_uploads_from_one_token_is_limited(env: Env) -> None:
         *(widget_upload(env, token, b"hi %d" % i, "a.txt") for i in range(40))
     )
     statuses = [r.status_code for r in codes]
-    assert statuses.count(201) <= 10 and 429 in statuses
+    assert statuses.count(201) <= 11 and 429 in statuses
     # Another shopper is not held up by it.
     assert (await widget_upload(env, other, b"hello", "a.txt")).status_code == 201
+
+
+# One upload per shopper at once, then one every 20 s; the site's shoppers together 2, then
+# one every 10 s: no test run is fast or slow enough for a token to come back meanwhile.
+@pytest.mark.settings(
+    uploads_per_minute=3, uploads_per_minute_per_site=6, agent_uploads_per_minute=30
+)
+async def test_uploads_are_limited_per_shopper_and_per_site_with_a_retry_time_agents_apart(
+    env: Env,
+) -> None:
+    tokens = [(await shopper(env))[1] for _ in range(3)]
+    assert (await widget_upload(env, tokens[0], b"one", "a.txt")).status_code == 201
+    again = await widget_upload(env, tokens[0], b"two", "a.txt")
+    assert again.status_code == 429
+    error = again.json()["error"]
+    assert error["code"] == "rate_limited" and 1 <= error["retry_after"] <= 20
+    assert again.headers["retry-after"] == str(error["retry_after"])
+    assert str(error["retry_after"]) in error["message"]
+    # A refused upload took nothing: the second shopper still finds the site's second one.
+    assert (await widget_upload(env, tokens[1], b"three", "a.txt")).status_code == 201
+    site_full = await widget_upload(env, tokens[2], b"four", "a.txt")
+    assert site_full.status_code == 429 and 1 <= site_full.json()["error"]["retry_after"] <= 10
+    # The other site's shoppers, and this site's agents, draw on allowances of their own.
+    _, elsewhere = await shopper(env, "b")
+    assert (await widget_upload(env, elsewhere, b"five", "a.txt", site="b")).status_code == 201
+    for n in range(5):
+        await agent_upload(env, b"chart %d" % n, "chart.txt")
+    # The refusals were answered in full: the server still serves the flooded shopper's
+    # messages (and the widget's outbox retries the upload after retry_after).
+    client, _ = await env.widget("a", token=tokens[0])
+    sent = await client.request("send", client_msg_id="after-flood", body="masih bisa?")
+    assert sent["type"] == "ack", sent
 
 
 # -- public rooms ---------------------------------------------------------------------------

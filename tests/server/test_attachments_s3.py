@@ -56,15 +56,18 @@ def s3_endpoint() -> Iterator[str]:
         server.wait(timeout(10))
 
 
-def bucket_keys(endpoint: str) -> list[str]:
-    client = boto3.client(
+def s3_client(endpoint: str) -> Any:
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    listed = client.list_objects_v2(Bucket=BUCKET)
+
+
+def bucket_keys(endpoint: str) -> list[str]:
+    listed = s3_client(endpoint).list_objects_v2(Bucket=BUCKET)
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
@@ -72,13 +75,7 @@ def bucket_keys(endpoint: str) -> list[str]:
 async def s3_env(
     tmp_path: Path, seeded_db: tuple[Path, dict[str, SiteFixture]], s3_endpoint: str
 ) -> AsyncIterator[Env]:
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = s3_client(s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     storage = f"s3://test:test@{BUCKET}/shop?endpoint={s3_endpoint}&region=us-east-1"
     async for environment in env_with(tmp_path, seeded_db, files_storage=storage):

@@ -242,7 +242,7 @@ async def snapshot(env: Env, inst: Installation) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def serving(db: str, sites: dict[str, SiteFixture]) -> AsyncIterator[Env]:
+async def serving(db: str, sites: dict[str, SiteFixture], **extra: Any) -> AsyncIterator[Env]:
     settings = Settings(
         db_path=db,
         port=free_port(),
@@ -250,6 +250,7 @@ async def serving(db: str, sites: dict[str, SiteFixture]) -> AsyncIterator[Env]:
         session_rate_per_address=100_000,
         room_posts_per_address=0,
         room_new_identity_posts=0,
+        **extra,
     )
     async with aclosing(run_server(settings)) as server:
         url = await anext(server)
