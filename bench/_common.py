@@ -267,6 +267,7 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     nice: int = 0  # scheduling priority; negative (root only) shields it from other processes
+    cpus: str = ""  # pin it to these cores (taskset's list, e.g. "0"); "" = anywhere
 
     @property
     def url(self) -> str:
@@ -292,8 +293,9 @@ class ServerProcess:
         # Every simulated shopper comes from 127.0.0.1: no per-address session limit here.
         env["SAPA_SESSION_RATE_PER_ADDRESS"] = "0"
         with open(self.log_path, "wb") as log:
+            pin = ["taskset", "-c", self.cpus] if self.cpus else []
             self.process = subprocess.Popen(
-                self.command(),
+                [*pin, *self.command()],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -343,9 +345,54 @@ class ServerProcess:
                 return
 
 
+@dataclass
+class RelayProcess(ServerProcess):
+    """bench/bare_relay.py, the reference every figure is read against (no database)."""
+
+    compression: bool = False
+
+    def command(self) -> list[str]:
+        relay = str(Path(__file__).resolve().parent / "bare_relay.py")
+        extra = ["--compression"] if self.compression else []
+        return [sys.executable, relay, "--port", str(self.port), *extra]
+
+
 @contextlib.contextmanager
-def running_server(db_path: str, log_path: Path, nice: int = 0) -> Iterator[ServerProcess]:
-    server = ServerProcess(db_path, log_path, nice=nice)
+def running_relay(
+    log_path: Path, cpus: str = "", compression: bool = False
+) -> Iterator[ServerProcess]:
+    relay = RelayProcess("", log_path, cpus=cpus, compression=compression)
+    try:
+        relay.start()
+        yield relay
+    finally:
+        relay.stop()
+
+
+async def open_session(
+    http: httpx.AsyncClient, site_key: str, relay: bool = False
+) -> httpx.Response:
+    """A widget session: Sapa's POST, or the bare relay's GET (websockets reads no request
+    bodies; the round trip is the same)."""
+    if relay:
+        # websockets closes the TCP connection after any plain HTTP answer: say so, so the
+        # client never reuses a closed one (the relay pays a connect per session for it).
+        response = await http.get(
+            "/api/widget/session", params={"site_key": site_key}, headers={"Connection": "close"}
+        )
+    else:
+        response = await http.post(
+            "/api/widget/session", json={"site_key": site_key}, headers={"origin": WIDGET_ORIGIN}
+        )
+    response.raise_for_status()
+    return response
+
+
+@contextlib.contextmanager
+def running_server(
+    db_path: str, log_path: Path, nice: int = 0, cpus: str = ""
+) -> Iterator[ServerProcess]:
+    server = ServerProcess(db_path, log_path, nice=nice, cpus=cpus)
     try:
         server.start()
         yield server

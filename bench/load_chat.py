@@ -23,8 +23,11 @@ import argparse
 import array
 import asyncio
 import contextlib
+import functools
 import math
 import multiprocessing as mp
+import os
+import random
 import secrets
 import sys
 import time
@@ -53,8 +56,10 @@ from _common import (
     install_sigterm_as_interrupt,
     load_average,
     machine_busy_seconds,
+    open_session,
     raise_nofile,
     rss_bytes,
+    running_relay,
     running_server,
     seed_database,
     server_counters,
@@ -110,6 +115,9 @@ class Plan:
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     setup_concurrency: int = 32
     nice: int = 0  # the client processes' scheduling priority (see --nice)
+    poisson: bool = False  # send times from a Poisson process instead of evenly spaced
+    relay: bool = False  # the target is bench/bare_relay.py (sessions by GET, no login)
+    client_cpu: int = -1  # pin the client processes to this core (-1: anywhere)
 
     @property
     def total(self) -> int:
@@ -124,6 +132,8 @@ class Plan:
         return self.url.replace("http://", "ws://", 1)
 
     def due(self, start: float, i: int) -> float:
+        if self.poisson:
+            return start + poisson_offsets(self.rate, self.total, self.run_id)[i]
         return start + i / self.rate
 
     def widget_of(self, i: int) -> int:
@@ -137,6 +147,20 @@ class Plan:
 
     def mine(self, index: int, proc: int) -> bool:
         return index % self.procs == proc
+
+
+@functools.cache
+def poisson_offsets(rate: float, total: int, seed: str) -> array.array[float]:
+    """Send times (s after the start) of an open-loop Poisson process of `rate` per second:
+    exponential gaps, the same in every client process of one run (seeded by the run)."""
+    rng = random.Random(seed)
+    offsets: array.array[float] = array.array("d")
+    # total + 1 entries: due(start, total) is the end of the schedule.
+    t = 0.0
+    for _ in range(total + 1):
+        offsets.append(t)
+        t += rng.expovariate(rate)
+    return offsets
 
 
 # -- one client process --------------------------------------------------------------
@@ -265,12 +289,7 @@ class ClientProcess:
 
     async def _open_widget(self, http: httpx.AsyncClient, gate: asyncio.Semaphore, w: int) -> Peer:
         async with gate:
-            response = await http.post(
-                "/api/widget/session",
-                json={"site_key": self.plan.site_key},
-                headers={"origin": WIDGET_ORIGIN},
-            )
-            response.raise_for_status()
+            response = await open_session(http, self.plan.site_key, self.plan.relay)
             ws = await websockets.connect(
                 self.plan.ws_url + "/ws/widget", origin=WIDGET_ORIGIN, **self._connect_kwargs()
             )  # type: ignore[arg-type]
@@ -278,6 +297,10 @@ class ClientProcess:
             return Peer(w, ws)
 
     async def _open_agent(self, http: httpx.AsyncClient, a: int) -> Peer:
+        if self.plan.relay:  # the relay has no accounts
+            ws = await websockets.connect(self.plan.ws_url + "/ws/agent", **self._connect_kwargs())
+            await self._hello(ws, {"type": "hello"})
+            return Peer(a, ws)
         response = await http.post(
             "/api/v1/auth/login",
             json={"email": self.plan.agent_emails[a], "password": self.plan.password},
@@ -467,6 +490,8 @@ async def _client_main(plan: Plan, proc: int, pipe: Pipe) -> None:
 def client_entry(plan: Plan, proc: int, pipe: Pipe) -> None:
     """The body of a client process (spawned, so it imports nothing from the parent's state)."""
     raise_nofile(plan.widgets + plan.agents + 256)
+    if plan.client_cpu >= 0:
+        os.sched_setaffinity(0, {plan.client_cpu})
     if plan.nice:
         set_priority(0, plan.nice)
     try:
@@ -704,6 +729,11 @@ class Target:
 @contextlib.contextmanager
 def target(args: argparse.Namespace, seed: Seed | None, work: Path, tag: str) -> Iterator[Target]:
     """A fresh server on a copy of the seeded file, or the running server named by --url."""
+    if getattr(args, "relay", False):
+        emails = tuple(f"agent{a}@relay" for a in range(args.agents))
+        with running_relay(work / f"{tag}.log", args.server_cpus, not args.no_compression) as relay:
+            yield Target(relay.url, Seed("", "relay", emails, ""), relay.psutil)
+        return
     if args.url:
         emails = tuple(args.agent_email)
         external = Seed("", args.site_key, emails, args.agent_password)
@@ -712,7 +742,8 @@ def target(args: argparse.Namespace, seed: Seed | None, work: Path, tag: str) ->
         return
     assert seed is not None
     copy = copy_database(seed, str(work / f"{tag}.db"))
-    with running_server(copy.db_path, work / f"{tag}.log", nice=args.nice) as server:
+    log = work / f"{tag}.log"
+    with running_server(copy.db_path, log, nice=args.nice, cpus=args.server_cpus) as server:
         yield Target(server.url, copy, server.psutil)
 
 
@@ -733,6 +764,9 @@ def make_plan(args: argparse.Namespace, where: Target, rate: float) -> Plan:
         warm_rooms=not args.cold_rooms,
         body=("Hello, is this item still in stock? " * 20)[: args.body_bytes],
         nice=args.nice,
+        poisson=args.poisson,
+        relay=getattr(args, "relay", False),
+        client_cpu=args.client_cpu,
     )
 
 
@@ -1059,6 +1093,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="nice value of the server and client processes; a negative one (root only)\n"
         "shields the measurement from other work on a shared machine",
     )
+    p.add_argument("--poisson", action="store_true", help="Poisson send times (open loop)")
+    p.add_argument("--server-cpus", default="", help="pin the server to these cores (taskset)")
+    p.add_argument("--client-cpu", type=int, default=-1, help="pin the clients to this core")
     p.add_argument("--url", help="use a running server instead of starting one")
     p.add_argument("--site-key", help="with --url: the site's key (domain 127.0.0.1 allowed)")
     p.add_argument("--agent-email", action="append", default=[], help="with --url (repeat)")

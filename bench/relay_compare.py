@@ -1,0 +1,272 @@
+"""Sapa against the bare `websockets` relay (bench/bare_relay.py), side by side, one run.
+
+    python bench/relay_compare.py                  # every workload, both servers
+    python bench/relay_compare.py --quick          # shorter runs, fewer connections: a look
+    python bench/relay_compare.py --find-max       # also the highest private rate (slow)
+
+The server under test is pinned to one core (`--server-cpus`, default 0) and the load
+generator to another (`--client-cpu`, default 1); compression is off on both sides unless
+`--compression`; sends are open-loop Poisson (bench/load_chat.py `--poisson`). For each
+workload the relay runs first, then Sapa (a fresh server on a fresh copy of one seeded
+SQLite file, `synchronous=FULL`, ack after commit), and the ratio is printed:
+
+- private chat at 500 msgs/s: delivery p50 / p99 (500 widgets, 2 agents);
+- server CPU per private message at 2,000 msgs/s (from /proc, all threads);
+- with `--find-max`: the highest private rate with delivery p99 < 200 ms and nothing lost;
+- connections per second (widget session request + upgrade + hello/welcome), then the
+  memory each idle widget connection holds (`--idle` of them, default 5,000).
+
+The public-room fan-out workload is bench/load_rooms.py's; it does not drive the relay yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+import load_chat
+import psutil
+import websockets
+from _common import (
+    WIDGET_ORIGIN,
+    Seed,
+    copy_database,
+    install_sigterm_as_interrupt,
+    load_average,
+    open_session,
+    raise_nofile,
+    rss_bytes,
+    running_relay,
+    running_server,
+    seed_database,
+    temp_dir,
+)
+
+KiB = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    name: str
+    relay: float
+    sapa: float
+    unit: str
+    better: str  # "lower" or "higher"
+
+    def row(self) -> str:
+        ratio = self.sapa / self.relay if self.relay else float("nan")
+        return (
+            f"| {self.name} | {self.relay:,.2f} {self.unit} | {self.sapa:,.2f} {self.unit}"
+            f" | {ratio:.2f}× ({self.better} is better) |"
+        )
+
+
+def chat_args(options: argparse.Namespace, rate: float, relay: bool) -> argparse.Namespace:
+    argv = [
+        *("-n", str(options.widgets), "-a", "2", "-r", str(rate)),
+        *("-d", str(options.duration), "--poisson", "--quiet-wait", "0"),
+        *("--server-cpus", options.server_cpus, "--client-cpu", str(options.client_cpu)),
+    ]
+    if not options.compression:
+        argv.append("--no-compression")
+    if options.find_max:
+        argv += ["--max-rate", str(options.max_rate)]
+    args = load_chat.parse_args(argv)
+    args.relay = relay
+    return args
+
+
+def trial(
+    options: argparse.Namespace, seed: Seed, work: Path, rate: float, relay: bool
+) -> load_chat.Trial:
+    args = chat_args(options, rate, relay)
+    return load_chat.run_trial(args, None if relay else seed, work, rate)
+
+
+def private_latency(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
+    runs = [trial(options, seed, work, options.latency_rate, relay) for relay in (True, False)]
+    for run in runs:
+        print(load_chat.report(run), flush=True)
+    relay, sapa = (run.delivery() for run in runs)
+    rate = f"{options.latency_rate:g} msgs/s"
+    return [
+        Figure(
+            f"private chat at {rate}: delivery p50", relay.p50 * 1e3, sapa.p50 * 1e3, "ms", "lower"
+        ),
+        Figure(
+            f"private chat at {rate}: delivery p99", relay.p99 * 1e3, sapa.p99 * 1e3, "ms", "lower"
+        ),
+    ]
+
+
+def private_cpu(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
+    per_message = []
+    for relay in (True, False):
+        run = trial(options, seed, work, options.cpu_rate, relay)
+        print(load_chat.report(run), flush=True)
+        assert run.server_cpu is not None
+        per_message.append(1e3 * run.server_cpu.total / max(1, run.delivered_to_all))
+    name = f"server CPU per private message at {options.cpu_rate:g} msgs/s"
+    return [Figure(name, per_message[0], per_message[1], "ms", "lower")]
+
+
+def private_max(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
+    best = []
+    for relay in (True, False):
+        args = chat_args(options, options.start_rate, relay)
+        found, _ = load_chat.search_max(
+            args,
+            lambda rate, a=args, r=relay: load_chat.run_trial(a, None if r else seed, work, rate),
+        )
+        best.append(found.plan.rate if found else 0.0)
+    return [
+        Figure("private chat: highest rate with delivery p99 < 200 ms", *best, "msgs/s", "higher")
+    ]
+
+
+@contextmanager
+def server(
+    options: argparse.Namespace, seed: Seed, work: Path, relay: bool, tag: str
+) -> Iterator[tuple[str, str, psutil.Process]]:
+    """(url, site key, the server's process) of a fresh relay or Sapa, pinned."""
+    if relay:
+        with running_relay(work / f"{tag}.log", options.server_cpus, options.compression) as r:
+            yield r.url, "relay", r.psutil
+        return
+    copy = copy_database(seed, str(work / f"{tag}.db"))
+    with running_server(copy.db_path, work / f"{tag}.log", cpus=options.server_cpus) as s:
+        yield s.url, copy.site_key, s.psutil
+
+
+async def connect_many(
+    url: str, site_key: str, count: int, relay: bool, compression: bool, width: int
+) -> tuple[float, list[websockets.ClientConnection]]:
+    """Open `count` widget connections, `width` at a time: (seconds taken, the sockets)."""
+    gate = asyncio.Semaphore(width)
+    limits = httpx.Limits(max_connections=width, max_keepalive_connections=width)
+    ws_url = url.replace("http://", "ws://", 1) + "/ws/widget"
+
+    async def one(http: httpx.AsyncClient) -> websockets.ClientConnection:
+        async with gate:
+            token = (await open_session(http, site_key, relay)).json()["token"]
+            ws = await websockets.connect(
+                ws_url,
+                origin=WIDGET_ORIGIN,  # type: ignore[arg-type]
+                compression="deflate" if compression else None,
+                ping_interval=None,
+                open_timeout=60,
+            )
+            await ws.send(f'{{"type":"hello","token":"{token}"}}')
+            while '"welcome"' not in str(await ws.recv()):
+                pass
+            return ws
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+        began = time.monotonic()
+        sockets = await asyncio.gather(*(one(http) for _ in range(count)))
+        return time.monotonic() - began, list(sockets)
+
+
+async def hold_idle(
+    options: argparse.Namespace, url: str, key: str, proc: psutil.Process, relay: bool
+) -> tuple[float, float]:
+    """(connections per second, bytes of server RSS per idle connection held)."""
+    idle = rss_bytes(proc)
+    taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
+    await asyncio.sleep(2.0)  # let the connect burst's garbage go before reading RSS
+    held = rss_bytes(proc)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    return options.idle / taken, (held - idle) / options.idle
+
+
+def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
+    rates, per_connection = [], []
+    for relay in (True, False):
+        name = "relay" if relay else "sapa"
+        with server(options, seed, work, relay, f"conn-{name}") as (url, key, proc):
+            time.sleep(1.0)
+            rate, memory = asyncio.run(hold_idle(options, url, key, proc, relay))
+        print(f"{name}: {options.idle} connections at {rate:,.0f}/s, {memory / KiB:.1f} KiB each")
+        rates.append(rate)
+        per_connection.append(memory / KiB)
+    return [
+        Figure(
+            "connections per second (session + upgrade + hello/welcome)", *rates, "conn/s", "higher"
+        ),
+        Figure(
+            f"memory per idle widget connection ({options.idle:,} held)",
+            *per_connection,
+            "KiB",
+            "lower",
+        ),
+    ]
+
+
+WORKLOADS: dict[str, Callable[[argparse.Namespace, Seed, Path], list[Figure]]] = {
+    "latency": private_latency,
+    "cpu": private_cpu,
+    "connections": connections,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--only", choices=sorted(WORKLOADS), action="append", help="run these only")
+    p.add_argument("--quick", action="store_true", help="5 s runs and 1,000 idle connections")
+    p.add_argument("--find-max", action="store_true", help="also search the highest private rate")
+    p.add_argument("--widgets", type=int, default=500)
+    p.add_argument("--duration", type=float, default=20.0, help="seconds of sending per run")
+    p.add_argument("--latency-rate", type=float, default=500.0)
+    p.add_argument("--cpu-rate", type=float, default=2000.0)
+    p.add_argument("--start-rate", type=float, default=500.0, help="find-max: first rate")
+    p.add_argument("--max-rate", type=float, default=8000.0, help="find-max: highest rate")
+    p.add_argument("--idle", type=int, default=5000, help="idle widget connections held")
+    p.add_argument("--server-cpus", default="0")
+    p.add_argument("--client-cpu", type=int, default=1)
+    p.add_argument("--compression", action="store_true", help="permessage-deflate on")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.duration, args.idle = 5.0, min(args.idle, 1000)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    install_sigterm_as_interrupt()
+    raise_nofile(options.idle + options.widgets + 1024)
+    if options.client_cpu >= 0:
+        os.sched_setaffinity(0, {options.client_cpu})
+    print(f"load before: {load_average()}", flush=True)
+    figures: list[Figure] = []
+    try:
+        with temp_dir() as work:
+            seed = seed_database(str(work / "seed.db"), 2)
+            for name, workload in WORKLOADS.items():
+                if options.only and name not in options.only:
+                    continue
+                figures += workload(options, seed, work)
+            if options.find_max:
+                figures += private_max(options, seed, work)
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers and temporary files cleaned up", file=sys.stderr)
+        return 130
+    print(f"\nload after: {load_average()}")
+    print("| workload | bare websockets relay | Sapa | Sapa ÷ relay |")
+    print("| --- | ---: | ---: | ---: |")
+    for figure in figures:
+        print(figure.row())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
