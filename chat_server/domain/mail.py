@@ -8,6 +8,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -15,6 +16,9 @@ from chat_server import errors
 
 MAX_ADDRESS = 254
 REPLY_DELAY_S = 30  # an agent's reply waits this long for the shopper before it is emailed
+# Replies to a shopper who has left no address yet wait this long for one: given within it,
+# the unread replies are emailed to it.
+ADDRESS_WAIT = timedelta(days=7)
 MAX_HEADER = 200
 # Inbound mail larger than this is recorded and dropped, never parsed into a message.
 MAX_INBOUND_BYTES = 1024 * 1024

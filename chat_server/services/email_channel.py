@@ -243,9 +243,10 @@ class EmailChannel:
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Email every conversation whose delay has passed; answers how many were queued."""
-        moment = format_time(now or datetime.now(UTC))
+        at = now or datetime.now(UTC)
+        moment, since = format_time(at), format_time(at - rules.ADDRESS_WAIT)
         queued = 0
-        for thread in await mail_store.due_threads(self.db, moment):
+        for thread in await mail_store.due_threads(self.db, moment, since):
             queued += await self.db.write(partial(self._email_thread, thread=thread))
         if queued:
             self._queued()

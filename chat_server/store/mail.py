@@ -283,20 +283,30 @@ def reply_due(conn: Tx, room_id: str, site_id: str, customer_id: str, due_at: st
     )
 
 
-async def due_threads(db: Database, now: str, limit: int = 50) -> list[MailThread]:
+# The conversation's customer is read from the room (a merge moves the room to the known
+# customer); a thread whose customer has no address yet stays due, untouched, so replies
+# sent before the shopper gave one are emailed once they do (within `since`).
+_THREAD = (
+    "SELECT t.room_id, t.site_id, r.customer_id, t.due_at, t.emailed_seq FROM mail_threads t"
+    " JOIN rooms r ON r.id = t.room_id JOIN customers c ON c.id = r.customer_id"
+)
+
+
+async def due_threads(db: Database, now: str, since: str, limit: int = 50) -> list[MailThread]:
+    """Conversations due to be emailed (from `since` to `now`) whose customer has an address."""
     rows = await db.fetch_all(
-        "SELECT room_id, site_id, customer_id, due_at, emailed_seq FROM mail_threads"
-        " WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?",
-        (now, limit),
+        _THREAD + " WHERE t.due_at IS NOT NULL AND t.due_at <= ? AND t.due_at >= ?"
+        " AND c.email IS NOT NULL ORDER BY t.due_at LIMIT ?",
+        (now, since, limit),
     )
     return [MailThread(*(r[i] for i in range(5))) for r in rows]
 
 
 def take_thread(conn: Tx, room_id: str, due_at: str) -> MailThread | None:
-    """Claim a due conversation (None when another process took it first)."""
+    """Claim a due conversation whose customer has an address (None when another process
+    took it first, or the address is gone)."""
     row = conn.execute(
-        "SELECT room_id, site_id, customer_id, due_at, emailed_seq FROM mail_threads"
-        " WHERE room_id = ? AND due_at = ?",
+        _THREAD + " WHERE t.room_id = ? AND t.due_at = ? AND c.email IS NOT NULL",
         (room_id, due_at),
     ).fetchone()
     if row is None:

@@ -143,7 +143,7 @@ async def test_replies_close_together_go_in_one_email(mail_env: Env, sink: SmtpS
     [due] = env.sql("SELECT due_at FROM mail_threads WHERE room_id = ?", (room_id,))
     env.sql(
         "UPDATE mail_threads SET due_at = ? WHERE room_id = ?",
-        ("2000-01-01T00:00:00.000Z", room_id),
+        (format_time(datetime.now(UTC) - timedelta(seconds=1)), room_id),
     )
     [mail] = await sink.wait_for(1)
     plain, _ = text_of(mail)
@@ -348,6 +348,37 @@ async def test_a_reply_read_in_the_widget_is_not_emailed(env: Env, store: storag
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert await _channel(env, store).send_due(later) == 0
     assert env.sql("SELECT id FROM mail_outbox") == []
+
+
+async def test_replies_before_the_address_are_emailed_once_it_is_given(
+    env: Env, store: storage.Store
+) -> None:
+    widget, welcome = await env.widget("a")
+    sent = await widget.request("send", client_msg_id="m1", body="Ada ukuran XL?")
+    room_id = sent["message"]["room_id"]
+    await widget.close()
+    await agent_reply(env, room_id, "Ada, Kak.")
+    await agent_reply(env, room_id, "Warna hitam juga.", msg_id="a2")
+    channel, later = _channel(env, store), datetime.now(UTC) + timedelta(minutes=5)
+    assert await channel.send_due(later) == 0  # no address: the replies wait for one
+    # The shopper comes back and leaves an address without opening the replies.
+    again, _ = await env.widget("a", token=welcome["token"])
+    assert (await again.request("contact", email=SHOPPER))["type"] == "ack"
+    await again.close()
+    assert await channel.send_due(later) == 1
+    assert await channel.send_due(later + timedelta(minutes=5)) == 0  # never twice
+    [mail] = env.sql("SELECT to_addr, text_body FROM mail_outbox")
+    assert mail["to_addr"] == SHOPPER
+    assert "Ada, Kak." in mail["text_body"] and "Warna hitam juga." in mail["text_body"]
+    # Past the wait for an address, replies are no longer held for one.
+    widget2, welcome2 = await env.widget("a")
+    sent2 = await widget2.request("send", client_msg_id="m1", body="Halo?")
+    await widget2.close()
+    await agent_reply(env, sent2["message"]["room_id"], "Halo juga.")
+    env.sql(
+        "UPDATE customers SET email = 'late@example.id' WHERE id = ?", (welcome2["customer_id"],)
+    )
+    assert await channel.send_due(later + timedelta(days=8)) == 0
 
 
 async def test_unsubscribed_shoppers_get_no_reply_mail(env: Env, store: storage.Store) -> None:
