@@ -74,6 +74,8 @@ class Settings:
     mail_reply_to: str | None = None  # the address replies come back to (plus-addressed)
     imap_url: str | None = None
     mail_webhook_key: str | None = None  # the inbound webhook's signing key
+    mail_sendgrid_key: str | None = None  # SendGrid Inbound Parse: the policy's public key
+    mail_postmark_auth: str | None = None  # Postmark inbound: "user:password" of its URL
     mail_poll: float = 5.0  # seconds between outbox and mailbox polls
     mail_retry_base: float = 30.0  # seconds before the first retry; doubles each time
     # Attachments: where files live (a directory; default "files" next to a SQLite
@@ -149,6 +151,8 @@ class Settings:
             "mail_reply_to": env.get("SAPA_MAIL_REPLY_TO") or None,
             "imap_url": env.get("SAPA_IMAP_URL") or None,
             "mail_webhook_key": env.get("SAPA_MAIL_WEBHOOK_KEY") or None,
+            "mail_sendgrid_key": env.get("SAPA_MAIL_SENDGRID_KEY") or None,
+            "mail_postmark_auth": env.get("SAPA_MAIL_POSTMARK_AUTH") or None,
             "mail_poll": float(env.get("SAPA_MAIL_POLL", d.mail_poll)),
             "mail_retry_base": float(env.get("SAPA_MAIL_RETRY_BASE", d.mail_retry_base)),
             "files_dir": env.get("SAPA_FILES_DIR") or None,

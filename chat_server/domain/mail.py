@@ -1,8 +1,10 @@
 """Rules for email as a channel, with no I/O: addresses, header values, the SMTP URL,
-retry decisions, mail loops, signed reply addresses and inbound webhooks."""
+retry decisions, mail loops, signed reply addresses and inbound webhooks (Mailgun's HMAC,
+SendGrid's ECDSA signature, Postmark's Basic auth)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -11,6 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from chat_server import errors
 
@@ -132,7 +138,52 @@ def verify_webhook(key: str, timestamp: str, token: str, signature: str, now: fl
     except ValueError:
         return False
     expected = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    return age <= 900 and hmac.compare_digest(expected, signature.lower())
+    return age <= WEBHOOK_FRESH_S and hmac.compare_digest(expected, signature.lower())
+
+
+WEBHOOK_FRESH_S = 900  # a signed webhook older (or newer) than this is refused
+
+
+def ecdsa_key(text: str) -> ec.EllipticCurvePublicKey:
+    """SendGrid's verification key: base64 DER (as its API answers it) or PEM."""
+    raw = text.strip()
+    if raw.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(raw.encode())
+    else:
+        key = serialization.load_der_public_key(base64.b64decode(raw, validate=True))
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("SendGrid's verification key is an elliptic curve public key")
+    return key
+
+
+def verify_ecdsa(
+    key: ec.EllipticCurvePublicKey, timestamp: str, body: bytes, signature: str, now: float
+) -> bool:
+    """SendGrid's signed webhooks (Inbound Parse with a signature policy): a base64 DER ECDSA
+    signature, SHA-256, over the timestamp header followed by the raw body; fresh within
+    15 minutes."""
+    try:
+        fresh = abs(now - float(timestamp)) <= WEBHOOK_FRESH_S
+        key.verify(
+            base64.b64decode(signature, validate=True),
+            timestamp.encode() + body,
+            ec.ECDSA(hashes.SHA256()),
+        )
+    except (ValueError, InvalidSignature):
+        return False
+    return fresh
+
+
+def basic_auth_ok(expected: str, header: str) -> bool:
+    """Postmark's inbound webhook carries the `user:password` of its URL as Basic auth."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given = base64.b64decode(value.strip(), validate=True)
+    except ValueError:
+        return False
+    return hmac.compare_digest(given, expected.encode())
 
 
 _QUOTE_START = re.compile(

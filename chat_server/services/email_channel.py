@@ -28,7 +28,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chat_server import errors
-from chat_server.domain import json_input
 from chat_server.domain import mail as rules
 from chat_server.domain.access import Viewer
 from chat_server.domain.frames import Send
@@ -36,6 +35,7 @@ from chat_server.domain.models import Message, Site, anonymous_name
 from chat_server.domain.origins import origin_allowed
 from chat_server.ids import format_time
 from chat_server.services.chat import ChatService
+from chat_server.services.mail_inbound import Inbound, InboundWebhooks
 from chat_server.services.storage import Store
 from chat_server.store import crm as crm_store
 from chat_server.store import customers as customer_store
@@ -130,13 +130,14 @@ class EmailChannel:
         reply_to: str | None = None,
         reply_secret: str = "",
         webhook_key: str | None = None,
+        webhooks: InboundWebhooks | None = None,
     ) -> None:
         self.db = db
         self.chat = chat
         self.links = links
         self.reply_to = reply_to
         self.reply_secret = reply_secret or links.secret
-        self.webhook_key = webhook_key
+        self.webhooks = webhooks or InboundWebhooks(mailgun_key=webhook_key)
         self.templates = _templates()
         self.on_queued: list[Any] = []  # callables told that mail was queued (the mailer)
         self._task: asyncio.Task[None] | None = None
@@ -416,29 +417,11 @@ class EmailChannel:
             )
         )
 
-    def webhook_message(self, form: dict[str, str], now: float) -> EmailMessage:
-        """A provider's signed POST (Mailgun's fields) as a message; refused when unsigned."""
-        if not self.webhook_key:
-            raise errors.not_found("page")
-        signed = rules.verify_webhook(
-            self.webhook_key,
-            form.get("timestamp", ""),
-            form.get("token", ""),
-            form.get("signature", ""),
-            now,
-        )
-        if not signed:
-            raise errors.forbidden("the webhook's signature does not verify")
-        msg = EmailMessage()
-        for name, value in _provider_headers(form):
-            with contextlib.suppress(ValueError, TypeError):
-                msg[name] = rules.header_text(value, 998)
-        if "To" not in msg and form.get("recipient"):
-            msg["To"] = rules.header_text(form["recipient"], 998)
-        if "From" not in msg and form.get("sender"):
-            msg["From"] = rules.header_text(form["sender"], 998)
-        msg.set_content(form.get("body-plain", "")[: rules.MAX_INBOUND_BYTES])
-        return msg
+    async def receive_webhook(self, inbound: Inbound) -> str:
+        """A provider's verified post (services/mail_inbound.py), received like any mail."""
+        if inbound.message is None:
+            return await self.receive(inbound.raw)  # too large: recorded and dropped
+        return await self.receive_message(inbound.message, inbound.raw)
 
     # -- agents' notifications ------------------------------------------------------------
 
@@ -511,31 +494,6 @@ class EmailChannel:
     async def outbox(self, site_id: str) -> list[OutboxMail]:
         """The site's latest mails with their state and, when given up, why."""
         return await mail_store.outbox_of_site(self.db, site_id)
-
-
-def _provider_headers(form: dict[str, str]) -> list[tuple[str, str]]:
-    try:
-        pairs = json_input.decode(form.get("message-headers", "[]"))
-    except json_input.BadJson:
-        return []
-    wanted = {
-        "from",
-        "to",
-        "cc",
-        "subject",
-        "message-id",
-        "auto-submitted",
-        "precedence",
-        "return-path",
-        "in-reply-to",
-        "x-autoreply",
-    }
-    out = []
-    for pair in pairs if isinstance(pairs, list) else []:
-        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
-            if pair[0].lower() in wanted:
-                out.append((pair[0], pair[1]))
-    return out
 
 
 class MailboxPoller:

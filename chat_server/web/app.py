@@ -36,6 +36,7 @@ from chat_server.services.faq import FaqService
 from chat_server.services.faq_worker import load_model
 from chat_server.services.file_storage import open_storage
 from chat_server.services.files import FileService
+from chat_server.services.mail_inbound import InboundWebhooks
 from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
@@ -133,7 +134,9 @@ def email_channel(
         chat,
         Links(secret, base.rstrip("/")),
         reply_to=settings.mail_reply_to or settings.mail_from,
-        webhook_key=settings.mail_webhook_key,
+        webhooks=InboundWebhooks.configured(
+            settings.mail_webhook_key, settings.mail_sendgrid_key, settings.mail_postmark_auth
+        ),
     )
 
 
@@ -332,7 +335,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             image_sources=(settings.files_url,) if settings.files_url else (),
         ),
         # Uploads bound their own bodies, by each site's file limit, as they stream in.
-        Middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=uploads.UPLOAD_PATHS),
+        # So do inbound mail webhooks (mail_routes.WEBHOOK_PATHS).
+        Middleware(
+            BodyLimit,
+            max_bytes=settings.max_body_bytes,
+            exempt=uploads.UPLOAD_PATHS + mail_routes.WEBHOOK_PATHS,
+        ),
     ]
     return Starlette(
         routes=routes,

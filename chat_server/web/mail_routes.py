@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Message
 
 from chat_server import errors
 from chat_server.services import widget_sessions
@@ -19,7 +20,14 @@ from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import authenticate
 from chat_server.web.widget_routes import cors
 
-MAX_WEBHOOK_FIELD = 1024 * 1024
+MAX_WEBHOOK_FIELD = 2 * 1024 * 1024  # one form field (a raw MIME message, a body)
+MAX_WEBHOOK_FILES = 50  # attachments a provider posts as files: accepted, never kept
+MAX_WEBHOOK_BODY = 30 * 1024 * 1024  # what providers post for one mail, attachments included
+WEBHOOK_PATHS = (
+    "/api/v1/mail/inbound",
+    "/api/v1/mail/inbound/sendgrid",
+    "/api/v1/mail/inbound/postmark",
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -64,14 +72,67 @@ async def unsubscribe(request: Request) -> Response:
     )
 
 
+async def _bounded(request: Request) -> Request:
+    """The request with its body read up to MAX_WEBHOOK_BODY (413 past it): webhook paths
+    are exempt from the general body limit, as mail with attachments is larger."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BODY:
+            raise errors.SapaError(errors.ErrorCode.TOO_LARGE, "the mail is too large")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, replay)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """A provider's form fields; files (attachments) are never kept."""
+    form = await request.form(
+        max_files=MAX_WEBHOOK_FILES, max_fields=200, max_part_size=MAX_WEBHOOK_FIELD
+    )
+    try:
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    finally:
+        await form.close()
+
+
 async def inbound_webhook(request: Request) -> Response:
     """A provider's inbound mail, Mailgun's shape (see docs/operations.md, "Email")."""
-    ctx = context_of(request)
-    form = await request.form(max_files=0, max_fields=200, max_part_size=MAX_WEBHOOK_FIELD)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    message = ctx.email.webhook_message(fields, time.time())
-    outcome = await ctx.email.receive_message(message, fields.get("body-plain", "").encode())
-    return JSONResponse({"outcome": outcome})
+    email = context_of(request).email
+    fields = await _fields(await _bounded(request))
+    inbound = email.webhooks.mailgun(fields, time.time())
+    return JSONResponse({"outcome": await email.receive_webhook(inbound)})
+
+
+async def inbound_sendgrid(request: Request) -> Response:
+    """SendGrid Inbound Parse, signed by a security policy (ECDSA over the raw body)."""
+    email = context_of(request).email
+    bounded = await _bounded(request)
+    body = await bounded.body()
+    fields = await _fields(bounded) if email.webhooks.sendgrid_key is not None else {}
+    inbound = email.webhooks.sendgrid(fields, body, bounded.headers, time.time())
+    return JSONResponse({"outcome": await email.receive_webhook(inbound)})
+
+
+async def inbound_postmark(request: Request) -> Response:
+    """Postmark's inbound JSON, with the Basic credentials of its webhook URL."""
+    email = context_of(request).email
+    try:
+        email.webhooks.check_postmark(request.headers.get("authorization", ""))
+    except errors.SapaError as exc:
+        if exc.code != errors.ErrorCode.UNAUTHORIZED:
+            raise
+        return JSONResponse(
+            {"error": exc.as_dict()},
+            status_code=401,
+            headers={"www-authenticate": 'Basic realm="sapa-inbound"'},
+        )
+    inbound = email.webhooks.postmark(await read_json(await _bounded(request)))
+    return JSONResponse({"outcome": await email.receive_webhook(inbound)})
 
 
 async def reopen(request: Request) -> Response:
@@ -153,6 +214,8 @@ routes = [
     Route("/mail/open/{token}", open_link),
     Route("/mail/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
     Route("/api/v1/mail/inbound", inbound_webhook, methods=["POST"]),
+    Route("/api/v1/mail/inbound/sendgrid", inbound_sendgrid, methods=["POST"]),
+    Route("/api/v1/mail/inbound/postmark", inbound_postmark, methods=["POST"]),
     Route("/api/v1/mail/outbox", outbox),
     Route("/api/v1/rooms/{room_id}/transcript", room_transcript, methods=["POST"]),
     Route("/api/widget/reopen", reopen, methods=["POST", "OPTIONS"]),
