@@ -656,6 +656,28 @@ input{margin:0;font:inherit;color:inherit}
     return t('backOn', { day, time });
   }
 
+  // A long session sees the shop open and close: when the boundary the server named
+  // (closes_at while open, reopens_at while closed) passes, the hours are read again.
+  let hoursTimer = null;
+  function watchHours(retry) {
+    clearTimeout(hoursTimer);
+    const hours = state.config.hours || {};
+    const at = Date.parse(hours.open ? hours.closes_at : hours.reopens_at);
+    if (!retry && Number.isNaN(at)) return;
+    // Timers sleep in background tabs and clocks drift: never wait more than an hour.
+    const wait = retry ? 60000 : Math.min(Math.max(at - Date.now(), 0) + 1000, 3600000);
+    hoursTimer = setTimeout(refreshHours, wait);
+  }
+
+  async function refreshHours() {
+    if (!state.token || state.stopped) return;
+    const res = await widgetPost('hours', {});
+    if (!res.ok) return watchHours(true);
+    Object.assign(state.config, res.data);
+    setPresence(state.config.agents_online);
+    watchHours();
+  }
+
   // ---------------------------------------------------------- email capture
   // Asked once a conversation exists and nobody can answer now (out of hours, nobody
   // online), or when the shop's number of minutes passes without an answer.
@@ -1191,7 +1213,9 @@ input{margin:0;font:inherit;color:inherit}
     const room = (f.rooms || []).find((r) =>
       r.kind === 'private' && (!r.customer_id || r.customer_id === state.customerId));
     if (room) adoptRoom(room, true);
-    if (f.agents_online != null) setPresence(f.agents_online);
+    if (f.hours) state.config.hours = f.hours; // read again at every (re)connect
+    if (f.agents_online != null || f.hours) setPresence(f.agents_online ?? state.config.agents_online);
+    watchHours();
     state.welcomed = true;
     setConn('connected');
     setRooms(f.rooms || []);

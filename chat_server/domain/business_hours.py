@@ -54,16 +54,22 @@ class HoursState:
     reopens_at: datetime | None = None  # UTC; None while open or with no hours ahead
     reopens_local: str | None = None  # "08:00", the shop's wall clock
     reopens_in_days: int | None = None  # 0 today, 1 tomorrow (shop's calendar)
+    # UTC, while open by the schedule: when the current range ends (clients read the
+    # state again then, as they do at `reopens_at`). None with no hours set.
+    closes_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "open": self.open,
-            "reopens_at": self.reopens_at.isoformat().replace("+00:00", "Z")
-            if self.reopens_at
-            else None,
+            "reopens_at": _utc(self.reopens_at),
             "reopens_local": self.reopens_local,
             "reopens_in_days": self.reopens_in_days,
+            "closes_at": _utc(self.closes_at),
         }
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _hhmm(minutes: int) -> str:
@@ -155,7 +161,7 @@ def state_at(schedule: Schedule, now: datetime) -> HoursState:
             if closes <= now:
                 continue
             if opens <= now:
-                return HoursState(True)
+                return HoursState(True, closes_at=closes.astimezone(UTC))
             shown = opens.astimezone(zone)
             return HoursState(
                 False,

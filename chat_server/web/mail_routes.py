@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from chat_server import errors
-from chat_server.services import widget_sessions
+from chat_server.services import hours, widget_sessions
 from chat_server.web.context import context_of
 from chat_server.web.crm_routes import widget_caller, widget_endpoint
 from chat_server.web.jsonbody import read_json
@@ -165,6 +165,12 @@ async def widget_contact(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+async def widget_hours(request: Request) -> Response:
+    """The shop's hours read again, when a boundary the widget was given has passed."""
+    site, _ = await widget_caller(request)
+    return JSONResponse(hours.away_config(site))
+
+
 async def widget_transcript(request: Request) -> Response:
     site, customer = await widget_caller(request)
     ctx = context_of(request)
@@ -220,6 +226,7 @@ routes = [
     Route("/api/v1/rooms/{room_id}/transcript", room_transcript, methods=["POST"]),
     Route("/api/widget/reopen", reopen, methods=["POST", "OPTIONS"]),
     Route("/api/widget/contact", widget_endpoint(widget_contact), methods=["POST", "OPTIONS"]),
+    Route("/api/widget/hours", widget_endpoint(widget_hours), methods=["POST", "OPTIONS"]),
     Route(
         "/api/widget/transcript", widget_endpoint(widget_transcript), methods=["POST", "OPTIONS"]
     ),

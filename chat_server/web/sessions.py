@@ -12,7 +12,7 @@ from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Message, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
-from chat_server.services import origins, widget_sessions
+from chat_server.services import hours, origins, widget_sessions
 from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
 from chat_server.web.gateway import CLOSE_ORIGIN, CLOSE_UNAUTHORIZED, Refused
@@ -134,6 +134,8 @@ class WidgetSession(ChatSession):
             "customer_id": self.customer.id,
             "rooms": self.rooms,
             "agents_online": self.agents_online,
+            # Read again at every (re)connect: a long session sees the shop open and close.
+            "hours": hours.hours_view(self.site),
         }
 
     async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -12,11 +10,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from chat_server import errors
-from chat_server.domain import business_hours
-from chat_server.domain.models import Site
 from chat_server.domain.origins import origin_allowed
 from chat_server.errors import SapaError
-from chat_server.services import demo, sites, widget_sessions
+from chat_server.services import demo, hours, sites, widget_sessions
 from chat_server.web import gateway
 from chat_server.web.context import context_of
 from chat_server.web.jsonbody import read_json
@@ -76,24 +72,10 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
             "agents_online": await ctx.presence.agents_online(site.id),
             "rooms": probe.rooms,
             "prechat": site.prechat,
-            **away_config(site),
+            **hours.away_config(site),
         },
     }
     return JSONResponse(body)
-
-
-def away_config(site: Site) -> dict[str, Any]:
-    """Business hours as the widget shows them: open or not, back when, the away message,
-    and when to ask for an email address."""
-    schedule = business_hours.stored(site.business_hours)
-    hours = business_hours.state_at(schedule, datetime.now(UTC)).to_json()
-    return {
-        "hours": {**hours, "reply_minutes": schedule.reply_minutes},
-        "away_message": site.away_message,
-        "email_capture": {
-            "after_minutes": site.email_settings.get("capture_after_minutes", 0),
-        },
-    }
 
 
 @dataclass(frozen=True, slots=True)

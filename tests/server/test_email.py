@@ -656,8 +656,26 @@ async def test_business_hours_reach_the_widget(env: Env) -> None:
     always = {
         "days": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     }
+    widget, welcome = await env.widget("a")
+    assert welcome["hours"]["open"] is False and welcome["hours"]["timezone"] == "Asia/Jakarta"
+    await widget.close()
     await owner_put(env, "a", {"business_hours": always})
     assert (await env.widget_session("a"))["config"]["hours"]["open"] is True
+    # A long session reads the hours again: in each welcome, and when a boundary passes.
+    widget, again = await env.widget("a", token=welcome["token"])
+    assert again["hours"]["open"] is True and again["hours"]["closes_at"]
+    await widget.close()
+    assert env.http is not None
+    refreshed = await env.http.post(
+        "/api/widget/hours",
+        headers={"authorization": f"Bearer {welcome['token']}", "origin": env.sites["a"].origin},
+    )
+    assert refreshed.status_code == 200
+    assert refreshed.json()["hours"]["open"] is True
+    assert refreshed.json()["away_message"] == away
+    assert refreshed.headers["access-control-allow-origin"] == env.sites["a"].origin
+    anonymous = await env.http.post("/api/widget/hours")
+    assert anonymous.status_code == 401
     # Site B is untouched.
     assert (await env.widget_session("b"))["config"]["hours"]["open"] is True
 

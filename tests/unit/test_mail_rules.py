@@ -24,7 +24,8 @@ def test_jakarta_open_and_closed() -> None:
     schedule = bh.parse({"days": WEEKDAYS, "reply_minutes": 30})
     assert schedule.timezone == "Asia/Jakarta"
     # Monday 7 December 2026, 10:00 in Jakarta (UTC+7, no DST).
-    assert bh.state_at(schedule, at("2026-12-07T10:00:00+07:00")).open
+    morning = bh.state_at(schedule, at("2026-12-07T10:00:00+07:00"))
+    assert morning.open and morning.to_json()["closes_at"] == "2026-12-07T10:00:00Z"
     evening = bh.state_at(schedule, at("2026-12-07T23:00:00+07:00"))
     assert not evening.open
     assert (evening.reopens_local, evening.reopens_in_days) == ("08:00", 1)
