@@ -10,6 +10,7 @@ import { ConversationView } from "./conversation.js";
 import { CannedPicker } from "./canned_picker.js";
 import { SearchPanel, revealMessage } from "./search_panel.js";
 import { TransferForm } from "./transfer_form.js";
+import { TranscriptButton } from "./transcript_button.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
@@ -55,6 +56,11 @@ class App {
       onOpen: (roomId, messageId) => this.openFound(roomId, messageId),
     });
     // Hand the conversation over with a note (transfer_form.js).
+    // Email the conversation to its customer (transcript_button.js).
+    this.transcript = new TranscriptButton(document.querySelector('[data-testid="conversation-header"]'), {
+      roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),
+      say: (text) => this.toastText(text),
+    });
     this.transfer = new TransferForm(document.querySelector('[data-testid="conversation-header"]'), this.store, {
       send: (agentId, note) => this.roomAction("transfer", { agent_id: agentId, note }),
       roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),

@@ -10,6 +10,7 @@ import { errorText } from "./shell.js";
 import { startPage } from "./page_shell.js";
 import { dateOnly, getNotifications, getSite, putNotifications, putSite, reportSummary } from "./crm.js";
 import { InstallPanel } from "./onboarding.js";
+import { HoursForm } from "./hours_form.js";
 
 // The server's own rules (chat_server/web/site_routes.py), checked here first
 // so a typo is pointed at before the round trip.
@@ -100,6 +101,9 @@ class SettingsPage {
     });
     onLocaleChange(() => this.renderReport());
     new NotifyForm(document.querySelector("#notify-form")).start();
+    // Business hours, away message and email (hours_form.js): its own form and save.
+    this.hours = new HoursForm(document.querySelector("#hours-form"), { owner: this.owner });
+    this.hours.start();
     if (this.owner) new InstallPanel(document.querySelector("#install")).load();
     this.load();
   }
@@ -109,6 +113,7 @@ class SettingsPage {
     if (site.status === "fulfilled") {
       this.site = site.value;
       this.fill(this.site);
+      this.hours.fill(this.site);
     } else if (site.reason?.status !== 401) {
       this.showError(errorText(site.reason?.code));
     }

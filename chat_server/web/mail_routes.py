@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from chat_server import errors
+from chat_server.domain.mail import MailServer
 from chat_server.services import hours, widget_sessions
 from chat_server.web.context import context_of
 from chat_server.web.crm_routes import widget_caller, widget_endpoint
@@ -199,6 +200,42 @@ async def outbox(request: Request) -> Response:
     return JSONResponse({"items": items})
 
 
+async def mail_status(request: Request) -> Response:
+    """How this installation sends and receives mail (its settings, read-only: they are
+    set by SAPA_SMTP_URL and the other variables; never a password)."""
+    viewer = await authenticate(request)
+    if viewer.role != "owner":
+        raise errors.forbidden("only the site's owners see the mail settings")
+    ctx = context_of(request)
+    settings = ctx.settings
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+
+    def server(url: str | None, kind: Literal["smtp", "imap"]) -> dict[str, Any] | None:
+        if not url:
+            return None
+        parsed = MailServer.parse(url, kind)
+        tls = "tls" if parsed.tls else "starttls" if parsed.starttls else "none"
+        return {"host": parsed.host, "port": parsed.port, "security": tls}
+
+    paths = dict(zip(("mailgun", "sendgrid", "postmark"), WEBHOOK_PATHS, strict=True))
+    return JSONResponse(
+        {
+            "outgoing": {
+                "smtp": server(settings.smtp_url, "smtp") if settings.mail_from else None,
+                "from": settings.mail_from,
+                "reply_to": ctx.email.reply_to,
+            },
+            "inbound": {
+                "imap": server(settings.imap_url, "imap"),
+                "webhooks": {
+                    name: base + paths[name] if on else None
+                    for name, on in ctx.email.webhooks.enabled().items()
+                },
+            },
+        }
+    )
+
+
 async def my_notifications(request: Request) -> Response:
     """The signed-in agent's own choice: email me when a conversation waits N minutes
     while I am offline (0: never)."""
@@ -223,6 +260,7 @@ routes = [
     Route("/api/v1/mail/inbound/sendgrid", inbound_sendgrid, methods=["POST"]),
     Route("/api/v1/mail/inbound/postmark", inbound_postmark, methods=["POST"]),
     Route("/api/v1/mail/outbox", outbox),
+    Route("/api/v1/mail/settings", mail_status),
     Route("/api/v1/rooms/{room_id}/transcript", room_transcript, methods=["POST"]),
     Route("/api/widget/reopen", reopen, methods=["POST", "OPTIONS"]),
     Route("/api/widget/contact", widget_endpoint(widget_contact), methods=["POST", "OPTIONS"]),

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ServerProcess, read_demo_banner, start_server, timeout
+from tests.e2e.shopper_client import Shopper
 from tests.e2e.staff_client import staff_socket
 from tests.mail_servers import SmtpSink, text_of
 
@@ -154,4 +155,58 @@ def test_an_agent_chooses_waiting_notifications(
     expect(form.get_by_test_id("notify-saved")).to_be_visible()
     page.reload()
     expect(page.get_by_test_id("notify-form").get_by_test_id("notify-minutes")).to_have_value("15")
+    context.close()
+
+
+def test_owner_sets_hours_in_settings_and_an_agent_emails_a_transcript(
+    browser: Browser, mail_server: ServerProcess, sink: SmtpSink
+) -> None:
+    server = mail_server
+    shopper = Shopper(server)
+    shopper.say("Boleh minta transkripnya?")
+    shopper.request("contact", email="sari@example.id")
+    shopper.close()
+
+    context = browser.new_context(locale="id-ID")
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    login(page, server)
+    page.goto(f"{server.url}/console/settings")
+    form = page.get_by_test_id("hours-form")
+    expect(form.get_by_test_id("mail-status")).to_contain_text("127.0.0.1")
+    form.get_by_test_id("hours-enabled").check()
+    form.get_by_test_id("hours-timezone").fill("Asia/Makassar")
+    monday = form.get_by_test_id("hours-day-mon")
+    monday.fill("17:00-08:00")  # ends before it starts: pointed at, nothing saved
+    form.get_by_test_id("hours-save").click()
+    expect(form.get_by_test_id("hours-error")).to_contain_text("Senin")
+    expect(monday).to_have_attribute("aria-invalid", "true")
+    monday.fill("08:00-12:00, 13:00-17:00")
+    form.get_by_test_id("hours-day-sat").fill("09:00-14:00")
+    form.get_by_test_id("hours-holidays").fill("2026-12-25\n2027-01-01")
+    form.get_by_test_id("away-id").fill("Kami tutup, dibalas besok pagi.")
+    form.get_by_test_id("away-en").fill("We are closed; we reply tomorrow morning.")
+    form.get_by_test_id("mail-capture-after").fill("5")
+    form.get_by_test_id("hours-save").click()
+    expect(form.get_by_test_id("hours-saved")).to_be_visible()
+    expect(form.get_by_test_id("hours-error")).to_be_hidden()
+    page.reload()
+    form = page.get_by_test_id("hours-form")
+    expect(form.get_by_test_id("hours-day-mon")).to_have_value("08:00-12:00, 13:00-17:00")
+    expect(form.get_by_test_id("hours-day-sun")).to_have_value("")
+    expect(form.get_by_test_id("hours-timezone")).to_have_value("Asia/Makassar")
+    expect(form.get_by_test_id("hours-holidays")).to_have_value("2026-12-25\n2027-01-01")
+    expect(form.get_by_test_id("away-id")).to_have_value("Kami tutup, dibalas besok pagi.")
+    expect(form.get_by_test_id("mail-capture-after")).to_have_value("5")
+
+    # An agent mails the conversation to the customer from the console.
+    page.goto(f"{server.url}/console")
+    page.get_by_test_id("inbox-tab-all").click()
+    page.get_by_test_id("inbox-item").filter(has_text="Boleh minta transkripnya?").click()
+    page.get_by_test_id("transcript-btn").click()
+    expect(page.locator("#toasts")).to_contain_text("Transkrip dikirim")
+    [mail] = sink.wait_sync(1, where=lambda m: m["To"].addresses[0].addr_spec == "sari@example.id")
+    assert "Boleh minta transkripnya?" in text_of(mail)[0]
+    page.get_by_test_id("transcript-btn").click()  # nothing new since: not sent twice
+    expect(page.locator("#toasts")).to_contain_text("sudah dikirim")
     context.close()

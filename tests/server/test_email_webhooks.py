@@ -227,3 +227,21 @@ async def test_unconfigured_providers_are_not_found(env: Env) -> None:
     for path in ("/api/v1/mail/inbound/sendgrid", "/api/v1/mail/inbound/postmark"):
         answer = await env.http.post(path, content=b"{}", headers={"content-type": "x"})
         assert answer.status_code == 404, path
+
+
+async def test_owners_read_the_mail_settings(hooks_env: Env) -> None:
+    env = hooks_env
+    assert env.http is not None
+    owner = {"authorization": f"Bearer {env.sites['a'].creds.api_token}"}
+    status = (await env.http.get("/api/v1/mail/settings", headers=owner)).json()
+    assert status["outgoing"] == {"smtp": None, "from": None, "reply_to": "support@shop-a.test"}
+    assert status["inbound"]["imap"] is None
+    hooks = status["inbound"]["webhooks"]
+    assert hooks["mailgun"] is None
+    assert hooks["sendgrid"].endswith("/api/v1/mail/inbound/sendgrid")
+    assert hooks["postmark"].endswith("/api/v1/mail/inbound/postmark")
+    assert "s3cret" not in json.dumps(status)
+    agent, _, headers, _ = await env.agent(env.sites["a"].agent_email)
+    await agent.close()
+    refused = await env.http.get("/api/v1/mail/settings", headers=headers)
+    assert refused.status_code == 403
