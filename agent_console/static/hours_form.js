@@ -53,7 +53,8 @@ export class HoursForm {
         "data-testid": `hours-day-${day}`,
         spellcheck: "false",
         maxlength: "80",
-        placeholder: "08:00-17:00",
+        "data-i18n-placeholder": "hours.closed",
+        placeholder: t("hours.closed"),
       });
       const label = h("span", { "data-i18n": `hours.day.${day}`, text: t(`hours.day.${day}`) });
       box.append(h("label", { class: "field hours-day" }, label, input));
