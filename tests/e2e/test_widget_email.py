@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,6 +47,18 @@ def mail_server(
     server.stop()
 
 
+@contextmanager
+def owner_client(server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as the demo's owner, with its CSRF token."""
+    with httpx.Client(base_url=server.url, timeout=timeout(10)) as owner:
+        res = owner.post(
+            "/api/v1/auth/login",
+            json={"email": server.owner_email, "password": server.owner_password},
+        )
+        owner.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+        yield owner
+
+
 def login(page: Page, server: ServerProcess) -> None:
     page.goto(f"{server.url}/console/login")
     page.get_by_test_id("login-email").fill(server.owner_email)
@@ -65,12 +78,7 @@ def test_out_of_hours_email_reply_and_reopen(
     browser: Browser, mail_server: ServerProcess, sink: SmtpSink
 ) -> None:
     server = mail_server
-    with httpx.Client(base_url=server.url, timeout=timeout(10)) as owner:
-        res = owner.post(
-            "/api/v1/auth/login",
-            json={"email": server.owner_email, "password": server.owner_password},
-        )
-        owner.headers["X-CSRF-Token"] = res.json()["csrf_token"]
+    with owner_client(server) as owner:
         settings = {
             "business_hours": closed_hours(),
             "away_message": {"id": "Tim kami sedang istirahat.", "en": "Our team is away."},
@@ -210,4 +218,19 @@ def test_owner_sets_hours_in_settings_and_an_agent_emails_a_transcript(
     assert "Boleh minta transkripnya?" in text_of(mail)[0]
     page.get_by_test_id("transcript-btn").click()  # nothing new since: not sent twice
     expect(page.locator("#toasts")).to_contain_text("sudah dikirim")
+
+    # A widget left open reads the hours again when the time it was given passes (the
+    # page's clock is moved on; the server's is not, so the owner opens the shop now).
+    with owner_client(server) as owner:
+        assert owner.put("/api/v1/site", json={"business_hours": closed_hours()}).is_success
+        widget = context.new_page()
+        widget.clock.install()
+        widget.goto(f"{server.url}/demo?guest=1")
+        widget.get_by_test_id("sapa-launcher").click()
+        back = widget.get_by_text(re.compile(r"Kembali (besok )?pukul \d\d\.00"))
+        expect(back).to_be_visible()
+        always = {"days": {d: [["00:00", "24:00"]] for d in DAYS}}
+        assert owner.put("/api/v1/site", json={"business_hours": always}).is_success
+    widget.clock.fast_forward("01:00:05")  # the widget looks again within the hour
+    expect(back).to_have_count(0)
     context.close()
