@@ -1,7 +1,9 @@
 // The team page (owners): GET /api/v1/team lists agents and open invitations;
 // owners invite (POST /api/v1/agents/invitations), resend or revoke an
 // invitation, change a role, deactivate or activate (PATCH /api/v1/agents/{id})
-// and make password-reset links. A link is shown once, to copy.
+// and make password-reset links. A link is shown once, to copy (and emailed
+// when the server sends mail). Owners also reset an agent's two-factor sign-in
+// (POST /api/v1/agents/{id}/2fa/reset): the agent is signed out at once.
 
 import { t, onLocaleChange } from "./i18n.js";
 import { api } from "./api.js";
@@ -70,7 +72,8 @@ class TeamPage {
   }
 
   showLink(label, link) {
-    q('[data-testid="link-label"]').textContent = t(label, { email: link.email });
+    const emailed = link.emailed ? `${t("team.emailed", { email: link.email })} ` : "";
+    q('[data-testid="link-label"]').textContent = emailed + t(label, { email: link.email });
     q('[data-testid="link-url"]').textContent = link.url;
     this.linkBox.hidden = false;
   }
@@ -128,6 +131,17 @@ class TeamPage {
         if (link) this.showLink("team.resetLink", link);
       });
       actions.append(" ", reset);
+    }
+    if (a.two_factor && a.id !== this.me.id) {
+      const off = el("button", { type: "button", class: "btn btn--small btn--ghost", "data-testid": "agent-reset-2fa" }, t("team.reset2fa"));
+      off.addEventListener("click", async () => {
+        if (!confirm(t("team.confirmReset2fa", { name: a.name }))) return;
+        const done = await this.run(() => api(`/api/v1/agents/${encodeURIComponent(a.id)}/2fa/reset`, { method: "POST" }));
+        if (!done) return;
+        showToast(t("team.reset2faDone", { name: a.name }));
+        this.load();
+      });
+      actions.append(" ", off);
     }
     tr.append(name, roleCell, status, seen, twoFactor, actions);
     return tr;

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import pyotp
-import segno
 
 from chat_server import errors
 from chat_server.domain import two_factor
 from chat_server.domain.access import Viewer
 from chat_server.errors import ErrorCode, SapaError
-from chat_server.ids import hash_token
 from chat_server.services import audit
 from chat_server.services.audit import Actor
 from chat_server.services.console_auth import (
@@ -25,15 +19,12 @@ from chat_server.services.console_auth import (
 )
 from chat_server.services.passwords import check_new
 from chat_server.services.team import check_name
+from chat_server.services.totp import TwoFactorSetup, new_setup, recovery_codes
 from chat_server.store import agents as agent_store
 from chat_server.store import team as team_store
 from chat_server.store.sql import Tx
 
 LOCALES = ("id", "en")
-
-
-ISSUER = "Sapa"
-RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,27 +39,6 @@ class TwoFactorStatus:
             "recovery_codes_left": self.recovery_codes_left,
             "required": self.required,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class TwoFactorSetup:
-    secret: str
-    uri: str
-    qr_svg: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"secret": self.secret, "otpauth_uri": self.uri, "qr_svg": self.qr_svg}
-
-
-def _qr_svg(text: str) -> str:
-    out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=4, xmldecl=False, border=2)
-    return out.getvalue().decode()
-
-
-def _recovery_code() -> str:
-    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
-    return f"{raw[:5]}-{raw[5:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +95,9 @@ class Account:
         agent = session.agent
         if (await team_store.get_totp(self.db, agent.id)).secret is not None:
             raise SapaError(ErrorCode.CONFLICT, "two-factor sign-in is already on")
-        secret = pyotp.random_base32()
-        await self.db.write(lambda conn: team_store.set_totp_pending(conn, agent.id, secret))
-        uri = pyotp.TOTP(secret).provisioning_uri(name=agent.email, issuer_name=ISSUER)
-        return TwoFactorSetup(secret, uri, _qr_svg(uri))
+        setup = new_setup(agent.email)
+        await self.db.write(lambda conn: team_store.set_totp_pending(conn, agent.id, setup.secret))
+        return setup
 
     async def enable_2fa(self, session: ConsoleSession, code: Any, address: str) -> list[str]:
         """Turn two-factor on with a first code; answers the 10 recovery codes, shown once."""
@@ -144,8 +113,7 @@ class Account:
         step = two_factor.accepted_step(pending, code, time.time(), 0)
         if step is None:
             raise errors.bad_request("that code is wrong; check the time on your phone")
-        codes = [_recovery_code() for _ in range(two_factor.RECOVERY_CODES)]
-        hashes = [hash_token(two_factor.normal_recovery_code(c)) for c in codes]
+        codes, hashes = recovery_codes()
         actor = Actor(agent.id, agent.name, address)
 
         def job(conn: Tx) -> bool:

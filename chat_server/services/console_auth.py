@@ -267,18 +267,23 @@ class ConsoleAuth:
     async def _challenge(
         self, agent: Agent, client: str, device: str, new_hash: str | None
     ) -> LoginChallenge:
+        def job(conn: Tx) -> LoginChallenge:
+            if new_hash is not None:
+                agent_store.set_password_hash(conn, agent.id, new_hash)
+            return self.new_challenge(conn, agent, client, device)
+
+        return await self.db.write(job)
+
+    @staticmethod
+    def new_challenge(conn: Tx, agent: Agent, client: str, device: str) -> LoginChallenge:
+        """A right password for an account with two-factor (inside a write): `finish` takes
+        the code. Also what a password-reset link leads to for such an account."""
         now = datetime.now(UTC)
         challenge = team_store.Challenge(
             new_id("chl"), agent.id, format_time(now), client, device[:200]
         )
         forget = format_time(now - timedelta(seconds=two_factor.CHALLENGE_SECONDS))
-
-        def job(conn: Tx) -> None:
-            if new_hash is not None:
-                agent_store.set_password_hash(conn, agent.id, new_hash)
-            team_store.insert_challenge(conn, challenge, forget)
-
-        await self.db.write(job)
+        team_store.insert_challenge(conn, challenge, forget)
         return LoginChallenge(challenge.id)
 
     async def finish(

@@ -387,7 +387,13 @@ class FaqService:
         require_owner(viewer)
         if (
             await self._write(
-                viewer.site_id, lambda conn: faq_store.reorder(conn, viewer.site_id, ids)
+                viewer.site_id,
+                audit.recorded(
+                    lambda conn: faq_store.reorder(conn, viewer.site_id, ids),
+                    viewer,
+                    "faq_reordered",
+                    when=lambda moved: moved >= 0,
+                ),
             )
             < 0
         ):
@@ -421,7 +427,10 @@ class FaqService:
                 faq_store.insert_entry(conn, viewer.site_id, fields)
             return len(entries)
 
-        return await self._write(viewer.site_id, job)
+        detail = {"entries": len(entries)}
+        return await self._write(
+            viewer.site_id, audit.recorded(job, viewer, "faq_imported", detail=detail)
+        )
 
 
 def _learn_words(conn: Tx, site_id: str, faq_id: str, message_id: str) -> None:

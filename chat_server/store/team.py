@@ -25,6 +25,7 @@ class AgentLink:
     expires_at: str
     used_at: str | None
     revoked_at: str | None
+    totp_pending: str | None = None  # two-factor being set up by the invitee
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +50,7 @@ def _link(row: Row) -> AgentLink:
         row["expires_at"],
         row["used_at"],
         row["revoked_at"],
+        row["totp_pending"],
     )
 
 
@@ -95,6 +97,16 @@ def use_link(conn: Tx, link_id: str, now: str) -> bool:
         "UPDATE agent_links SET used_at = ?"
         " WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
         (now, link_id),
+    )
+    return cursor.rowcount == 1
+
+
+def set_link_totp(conn: Tx, link_id: str, secret: str) -> bool:
+    """The secret an invitee is setting up; false when the link was used or revoked."""
+    cursor = conn.execute(
+        "UPDATE agent_links SET totp_pending = ?"
+        " WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+        (secret, link_id),
     )
     return cursor.rowcount == 1
 

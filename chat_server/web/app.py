@@ -250,6 +250,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Upload allowances too: a flood spread over the replicas is one flood.
             files.shared = RedisPostAllowances(bus, prefix=UPLOADS_PREFIX)
         auth = ConsoleAuth(db, bus, settings)
+        email = email_channel(settings, db, chat, secret)
+        sends_mail = bool(settings.smtp_url and settings.mail_from)
         ctx = AppContext(
             settings=settings,
             db=db,
@@ -268,9 +270,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             session_limits=SessionLimits(
                 settings.session_rate_per_address, settings.session_rate_per_site
             ),
-            email=email_channel(settings, db, chat, secret),
+            email=email,
             files=files,
-            team=Team(db, auth, chat),
+            team=Team(db, auth, chat, email if sends_mail else None),
             account=Account(auth),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),

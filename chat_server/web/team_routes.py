@@ -14,6 +14,7 @@ from chat_server import errors
 from chat_server.errors import SapaError
 from chat_server.services import audit, console_auth
 from chat_server.services.audit import require_owner
+from chat_server.services.console_auth import LoginChallenge
 from chat_server.services.team import LINK_PATHS, IssuedLink
 from chat_server.web.console_routes import app_page, render, set_session_cookie
 from chat_server.web.context import AppContext, context_of
@@ -70,7 +71,9 @@ async def invitations(request: Request) -> Response:
     ctx = context_of(request)
     if request.method == "POST":
         data = await _object(request)
-        issued = await ctx.team.invite(viewer, data.get("email"), data.get("role", "agent"))
+        issued = await ctx.team.invite(
+            viewer, data.get("email"), data.get("role", "agent"), _base(ctx, request)
+        )
         return _issued(ctx, request, issued, 201)
     return JSONResponse({"items": [i.to_json() for i in await ctx.team.invitations(viewer)]})
 
@@ -78,7 +81,9 @@ async def invitations(request: Request) -> Response:
 async def resend_invitation(request: Request) -> Response:
     viewer = await authenticate(request)
     ctx = context_of(request)
-    issued = await ctx.team.resend(viewer, request.path_params["invitation_id"])
+    issued = await ctx.team.resend(
+        viewer, request.path_params["invitation_id"], _base(ctx, request)
+    )
     return _issued(ctx, request, issued, 200)
 
 
@@ -108,8 +113,16 @@ async def update_agent(request: Request) -> Response:
 async def reset_link(request: Request) -> Response:
     viewer = await authenticate(request)
     ctx = context_of(request)
-    issued = await ctx.team.reset_link(viewer, request.path_params["agent_id"])
+    issued = await ctx.team.reset_link(viewer, request.path_params["agent_id"], _base(ctx, request))
     return _issued(ctx, request, issued, 201)
+
+
+async def reset_two_factor(request: Request) -> Response:
+    """POST /api/v1/agents/{id}/2fa/reset (owners): another agent's two-factor goes off."""
+    viewer = await authenticate(request)
+    agent_id = request.path_params["agent_id"]
+    ended = await context_of(request).team.reset_2fa(viewer, agent_id)
+    return JSONResponse({"id": agent_id, "two_factor": False, "sessions_ended": ended})
 
 
 # -- following a link (no session yet) -----------------------------------------------------
@@ -121,6 +134,7 @@ class LinkPage:
     token: str = ""
     email: str = ""
     error: str | None = None
+    two_factor: str = ""  # invitations: "required" by the site, or "optional"
 
 
 async def link_page(request: Request) -> Response:
@@ -131,7 +145,11 @@ async def link_page(request: Request) -> Response:
         link = await ctx.team.check_link(token, kind)
     except SapaError as exc:
         return render(ctx, "accept.html", LinkPage(kind, error=exc.message), exc.http_status)
-    response = render(ctx, "accept.html", LinkPage(kind, token, link.email))
+    two_factor = ""
+    if kind == "invite":
+        required = await ctx.team.site_requires_2fa(link.site_id)
+        two_factor = "required" if required else "optional"
+    response = render(ctx, "accept.html", LinkPage(kind, token, link.email, None, two_factor))
     # The token is in the address: it must not leak to other sites or caches.
     response.headers["cache-control"] = "no-store"
     response.headers["referrer-policy"] = "no-referrer"
@@ -147,13 +165,34 @@ async def follow_link(request: Request) -> Response:
         raise errors.bad_request("'token' and 'password' are required")
     client = request.client.host if request.client else "unknown"
     device = request.headers.get("user-agent", "")
+    codes: list[str] = []
     if request.url.path.endswith("/accept"):
-        session = await ctx.team.accept(token, data.get("name"), password, client, device)
+        joined = await ctx.team.accept(
+            token, data.get("name"), password, client, device, data.get("code")
+        )
+        session, codes = joined.session, joined.recovery_codes
     else:
-        session = await ctx.team.reset(token, password, client, device)
-    response = JSONResponse({"agent": session.agent.public(), "csrf_token": session.csrf_token})
+        done = await ctx.team.reset(token, password, client, device)
+        if isinstance(done, LoginChallenge):
+            # The password is set; the agent's two-factor code comes next, as at a login.
+            return JSONResponse({"two_factor_required": True, "challenge": done.id})
+        session = done
+    body: dict[str, Any] = {"agent": session.agent.public(), "csrf_token": session.csrf_token}
+    if codes:
+        body["recovery_codes"] = codes
+    response = JSONResponse(body)
     set_session_cookie(ctx, response, session.id)
     return response
+
+
+async def invite_two_factor(request: Request) -> Response:
+    """POST /api/v1/invitations/2fa {"token"}: a secret and its QR code for the invitee."""
+    ctx = context_of(request)
+    check_origin(ctx, request, login=True)
+    token = (await _object(request)).get("token")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN:
+        raise errors.bad_request("'token' is required")
+    return JSONResponse((await ctx.team.invite_2fa_setup(token)).to_json())
 
 
 # -- the audit log (owners) -------------------------------------------------------------
@@ -237,7 +276,9 @@ routes = [
     Route("/api/v1/agents/invitations/{invitation_id}", revoke_invitation, methods=["DELETE"]),
     Route("/api/v1/agents/{agent_id}", update_agent, methods=["PATCH"]),
     Route("/api/v1/agents/{agent_id}/password-reset", reset_link, methods=["POST"]),
+    Route("/api/v1/agents/{agent_id}/2fa/reset", reset_two_factor, methods=["POST"]),
     Route("/api/v1/invitations/accept", follow_link, methods=["POST"]),
+    Route("/api/v1/invitations/2fa", invite_two_factor, methods=["POST"]),
     Route("/api/v1/auth/reset", follow_link, methods=["POST"]),
     Route("/api/v1/audit", audit_log),
     Route("/api/v1/audit.csv", audit_csv),
