@@ -11,9 +11,10 @@ const ACTIONS = [
   "login", "login_failed", "login_2fa_failed", "invitation_created", "invitation_resent",
   "invitation_revoked", "invitation_accepted", "agent_activated", "agent_deactivated",
   "agent_role_changed", "agent_renamed", "password_reset_link", "password_reset",
-  "password_changed", "sessions_ended", "2fa_enabled", "2fa_disabled", "2fa_required",
+  "password_changed", "sessions_ended", "2fa_enabled", "2fa_disabled", "2fa_reset", "2fa_required",
   "settings_changed", "api_token_rotated", "identity_secret_rotated", "faq_published",
-  "faq_deleted", "customer_exported", "customer_erased", "room_archived",
+  "faq_deleted", "faq_imported", "faq_reordered", "customer_exported", "customer_erased",
+  "room_archived",
 ];
 
 const q = (sel) => document.querySelector(sel);

@@ -1075,6 +1075,9 @@ const TEAM_STRINGS = {
     "audit.a.customer_exported": "Customer exported",
     "audit.a.customer_erased": "Customer erased",
     "audit.a.room_archived": "Room archived",
+    "audit.a.2fa_reset": "Two-factor reset by an owner",
+    "audit.a.faq_imported": "FAQ imported",
+    "audit.a.faq_reordered": "FAQ reordered",
     "login.ended": "You were signed out. Sign in again to continue.",
   },
   id: {
@@ -1208,6 +1211,9 @@ const TEAM_STRINGS = {
     "audit.a.customer_exported": "Data pelanggan diekspor",
     "audit.a.customer_erased": "Data pelanggan dihapus",
     "audit.a.room_archived": "Ruang diarsipkan",
+    "audit.a.2fa_reset": "Dua langkah diatur ulang oleh pemilik",
+    "audit.a.faq_imported": "FAQ diimpor",
+    "audit.a.faq_reordered": "Urutan FAQ diubah",
     "login.ended": "Anda telah dikeluarkan. Masuk lagi untuk melanjutkan.",
   },
 };

@@ -1,7 +1,7 @@
 """Running a team in the browser: the owner copies the embed code and invites an agent; the
 agent accepts, turns on two-factor sign-in and signs in with a code computed here by the same
 TOTP algorithm; the owner deactivates them and their open console says they were signed out;
-the audit page lists every step."""
+the audit page lists every step. And: two-factor turned on while accepting, reset by an owner."""
 
 from __future__ import annotations
 
@@ -124,3 +124,41 @@ def test_invite_accept_two_factor_deactivate_and_audit(
     page.get_by_test_id("audit-action").select_option("agent_deactivated")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Account deactivated")
+
+
+def test_two_factor_while_accepting_and_an_owner_resetting_it(
+    page: Page, second_page: Page, live_server
+) -> None:
+    english(page)
+    english(second_page)
+    login(page, live_server)
+    email = f"careful-{uuid.uuid4().hex[:6]}@demo.test"
+    page.goto(f"{live_server.url}/console/agents")
+    page.get_by_test_id("invite-email").fill(email)
+    page.get_by_test_id("invite-submit").click()
+    link = page.get_by_test_id("link-url")
+    expect(link).to_contain_text("/console/invite/")
+
+    # The invitee turns on two-factor on the invitation page itself.
+    agent = second_page
+    agent.goto(link.text_content() or "")
+    agent.get_by_test_id("accept-name").fill("Sari Hati")
+    agent.get_by_test_id("accept-password").fill(PASSWORD)
+    agent.get_by_test_id("accept-twofa-toggle").check()
+    expect(agent.get_by_test_id("accept-twofa-qr")).to_be_visible()
+    secret = agent.get_by_test_id("accept-twofa-secret")
+    expect(secret).to_have_text(re.compile(r"^[A-Z2-7]{16,}$"))
+    agent.get_by_test_id("accept-twofa-code").fill(code_for(secret.text_content() or ""))
+    agent.get_by_test_id("accept-submit").click()
+    expect(agent.get_by_test_id("accept-codes").locator("li")).to_have_count(10)
+    agent.get_by_test_id("accept-continue").click()
+    expect(agent.get_by_test_id("conn-status")).to_have_attribute("data-state", "online")
+
+    # The owner resets it (a lost phone): the agent's open console is signed out.
+    page.reload()
+    row = page.locator(f'[data-testid="agent-row"][data-email="{email}"]')
+    expect(row.get_by_test_id("agent-2fa")).to_have_text("On")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_test_id("agent-reset-2fa").click()
+    expect(row.get_by_test_id("agent-2fa")).to_have_text("Off")
+    expect(agent).to_have_url(re.compile(r"/console/login\?ended=1"))
