@@ -167,6 +167,10 @@ async def test_new_forms_check_csrf_and_origin(env: Env) -> None:
             f"/api/v1/agents/{env.sites['a'].agent_id}", json={"active": False}, headers=headers
         )
         assert patched.status_code == 403
+        two_factor_off = await http(env).post(
+            f"/api/v1/agents/{env.sites['a'].agent_id}/2fa/reset", headers=headers
+        )
+        assert two_factor_off.status_code == 403
     token = token_of((await invite(env, owner, "csrf@a.test"))["url"])
     cross = await http(env).post(
         "/api/v1/invitations/accept",
@@ -194,6 +198,7 @@ async def test_agents_get_403_on_owners_routes_and_other_sites_ids_are_not_found
         ("GET", "/api/v1/agents/invitations", None),
         ("PATCH", f"/api/v1/agents/{site.owner_id}", {"active": False}),
         ("POST", f"/api/v1/agents/{site.owner_id}/password-reset", None),
+        ("POST", f"/api/v1/agents/{site.owner_id}/2fa/reset", None),
         ("GET", "/api/v1/audit", None),
         ("GET", "/api/v1/audit.csv", None),
         ("PUT", "/api/v1/audit/settings", {"retention_days": 90}),
