@@ -16,6 +16,7 @@ from chat_server.domain.access import Viewer
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services import (
     admin,
+    audit,
     console_auth,
     crm_import,
     db_copy,
@@ -28,6 +29,8 @@ from chat_server.services import (
 )
 from chat_server.services.team import Team
 
+# Who the audit log names for changes made from a shell (as `sapa agent invite` does).
+CLI_ACTOR = audit.Actor(None, "sapa CLI")
 DB_HELP = "database: SQLite file or postgresql:// URL (default: $SAPA_DB or sapa.db)"
 
 
@@ -223,12 +226,18 @@ def _agent(args: argparse.Namespace, settings: Settings) -> int:
         auth = console_auth.ConsoleAuth(db)
         agent = await console_auth.find_agent(db, args.email)
         if args.action == "deactivate":
-            ended = await auth.deactivate(agent)
+            ended = await auth.deactivate(agent, by=CLI_ACTOR)
             return f"deactivated {agent.email}; {ended} session(s) ended"
         if args.action == "activate":
-            await auth.activate(agent)
+            await auth.activate(agent, by=CLI_ACTOR)
             return f"activated {agent.email}"
-        ended = await auth.set_password(agent, password)
+        ended = await auth.set_password(
+            agent,
+            password,
+            also=lambda conn: audit.record(
+                conn, agent.site_id, CLI_ACTOR, "password_changed", agent.id
+            ),
+        )
         return f"password set for {agent.email}; {ended} session(s) ended"
 
     print(asyncio.run(_with_db(settings.db_path, work)))

@@ -380,22 +380,30 @@ class ConsoleAuth:
 
     # -- departed agents and passwords (the CLI, later the team pages) -----------------
 
-    async def deactivate(self, agent: Agent) -> int:
-        """No more logins; every session ends and every socket closes (4000). Sessions ended."""
+    async def deactivate(self, agent: Agent, by: Actor | None = None) -> int:
+        """No more logins; every session ends and every socket closes (4000). Sessions ended.
+        `by` (the CLI) is who the audit log names."""
         reason = "account deactivated"
 
         def job(conn: Tx) -> int:
             agent_store.set_active(conn, agent.id, False)
             ended = agent_store.delete_agent_sessions(conn, agent.id)
             self.record(conn, agent, CLOSE_SESSION_ENDED, reason)
+            if by is not None:
+                audit.record(conn, agent.site_id, by, "agent_deactivated", agent.id)
             return ended
 
         ended = await self.db.write(job)
         await self.close_sockets(agent.site_id, agent.id, CLOSE_SESSION_ENDED, reason)
         return ended
 
-    async def activate(self, agent: Agent) -> None:
-        await self.db.write(lambda conn: agent_store.set_active(conn, agent.id, True))
+    async def activate(self, agent: Agent, by: Actor | None = None) -> None:
+        def job(conn: Tx) -> None:
+            agent_store.set_active(conn, agent.id, True)
+            if by is not None:
+                audit.record(conn, agent.site_id, by, "agent_activated", agent.id)
+
+        await self.db.write(job)
 
     async def check_password(self, agent: Agent, password: str) -> bool:
         """Whether `password` is the agent's (a re-check before a sensitive change); wrong

@@ -1,7 +1,7 @@
 """Team links and two-factor around them: invitations and reset links emailed through the
 outbox to a real SMTP server (aiosmtpd), two-factor set up while accepting an invitation
 (required or optional), a reset link for an account with two-factor, an owner resetting an
-agent's two-factor, and FAQ imports and reorders in the audit log."""
+agent's two-factor, and FAQ imports, reorders and the CLI's changes in the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 from tests.mail_servers import SmtpSink, text_of
 from tests.server.conftest import PASSWORD, Env, Seed, env_with
+from tests.server.test_accounts import sapa
 from tests.server.test_team import (
     NEW_PASSWORD,
     accept,
@@ -231,4 +232,20 @@ async def test_faq_imports_and_reorders_are_audited(env: Env) -> None:
     assert [(i["action"], i["detail"]) for i in items[:2]] == [
         ("faq_reordered", {}),
         ("faq_imported", {"entries": 2}),
+    ]
+
+
+async def test_changes_made_from_the_cli_are_audited(env: Env) -> None:
+    email = env.sites["a"].agent_email
+    for args, stdin in (
+        (("deactivate", email), None),
+        (("activate", email), None),
+        (("set-password", email, "--password-stdin"), "a brand new passphrase\n"),
+    ):
+        done = sapa(env, "agent", *args, stdin=stdin)
+        assert done.returncode == 0, done.stderr
+    rows = env.sql("SELECT actor_id, actor_name, action, target FROM audit_log ORDER BY seq")
+    assert [(r["actor_id"], r["actor_name"], r["action"], r["target"]) for r in rows] == [
+        (None, "sapa CLI", action, env.sites["a"].agent_id)
+        for action in ("agent_deactivated", "agent_activated", "password_changed")
     ]
