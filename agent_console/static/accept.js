@@ -106,6 +106,8 @@ form.addEventListener("submit", async (e) => {
     // The new password is set; the code from the agent's app comes next.
     challenge = data.challenge;
     form.elements.password.closest("label").hidden = true;
+    submit.dataset.i18n = "login.submit";
+    submit.textContent = t("login.submit");
     const field = q("reset-code-field");
     field.hidden = false;
     field.querySelector("input").focus();
