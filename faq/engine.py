@@ -38,13 +38,21 @@ def _top(acc: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in idx if acc[i] > 0.0]
 
 
+# Kinds of entry row, each compared with the message on its own: the
+# question and phrasings (short, like a message), the entry as a passage
+# (question with the opening of the answer: the same need in other words),
+# and the question with its tags (the owner's keywords, language-neutral).
+ASK, PASSAGE, TAGGED = 0, 1, 2
+KINDS = (ASK, PASSAGE, TAGGED)
+
+
 @dataclass(frozen=True)
 class _Vectors:
-    """Entry embeddings of one snapshot: one row per question, phrasing and answer."""
+    """Entry embeddings of one snapshot: rows of every kind, for all entries."""
 
     rows: np.ndarray  # (n, dim) float32, L2-normalised
     slots: np.ndarray  # (n,) slot of each row
-    answer: np.ndarray  # (n,) bool: the row is the entry's answer
+    kinds: np.ndarray  # (n,) kind of each row (ASK, PASSAGE, TAGGED)
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,11 @@ class Ranked:
 def _entry_texts(entry: Entry) -> list[str]:
     """Short texts embedded per entry like a message: the question and phrasings."""
     return [entry.question, *entry.phrasings]
+
+
+def _entry_tagged(entry: Entry) -> str:
+    """The question with the owner's tags: keywords a message may use instead."""
+    return f"{entry.question} {', '.join(entry.tags)}" if entry.tags else entry.question
 
 
 def _entry_passage(entry: Entry) -> str:
@@ -136,14 +149,17 @@ class Engine:
             if self.embedder is not None and docs:
                 texts = [t for d in docs for t in _entry_texts(d.entry)]
                 rows = self.embedder.entries(texts)
+                tagged = self.embedder.entries([_entry_tagged(d.entry) for d in docs])
                 passages = self.embedder.entries(
                     [_entry_passage(d.entry) for d in docs], passage=True
                 )
                 i = 0
                 for j, d in enumerate(docs):
                     n = len(_entry_texts(d.entry))
-                    # The passage row goes last: _stacked() relies on it.
-                    vectors[d.slot] = np.vstack([rows[i : i + n], passages[j : j + 1]])
+                    # The passage and tagged rows go last: _stacked() relies on it.
+                    vectors[d.slot] = np.vstack(
+                        [rows[i : i + n], passages[j : j + 1], tagged[j : j + 1]]
+                    )
                     i += n
             self._state = _State(snap.with_docs(docs, gone), None, vectors, None)
 
@@ -181,15 +197,15 @@ class Engine:
         if state.stacked is not None or not state.vectors:
             return state.stacked
         slots = sorted(state.vectors)
-        answer = []
+        kinds = []
         for s in slots:
-            flags = np.zeros(len(state.vectors[s]), dtype=bool)
-            flags[-1] = True
-            answer.append(flags)
+            kind = np.full(len(state.vectors[s]), ASK, dtype=np.int8)
+            kind[-2:] = (PASSAGE, TAGGED)
+            kinds.append(kind)
         stacked = _Vectors(
             np.concatenate([state.vectors[s] for s in slots]),
             np.concatenate([np.full(len(state.vectors[s]), s, dtype=np.int64) for s in slots]),
-            np.concatenate(answer),
+            np.concatenate(kinds),
         )
         with self._write_lock:
             if self._state is state:
@@ -292,25 +308,36 @@ class Engine:
                 acc_strong[posting.slots] += contrib
         lexical = _top(np.where(acc_strong > 0.0, acc, 0.0), LEXICAL_CANDIDATES)
 
-        cos_by_slot: dict[int, tuple[float, float]] = {}
+        sem_by_slot: dict[int, tuple[float, ...]] = {}
         stacked = self._stacked(state) if vector is not None else None
         if stacked is not None and vector is not None:
             sims = stacked.rows @ vector
-            best_q = np.full(snap.size, -1.0)
-            best_a = np.full(snap.size, -1.0)
-            ask = ~stacked.answer
-            np.maximum.at(best_q, stacked.slots[ask], sims[ask])
-            np.maximum.at(best_a, stacked.slots[stacked.answer], sims[stacked.answer])
-            live = best_q > -1
-            both = np.maximum(best_q, best_a)
-            semantic = [int(s) for s in np.argsort(-both)[:SEMANTIC_CANDIDATES] if live[s]]
-            slots = list(dict.fromkeys([*lexical, *semantic]))
+            best = np.full((len(KINDS), snap.size), -1.0)
+            for kind in KINDS:
+                sel = stacked.kinds == kind
+                np.maximum.at(best[kind], stacked.slots[sel], sims[sel])
+            live = best[ASK] > -1
             # How far an entry stands out from the whole FAQ, in standard
-            # deviations: a raw cosine means little (e5 puts unrelated text at
-            # 0.75-0.8), its place among all entries does, at any FAQ size.
-            mean = float(both[live].mean())
-            std = float(both[live].std()) or 1.0
-            cos_by_slot = {s: (float(best_q[s]), (float(both[s]) - mean) / std) for s in slots}
+            # deviations, per kind of row: a raw cosine means little (e5 puts
+            # unrelated text at 0.75-0.8), its place among all entries does,
+            # at any FAQ size; and the kinds are comparable once standardised.
+            z = np.zeros_like(best)
+            for kind in KINDS:
+                col = best[kind][live]
+                z[kind] = (best[kind] - float(col.mean())) / (float(col.std()) or 1.0)
+            fused = np.where(live, z.mean(axis=0), -np.inf)
+            semantic = [int(s) for s in np.argsort(-fused)[:SEMANTIC_CANDIDATES] if live[s]]
+            slots = list(dict.fromkeys([*lexical, *semantic]))
+            sem_by_slot = {
+                s: (
+                    float(best[ASK, s]),
+                    float(z[ASK, s]),
+                    float(z[PASSAGE, s]),
+                    float(z[TAGGED, s]),
+                    float(fused[s]),
+                )
+                for s in slots
+            }
         else:
             slots = lexical
         if not slots:
@@ -319,7 +346,8 @@ class Engine:
         uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
         strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
         best_score = max(float(acc[s]) for s in slots)
-        best_cos = max((c[0] for c in cos_by_slot.values()), default=0.0)
+        best_cos = max((c[0] for c in sem_by_slot.values()), default=0.0)
+        best_sem = max((c[4] for c in sem_by_slot.values()), default=0.0)
         out: list[Candidate] = []
         matched_terms: dict[int, tuple[str, ...]] = {}
         for slot in slots:
@@ -332,7 +360,7 @@ class Engine:
                 if total:
                     hit = sum(snap.idf(t) for t in qterms if t in uni)
                     question_cov = max(question_cov, hit / total)
-            cos, cos_z = cos_by_slot.get(slot, (0.0, 0.0))
+            cos, z_ask, z_passage, z_tagged, sem = sem_by_slot.get(slot, (0.0,) * 5)
             features = (
                 math.log1p(float(acc[slot]) / max_idf),
                 sum(uni[t] * idf[t] for t in matched) / uni_mass,
@@ -341,8 +369,11 @@ class Engine:
                 (float(acc[slot]) - best_score) / max_idf,
                 sum(uni[t] * idf[t] for t in matched if t in strong) / strong_mass,
                 cos,
-                cos - best_cos if cos_by_slot else 0.0,
-                cos_z,
+                cos - best_cos if sem_by_slot else 0.0,
+                z_ask,
+                z_passage,
+                z_tagged,
+                sem - best_sem if sem_by_slot else 0.0,
             )
             out.append(Candidate(slot, features))
             matched_terms[slot] = tuple(key_matched or matched)

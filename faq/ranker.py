@@ -37,9 +37,14 @@ CANDIDATE_FEATURES = (
     "strong",  # share of the message's content terms (not function words) matched
     "cos",  # embedding cosine with the entry's question/phrasings (0 without model)
     "cos_gap",  # cosine - best cosine among candidates (0 without model)
-    "cos_z",  # best cosine (question or answer) in standard deviations over all entries
+    # Cosines in standard deviations above the mean over all entries, per kind
+    # of entry row: question/phrasings, passage (question + answer), question + tags.
+    "z_ask",
+    "z_passage",
+    "z_tagged",
+    "sem_gap",  # mean of the three minus the best such mean among candidates
 )
-SEMANTIC_ONLY = ("cos", "cos_gap", "cos_z")
+SEMANTIC_ONLY = ("cos", "cos_gap", "z_ask", "z_passage", "z_tagged", "sem_gap")
 CONFIDENCE_FEATURES = (
     "top_logit",
     "logit_margin",  # lead of rank 1 over rank 2
