@@ -22,6 +22,29 @@ def _cutoff(length: int) -> float:
     return 85.0 if length <= 5 else 80.0
 
 
+_VOWELS = frozenset("aeiouy")
+# Chat abbreviations drop vowels ("pmbyrn" for "pembayaran", "krm" for
+# "kirim"): a word with at most this many vowels is read as one, and is
+# matched on its consonant skeleton when no spelling is close enough.
+ABBREV_MAX_VOWELS = 1
+SKELETON_MIN = 3
+
+
+def skeleton(word: str) -> str:
+    """Consonants in order, doubles folded: "pembayaran" -> "pmbyrn"."""
+    out: list[str] = []
+    for ch in word:
+        if ch in _VOWELS and ch != "y":
+            continue
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+def abbreviation_like(word: str) -> bool:
+    return sum(ch in "aeiou" for ch in word) <= ABBREV_MAX_VOWELS
+
+
 def bucket_words(words: Iterable[str]) -> dict[str, list[str]]:
     """Group words by first letter: typos rarely hit the first letter, and it
     keeps each fuzzy search to a few hundred candidates."""
@@ -53,6 +76,7 @@ class TypoFixer:
         self._lexicon = lexicon
         self._dictionary = dictionary
         self._buckets: dict[str, tuple[list[str], frozenset[str]]] = {}
+        self._skeletons: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -72,6 +96,34 @@ class TypoFixer:
             self._buckets[letter] = bucket
         return bucket
 
+    def _skeleton_map(self, letter: str) -> dict[str, list[tuple[str, int]]]:
+        found = self._skeletons.get(letter)
+        if found is None:
+            found = {}
+            counts = self._vocabulary.get(letter, {})
+            for w in self._bucket(letter)[0]:  # most frequent first
+                if not abbreviation_like(w):  # an abbreviation's target, not another one
+                    found.setdefault(skeleton(w), []).append((w, counts.get(w, 0)))
+            self._skeletons[letter] = found
+        return found
+
+    def _by_skeleton(self, word: str) -> str:
+        """The index or lexicon word an abbreviation stands for, when that is clear.
+
+        Clear: the only word with its skeleton, or one that occurs in at
+        least twice as many entries as the next ("pngmbln": pengembalian,
+        in many entries, over pengambilan, in one).
+        """
+        if len(word) < SKELETON_MIN or not abbreviation_like(word):
+            return _NO_FIX
+        sk = skeleton(word)
+        if len(sk) < SKELETON_MIN:
+            return _NO_FIX
+        hits = self._skeleton_map(word[0]).get(sk, [])
+        if len(hits) == 1 or (len(hits) > 1 and hits[0][1] >= 2 * max(hits[1][1], 1)):
+            return hits[0][0]
+        return _NO_FIX
+
     def __call__(self, word: str, stem: str) -> str | None:
         cached = self._cache.get(word)
         if cached is None:
@@ -83,8 +135,14 @@ class TypoFixer:
         return cached or None
 
     def _lookup(self, word: str) -> str:
-        if len(word) < MIN_LEN or not word.isalpha():
+        if not word.isalpha():
             return _NO_FIX
+        if len(word) < MIN_LEN or abbreviation_like(word):
+            # Vowels dropped: a spelling distance to some other short word
+            # means nothing; the skeleton says which word it abbreviates.
+            fix = self._by_skeleton(word)
+            if fix or len(word) < MIN_LEN:
+                return fix
         words, known = self._bucket(word[0])
         if word in known or not words:
             return _NO_FIX
@@ -102,7 +160,7 @@ class TypoFixer:
             if hit is not None and (best is None or hit[1] > best[0]):
                 best = (hit[1], hit[0], cand)
         if best is None:
-            return _NO_FIX
+            return self._by_skeleton(word)
         score, fix, cand = best
         rivals = process.extract(
             cand, self._dictionary.get(cand[0], ()), scorer=fuzz.ratio, score_cutoff=score, limit=3
