@@ -258,10 +258,18 @@ def samples(evidence: Sequence[Evidence], semantic: bool) -> list[Sample]:
     return [(ev.semantic if semantic else ev.lexical, ev.gold) for ev in evidence]
 
 
-def fit_model(evidence: Sequence[Evidence], semantic: bool) -> Model:
-    """Fit both variants; each on its own candidates; one threshold over both."""
-    lex = fit_variant(samples(evidence, False), False)
-    sem = fit_variant(samples(evidence, True), True) if semantic else lex
+def fit_model(
+    evidence: Sequence[Evidence], semantic: bool, extra: Sequence[Evidence] = ()
+) -> Model:
+    """Fit both variants; each on its own candidates; one threshold over both.
+
+    ``extra`` evidence trains the rankers only: confidence and threshold are
+    calibrated on ``evidence``, the engine as it will run.
+    """
+    lex = fit_variant(samples(evidence, False), False, samples(extra, False))
+    sem = (
+        fit_variant(samples(evidence, True), True, samples(extra, True)) if semantic else lex
+    )
     model = Model(sem, lex, 0.5)
     scored = []
     for ev in evidence:
@@ -283,14 +291,25 @@ def judge(
 
 
 def cross_validate(
-    engine: Engine, evidence: Sequence[Evidence], semantic: bool
+    engine: Engine,
+    evidence: Sequence[Evidence],
+    semantic: bool,
+    extra: Sequence[Evidence] = (),
 ) -> tuple[dict[str, Tally], list[float]]:
-    """k-fold: ranker, confidence and threshold fitted on k-1 folds, judged on the held-out one."""
+    """k-fold: ranker, confidence and threshold fitted on k-1 folds, judged on the held-out one.
+
+    ``extra``: more training evidence for the same lines (the blind-list
+    evidence), used only with the training folds' lines.
+    """
     slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
     tallies: dict[str, Tally] = defaultdict(Tally)
     thresholds = []
     for fold in range(FOLDS):
-        model = fit_model([ev for ev in evidence if ev.line.fold != fold], semantic)
+        model = fit_model(
+            [ev for ev in evidence if ev.line.fold != fold],
+            semantic,
+            [ev for ev in extra if ev.line.fold != fold],
+        )
         thresholds.append(model.threshold)
         for ev in evidence:
             if ev.line.fold != fold:
@@ -302,11 +321,11 @@ def cross_validate(
 
 
 def dev_fit(
-    engine: Engine, evidence: Sequence[Evidence], semantic: bool
+    engine: Engine, evidence: Sequence[Evidence], semantic: bool, extra: Sequence[Evidence] = ()
 ) -> tuple[dict[str, Tally], Model]:
     """Fitted on all of dev and judged on it (in-sample: the plain dev figure)."""
     slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
-    model = fit_model(evidence, semantic)
+    model = fit_model(evidence, semantic, extra)
     tallies: dict[str, Tally] = defaultdict(Tally)
     for ev in evidence:
         ids, top = judge(model, ev, semantic, slot_ids)
@@ -575,6 +594,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="published lexicon + stopwords only (no shop list grown on dev)",
     )
+    ap.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="train the rankers on the full-list evidence only (default: also on each "
+        "dev line's blind-list evidence, see --blind-lists)",
+    )
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--passes", type=int, default=5, help="timed passes over dev per corpus")
     ap.add_argument(
@@ -600,6 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.process_time()
     evidence = collect(engine, lines)
     cpu = time.process_time() - t0
+    extra: list[Evidence] = []
+    if not args.no_augment and not args.blind_lists:
+        extra = collect(make_engine(entries, shop, embedder, blind=True), lines)
     print(f"== quality on {args.data / 'dev.jsonl'} ({len(lines)} lines, {len(entries)} entries)")
     print(f"   shop name as stopword: {'yes' if shop else 'no'}")
     if args.blind_lists:
@@ -611,8 +639,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = None
     fitted_models: list[tuple[bool, str, Model]] = []
     for semantic, title in variants:
-        cv, ths = cross_validate(engine, evidence, semantic)
-        dev, fitted = dev_fit(engine, evidence, semantic)
+        cv, ths = cross_validate(engine, evidence, semantic, extra)
+        dev, fitted = dev_fit(engine, evidence, semantic, extra)
         print_cv_and_dev(title, cv, ths, dev, fitted.threshold)
         print("   dev halves:", dev["half A"].row("A"), "|", dev["half B"].row("B"))
         print()
