@@ -25,6 +25,9 @@ MIN_QUERY_MASS = 1.5
 # one is meant; like a function word it may add to a match, not carry it.
 COMMON_SHARE = 0.25
 COMMON_MIN_ENTRIES = 8
+# A language with fewer entries than this is standardised with the others:
+# a mean and spread over a handful of cosines would be noise.
+MIN_LANG_GROUP = 3
 ANSWER_CHARS = 600  # of an answer embedded: its opening sentences say what it is about
 
 
@@ -53,6 +56,7 @@ class _Vectors:
     rows: np.ndarray  # (n, dim) float32, L2-normalised
     slots: np.ndarray  # (n,) slot of each row
     kinds: np.ndarray  # (n,) kind of each row (ASK, PASSAGE, TAGGED)
+    groups: tuple[np.ndarray, ...]  # slots of the entries of each language, or one group
 
 
 @dataclass(frozen=True)
@@ -202,10 +206,17 @@ class Engine:
             kind = np.full(len(state.vectors[s]), ASK, dtype=np.int8)
             kind[-2:] = (PASSAGE, TAGGED)
             kinds.append(kind)
+        by_lang: dict[str, list[int]] = {}
+        for s in slots:
+            by_lang.setdefault(state.snapshot.by_slot[s].entry.lang, []).append(s)
+        groups = [np.asarray(g, dtype=np.int64) for g in by_lang.values()]
+        if len(groups) > 1 and min(len(g) for g in groups) < MIN_LANG_GROUP:
+            groups = [np.asarray(slots, dtype=np.int64)]
         stacked = _Vectors(
             np.concatenate([state.vectors[s] for s in slots]),
             np.concatenate([np.full(len(state.vectors[s]), s, dtype=np.int64) for s in slots]),
             np.concatenate(kinds),
+            tuple(groups),
         )
         with self._write_lock:
             if self._state is state:
@@ -321,10 +332,14 @@ class Engine:
             # deviations, per kind of row: a raw cosine means little (e5 puts
             # unrelated text at 0.75-0.8), its place among all entries does,
             # at any FAQ size; and the kinds are comparable once standardised.
+            # Each language's entries are standardised apart: the model puts a
+            # message nearer every entry written in its own language, an offset
+            # that says nothing about which entry answers it.
             z = np.zeros_like(best)
             for kind in KINDS:
-                col = best[kind][live]
-                z[kind] = (best[kind] - float(col.mean())) / (float(col.std()) or 1.0)
+                for group in stacked.groups:
+                    col = best[kind][group]
+                    z[kind][group] = (col - float(col.mean())) / (float(col.std()) or 1.0)
             fused = np.where(live, z.mean(axis=0), -np.inf)
             semantic = [int(s) for s in np.argsort(-fused)[:SEMANTIC_CANDIDATES] if live[s]]
             slots = list(dict.fromkeys([*lexical, *semantic]))

@@ -52,6 +52,7 @@ CONFIDENCE_FEATURES = (
     "key_coverage",
     "cos",
     "cos_lead",  # rank 1's cosine minus the mean of the others: does it stand out?
+    "sem_z",  # rank 1's standardised cosines (z_ask, z_passage, z_tagged), averaged
 )
 
 
@@ -158,7 +159,7 @@ class Model:
         n_sem, n_lex = len(CANDIDATE_FEATURES), len(CANDIDATE_FEATURES) - len(SEMANTIC_ONLY)
         n_conf = len(CONFIDENCE_FEATURES)
         sem = Variant(Linear((0.0,) * n_sem, 0.0), Linear((0.0,) * n_conf, 0.0), True)
-        lex = Variant(Linear((0.0,) * n_lex, 0.0), Linear((0.0,) * (n_conf - 2), 0.0), False)
+        lex = Variant(Linear((0.0,) * n_lex, 0.0), Linear((0.0,) * (n_conf - 3), 0.0), False)
         return cls(sem, lex, 0.5)
 
     @classmethod
@@ -184,7 +185,8 @@ def confidence_features(
     idx = CANDIDATE_FEATURES.index("cos")
     others = [c.features[idx] for c, _ in ordered[1:]]
     lead = f["cos"] - (sum(others) / len(others) if others else 0.0)
-    return (*x, f["cos"], lead)
+    sem_z = (f["z_ask"] + f["z_passage"] + f["z_tagged"]) / 3.0
+    return (*x, f["cos"], lead, sem_z)
 
 
 # -- fitting (used by bench/faq_train.py and the cross-validation in bench/faq_eval.py) --
