@@ -267,9 +267,7 @@ def fit_model(
     calibrated on ``evidence``, the engine as it will run.
     """
     lex = fit_variant(samples(evidence, False), False, samples(extra, False))
-    sem = (
-        fit_variant(samples(evidence, True), True, samples(extra, True)) if semantic else lex
-    )
+    sem = fit_variant(samples(evidence, True), True, samples(extra, True)) if semantic else lex
     model = Model(sem, lex, 0.5)
     scored = []
     for ev in evidence:

@@ -244,9 +244,7 @@ def choose_threshold(scored: Sequence[tuple[bool, float]]) -> float:
     return best_th
 
 
-def fit_variant(
-    samples: Sequence[Sample], semantic: bool, extra: Sequence[Sample] = ()
-) -> Variant:
+def fit_variant(samples: Sequence[Sample], semantic: bool, extra: Sequence[Sample] = ()) -> Variant:
     """The ranker fitted on ``samples`` and ``extra``; the confidence on ``samples`` only."""
     xs: list[tuple[float, ...]] = []
     ys: list[float] = []

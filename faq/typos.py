@@ -76,7 +76,7 @@ class TypoFixer:
         self._lexicon = lexicon
         self._dictionary = dictionary
         self._buckets: dict[str, tuple[list[str], frozenset[str]]] = {}
-        self._skeletons: dict[str, dict[str, list[str]]] = {}
+        self._skeletons: dict[str, dict[str, list[tuple[str, int]]]] = {}
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
 
