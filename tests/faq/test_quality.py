@@ -131,7 +131,7 @@ def _model(weight: float) -> Model:
         Linear((weight,) + (0.0,) * (n - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 1), 0.0), True
     )
     lex = Variant(
-        Linear((weight,) + (0.0,) * (n_lex - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 3), 0.0), False
+        Linear((weight,) + (0.0,) * (n_lex - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 4), 0.0), False
     )
     return Model(sem, lex, 0.5)
 
