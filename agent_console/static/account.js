@@ -6,6 +6,7 @@ import { t, setLocale, onLocaleChange } from "./i18n.js";
 import { api } from "./api.js";
 import { errorText, showToast } from "./shell.js";
 import { startPage } from "./page_shell.js";
+import { NotifyForm } from "./notify_form.js";
 
 const q = (sel) => document.querySelector(sel);
 
@@ -35,6 +36,7 @@ class AccountPage {
       e.preventDefault();
       this.disable2fa();
     });
+    new NotifyForm(q("#notify-form")).start();
     onLocaleChange(() => this.render());
     this.load();
   }

@@ -8,7 +8,7 @@ import { t, onLocaleChange } from "./i18n.js";
 import { setText, setAttr } from "./dom.js";
 import { errorText } from "./shell.js";
 import { startPage } from "./page_shell.js";
-import { dateOnly, getNotifications, getSite, putNotifications, putSite, reportSummary } from "./crm.js";
+import { dateOnly, getSite, putSite, reportSummary } from "./crm.js";
 import { InstallPanel } from "./onboarding.js";
 import { HoursForm } from "./hours_form.js";
 
@@ -16,36 +16,6 @@ import { HoursForm } from "./hours_form.js";
 // so a typo is pointed at before the round trip.
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 const DOMAIN = /^(\*\.)?[a-z0-9.-]{1,253}$/;
-
-// Every agent's own choice, not the site's: its own small form.
-class NotifyForm {
-  constructor(form) {
-    this.form = form;
-    this.select = form.querySelector('[data-testid="notify-minutes"]');
-    this.saved = form.querySelector('[data-testid="notify-saved"]');
-  }
-
-  async start() {
-    this.form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      try {
-        await putNotifications(Number(this.select.value));
-        setText(this.saved, t("settings.saved"));
-      } catch (err) {
-        setText(this.saved, errorText(err?.code));
-      }
-      this.saved.hidden = false;
-    });
-    try {
-      const { waiting_minutes: minutes } = await getNotifications();
-      const known = [...this.select.options].some((o) => Number(o.value) === minutes);
-      if (!known) this.select.append(new Option(String(minutes), String(minutes)));
-      this.select.value = String(minutes);
-    } catch (err) {
-      /* the select keeps "never" */
-    }
-  }
-}
 
 class SettingsPage {
   constructor(shell) {
@@ -100,7 +70,6 @@ class SettingsPage {
       if (this.dirty && this.owner) e.preventDefault();
     });
     onLocaleChange(() => this.renderReport());
-    new NotifyForm(document.querySelector("#notify-form")).start();
     // Business hours, away message and email (hours_form.js): its own form and save.
     this.hours = new HoursForm(document.querySelector("#hours-form"), { owner: this.owner });
     this.hours.start();

@@ -155,7 +155,7 @@ def test_an_agent_chooses_waiting_notifications(
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
     login(page, mail_server)
-    page.goto(f"{mail_server.url}/console/settings")
+    page.goto(f"{mail_server.url}/console/account")
     form = page.get_by_test_id("notify-form")
     expect(form.get_by_test_id("notify-minutes")).to_have_value("0")
     form.get_by_test_id("notify-minutes").select_option("15")
