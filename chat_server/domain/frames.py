@@ -345,6 +345,11 @@ def _transfer(data: dict[str, Any]) -> Transfer:
     return Transfer(_str(data, "room_id"), _str(data, "agent_id"), note)
 
 
+def transfer_request(room_id: str, data: dict[str, Any]) -> Transfer:
+    """A transfer asked over REST (`POST /api/v1/rooms/{id}/transfer`): the frame's rules."""
+    return _transfer({**data, "room_id": room_id})
+
+
 def _status(data: dict[str, Any]) -> SetStatus:
     status = data.get("status")
     if status not in ("online", "away", "offline"):

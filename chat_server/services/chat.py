@@ -17,7 +17,7 @@ from chat_server.bus import Bus, Event
 from chat_server.domain import audience, rooms, routing
 from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.attachments import Attachment, check_for_message
-from chat_server.domain.frames import Send
+from chat_server.domain.frames import Send, Transfer
 from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import PostLimits
 from chat_server.domain.routing import AgentLoad
@@ -133,6 +133,13 @@ def _files_for(conn: Tx, viewer: Viewer, room: Room, command: Send) -> tuple[Att
 
 async def _nobody(site_id: str) -> frozenset[str]:
     return frozenset()
+
+
+def _handover(conn: Tx, out: Outcome, viewer: Viewer, note: str | None) -> None:
+    """A transfer's note for the receiver: a private note by the one handing over."""
+    if note:
+        out.messages.append(room_store.append_message(conn, out.room, "note", note, viewer.author))
+        out.room = room_store.load_room(conn, out.room.site_id, out.room.id) or out.room
 
 
 def _plan(
@@ -391,11 +398,7 @@ class ChatService:
             out = Outcome(room)
             change = rooms.assign(room.status, room.assignee_id, target.id, target.name)
             out.room = _apply(conn, room, change, out)
-            if note:
-                out.messages.append(
-                    room_store.append_message(conn, out.room, "note", note, viewer.author)
-                )
-                out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
+            _handover(conn, out, viewer, note)
             self._after_change(conn, out, online)
             return out
 
@@ -431,11 +434,7 @@ class ChatService:
             out = Outcome(room, room_changed=True)
             change = rooms.assign(room.status, room.assignee_id, None, None)
             out.room = _apply(conn, room, change, out)
-            if note:
-                out.messages.append(
-                    room_store.append_message(conn, out.room, "note", note, viewer.author)
-                )
-                out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
+            _handover(conn, out, viewer, note)
             self._after_change(conn, out, online)
             return out, team
 
@@ -453,6 +452,14 @@ class ChatService:
         if members:
             await self.bus.publish(Event.frame(viewer.site_id, members, handover))
         return outcome.room
+
+    async def hand_over(self, viewer: Viewer, command: Transfer) -> Room:
+        """A `transfer` frame (or its REST twin) to an agent or a team."""
+        if command.team_id is not None:
+            return await self.transfer_to_team(
+                viewer, command.room_id, command.team_id, command.note
+            )
+        return await self.transfer(viewer, command.room_id, command.agent_id or "", command.note)
 
     async def resolve(self, viewer: Viewer, room_id: str) -> Room:
         return await self._transition(viewer, room_id, rooms.resolve)

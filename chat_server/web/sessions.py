@@ -189,12 +189,7 @@ class AgentSession(ChatSession):
             case f.Assign():
                 return {"room": (await chat.assign(viewer, cmd.room_id, cmd.agent_id)).as_dict()}
             case f.Transfer():
-                room = (
-                    await chat.transfer_to_team(viewer, cmd.room_id, cmd.team_id, cmd.note)
-                    if cmd.team_id is not None
-                    else await chat.transfer(viewer, cmd.room_id, cmd.agent_id or "", cmd.note)
-                )
-                return {"room": room.as_dict()}
+                return {"room": (await chat.hand_over(viewer, cmd)).as_dict()}
             case f.Resolve():
                 return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
             case f.Reopen():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.server.conftest import Env
+from tests.server.test_crm import identify
 from tests.server.test_routing import bearer, put_routing, queue_in_db
 
 
@@ -212,3 +213,49 @@ async def test_labels_on_conversations_filters_record_and_erase(env: Env) -> Non
     assert deleted.status_code == 204
     left = (await env.http.get("/api/v1/labels", headers=agent)).json()["items"]
     assert [x["name"] for x in left] == ["Pelanggan VIP"]
+
+
+async def test_a_shops_server_routes_a_conversation_to_a_team_over_rest(env: Env) -> None:
+    assert env.http is not None
+    site = env.sites["a"]
+    team = await make_team(env, "Pembayaran", [site.agent_id])
+    agent, *_ = await env.agent(site.agent_email)
+    widget, _ = await env.widget("a")
+    room = (await widget.request("send", client_msg_id="m", body="bayar"))["message"]["room_id"]
+    path = f"/api/v1/rooms/{room}/transfer"
+    for body, status in [
+        ({"team_id": team["id"], "agent_id": site.agent_id}, 400),
+        ({}, 400),
+        ({"team_id": "team_nope"}, 404),
+        ({"team_id": team["id"], "note": ["x"]}, 400),
+    ]:
+        response = await env.http.post(path, json=body, headers=bearer(env))
+        assert response.status_code == status, (body, response.text)
+    foreign = await env.http.post(path, json={"team_id": team["id"]}, headers=bearer(env, "b"))
+    assert foreign.status_code == 404
+    done = await env.http.post(
+        path, json={"team_id": team["id"], "note": "Dari halaman checkout"}, headers=bearer(env)
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["room"]["team"]["name"] == "Pembayaran"
+    told = await agent.event("transfer", room_id=room)
+    assert told["team"]["id"] == team["id"] and told["note"] == "Dari halaman checkout"
+
+
+async def test_labels_follow_a_merged_conversation(env: Env) -> None:
+    assert env.http is not None
+    agent = await staff(env, env.sites["a"].agent_email)
+    first = await env.widget_session("a")
+    await identify(env, "a", first["token"], "u-9")
+    one, _ = await env.widget("a", token=first["token"])
+    kept = (await one.request("send", client_msg_id="a", body="laptop"))["message"]["room_id"]
+    other, welcome = await env.widget("a")
+    merged = (await other.request("send", client_msg_id="a", body="hp"))["message"]["room_id"]
+    for room, name in ((kept, "Grosir"), (merged, "Retur")):
+        put = await env.http.put(
+            f"/api/v1/rooms/{room}/labels", json={"names": [name]}, headers=agent
+        )
+        assert put.status_code == 200
+    assert (await identify(env, "a", welcome["token"], "u-9")).status_code == 200
+    one_room = (await env.http.get(f"/api/v1/rooms/{kept}", headers=agent)).json()
+    assert [x["name"] for x in one_room["labels"]] == ["Grosir", "Retur"]
