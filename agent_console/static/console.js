@@ -108,6 +108,7 @@ class App {
       this.view.rerender();
       this.customer.rerender();
       this.rooms.rerender();
+      this.filters.fill();
       this.renderConn();
     });
     document.addEventListener("visibilitychange", () => {

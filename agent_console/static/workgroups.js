@@ -73,12 +73,14 @@ export class InboxFilters {
       class: "select select--small",
       "data-testid": "inbox-team-filter",
       "aria-label": t("teams.filter"),
+      "data-i18n-aria-label": "teams.filter",
       onchange: onChange,
     });
     this.label = h("select", {
       class: "select select--small",
       "data-testid": "inbox-label-filter",
       "aria-label": t("labels.filter"),
+      "data-i18n-aria-label": "labels.filter",
       onchange: onChange,
     });
     this.root = h("div", { class: "inbox-filters", hidden: true }, this.team, this.label);
@@ -125,7 +127,9 @@ export class LabelBar {
       list: "label-options",
       maxlength: "60",
       placeholder: t("labels.add"),
+      "data-i18n-placeholder": "labels.add",
       "aria-label": t("labels.add"),
+      "data-i18n-aria-label": "labels.add",
     });
     this.form = h("form", { class: "label-form", autocomplete: "off" }, this.input, this.list);
     this.form.addEventListener("submit", (e) => {
