@@ -9,6 +9,7 @@ import { Inbox } from "./inbox.js";
 import { ConversationView } from "./conversation.js";
 import { CannedPicker } from "./canned_picker.js";
 import { SearchPanel, revealMessage } from "./search_panel.js";
+import { Workgroups, InboxFilters, LabelBar, setRoomLabels } from "./workgroups.js";
 import { TransferForm } from "./transfer_form.js";
 import { TranscriptButton } from "./transcript_button.js";
 import * as notify from "./notify.js";
@@ -55,15 +56,27 @@ class App {
     this.search = new SearchPanel(document.getElementById("inbox"), {
       onOpen: (roomId, messageId) => this.openFound(roomId, messageId),
     });
-    // Hand the conversation over with a note (transfer_form.js).
     // Email the conversation to its customer (transcript_button.js).
     this.transcript = new TranscriptButton(document.querySelector('[data-testid="conversation-header"]'), {
       roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),
       say: (text) => this.toastText(text),
     });
+    // Teams and labels (workgroups.js): the inbox's filters, the open conversation's labels.
+    this.groups = new Workgroups();
+    this.filters = new InboxFilters(document.getElementById("inbox"), this.groups, () => this.inbox.render());
+    this.inbox.filter = (room) => this.filters.matches(room);
+    const openRoom = () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null);
+    this.labelBar = new LabelBar(document.querySelector('[data-testid="conversation-header"]'), this.groups, {
+      roomOf: openRoom,
+      save: setRoomLabels,
+      onError: (code) => this.toast(code),
+    });
+    // Hand the conversation over with a note (transfer_form.js): to a colleague or a team.
     this.transfer = new TransferForm(document.querySelector('[data-testid="conversation-header"]'), this.store, {
-      send: (agentId, note) => this.roomAction("transfer", { agent_id: agentId, note }),
-      roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),
+      send: (to, note) =>
+        this.roomAction("transfer", to.startsWith("team:") ? { team_id: to.slice(5), note } : { agent_id: to, note }),
+      roomOf: openRoom,
+      teams: () => this.groups.teams,
     });
     // "/" in the reply box: the agent's canned responses (canned_picker.js).
     this.canned = new CannedPicker(this.view.input, this.view.form, () => this.view.roomId, api.cannedResponses);
@@ -95,6 +108,7 @@ class App {
       this.view.rerender();
       this.customer.rerender();
       this.rooms.rerender();
+      this.filters.fill();
       this.renderConn();
     });
     document.addEventListener("visibilitychange", () => {
@@ -111,6 +125,7 @@ class App {
       if (this.store.expireTyping()) this.scheduleRender();
     }, 2000);
     this.socket.connect();
+    this.groups.load();
     // The room list normally comes right after the welcome; if the socket
     // cannot connect, show the inbox over HTTP anyway.
     setTimeout(() => {
@@ -699,6 +714,7 @@ class App {
       this.inbox.render();
       this.rooms.renderList();
       this.view.render();
+      this.labelBar.render(this.store.rooms.get(this.openRoomId));
       this.customer.sync(this.store.rooms.get(this.openRoomId));
       const unread = this.store.totalUnread();
       notify.setTitleCount(unread, t("app.title"));

@@ -9,6 +9,7 @@
 import { t } from "./i18n.js";
 import { h, setText, setAttr, hueOf, initials } from "./dom.js";
 import { showToast, errorText } from "./shell.js";
+import { labelChip } from "./workgroups.js";
 import {
   ATTR_KEY,
   MAX_TAG,
@@ -273,7 +274,10 @@ export class CustomerRecord {
   updateRoom(room) {
     const rooms = this.record?.rooms;
     const held = rooms?.find((r) => r.id === room.id);
-    if (!held || (held.status === room.status && held.updated_at === room.updated_at)) return;
+    if (!held) return;
+    const relabelled = room.labels !== undefined && JSON.stringify(room.labels) !== JSON.stringify(held.labels || []);
+    if (held.status === room.status && held.updated_at === room.updated_at && !relabelled) return;
+    if (room.labels !== undefined) held.labels = room.labels;
     held.status = room.status;
     held.updated_at = room.updated_at || held.updated_at;
     this.renderRooms();
@@ -435,6 +439,8 @@ export class CustomerRecord {
             h("span", { class: "crm-room__label", text: current ? t("crm.thisConversation") : label }),
             h("time", { class: "crm-room__time muted small", datetime: r.updated_at, title: dateTime(r.updated_at), text: dateOnly(r.updated_at) }),
           ),
+          // The conversation's labels (docs/protocol.md, "Labels").
+          ...(r.labels || []).map((x) => labelChip(x)),
         );
       }),
     );

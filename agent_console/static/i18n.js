@@ -1380,6 +1380,57 @@ const HOURS_STRINGS = {
 };
 for (const [lang, strings] of Object.entries(HOURS_STRINGS)) Object.assign(STRINGS[lang], strings);
 
+// Teams and labels (workgroups.js, workgroups_admin.js).
+const WORKGROUP_STRINGS = {
+  en: {
+    "teams.title": "Teams",
+    "teams.filter": "Filter by team",
+    "teams.all": "All teams",
+    "teams.none": "No team",
+    "teams.pill": "Team: {name}",
+    "teams.hint": "A conversation handed to a team waits for that team's online agents.",
+    "teams.name": "Team name",
+    "teams.create": "Add team",
+    "teams.members": "Members",
+    "teams.save": "Save",
+    "teams.delete": "Delete",
+    "teams.empty": "No teams yet.",
+    "labels.title": "Labels",
+    "labels.filter": "Filter by label",
+    "labels.all": "All labels",
+    "labels.add": "Add label",
+    "labels.remove": "Remove label {name}",
+    "labels.color": "Colour",
+    "labels.empty": "No labels yet: agents add them on conversations.",
+    "transfer.receivedTeam": "{name} handed a conversation to {team}.",
+    "transfer.receivedTeamNote": "{name} handed a conversation to {team}: {note}",
+  },
+  id: {
+    "teams.title": "Tim",
+    "teams.filter": "Saring menurut tim",
+    "teams.all": "Semua tim",
+    "teams.none": "Tanpa tim",
+    "teams.pill": "Tim: {name}",
+    "teams.hint": "Percakapan yang diserahkan ke tim menunggu agen online dari tim itu.",
+    "teams.name": "Nama tim",
+    "teams.create": "Tambah tim",
+    "teams.members": "Anggota",
+    "teams.save": "Simpan",
+    "teams.delete": "Hapus",
+    "teams.empty": "Belum ada tim.",
+    "labels.title": "Label",
+    "labels.filter": "Saring menurut label",
+    "labels.all": "Semua label",
+    "labels.add": "Tambah label",
+    "labels.remove": "Hapus label {name}",
+    "labels.color": "Warna",
+    "labels.empty": "Belum ada label: agen menambahkannya di percakapan.",
+    "transfer.receivedTeam": "{name} menyerahkan percakapan ke {team}.",
+    "transfer.receivedTeamNote": "{name} menyerahkan percakapan ke {team}: {note}",
+  },
+};
+for (const [lang, strings] of Object.entries(WORKGROUP_STRINGS)) Object.assign(STRINGS[lang], strings);
+
 // System line keys (message.event.key) and the words for each.
 const EVENT_KEYS = {
   assigned: "event.assigned",

@@ -17,6 +17,8 @@ export class Inbox {
     this.tabs = new Map(TABS.map((tab) => [tab, root.querySelector(`[data-tab="${tab}"]`)]));
     this.tab = loadTab();
     this.openRoomId = null;
+    // The team and label filters (workgroups.js) narrow every tab.
+    this.filter = () => true;
     for (const [tab, btn] of this.tabs) btn.addEventListener("click", () => this.selectTab(tab));
     root.querySelector(".tabs").addEventListener("keydown", (e) => this.onTabKey(e));
     // Relative times age even when nothing happens.
@@ -44,7 +46,7 @@ export class Inbox {
   visibleRooms() {
     const meId = this.store.me.id;
     return [...this.store.rooms.values()]
-      .filter((r) => inTab(this.tab, r, meId))
+      .filter((r) => inTab(this.tab, r, meId) && this.filter(r))
       .sort((a, b) => activityTime(b) - activityTime(a));
   }
 
@@ -61,6 +63,7 @@ export class Inbox {
     const meId = this.store.me.id;
     const counts = Object.fromEntries(TABS.map((tab) => [tab, 0]));
     for (const r of this.store.rooms.values()) {
+      if (!this.filter(r)) continue;
       for (const tab of TABS) if (inTab(tab, r, meId)) counts[tab] += 1;
     }
     for (const [tab, btn] of this.tabs) {

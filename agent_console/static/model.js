@@ -186,6 +186,9 @@ export class Store {
     if (!prev) return { prev: undefined, room: this.addRoom(incoming, snapshot) };
     const before = { ...prev };
     const room = Object.assign(prev, stripUndefined(incoming));
+    // Every room object names its team while it has one; `labels` come only with a label
+    // change or a list, so a room event without them keeps ours.
+    if (!("team" in incoming)) delete room.team;
     const lagging = (incoming.last_seq ?? 0) < before.last_seq;
     if (!snapshot || lagging) {
       room.unread = before.unread;

@@ -11,6 +11,7 @@ import { startPage } from "./page_shell.js";
 import { dateOnly, getSite, putSite, reportSummary } from "./crm.js";
 import { InstallPanel } from "./onboarding.js";
 import { HoursForm } from "./hours_form.js";
+import { WorkgroupsCard } from "./workgroups_admin.js";
 
 // The server's own rules (chat_server/web/site_routes.py), checked here first
 // so a typo is pointed at before the round trip.
@@ -253,4 +254,9 @@ if (shell) {
   const page = new SettingsPage(shell);
   page.start();
   window.sapaSettings = page;
+  const boot = shell.boot;
+  new WorkgroupsCard(document.getElementById("workgroups"), {
+    owner: boot.agent.role === "owner",
+    agents: boot.agents || [],
+  }).start();
 }

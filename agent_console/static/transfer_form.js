@@ -1,14 +1,17 @@
 // Transfer: hand the open conversation to a colleague with a note for them
-// (`transfer {room_id, agent_id, note}`; the note is stored as a private note).
+// or a team (`transfer {room_id, agent_id | team_id, note}`; the note is stored as a
+// private note).
 // The receiver's console says who handed it over and what the note says.
 
 import { t } from "./i18n.js";
 import { h, setText } from "./dom.js";
 
 export class TransferForm {
-  // send(agentId, note) -> Promise; roomOf() -> the open room or null.
-  constructor(header, store, { send, roomOf }) {
+  // send(agentId | "team:ID", note) -> Promise; roomOf() -> the open room or null;
+  // teams() -> the site's teams.
+  constructor(header, store, { send, roomOf, teams = () => [] }) {
     this.store = store;
+    this.teams = teams;
     this.send = send;
     this.roomOf = roomOf;
     this.button = h("button", {
@@ -69,8 +72,16 @@ export class TransferForm {
     const choices = [...this.store.agents.values()].filter(
       (a) => a.active !== false && a.id !== room?.assignee?.id,
     );
+    const agents = choices.map((a) =>
+      h("option", { value: a.id, text: `${a.name}${a.status ? ` (${t(`status.${a.status}`)})` : ""}` }),
+    );
+    // Teams: the conversation waits for one of the team's online agents (value "team:ID").
+    const teams = this.teams().filter((x) => x.id !== room?.team?.id || room?.assignee);
     this.select.replaceChildren(
-      ...choices.map((a) => h("option", { value: a.id, text: `${a.name}${a.status ? ` (${t(`status.${a.status}`)})` : ""}` })),
+      ...agents,
+      ...(teams.length
+        ? [h("optgroup", { label: t("teams.title") }, ...teams.map((x) => h("option", { value: `team:${x.id}`, text: x.name })))]
+        : []),
     );
     this.note.value = "";
     this.select.focus();
@@ -79,6 +90,12 @@ export class TransferForm {
   // The `transfer` event, to the receiver.
   static text(frame) {
     const who = frame.from?.name || "";
+    if (frame.team) {
+      const team = frame.team.name;
+      return frame.note
+        ? t("transfer.receivedTeamNote", { name: who, team, note: frame.note })
+        : t("transfer.receivedTeam", { name: who, team });
+    }
     return frame.note ? t("transfer.receivedNote", { name: who, note: frame.note }) : t("transfer.received", { name: who });
   }
 }

@@ -144,11 +144,13 @@ class Assign:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Hand a conversation to another agent, with a note for them (stored as a private note)."""
+    """Hand a conversation to another agent or to a team, with a note for them (stored as a
+    private note). Exactly one of `agent_id` and `team_id` is set."""
 
     room_id: str
-    agent_id: str
+    agent_id: str | None
     note: str | None
+    team_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,12 +334,20 @@ def _assign(data: dict[str, Any]) -> Assign:
 
 
 def _transfer(data: dict[str, Any]) -> Transfer:
-    if "team_id" in data:
-        raise bad("teams are not available yet: transfer to an 'agent_id'")
+    if ("team_id" in data) == ("agent_id" in data):
+        raise bad("give either 'agent_id' or 'team_id'")
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > MAX_BODY_CHARS):
         raise bad(f"'note' must be a string of at most {MAX_BODY_CHARS} characters")
-    return Transfer(_str(data, "room_id"), _str(data, "agent_id"), (note or "").strip() or None)
+    note = (note or "").strip() or None
+    if "team_id" in data:
+        return Transfer(_str(data, "room_id"), None, note, _str(data, "team_id"))
+    return Transfer(_str(data, "room_id"), _str(data, "agent_id"), note)
+
+
+def transfer_request(room_id: str, data: dict[str, Any]) -> Transfer:
+    """A transfer asked over REST (`POST /api/v1/rooms/{id}/transfer`): the frame's rules."""
+    return _transfer({**data, "room_id": room_id})
 
 
 def _status(data: dict[str, Any]) -> SetStatus:

@@ -135,3 +135,44 @@ def eta_seconds(position: int, recent: Sequence[tuple[str, str]]) -> int | None:
 
 def _waited(queued: str, done: str) -> bool:
     return _seconds(done) - _seconds(queued) >= MIN_WAIT_S
+
+
+def team_free_slots(
+    settings: RoutingSettings, loads: Sequence[AgentLoad], teams_of: Mapping[str, frozenset[str]]
+) -> dict[str, int]:
+    """Free slots per team among the online agents (`teams_of`: agent id -> their teams)."""
+    out: dict[str, int] = {}
+    for load in loads:
+        free = max(0, load.limit(settings.default_cap) - load.open)
+        for team_id in teams_of.get(load.agent_id, ()):
+            out[team_id] = out.get(team_id, 0) + free
+    return out
+
+
+def plan_teams(
+    settings: RoutingSettings,
+    queue: Sequence[tuple[str, str | None]],
+    loads: Sequence[AgentLoad],
+    teams_of: Mapping[str, frozenset[str]],
+) -> list[tuple[str, AgentLoad]]:
+    """`plan` for a queue of (room_id, team_id | None), oldest first: a team's conversation
+    goes only to that team's agents (it waits for them, and those behind it do not), any
+    other to anyone."""
+    current = {a.agent_id: a for a in loads}
+    out: list[tuple[str, AgentLoad]] = []
+    for turn, (room_id, team_id) in enumerate(queue):
+        pool = [
+            a
+            for a in current.values()
+            if team_id is None or team_id in teams_of.get(a.agent_id, ())
+        ]
+        agent = choose(settings, pool)
+        if agent is None:
+            if team_id is None:
+                break  # no free slot anywhere: nobody behind can be placed either
+            continue
+        out.append((room_id, agent))
+        current[agent.agent_id] = replace(
+            agent, open=agent.open + 1, last_assigned_at=f"~{turn:09d}"
+        )
+    return out

@@ -29,6 +29,8 @@ class SearchQuery:
     assignee: str | None = None  # an agent id, or "none"
     since: str | None = None  # messages written at or after (RFC 3339, UTC)
     until: str | None = None  # and before
+    team: str | None = None  # a team id, or "none"
+    label: str | None = None  # a label id
 
     def fts5(self) -> str:
         """SQLite FTS5: every word must appear; the last may be the start of a word."""
@@ -66,6 +68,8 @@ def parse(
     assignee: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    team: str | None = None,
+    label: str | None = None,
 ) -> SearchQuery:
     if status and status not in STATUSES:
         raise errors.bad_request("'status' must be queued, assigned or resolved")
@@ -77,4 +81,6 @@ def parse(
         assignee or None,
         _time(since, "from"),
         _time(until, "to"),
+        team or None,
+        label or None,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chat_server import errors
@@ -17,23 +17,27 @@ from chat_server.bus import Bus, Event
 from chat_server.domain import audience, rooms, routing
 from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.attachments import Attachment, check_for_message
-from chat_server.domain.frames import Send
+from chat_server.domain.frames import Send, Transfer
 from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import PostLimits
+from chat_server.domain.routing import AgentLoad
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import attachments as attachment_store
 from chat_server.store import customers as customer_store
 from chat_server.store import faq as faq_store
+from chat_server.store import labels as label_store
 from chat_server.store import mail as mail_store
 from chat_server.store import rooms as room_store
 from chat_server.store import routing as routing_store
+from chat_server.store import teams as team_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEvent
 from chat_server.store.rooms import Rating
 from chat_server.store.routing import QueueEntry
 from chat_server.store.sql import Tx
+from chat_server.store.teams import Team
 
 # What a conversation's transcript shows besides messages (each has `at` and `to_json()`).
 ActivityItem = Rating | FaqEvent
@@ -131,6 +135,23 @@ async def _nobody(site_id: str) -> frozenset[str]:
     return frozenset()
 
 
+def _handover(conn: Tx, out: Outcome, viewer: Viewer, note: str | None) -> None:
+    """A transfer's note for the receiver: a private note by the one handing over."""
+    if note:
+        out.messages.append(room_store.append_message(conn, out.room, "note", note, viewer.author))
+        out.room = room_store.load_room(conn, out.room.site_id, out.room.id) or out.room
+
+
+def _plan(
+    conn: Tx, site_id: str, settings: routing.RoutingSettings, loads: list[AgentLoad], free: int
+) -> list[tuple[str, AgentLoad]]:
+    """Who gets which waiting conversation: a team's only its own agents (domain `plan_teams`)."""
+    teams_of = team_store.teams_of(conn, site_id, [a.agent_id for a in loads])
+    team_free = routing.team_free_slots(settings, loads, teams_of)
+    head = team_store.queue_head(conn, site_id, free, team_free)
+    return routing.plan_teams(settings, head, loads, teams_of)
+
+
 def _route(
     conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome]
 ) -> Routed | None:
@@ -147,8 +168,7 @@ def _route(
     loads = routing_store.agent_loads(conn, site_id, online)
     free = routing.free_slots(settings, loads)
     if free:
-        head = routing_store.queue_head(conn, site_id, free)
-        for room_id, agent in routing.plan(settings, head, loads):
+        for room_id, agent in _plan(conn, site_id, settings, loads, free):
             room = room_store.load_room(conn, site_id, room_id)
             assert room is not None
             sub = Outcome(room)
@@ -168,6 +188,18 @@ def _route(
         )
         routed.queue = QueueNews(version, entries, routing_store.recent_waits(conn, site_id))
     return routed
+
+
+async def with_labels(db: Database, found: list[Room]) -> list[Room]:
+    """Conversations with their `labels` (staff only: `extra` never reaches a visitor)."""
+    private = [r.id for r in found if r.kind == "private"]
+    labels = await label_store.labels_of_rooms(db, private)
+    return [
+        replace(r, extra={**r.extra, "labels": [x.to_json() for x in labels.get(r.id, [])]})
+        if r.kind == "private"
+        else r
+        for r in found
+    ]
 
 
 class ChatService:
@@ -282,17 +314,23 @@ class ChatService:
         status: str | None = None,
         assignee: str | None = None,
         limit: int = 500,
+        team: str | None = None,
+        label: str | None = None,
     ) -> list[Room]:
-        """The site's rooms as staff see them: unread and unanswered counts for this agent."""
-        return await room_store.list_rooms(
+        """The site's rooms as staff see them: unread and unanswered counts for this agent,
+        and each conversation's labels."""
+        found = await room_store.list_rooms(
             self.db,
             viewer.site_id,
             viewer.id,
             kind=kind,
             status=status,
             assignee=assignee,
+            team=team,
+            label=label,
             limit=limit,
         )
+        return await with_labels(self.db, found)
 
     async def sync(
         self, viewer: Viewer, room_id: str, after_seq: int, limit: int
@@ -360,11 +398,7 @@ class ChatService:
             out = Outcome(room)
             change = rooms.assign(room.status, room.assignee_id, target.id, target.name)
             out.room = _apply(conn, room, change, out)
-            if note:
-                out.messages.append(
-                    room_store.append_message(conn, out.room, "note", note, viewer.author)
-                )
-                out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
+            _handover(conn, out, viewer, note)
             self._after_change(conn, out, online)
             return out
 
@@ -378,6 +412,54 @@ class ChatService:
         }
         await self.bus.publish(Event.frame(viewer.site_id, (audience.agent(target.id),), handover))
         return room
+
+    async def transfer_to_team(
+        self, viewer: Viewer, room_id: str, team_id: str, note: str | None
+    ) -> Room:
+        """Give the conversation to a team: it leaves its assignee and waits in line for that
+        team's online agents (routing picks one in the same write when a slot is free); the
+        handover note is a private note, and every member gets a `transfer` event."""
+
+        def job(conn: Tx) -> tuple[Outcome, Team]:
+            team = team_store.load_team(conn, viewer.site_id, team_id)
+            if team is None:
+                raise errors.not_found("team")
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            if room.kind != "private":
+                raise errors.bad_request("only conversations are transferred")
+            if room.extra.get("team", {}).get("id") == team.id and room.assignee_id is None:
+                raise SapaError(ErrorCode.CONFLICT, f"{team.name} already has it")
+            team_store.set_room_team(conn, room.id, team.id)
+            room = room_store.load_room(conn, room.site_id, room.id) or room
+            out = Outcome(room, room_changed=True)
+            change = rooms.assign(room.status, room.assignee_id, None, None)
+            out.room = _apply(conn, room, change, out)
+            _handover(conn, out, viewer, note)
+            self._after_change(conn, out, online)
+            return out, team
+
+        online = await self.online_agents(viewer.site_id)
+        outcome, team = await self.db.write(job)
+        await self._publish(outcome)
+        handover = {
+            "type": "transfer",
+            "room_id": outcome.room.id,
+            "from": viewer.author.as_dict(),
+            "note": note,
+            "team": {"id": team.id, "name": team.name},
+        }
+        members = tuple(audience.agent(a) for a in team.members if a != viewer.id)
+        if members:
+            await self.bus.publish(Event.frame(viewer.site_id, members, handover))
+        return outcome.room
+
+    async def hand_over(self, viewer: Viewer, command: Transfer) -> Room:
+        """A `transfer` frame (or its REST twin) to an agent or a team."""
+        if command.team_id is not None:
+            return await self.transfer_to_team(
+                viewer, command.room_id, command.team_id, command.note
+            )
+        return await self.transfer(viewer, command.room_id, command.agent_id or "", command.note)
 
     async def resolve(self, viewer: Viewer, room_id: str) -> Room:
         return await self._transition(viewer, room_id, rooms.resolve)
@@ -504,6 +586,13 @@ class ChatService:
                 await self.bus.publish(
                     Event.frame(site_id, (audience.customer(customer_id),), frame)
                 )
+
+    async def publish_staff_room(self, room: Room) -> None:
+        """A change only staff see (a label, a team's name): the `room` event to agents."""
+        staff = Event.frame(
+            room.site_id, (audience.AGENTS,), {"type": "room", "room": room.as_dict()}
+        )
+        await self.bus.publish(staff)
 
     async def publish_room(self, room: Room) -> None:
         staff = Event.frame(

@@ -22,14 +22,17 @@ async def run(
     assignee: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    team: str | None = None,
+    label: str | None = None,
 ) -> list[dict[str, Any]]:
     """Customers first (when no conversation filter narrows the search), then messages,
     newest first; each item's `to_json()` is what the API answers."""
     if assignee == "me":
         assignee = viewer.id
-    query = search.parse(q, status, assignee, since, until)
+    query = search.parse(q, status, assignee, since, until, team, label)
     hits: list[dict[str, Any]] = []
-    if not (query.status or query.assignee or query.since or query.until):
+    narrowed = query.status or query.assignee or query.since or query.until
+    if not (narrowed or query.team or query.label):
         found = await search_store.customers(db, viewer.site_id, query.text, CUSTOMER_LIMIT)
         hits += [hit.to_json() for hit in found]
     messages = await search_store.messages(db, viewer.site_id, query, MESSAGE_LIMIT)

@@ -14,6 +14,7 @@ from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFie
 from chat_server.ids import new_id, now_iso
 from chat_server.store import attachments as attachment_store
 from chat_server.store import faq as faq_store
+from chat_server.store import labels as label_store
 from chat_server.store import search as search_store
 from chat_server.store.attachments import Blob
 from chat_server.store.customer_record import Note, OrderView
@@ -311,6 +312,7 @@ def _merge_private_rooms(conn: Tx, anonymous_id: str, known_id: str) -> None:
         "UPDATE ratings SET room_id = ? WHERE room_id = ?", (known_room["id"], anon_room["id"])
     )
     attachment_store.move_room(conn, anon_room["id"], known_room["id"])
+    label_store.move_room(conn, anon_room["id"], known_room["id"])
     for table in ("read_marks",):
         conn.execute(f"DELETE FROM {table} WHERE room_id = ?", (anon_room["id"],))
     conn.execute(
@@ -371,6 +373,7 @@ ERASE_COVERAGE: dict[str, str] = {
     "attachments.content_type": "deleted with the row",
     "attachments.uploader_id": "deleted with the row (the customer's uploads)",
     "messages.attachments": "cleared on the customer's messages and their conversation's",
+    "room_labels": "the labels on their conversations deleted (what staff said about them)",
     "message_search.body": "the search index follows messages.body (triggers); rewritten after"
     " an erase so the blanked words leave the file",
 }
@@ -392,6 +395,10 @@ NOT_CUSTOMER_DATA: dict[str, str] = {
     "audit_log.address": "staff's network address",
     "login_challenges.address": "staff's network address",
     "canned_responses.body": "staff's own answers (variables are filled in only when used)",
+    "teams.name": "the site's teams of agents",
+    "teams.name_key": "the site's teams of agents",
+    "labels.name": "the site's list of labels (staff's words)",
+    "labels.name_key": "the site's list of labels (staff's words)",
 }
 
 
@@ -486,6 +493,7 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
         faq_store.bump_revision(conn, site_id)
     conn.execute(f"DELETE FROM faq_phrasings WHERE customer_id IN ({marks})", ids)
     blobs = attachment_store.erase(conn, site_id, ids, room_ids)
+    label_store.forget_rooms(conn, room_ids)
     # Votes are kept for the entry's figures, without saying whose they were.
     conn.execute(f"UPDATE faq_events SET customer_id = NULL WHERE customer_id IN ({marks})", ids)
     conn.execute(

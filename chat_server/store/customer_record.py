@@ -18,6 +18,7 @@ from chat_server.ids import now_iso
 from chat_server.store import like
 from chat_server.store.attachments import from_column
 from chat_server.store.database import Database
+from chat_server.store.labels import Label, labels_of_rooms
 from chat_server.store.mail import InboundMail, OutboxMail, inbound_of_customer, outbox_of_customer
 from chat_server.store.sql import Row
 
@@ -167,9 +168,11 @@ class RoomSummary:
     last_seq: int
     created_at: str
     updated_at: str
+    labels: tuple[Label, ...] = ()
+    team: dict[str, str] | None = None  # {"id", "name"}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "name": self.name,
@@ -177,7 +180,11 @@ class RoomSummary:
             "last_seq": self.last_seq,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "labels": [label.to_json() for label in self.labels],
         }
+        if self.team is not None:
+            out["team"] = self.team
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,10 +411,12 @@ async def orders_of(db: Database, customer_id: str, limit: int = 1000) -> tuple[
 
 async def rooms_of(db: Database, customer_id: str) -> tuple[RoomSummary, ...]:
     rows = await db.fetch_all(
-        "SELECT id, kind, name, status, last_seq, created_at, updated_at FROM rooms"
-        " WHERE customer_id = ? ORDER BY updated_at DESC",
+        "SELECT r.id, r.kind, r.name, r.status, r.last_seq, r.created_at, r.updated_at,"
+        " r.team_id, t.name AS team_name FROM rooms r LEFT JOIN teams t ON t.id = r.team_id"
+        " WHERE r.customer_id = ? ORDER BY r.updated_at DESC",
         (customer_id,),
     )
+    labels = await labels_of_rooms(db, [r["id"] for r in rows])
     return tuple(
         RoomSummary(
             r["id"],
@@ -417,6 +426,8 @@ async def rooms_of(db: Database, customer_id: str) -> tuple[RoomSummary, ...]:
             r["last_seq"],
             r["created_at"],
             r["updated_at"],
+            tuple(labels.get(r["id"], ())),
+            {"id": r["team_id"], "name": r["team_name"]} if r["team_id"] else None,
         )
         for r in rows
     )

@@ -30,9 +30,11 @@ SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS custome
        m.created_at AS lm_created_at, m.event AS lm_event,
        p.seq AS pin_seq, p.kind AS pin_kind, p.body AS pin_body, p.author_kind AS pin_author_kind,
        p.author_id AS pin_author_id, p.author_name AS pin_author_name,
-       p.client_msg_id AS pin_client_msg_id, p.created_at AS pin_created_at{extra}
+       p.client_msg_id AS pin_client_msg_id, p.created_at AS pin_created_at,
+       t.name AS team_name{extra}
 FROM rooms r
 LEFT JOIN agents a ON a.id = r.assignee_id
+LEFT JOIN teams t ON t.id = r.team_id
 LEFT JOIN customers c ON c.id = r.customer_id
 LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
 LEFT JOIN messages p ON p.id = r.pinned_message_id
@@ -86,6 +88,9 @@ def row_to_room(row: Row) -> Room:
         }
         if row["lm_event"]:
             extra["last_message"]["event"] = json.loads(row["lm_event"])
+    if row["team_id"]:
+        # Staff only (extra): the team the conversation waits for or belongs to.
+        extra["team"] = {"id": row["team_id"], "name": row["team_name"]}
     if "unread" in keys:
         extra["unread"] = row["unread"]
     if "unanswered" in keys and row["unanswered"] is not None:
@@ -415,9 +420,21 @@ async def list_rooms(
     status: str | None = None,
     assignee: str | None = None,
     archived: bool | None = None,
+    team: str | None = None,
+    label: str | None = None,
     limit: int = 500,
 ) -> list[Room]:
     where, params = ["r.site_id = ?"], [site_id]
+    if team == "none":
+        where.append("r.kind = 'private' AND r.team_id IS NULL")
+    elif team:
+        where.append("r.team_id = ?")
+        params.append(team)
+    if label:
+        where.append(
+            "EXISTS (SELECT 1 FROM room_labels x WHERE x.room_id = r.id AND x.label_id = ?)"
+        )
+        params.append(label)
     if kind:
         where.append("r.kind = ?")
         params.append(kind)

@@ -83,6 +83,16 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
     elif query.assignee:
         where.append("r.assignee_id = ?")
         params.append(query.assignee)
+    if query.team == "none":
+        where.append("r.team_id IS NULL")
+    elif query.team:
+        where.append("r.team_id = ?")
+        params.append(query.team)
+    if query.label:
+        where.append(
+            "EXISTS (SELECT 1 FROM room_labels x WHERE x.room_id = r.id AND x.label_id = ?)"
+        )
+        params.append(query.label)
     if query.since:
         where.append("m.created_at >= ?")
         params.append(query.since)

@@ -36,6 +36,7 @@ from chat_server.services.faq import FaqService
 from chat_server.services.faq_worker import load_model
 from chat_server.services.file_storage import open_storage
 from chat_server.services.files import FileService
+from chat_server.services.labels import LabelService
 from chat_server.services.mail_inbound import InboundWebhooks
 from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
@@ -43,6 +44,7 @@ from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
 from chat_server.services.routing import RoutingService
 from chat_server.services.team import Team
+from chat_server.services.teams import TeamsService
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web import (
     account_routes,
@@ -64,6 +66,7 @@ from chat_server.web import (
     team_routes,
     uploads,
     widget_routes,
+    workgroup_routes,
 )
 from chat_server.web.access_log import AccessLog, configure_logging
 from chat_server.web.context import AppContext, context_of
@@ -274,6 +277,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             files=files,
             team=Team(db, auth, chat, email if sends_mail else None),
             account=Account(auth),
+            teams=TeamsService(db, chat),
+            labels=LabelService(db, chat),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),
@@ -318,6 +323,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *room_routes.routes,
         *canned_routes.routes,
         *search_routes.routes,
+        *workgroup_routes.routes,
         *faq_routes.routes,
         *help_routes.routes,
         *crm_routes.routes,

@@ -20,11 +20,13 @@ from chat_server.services.crm import CrmService
 from chat_server.services.email_channel import EmailChannel
 from chat_server.services.faq import FaqService
 from chat_server.services.files import FileService
+from chat_server.services.labels import LabelService
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.routing import RoutingService
 from chat_server.services.storage import Store
 from chat_server.services.team import Team
+from chat_server.services.teams import TeamsService
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web.hub import Hub
 
@@ -50,6 +52,8 @@ class AppContext:
     files: FileService
     team: Team
     account: Account
+    teams: TeamsService
+    labels: LabelService
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))

@@ -44,13 +44,15 @@ async def list_rooms(request: Request) -> JSONResponse:
         status=status,
         assignee=assignee,
         limit=int_param(request, "limit", 500, 1, 1000),
+        team=params.get("team") or None,
+        label=params.get("label") or None,
     )
     return JSONResponse({"items": [r.as_dict() for r in rooms]})
 
 
 async def get_room(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
-    room = await context_of(request).chat.room_for(viewer, request.path_params["room_id"])
+    room = await context_of(request).labels.room_view(viewer, request.path_params["room_id"])
     return JSONResponse(room.as_dict())
 
 

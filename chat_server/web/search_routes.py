@@ -1,4 +1,4 @@
-"""`GET /api/v1/search?q=&status=&assignee=&from=&to=` (staff and a site's own server)."""
+"""`GET /api/v1/search?q=&status=&assignee=&team=&label=&from=&to=` (staff and a site's own server)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ async def search_endpoint(request: Request) -> JSONResponse:
         assignee=params.get("assignee"),
         since=params.get("from"),
         until=params.get("to"),
+        team=params.get("team"),
+        label=params.get("label"),
     )
     return JSONResponse({"items": items})
 

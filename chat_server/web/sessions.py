@@ -189,8 +189,7 @@ class AgentSession(ChatSession):
             case f.Assign():
                 return {"room": (await chat.assign(viewer, cmd.room_id, cmd.agent_id)).as_dict()}
             case f.Transfer():
-                room = await chat.transfer(viewer, cmd.room_id, cmd.agent_id, cmd.note)
-                return {"room": room.as_dict()}
+                return {"room": (await chat.hand_over(viewer, cmd)).as_dict()}
             case f.Resolve():
                 return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
             case f.Reopen():
