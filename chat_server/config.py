@@ -77,6 +77,8 @@ class Settings:
     mail_sendgrid_key: str | None = None  # SendGrid Inbound Parse: the policy's public key
     mail_postmark_auth: str | None = None  # Postmark inbound: "user:password" of its URL
     mail_poll: float = 5.0  # seconds between outbox and mailbox polls
+    # Seconds between checks for snoozes that ended and agents offline too long (0: never).
+    routing_tick: float = 5.0
     mail_retry_base: float = 30.0  # seconds before the first retry; doubles each time
     # Attachments: where files live (a directory; default "files" next to a SQLite
     # database, "sapa-files" in the working directory otherwise), the origin links point
@@ -154,6 +156,7 @@ class Settings:
             "mail_sendgrid_key": env.get("SAPA_MAIL_SENDGRID_KEY") or None,
             "mail_postmark_auth": env.get("SAPA_MAIL_POSTMARK_AUTH") or None,
             "mail_poll": float(env.get("SAPA_MAIL_POLL", d.mail_poll)),
+            "routing_tick": float(env.get("SAPA_ROUTING_TICK", d.routing_tick)),
             "mail_retry_base": float(env.get("SAPA_MAIL_RETRY_BASE", d.mail_retry_base)),
             "files_dir": env.get("SAPA_FILES_DIR") or None,
             "files_storage": env.get("SAPA_FILES_STORAGE") or None,

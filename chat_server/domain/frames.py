@@ -164,6 +164,20 @@ class Reopen:
 
 
 @dataclass(frozen=True, slots=True)
+class Snooze:
+    """Out of the open inbox until a time (checked by the service), or None: until the
+    shopper writes."""
+
+    room_id: str
+    until: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsnooze:
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SetStatus:
     status: Literal["online", "away", "offline"]
 
@@ -186,6 +200,8 @@ Command = (
     | Transfer
     | Resolve
     | Reopen
+    | Snooze
+    | Unsnooze
     | SetStatus
     | Ping
     | FaqSearch
@@ -350,6 +366,12 @@ def transfer_request(room_id: str, data: dict[str, Any]) -> Transfer:
     return _transfer({**data, "room_id": room_id})
 
 
+def _snooze(data: dict[str, Any]) -> Snooze:
+    if "until" not in data:
+        raise bad("'until' is required (null: until the customer writes)")
+    return Snooze(_str(data, "room_id"), _str(data, "until", max_len=40, optional=True))
+
+
 def _status(data: dict[str, Any]) -> SetStatus:
     status = data.get("status")
     if status not in ("online", "away", "offline"):
@@ -406,6 +428,10 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return Resolve(_str(data, "room_id"))
         case "reopen" if client == "agent":
             return Reopen(_str(data, "room_id"))
+        case "snooze" if client == "agent":
+            return _snooze(data)
+        case "unsnooze" if client == "agent":
+            return Unsnooze(_str(data, "room_id"))
         case "status" if client == "agent":
             return _status(data)
         case "moderate" if client == "agent":

@@ -10,6 +10,9 @@ from chat_server.domain.attachments import Attachment, Scope
 AuthorKind = Literal["customer", "agent", "system"]
 MessageKind = Literal["text", "note", "event"]
 RoomKind = Literal["private", "public"]
+# A snooze with no time lasts until the shopper writes: stored as a time no clock reaches, so
+# the timer's `snoozed_until <= now` never wakes it and one column says both.
+UNTIL_REPLY = "9999-12-31T23:59:59.999Z"
 RoomStatus = Literal["queued", "assigned", "resolved", "open"]
 Role = Literal["agent", "owner"]
 AgentStatus = Literal["online", "away", "offline"]
@@ -172,6 +175,13 @@ class Room:
     slow_mode_seconds: int = 0
     pinned: Message | None = None
     visitor_images: bool = False  # visitors may post images (off by default)
+    # Conversations only: out of the open inbox until then (UNTIL_REPLY: until the shopper
+    # writes); staff see it, the shopper never does.
+    snoozed_until: str | None = None
+
+    @property
+    def snoozed(self) -> bool:
+        return self.snoozed_until is not None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -195,13 +205,16 @@ class Room:
             out["slow_mode_seconds"] = self.slow_mode_seconds
             out["pinned"] = self.pinned.as_dict() if self.pinned else None
             out["visitor_images"] = self.visitor_images
+        else:
+            out["snoozed"] = self.snoozed
+            out["snoozed_until"] = None if self.snoozed_until == UNTIL_REPLY else self.snoozed_until
         out.update(self.extra)
         return out
 
     def visitor_view(self) -> dict[str, Any]:
         """What a shopper may see: no previews (they may be private notes), no staff counters."""
         out = self.as_dict()
-        for key in self.extra:
+        for key in (*self.extra, "snoozed", "snoozed_until"):
             out.pop(key, None)
         return out
 

@@ -7,10 +7,14 @@ return the new state plus the system line to log, or refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chat_server.domain.models import RoomStatus
+from chat_server.domain.models import UNTIL_REPLY, RoomKind, RoomStatus
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.ids import format_time
+
+MAX_SNOOZE = timedelta(days=365)
 
 # The system line logged for each change, in the site's language.
 EVENT_TEXT: dict[str, dict[str, str]] = {
@@ -110,3 +114,33 @@ def on_agent_reply(
     if status == "queued" and assignee_id is None:
         return Transition("assigned", agent_id, EventLine("assigned", agent_name, agent_id))
     return Transition(status, assignee_id, None)
+
+
+def snooze_until(value: Any, now: datetime) -> str:
+    """When a snooze ends, as stored: `None` until the shopper writes, else a time (RFC 3339;
+    no zone means UTC) after `now` and at most a year ahead."""
+    if value is None:
+        return UNTIL_REPLY
+    if not isinstance(value, str) or len(value) > 40:
+        raise SapaError(ErrorCode.BAD_REQUEST, "'until' must be a time like 2026-12-24T09:00Z")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise SapaError(
+            ErrorCode.BAD_REQUEST, "'until' must be a time like 2026-12-24T09:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment <= now:
+        raise SapaError(ErrorCode.BAD_REQUEST, "'until' must be in the future")
+    if moment - now > MAX_SNOOZE:
+        raise SapaError(ErrorCode.BAD_REQUEST, "a snooze lasts at most a year")
+    return format_time(moment)
+
+
+def check_snooze(kind: RoomKind, status: RoomStatus) -> None:
+    """Conversations that are waiting or being handled may be snoozed; a resolved one is done."""
+    if kind != "private":
+        raise SapaError(ErrorCode.BAD_REQUEST, "only conversations are snoozed")
+    if status == "resolved":
+        raise SapaError(ErrorCode.CONFLICT, "a resolved conversation is not snoozed")

@@ -10,7 +10,7 @@ the write transaction, so the plan always sees every earlier decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -24,19 +24,26 @@ DEFAULT_CAP = 3
 MAX_CAP = 100  # more open conversations than anyone can follow is a typo, not a setting
 ETA_SAMPLE = 20  # the latest assignments out of the queue an estimate is made from
 MIN_WAIT_S = 1.0  # an assignment on arrival says nothing about how fast the queue moves
+MAX_OFFLINE_RETURN = 7 * 24 * 60  # minutes: a week offline is the longest wait one may set
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingSettings:
     mode: RoutingMode = "manual"
     default_cap: int = DEFAULT_CAP
+    # Minutes an agent may be offline (no console open) before their open conversations go
+    # back to the queue; None: they keep them.
+    offline_return_minutes: int | None = None
 
     @property
     def automatic(self) -> bool:
         return self.mode != "manual"
 
     def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "default_cap": self.default_cap}
+        out: dict[str, Any] = {"mode": self.mode, "default_cap": self.default_cap}
+        if self.offline_return_minutes is not None:
+            out["offline_return_minutes"] = self.offline_return_minutes
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +60,9 @@ class AgentLoad:
         return self.cap if self.cap is not None else default_cap
 
 
-def waiting(kind: RoomKind, status: str, assignee_id: str | None) -> bool:
-    """Whether a room with this state stands in its site's queue."""
-    return kind == "private" and status == "queued" and assignee_id is None
+def waiting(kind: RoomKind, status: str, assignee_id: str | None, snoozed: bool = False) -> bool:
+    """Whether a room with this state stands in its site's queue (a snoozed one steps out)."""
+    return kind == "private" and status == "queued" and assignee_id is None and not snoozed
 
 
 def parse_cap(value: Any, name: str = "cap") -> int:
@@ -69,7 +76,7 @@ def parse_settings(value: Any, current: RoutingSettings) -> RoutingSettings:
     """`{"mode"?, "default_cap"?}` applied over the current settings."""
     if not isinstance(value, Mapping):
         raise errors.bad_request("'routing' must be an object")
-    unknown = set(value) - {"mode", "default_cap"}
+    unknown = set(value) - {"mode", "default_cap", "offline_return_minutes"}
     if unknown:
         raise errors.bad_request(f"unknown routing settings: {', '.join(sorted(unknown))}")
     mode = value.get("mode", current.mode)
@@ -78,7 +85,26 @@ def parse_settings(value: Any, current: RoutingSettings) -> RoutingSettings:
     cap = current.default_cap
     if "default_cap" in value:
         cap = parse_cap(value["default_cap"], "routing.default_cap")
-    return RoutingSettings(mode, cap)
+    offline = current.offline_return_minutes
+    if "offline_return_minutes" in value:
+        offline = parse_offline_return(value["offline_return_minutes"])
+    return RoutingSettings(mode, cap, offline)
+
+
+def parse_offline_return(value: Any) -> int | None:
+    """Minutes offline before conversations return: 1 to a week, or null (never)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_OFFLINE_RETURN
+    ):
+        raise errors.bad_request(
+            f"'routing.offline_return_minutes' must be null or a whole number"
+            f" from 1 to {MAX_OFFLINE_RETURN}"
+        )
+    return value
 
 
 def _order(mode: RoutingMode, load: AgentLoad) -> tuple[Any, ...]:
@@ -176,3 +202,32 @@ def plan_teams(
             agent, open=agent.open + 1, last_assigned_at=f"~{turn:09d}"
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineSweep:
+    """What to do about agents holding conversations, given who has a console open."""
+
+    mark: tuple[str, ...] = ()  # offline, not noticed yet: offline from now
+    clear: tuple[str, ...] = ()  # a console is open again
+    overdue: tuple[str, ...] = ()  # offline for longer than the site allows: give back
+
+    def __bool__(self) -> bool:
+        return bool(self.mark or self.clear or self.overdue)
+
+
+def offline_sweep(
+    holders: Sequence[tuple[str, str | None]], connected: Collection[str], cutoff: str
+) -> OfflineSweep:
+    """`holders`: (agent id, offline since or None); `cutoff`: the time (UTC text) before which
+    an agent went offline for their conversations to go back. An away agent is connected."""
+    mark, clear, overdue = [], [], []
+    for agent_id, since in holders:
+        if agent_id in connected:
+            if since is not None:
+                clear.append(agent_id)
+        elif since is None:
+            mark.append(agent_id)
+        elif since <= cutoff:
+            overdue.append(agent_id)
+    return OfflineSweep(tuple(mark), tuple(clear), tuple(overdue))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from chat_server import errors
@@ -22,6 +24,7 @@ from chat_server.domain.models import Author, Message, Room
 from chat_server.domain.public_rooms import PostLimits
 from chat_server.domain.routing import AgentLoad
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.ids import format_time, now_iso
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import attachments as attachment_store
@@ -31,6 +34,7 @@ from chat_server.store import labels as label_store
 from chat_server.store import mail as mail_store
 from chat_server.store import rooms as room_store
 from chat_server.store import routing as routing_store
+from chat_server.store import snooze as snooze_store
 from chat_server.store import teams as team_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEvent
@@ -43,6 +47,7 @@ from chat_server.store.teams import Team
 ActivityItem = Rating | FaqEvent
 
 SYSTEM = Author("system", "system", "Sapa")
+WAKE_BATCH = 200  # snoozes woken per write
 log = logging.getLogger(__name__)
 
 
@@ -98,8 +103,9 @@ def _apply(conn: Tx, room: Room, change: rooms.Transition, out: Outcome) -> Room
     if change.event is None:
         return room
     room_store.update_room(conn, room, change.status, change.assignee_id)
-    was = routing.waiting(room.kind, room.status, room.assignee_id)
-    now = routing.waiting(room.kind, change.status, change.assignee_id)
+    was = routing.waiting(room.kind, room.status, room.assignee_id, room.snoozed)
+    snoozed = room.snoozed and change.status != "resolved"  # a resolve ends a snooze
+    now = routing.waiting(room.kind, change.status, change.assignee_id, snoozed)
     out.queue_entered = out.queue_entered or (now and not was)
     out.queue_left = out.queue_left or (was and not now)
     line = change.event
@@ -129,6 +135,32 @@ def _files_for(conn: Tx, viewer: Viewer, room: Room, command: Send) -> tuple[Att
         room_allows_images=room.visitor_images,
     )
     return tuple(files)
+
+
+def _wake(conn: Tx, room: Room, out: Outcome) -> Room:
+    """End a snooze: the conversation is back in the open inbox, with its assignee, or at the
+    end of the queue when it has none (routing runs after, in the same write)."""
+    snooze_store.mark(conn, room.id, None)
+    out.room_changed = True
+    if routing.waiting(room.kind, room.status, room.assignee_id):
+        routing_store.enqueue(conn, room.site_id, room.id, now_iso())
+        out.queue_entered = True
+    reloaded = room_store.load_room(conn, room.site_id, room.id)
+    assert reloaded is not None
+    return reloaded
+
+
+def _give_back(conn: Tx, site_id: str, agent_id: str) -> list[Outcome]:
+    """An agent's open conversations go back to the queue, each with its `unassigned` line."""
+    outcomes = []
+    for room_id in room_store.assigned_open_rooms(conn, site_id, agent_id):
+        room = room_store.load_room(conn, site_id, room_id)
+        assert room is not None
+        out = Outcome(room)
+        change = rooms.assign(room.status, room.assignee_id, None, None)
+        out.room = _apply(conn, room, change, out)
+        outcomes.append(out)
+    return outcomes
 
 
 async def _nobody(site_id: str) -> frozenset[str]:
@@ -238,6 +270,8 @@ class ChatService:
             out = Outcome(room, room_changed=room.last_seq == 0)
             # A conversation's first message is when it joined the queue (made in this write).
             out.queue_entered = room.kind == "private" and room.last_seq == 0
+            if not viewer.is_agent and room.snoozed:
+                room = _wake(conn, room, out)  # the shopper wrote: it comes back now
             if command.kind == "text":
                 change = (
                     rooms.on_agent_reply(room.status, room.assignee_id, viewer.id, viewer.name)
@@ -313,6 +347,7 @@ class ChatService:
         kind: str | None = None,
         status: str | None = None,
         assignee: str | None = None,
+        snoozed: bool | None = None,
         limit: int = 500,
         team: str | None = None,
         label: str | None = None,
@@ -328,6 +363,7 @@ class ChatService:
             assignee=assignee,
             team=team,
             label=label,
+            snoozed=snoozed,
             limit=limit,
         )
         return await with_labels(self.db, found)
@@ -363,23 +399,94 @@ class ChatService:
         return await self._run_room_change(job)
 
     async def return_to_queue(self, site_id: str, agent_id: str) -> list[Room]:
-        """A deactivated agent's open conversations go back to the queue, each with its line."""
+        """A deactivated agent's open conversations go back to the queue, each with its line,
+        and are routed to the agents online at once (in the same write)."""
+        return await self.give_back(site_id, lambda conn: (agent_id,))
 
-        def job(conn: Tx) -> list[Outcome]:
-            outcomes = []
-            for room_id in room_store.assigned_open_rooms(conn, site_id, agent_id):
-                room = room_store.load_room(conn, site_id, room_id)
-                assert room is not None
-                out = Outcome(room)
-                change = rooms.assign(room.status, room.assignee_id, None, None)
-                out.room = _apply(conn, room, change, out)
-                outcomes.append(out)
-            return outcomes
+    async def give_back(self, site_id: str, choose: Callable[[Tx], Collection[str]]) -> list[Room]:
+        """The open conversations of the agents `choose` names inside the write go back to the
+        queue and are routed to the other agents online, in that same write."""
+        online = await self.online_agents(site_id)
 
-        outcomes = await self.db.write(job)
+        def job(conn: Tx) -> tuple[list[Outcome], Routed | None]:
+            agent_ids = choose(conn)
+            outcomes = [o for a in agent_ids for o in _give_back(conn, site_id, a)]
+            if not outcomes:
+                return outcomes, None
+            return outcomes, _route(conn, site_id, online - frozenset(agent_ids), outcomes)
+
+        outcomes, routed = await self.db.write(job)
         for outcome in outcomes:
             await self._publish(outcome)
+        if routed is not None:
+            await self._publish_routed(site_id, routed)
         return [o.room for o in outcomes]
+
+    # -- snooze ---------------------------------------------------------------
+
+    async def snooze(self, viewer: Viewer, room_id: str, until: Any) -> Room:
+        """Out of the open inbox until `until` (None: until the shopper writes). A waiting
+        conversation steps out of the queue; an assigned one stays its agent's and no longer
+        counts against their cap while it sleeps."""
+        stored = rooms.snooze_until(until, datetime.now(UTC))
+
+        def job(conn: Tx) -> Outcome:
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            rooms.check_snooze(room.kind, room.status)
+            out = Outcome(room, room_changed=True)
+            out.queue_left = routing.waiting(room.kind, room.status, room.assignee_id, room.snoozed)
+            snooze_store.mark(conn, room.id, stored)
+            out.room = room_store.load_room(conn, room.site_id, room.id) or room
+            # A slot or a place in line freed: the queue moves in the same write.
+            out.routed = _route(conn, room.site_id, online, [out])
+            return out
+
+        online = await self.online_agents(viewer.site_id)
+        return await self._run_room_change(job)
+
+    async def unsnooze(self, viewer: Viewer, room_id: str) -> Room:
+        """Back in the open inbox now (a conversation that is not snoozed is left as it is)."""
+
+        def job(conn: Tx) -> Outcome:
+            room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            out = Outcome(room)
+            if room.snoozed:
+                out.room = _wake(conn, room, out)
+                out.routed = _route(conn, room.site_id, online, [out])
+            return out
+
+        online = await self.online_agents(viewer.site_id)
+        return await self._run_room_change(job)
+
+    async def wake_due(self, now: datetime | None = None) -> int:
+        """Wake every conversation whose snooze has ended; how many woke. Each is taken inside
+        the write (its mark cleared there), so two processes never wake one twice."""
+        moment = format_time(now or datetime.now(UTC))
+        woken = 0
+        while sites := await snooze_store.due_sites(self.db, moment):
+            online = {site_id: await self.online_agents(site_id) for site_id in sites}
+
+            def job(
+                conn: Tx, sites: list[str] = sites, online: dict[str, frozenset[str]] = online
+            ) -> list[Outcome]:
+                by_site: dict[str, list[Outcome]] = defaultdict(list)
+                for site_id, room_id in snooze_store.due(conn, moment, sites, WAKE_BATCH):
+                    room = room_store.load_room(conn, site_id, room_id)
+                    assert room is not None
+                    out = Outcome(room)
+                    out.room = _wake(conn, room, out)
+                    by_site[site_id].append(out)
+                for site_id, outs in by_site.items():
+                    outs[-1].routed = _route(conn, site_id, online[site_id], outs)
+                return [o for outs in by_site.values() for o in outs]
+
+            outcomes = await self.db.write(job)
+            for outcome in outcomes:
+                await self._publish(outcome)
+            woken += len(outcomes)
+            if len(outcomes) < WAKE_BATCH:
+                break
+        return woken
 
     async def transfer(self, viewer: Viewer, room_id: str, agent_id: str, note: str | None) -> Room:
         """Give the conversation to another agent of the site, with a handover note stored as

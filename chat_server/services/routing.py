@@ -5,17 +5,26 @@ write (an agent comes online, a cap or the mode changes). The assignment itself 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chat_server import errors
 from chat_server.domain import routing
 from chat_server.domain.routing import RoutingSettings
+from chat_server.ids import format_time, now_iso
 from chat_server.services.chat import ChatService
 from chat_server.store import routing as routing_store
 from chat_server.store.database import Database
+from chat_server.store.sql import Tx
 
 log = logging.getLogger(__name__)
+
+
+async def _nobody(site_id: str) -> Collection[str]:
+    return frozenset()
 
 
 class RoutingService:
@@ -23,6 +32,8 @@ class RoutingService:
         self.db = db
         self.chat = chat
         self._pending: set[asyncio.Task[None]] = set()
+        # Agents with a console open, whatever their status (presence; the app sets it).
+        self.connected_agents: Callable[[str], Awaitable[Collection[str]]] = _nobody
 
     async def settings(self, site_id: str) -> RoutingSettings:
         return await routing_store.read_settings(self.db, site_id)
@@ -79,3 +90,82 @@ class RoutingService:
             "eta_seconds": routing.eta_seconds(entry.position, waits),
             "version": version,
         }
+
+    async def agent_connected(self, agent_id: str) -> None:
+        """A console of the agent opened: they are not offline any more."""
+        await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, None))
+
+    async def agent_disconnected(self, site_id: str, agent_id: str) -> None:
+        """A console closed: when it was their last one anywhere, they are offline from now."""
+        if agent_id in await self.connected_agents(site_id):
+            return
+        now = now_iso()
+        await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, now))
+
+    async def return_offline(self, now: datetime | None = None) -> int:
+        """Give back the conversations of agents offline longer than their site allows; how
+        many went back. Who is overdue is decided again inside the write that gives back."""
+        moment = now or datetime.now(UTC)
+        returned = 0
+        for site_id, minutes in await routing_store.offline_return_sites(self.db):
+            connected = frozenset(await self.connected_agents(site_id))
+            cutoff = format_time(moment - timedelta(minutes=minutes))
+            holders = await routing_store.read_holders(self.db, site_id)
+            if not routing.offline_sweep(_pairs(holders), connected, cutoff):
+                continue
+
+            def choose(
+                conn: Tx,
+                site_id: str = site_id,
+                connected: frozenset[str] = connected,
+                cutoff: str = cutoff,
+            ) -> Collection[str]:
+                sweep = routing.offline_sweep(
+                    _pairs(routing_store.holders(conn, site_id)), connected, cutoff
+                )
+                for agent_id in sweep.mark:
+                    routing_store.set_offline_since(conn, agent_id, format_time(moment))
+                for agent_id in sweep.clear:
+                    routing_store.set_offline_since(conn, agent_id, None)
+                return sweep.overdue
+
+            returned += len(await self.chat.give_back(site_id, choose))
+        return returned
+
+
+def _pairs(holders: list[routing_store.Holder]) -> list[tuple[str, str | None]]:
+    return [(h.agent_id, h.offline_since) for h in holders]
+
+
+class RoutingTimer:
+    """Each process's clock for routing: snoozes whose time has come, agents offline too long.
+    Both are decided inside write transactions, so processes may tick together."""
+
+    def __init__(self, chat: ChatService, routing: RoutingService, tick: float) -> None:
+        self.chat = chat
+        self.routing = routing
+        self.tick = tick
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.tick > 0:
+            self._task = asyncio.create_task(self._run(), name="routing-timer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run_once(self) -> None:
+        await self.chat.wake_due()
+        await self.routing.return_offline()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                # The next tick tries again; a database outage must not end the timer.
+                log.exception("routing timer failed")
+            await asyncio.sleep(self.tick)

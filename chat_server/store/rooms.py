@@ -126,6 +126,7 @@ def row_to_room(row: Row) -> Room:
         slow_mode_seconds=row["slow_mode_seconds"],
         pinned=pinned,
         visitor_images=bool(row["visitor_images"]),
+        snoozed_until=row["snoozed_until"],
     )
 
 
@@ -277,15 +278,18 @@ def append_message(
 
 
 def update_room(conn: Tx, room: Room, status: str, assignee_id: str | None) -> None:
-    # Each resolve starts a new resolution: the one a shopper's rating belongs to.
+    # Each resolve starts a new resolution: the one a shopper's rating belongs to. A resolve
+    # also ends a snooze: there is nothing left to come back to.
     now = now_iso()
     conn.execute(
         "UPDATE rooms SET status = ?, assignee_id = ?, updated_at = ?, resolution_id = CASE"
-        " WHEN ? = 'resolved' AND status != 'resolved' THEN ? ELSE resolution_id END WHERE id = ?",
-        (status, assignee_id, now, status, new_id("res"), room.id),
+        " WHEN ? = 'resolved' AND status != 'resolved' THEN ? ELSE resolution_id END,"
+        " snoozed_until = CASE WHEN ? = 'resolved' THEN NULL ELSE snoozed_until END WHERE id = ?",
+        (status, assignee_id, now, status, new_id("res"), status, room.id),
     )
-    was_waiting = waiting(room.kind, room.status, room.assignee_id)
-    if waiting(room.kind, status, assignee_id) and not was_waiting:
+    snoozed = room.snoozed and status != "resolved"
+    was_waiting = waiting(room.kind, room.status, room.assignee_id, room.snoozed)
+    if waiting(room.kind, status, assignee_id, snoozed) and not was_waiting:
         routing_store.enqueue(conn, room.site_id, room.id, now)
     if assignee_id is not None and assignee_id != room.assignee_id:
         routing_store.mark_assigned(conn, room.id, assignee_id, now, from_queue=was_waiting)
@@ -422,6 +426,7 @@ async def list_rooms(
     archived: bool | None = None,
     team: str | None = None,
     label: str | None = None,
+    snoozed: bool | None = None,
     limit: int = 500,
 ) -> list[Room]:
     where, params = ["r.site_id = ?"], [site_id]
@@ -435,6 +440,8 @@ async def list_rooms(
             "EXISTS (SELECT 1 FROM room_labels x WHERE x.room_id = r.id AND x.label_id = ?)"
         )
         params.append(label)
+    if snoozed is not None:
+        where.append("r.snoozed_until IS " + ("NOT NULL" if snoozed else "NULL"))
     if kind:
         where.append("r.kind = ?")
         params.append(kind)

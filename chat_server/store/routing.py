@@ -17,7 +17,10 @@ from chat_server.store.sql import Row, Tx
 
 def _queued(alias: str) -> str:
     """The rooms waiting in line (the partial index `rooms_queue` covers exactly these)."""
-    return f"{alias}.kind = 'private' AND {alias}.status = 'queued' AND {alias}.assignee_id IS NULL"
+    return (
+        f"{alias}.kind = 'private' AND {alias}.status = 'queued' AND {alias}.assignee_id IS NULL"
+        f" AND {alias}.snoozed_until IS NULL"
+    )
 
 
 _QUEUED = _queued("rooms")
@@ -35,25 +38,28 @@ class QueueEntry:
 def _settings(row: Row | None) -> RoutingSettings:
     if row is None:
         return RoutingSettings()
-    return RoutingSettings(row["routing_mode"], int(row["routing_cap"]))
+    offline = row["offline_return_minutes"]
+    return RoutingSettings(
+        row["routing_mode"], int(row["routing_cap"]), None if offline is None else int(offline)
+    )
+
+
+_SETTINGS = "SELECT routing_mode, routing_cap, offline_return_minutes FROM sites WHERE id = ?"
 
 
 def settings(conn: Tx, site_id: str) -> RoutingSettings:
-    row = conn.execute(
-        "SELECT routing_mode, routing_cap FROM sites WHERE id = ?", (site_id,)
-    ).fetchone()
-    return _settings(row)
+    return _settings(conn.execute(_SETTINGS, (site_id,)).fetchone())
 
 
 async def read_settings(db: Database, site_id: str) -> RoutingSettings:
-    row = await db.fetch_one("SELECT routing_mode, routing_cap FROM sites WHERE id = ?", (site_id,))
-    return _settings(row)
+    return _settings(await db.fetch_one(_SETTINGS, (site_id,)))
 
 
 def set_settings(conn: Tx, site_id: str, value: RoutingSettings) -> None:
     conn.execute(
-        "UPDATE sites SET routing_mode = ?, routing_cap = ? WHERE id = ?",
-        (value.mode, value.default_cap, site_id),
+        "UPDATE sites SET routing_mode = ?, routing_cap = ?, offline_return_minutes = ?"
+        " WHERE id = ?",
+        (value.mode, value.default_cap, value.offline_return_minutes, site_id),
     )
 
 
@@ -78,7 +84,8 @@ def agent_loads(conn: Tx, site_id: str, agent_ids: Collection[str]) -> list[Agen
     marks = ", ".join("?" for _ in ids)
     rows = conn.execute(
         "SELECT a.id, a.name, a.cap, a.last_assigned_at, (SELECT count(*) FROM rooms r"
-        " WHERE r.assignee_id = a.id AND r.status = 'assigned' AND r.kind = 'private') AS open"
+        " WHERE r.assignee_id = a.id AND r.status = 'assigned' AND r.kind = 'private'"
+        " AND r.snoozed_until IS NULL) AS open"
         f" FROM agents a WHERE a.site_id = ? AND a.active = 1 AND a.id IN ({marks})",
         (site_id, *ids),
     ).fetchall()
@@ -181,3 +188,51 @@ def recent_waits(conn: Tx, site_id: str) -> list[tuple[str, str]]:
 async def read_recent_waits(db: Database, site_id: str) -> list[tuple[str, str]]:
     rows = await db.fetch_all(_recent_sql(), (site_id, ETA_SAMPLE))
     return [(r["queued_at"], r["assigned_at"]) for r in rows if r["queued_at"]]
+
+
+# -- agents offline: their conversations go back to the queue after the site's time --------
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """An active agent holding open conversations, and since when no console of theirs is open."""
+
+    agent_id: str
+    offline_since: str | None
+
+
+async def offline_return_sites(db: Database) -> list[tuple[str, int]]:
+    """(site_id, minutes) of the sites that return an offline agent's conversations."""
+    rows = await db.fetch_all(
+        "SELECT id, offline_return_minutes FROM sites WHERE offline_return_minutes IS NOT NULL"
+    )
+    return [(r["id"], int(r["offline_return_minutes"])) for r in rows]
+
+
+_HOLDERS = (
+    "SELECT a.id, a.offline_since FROM agents a WHERE a.site_id = ? AND a.active = 1"
+    " AND EXISTS (SELECT 1 FROM rooms r WHERE r.assignee_id = a.id AND r.status = 'assigned'"
+    " AND r.kind = 'private')"
+)
+
+
+def holders(conn: Tx, site_id: str) -> list[Holder]:
+    return [Holder(r["id"], r["offline_since"]) for r in conn.execute(_HOLDERS, (site_id,))]
+
+
+async def read_holders(db: Database, site_id: str) -> list[Holder]:
+    return [Holder(r["id"], r["offline_since"]) for r in await db.fetch_all(_HOLDERS, (site_id,))]
+
+
+def set_offline_since(conn: Tx, agent_id: str, since: str | None) -> None:
+    """When the agent's last console closed (None: one is open). A first mark is kept."""
+    if since is None:
+        conn.execute(
+            "UPDATE agents SET offline_since = NULL WHERE id = ? AND offline_since IS NOT NULL",
+            (agent_id,),
+        )
+    else:
+        conn.execute(
+            "UPDATE agents SET offline_since = ? WHERE id = ? AND offline_since IS NULL",
+            (since, agent_id),
+        )

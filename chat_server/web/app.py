@@ -42,7 +42,7 @@ from chat_server.services.mailer import Mailer
 from chat_server.services.presence import Presence
 from chat_server.services.public_rooms import PublicRoomService
 from chat_server.services.rfm_scoring import RfmScorer
-from chat_server.services.routing import RoutingService
+from chat_server.services.routing import RoutingService, RoutingTimer
 from chat_server.services.team import Team
 from chat_server.services.teams import TeamsService
 from chat_server.services.widget_sessions import SessionLimits
@@ -285,6 +285,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             trusted_proxies=AddressSet.parse(settings.trusted_proxies),
         )
         app.state.ctx = ctx
+        ctx.routing.connected_agents = presence.connected_ids
+        routing_timer = RoutingTimer(chat, ctx.routing, settings.routing_tick)
+        routing_timer.start()
         await ctx.auth.start()
         scorer = RfmScorer(db)
         scorer.start()
@@ -295,6 +298,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await routing_timer.close()
             await trimmer.close()
             for task in mail_tasks:
                 await task.close()

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from chat_server import errors
 from chat_server.services.presence import roster
 from chat_server.web.context import context_of
+from chat_server.web.jsonbody import read_json
 from chat_server.web.rest_auth import authenticate
 
 ROOM_KINDS = {"private", "public"}
@@ -38,11 +39,15 @@ async def list_rooms(request: Request) -> JSONResponse:
         raise errors.bad_request("'status' must be queued, assigned, resolved or open")
     if assignee == "me":
         assignee = viewer.id
+    snoozed = params.get("snoozed")
+    if snoozed not in (None, "true", "false"):
+        raise errors.bad_request("'snoozed' must be true or false")
     rooms = await context_of(request).chat.list_rooms(
         viewer,
         kind=kind,
         status=status,
         assignee=assignee,
+        snoozed=None if snoozed is None else snoozed == "true",
         limit=int_param(request, "limit", 500, 1, 1000),
         team=params.get("team") or None,
         label=params.get("label") or None,
@@ -54,6 +59,18 @@ async def get_room(request: Request) -> JSONResponse:
     viewer = await authenticate(request)
     room = await context_of(request).labels.room_view(viewer, request.path_params["room_id"])
     return JSONResponse(room.as_dict())
+
+
+async def snooze_room(request: Request) -> JSONResponse:
+    """PUT {"until": time | null} snoozes; DELETE wakes the conversation now."""
+    viewer = await authenticate(request)
+    chat, room_id = context_of(request).chat, request.path_params["room_id"]
+    if request.method == "DELETE":
+        return JSONResponse((await chat.unsnooze(viewer, room_id)).as_dict())
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"until"}:
+        raise errors.bad_request('the body must be {"until": time | null}')
+    return JSONResponse((await chat.snooze(viewer, room_id, body["until"])).as_dict())
 
 
 async def room_messages(request: Request) -> JSONResponse:
@@ -92,6 +109,7 @@ async def list_agents(request: Request) -> JSONResponse:
 routes = [
     Route("/api/v1/rooms", list_rooms),
     Route("/api/v1/rooms/{room_id}", get_room),
+    Route("/api/v1/rooms/{room_id}/snooze", snooze_room, methods=["PUT", "DELETE"]),
     Route("/api/v1/rooms/{room_id}/messages", room_messages),
     Route("/api/v1/rooms/{room_id}/suggestions", room_suggestions),
     Route("/api/v1/rooms/{room_id}/activity", room_activity),

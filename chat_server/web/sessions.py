@@ -177,11 +177,13 @@ class AgentSession(ChatSession):
             await save_status(self.ctx.db, self.agent.id, self.status)
         await self.ctx.presence.connected(self.site_id, self.agent.id, self.agent.name, self.status)
         self.agents_online = await self.ctx.presence.agents_online(self.site_id)
+        await self.ctx.routing.agent_connected(self.agent.id)
         if self.status == "online":
             self.ctx.routing.agent_connecting(self.site_id)
 
     async def closed(self) -> None:
         await self.ctx.presence.disconnected(self.site_id, self.agent.id)
+        await self.ctx.routing.agent_disconnected(self.site_id, self.agent.id)
 
     async def handle_own(self, cmd: f.Command) -> dict[str, Any] | None:
         chat, viewer = self.ctx.chat, self.viewer
@@ -194,6 +196,10 @@ class AgentSession(ChatSession):
                 return {"room": (await chat.resolve(viewer, cmd.room_id)).as_dict()}
             case f.Reopen():
                 return {"room": (await chat.reopen(viewer, cmd.room_id)).as_dict()}
+            case f.Snooze():
+                return {"room": (await chat.snooze(viewer, cmd.room_id, cmd.until)).as_dict()}
+            case f.Unsnooze():
+                return {"room": (await chat.unsnooze(viewer, cmd.room_id)).as_dict()}
             case f.Moderate():
                 rooms = self.ctx.rooms
                 message = await rooms.moderate(viewer, cmd.room_id, cmd.message_id, cmd.action)
