@@ -83,8 +83,9 @@ class Presence:
         return online_count(await self._view(site_id))
 
     async def connected_ids(self, site_id: str) -> set[str]:
-        """The agents of a site with a console open, whatever status they chose."""
-        return set(await self._view(site_id))
+        """The agents of a site with a console open, whatever status they chose (an entry
+        whose last console closed stays in the view with no connections)."""
+        return {a for a, p in (await self._view(site_id)).items() if p.connections}
 
     async def online_ids(self, site_id: str) -> frozenset[str]:
         return online_ids(await self._view(site_id))

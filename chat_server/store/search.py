@@ -1,8 +1,8 @@
 """Search over a site's conversations and customers, one function on both backends.
 
 SQLite: the FTS5 index `message_search` (external content over `messages`, kept by
-triggers). PostgreSQL: the GIN expression index `messages_search` over
-`to_tsvector('simple', body)`. Customers are matched by name and email with LIKE.
+triggers), ranked by bm25. PostgreSQL: the GIN expression index `messages_search` over
+`to_tsvector('simple', body)`, ranked by ts_rank. Customers are matched by name and email with LIKE.
 """
 
 from __future__ import annotations
@@ -62,19 +62,32 @@ class CustomerHit:
         }
 
 
-def _match(backend: str) -> str:
-    if backend == "sqlite":
-        return "m.rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)"
-    return "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, ?)"
+# Each backend's full-text match and its relevance as `score`, lower is better: SQLite's
+# bm25() (negative, lower is better), PostgreSQL's ts_rank() negated (higher is better).
+_SQLITE_HITS = (
+    " JOIN (SELECT rowid AS hit, bm25(message_search) AS score FROM message_search"
+    " WHERE message_search MATCH ?) f ON f.hit = m.rowid"
+)
+_PG_MATCH = "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, ?)"
+_PG_SCORE = "-ts_rank(to_tsvector('simple'::regconfig, m.body), to_tsquery('simple'::regconfig, ?))"
 
 
 async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -> list[MessageHit]:
-    """Messages and notes (never system lines) that hold every word, newest first."""
+    """Messages and notes (never system lines) that hold every word, the most relevant first
+    (bm25 on SQLite, ts_rank on PostgreSQL), newest first among equals."""
     if not query.terms:
         return []
     sqlite = db.backend == "sqlite"
-    where = [_match(db.backend), "m.site_id = ?", "m.kind != 'event'", "r.kind = 'private'"]
-    params: list[Any] = [query.fts5() if sqlite else query.tsquery(), site_id]
+    where = ["m.site_id = ?", "m.kind != 'event'", "r.kind = 'private'"]
+    params: list[Any] = [site_id]
+    if sqlite:
+        head: list[Any] = [query.fts5()]
+        joins, score = _SQLITE_HITS, "f.score"
+    else:
+        head = [query.tsquery()]
+        joins, score = "", _PG_SCORE
+        where.insert(0, _PG_MATCH)
+        params.insert(0, query.tsquery())
     if query.status:
         where.append("r.status = ?")
         params.append(query.status)
@@ -102,15 +115,16 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
     sql = (
         MESSAGE_SELECT.replace(
             "SELECT m.*",
-            "SELECT m.*, r.status AS room_status,"
+            f"SELECT m.*, {score} AS score, r.status AS room_status,"
             " r.customer_id AS room_customer, c.name AS customer_name",
         )
+        + joins
         + " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
         + " WHERE "
         + " AND ".join(where)
-        + " ORDER BY m.created_at DESC LIMIT ?"
+        + " ORDER BY score, m.created_at DESC LIMIT ?"
     )
-    rows = await db.fetch_all(sql, (*params, limit))
+    rows = await db.fetch_all(sql, (*head, *params, limit))
     return [
         MessageHit(row_to_message(r), r["room_status"], r["room_customer"], r["customer_name"])
         for r in rows
