@@ -122,7 +122,7 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
         + " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
         + " WHERE "
         + " AND ".join(where)
-        + " ORDER BY score, m.created_at DESC LIMIT ?"
+        + " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
     )
     rows = await db.fetch_all(sql, (*head, *params, limit))
     return [

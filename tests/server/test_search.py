@@ -107,3 +107,24 @@ async def test_an_erased_customers_words_leave_the_search_and_the_file(env: Env)
     assert bodies(await search(env, q="kenanga")) == []
     # Not in the index's pages either (SQLite; PostgreSQL leaves dead entries to VACUUM).
     assert b"quixotically7" not in raw_files(env).lower()
+
+
+async def test_messages_come_most_relevant_first_then_newest(env: Env) -> None:
+    widget, _ = await env.widget("a")
+    for i, body in enumerate(
+        [
+            "tolong proses refund pesanan saya yang kemarin sudah dibayar lunas ya kak",
+            "refund refund",
+            "refund dong",
+            "refund dong",
+        ]
+    ):
+        await widget.request("send", client_msg_id=f"m{i}", body=body)
+    found = [i for i in await search(env, q="refund") if i["type"] == "message"]
+    # Two mentions in two words first; equals newest first; one mention in many words last.
+    assert [(i["message"]["body"], i["message"]["seq"]) for i in found] == [
+        ("refund refund", 2),
+        ("refund dong", 4),
+        ("refund dong", 3),
+        ("tolong proses refund pesanan saya yang kemarin sudah dibayar lunas ya kak", 1),
+    ]
