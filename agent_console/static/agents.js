@@ -4,6 +4,9 @@
 // and make password-reset links. A link is shown once, to copy (and emailed
 // when the server sends mail). Owners also reset an agent's two-factor sign-in
 // (POST /api/v1/agents/{id}/2fa/reset): the agent is signed out at once.
+// Each agent's cap of open conversations (automatic assignment; empty: the
+// site's default) comes from GET /api/v1/agents and is set with
+// PATCH /api/v1/agents/{id} {"cap"}.
 
 import { t, onLocaleChange } from "./i18n.js";
 import { api } from "./api.js";
@@ -28,6 +31,7 @@ class TeamPage {
     this.error = q('[data-testid="team-error"]');
     this.linkBox = q('[data-testid="link-box"]');
     this.data = null;
+    this.caps = new Map();
   }
 
   start() {
@@ -65,8 +69,12 @@ class TeamPage {
   }
 
   async load() {
-    const data = await this.run(() => api("/api/v1/team"));
+    const [data, agents] = await Promise.all([
+      this.run(() => api("/api/v1/team")),
+      api("/api/v1/agents").catch(() => null),
+    ]);
     if (data) this.data = data;
+    if (agents) this.caps = new Map(agents.items.map((a) => [a.id, a.cap]));
     this.main.setAttribute("aria-busy", "false");
     this.render();
   }
@@ -114,6 +122,25 @@ class TeamPage {
     const roleCell = el("td");
     roleCell.append(role);
     const status = el("td", { "data-testid": "agent-status" }, a.active ? t(`status.${a.status}`) : t("team.deactivated"));
+    const cap = el("input", {
+      type: "number", min: "1", max: "100", step: "1", class: "input input--small team-cap",
+      "data-testid": "agent-cap", "aria-label": `${t("team.cap")}: ${a.name}`, placeholder: t("team.capDefault"),
+    });
+    cap.value = this.caps.get(a.id) ?? "";
+    cap.disabled = !a.active;
+    cap.addEventListener("change", async () => {
+      const value = cap.value.trim() === "" ? null : Number(cap.value);
+      const path = `/api/v1/agents/${encodeURIComponent(a.id)}`;
+      const done = await this.run(() => api(path, { method: "PATCH", body: { cap: value } }));
+      if (done) {
+        this.caps.set(a.id, done.cap);
+        showToast(t("team.capSaved"));
+      } else {
+        cap.value = this.caps.get(a.id) ?? "";
+      }
+    });
+    const capCell = el("td");
+    capCell.append(cap);
     const seen = el("td", {}, a.last_seen_at ? new Date(a.last_seen_at).toLocaleString() : "—");
     const twoFactor = el("td", { "data-testid": "agent-2fa" }, t(a.two_factor ? "team.on" : "team.off"));
     const actions = el("td");
@@ -143,7 +170,7 @@ class TeamPage {
       });
       actions.append(" ", off);
     }
-    tr.append(name, roleCell, status, seen, twoFactor, actions);
+    tr.append(name, roleCell, status, capCell, seen, twoFactor, actions);
     return tr;
   }
 

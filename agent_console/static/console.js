@@ -12,6 +12,7 @@ import { SearchPanel, revealMessage } from "./search_panel.js";
 import { Workgroups, InboxFilters, LabelBar, setRoomLabels } from "./workgroups.js";
 import { TransferForm } from "./transfer_form.js";
 import { TranscriptButton } from "./transcript_button.js";
+import { SnoozeForm } from "./snooze_form.js";
 import * as notify from "./notify.js";
 import { readBoot, fillIdentity, showToast, errorText, setNavUnread, wireSkipLinks } from "./shell.js";
 import { CustomerSidebar } from "./customer_sidebar.js";
@@ -77,6 +78,11 @@ class App {
         this.roomAction("transfer", to.startsWith("team:") ? { team_id: to.slice(5), note } : { agent_id: to, note }),
       roomOf: openRoom,
       teams: () => this.groups.teams,
+    });
+    // Put the conversation aside until a time or the shopper's next message (snooze_form.js).
+    this.snoozer = new SnoozeForm(document.querySelector('[data-testid="conversation-header"]'), {
+      send: (type, extra) => this.roomAction(type, extra),
+      roomOf: () => (this.openRoomId ? this.store.rooms.get(this.openRoomId) : null),
     });
     // "/" in the reply box: the agent's canned responses (canned_picker.js).
     this.canned = new CannedPicker(this.view.input, this.view.form, () => this.view.roomId, api.cannedResponses);
@@ -715,6 +721,7 @@ class App {
       this.rooms.renderList();
       this.view.render();
       this.labelBar.render(this.store.rooms.get(this.openRoomId));
+      this.snoozer.render(this.store.rooms.get(this.openRoomId));
       this.customer.sync(this.store.rooms.get(this.openRoomId));
       const unread = this.store.totalUnread();
       notify.setTitleCount(unread, t("app.title"));

@@ -7,9 +7,12 @@ import { t } from "./i18n.js";
 // How many conversations keep their history in memory for instant switching.
 const CONV_CACHE_SIZE = 30;
 
-export const TABS = ["unassigned", "mine", "all", "resolved"];
+export const TABS = ["unassigned", "mine", "all", "resolved", "snoozed"];
 
 export function inTab(tab, room, meId) {
+  // A snoozed conversation waits in its own tab until it wakes.
+  if (tab === "snoozed") return Boolean(room.snoozed);
+  if (room.snoozed) return false;
   switch (tab) {
     case "unassigned":
       return room.status === "queued";

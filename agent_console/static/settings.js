@@ -38,6 +38,7 @@ class SettingsPage {
       pConsent: q('[data-testid="settings-prechat-consent"]'),
       mode: q('[data-testid="settings-routing-mode"]'),
       cap: q('[data-testid="settings-routing-cap"]'),
+      offline: q('[data-testid="settings-offline-return"]'),
     };
     this.prechatOptions = q("#prechat-options");
     this.preview = q("#color-preview");
@@ -109,6 +110,7 @@ class SettingsPage {
     const routing = site.routing || {};
     this.f.mode.value = routing.mode || "manual";
     this.f.cap.value = String(routing.default_cap || 3);
+    this.f.offline.value = routing.offline_return_minutes == null ? "" : String(routing.offline_return_minutes);
     this.dirty = false;
     this.renderDependent();
   }
@@ -145,6 +147,11 @@ class SettingsPage {
     if (bad) return { problem: t("settings.domainInvalid", { d: bad }), field: this.f.domains };
     const cap = Number(this.f.cap.value);
     if (!Number.isInteger(cap) || cap < 1 || cap > 100) return { problem: t("settings.capInvalid"), field: this.f.cap };
+    // Empty: offline agents keep their conversations.
+    const offline = this.f.offline.value.trim() === "" ? null : Number(this.f.offline.value);
+    if (offline !== null && (!Number.isInteger(offline) || offline < 1 || offline > 10080)) {
+      return { problem: t("settings.offlineInvalid"), field: this.f.offline };
+    }
     const fields = [];
     if (this.f.pName.checked) fields.push("name");
     if (this.f.pEmail.checked) fields.push("email");
@@ -156,7 +163,7 @@ class SettingsPage {
         color,
         domains,
         prechat: { enabled: this.f.prechat.checked, fields, consent: this.f.pConsent.checked },
-        routing: { mode: this.f.mode.value, default_cap: cap },
+        routing: { mode: this.f.mode.value, default_cap: cap, offline_return_minutes: offline },
       },
     };
   }

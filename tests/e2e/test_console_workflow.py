@@ -128,3 +128,33 @@ def test_an_agent_transfers_a_conversation_with_a_handover_note(
     seen = [f for f in shopper.events if f.get("type") == "message"]
     assert all(f["message"]["kind"] != "note" for f in seen)
     shopper.close()
+
+
+def test_an_agent_snoozes_a_conversation_and_sees_it_come_back(
+    page: Page, live_server: ServerProcess
+) -> None:
+    shopper = Shopper(live_server)
+    text = unique("Nanti saya kabari nomor resinya")
+    room_id = shopper.request("send", client_msg_id="s1", body=text)["message"]["room_id"]
+    login(page, live_server)
+    wait_for_room(page, text)
+    room_item(page, room_id).click()
+    page.get_by_test_id("snooze-btn").click()
+    form = page.get_by_test_id("snooze-form")
+    expect(form).to_be_visible()
+    page.get_by_test_id("snooze-preset").select_option("reply")
+    page.get_by_test_id("snooze-submit").click()
+    expect(form).to_be_hidden()
+    expect(page.get_by_test_id("snoozed-pill")).to_be_visible()
+    # It left the open tabs for "Snoozed".
+    page.get_by_test_id("inbox-tab-all").click()
+    expect(room_item(page, room_id)).to_have_count(0)
+    page.get_by_test_id("inbox-tab-snoozed").click()
+    expect(room_item(page, room_id)).to_be_visible()
+    # The shopper writes: it is back in the open inbox, live.
+    shopper.request("send", client_msg_id="s2", body=unique("Ini resinya kak"))
+    expect(room_item(page, room_id)).to_have_count(0)
+    page.get_by_test_id("inbox-tab-all").click()
+    expect(room_item(page, room_id)).to_be_visible()
+    expect(page.get_by_test_id("snoozed-pill")).to_be_hidden()
+    shopper.close()
