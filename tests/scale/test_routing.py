@@ -117,3 +117,48 @@ async def fifty_at_once(a: Node, b: Node, site: SiteFixture, db: str) -> None:
     await all_told(widget_of, [r["id"] for r in waiting])
     await owner.close()
     await agent.close()
+
+
+async def test_two_processes_wake_each_snoozed_conversation_once(cluster: Cluster) -> None:
+    """Both processes' timers find the same due snoozes; the write that takes one clears its
+    mark, so each conversation wakes once (one `room` event), whichever process took it."""
+    a, b = cluster.nodes
+    site = cluster.sites["a"]
+    api = {"Authorization": f"Bearer {site.creds.api_token}"}
+    agent, _ = await a.agent(await a.agent_cookie(site.agent_email))
+    rooms = []
+    for i in range(20):
+        node = (a, b)[i % 2]
+        widget, _ = await node.widget(await node.widget_token())
+        ack = await widget.request("send", client_msg_id="z", body=f"nanti ya {i}")
+        rooms.append(ack["message"]["room_id"])
+        snoozed = await node.http.put(
+            f"/api/v1/rooms/{rooms[-1]}/snooze", json={"until": None}, headers=api
+        )
+        assert snoozed.status_code == 200 and snoozed.json()["snoozed"], snoozed.text
+    await agent.drain(0.3)
+    # Every snooze falls due at once, for both timers.
+    marks = ", ".join("?" for _ in rooms)
+    sql_rows(
+        cluster.db_path,
+        f"UPDATE rooms SET snoozed_until = '2000-01-01T00:00:00.000Z' WHERE id IN ({marks})",
+        tuple(rooms),
+    )
+    woke: dict[str, int] = {}
+
+    def woken(frame: dict[str, Any]) -> bool:
+        return frame["room"]["id"] in rooms and not frame["room"]["snoozed"]
+
+    while len(woke) < len(rooms):
+        frame = await agent.event("room", wait=30, where=woken)
+        woke[frame["room"]["id"]] = woke.get(frame["room"]["id"], 0) + 1
+    for frame in await agent.drain(1.0):
+        if frame["type"] == "room" and woken(frame):
+            woke[frame["room"]["id"]] += 1
+    assert woke == dict.fromkeys(rooms, 1)
+    left = sql_rows(
+        cluster.db_path,
+        f"SELECT count(*) AS n FROM rooms WHERE id IN ({marks}) AND snoozed_until IS NOT NULL",
+        tuple(rooms),
+    )
+    assert left[0]["n"] == 0

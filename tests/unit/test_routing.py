@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from chat_server.domain import routing
-from chat_server.domain.routing import AgentLoad, RoutingSettings
+from chat_server.domain.models import UNTIL_REPLY
+from chat_server.domain.rooms import check_snooze, snooze_until
+from chat_server.domain.routing import (
+    AgentLoad,
+    RoutingSettings,
+    offline_sweep,
+    parse_offline_return,
+)
 from chat_server.errors import SapaError
 
 RR = RoutingSettings("round_robin", 3)
@@ -92,3 +101,35 @@ def test_eta_comes_from_the_pace_of_recent_assignments_out_of_the_queue() -> Non
     # Assigned on arrival: no information about how fast the line moves.
     instant = [("2026-12-06T10:00:00.000Z", "2026-12-06T10:00:00.100Z")] * 5
     assert routing.eta_seconds(1, instant) is None
+
+
+def test_a_snooze_ends_in_the_future_within_a_year_or_at_the_shoppers_reply() -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert snooze_until(None, now) == UNTIL_REPLY
+    assert snooze_until("2026-12-07T09:00+07:00", now) == "2026-12-07T02:00:00.000Z"
+    assert snooze_until("2026-12-06T13:00", now) == "2026-12-06T13:00:00.000Z"  # no zone: UTC
+    for bad in ("2026-12-06T12:00Z", "2026-12-06T11:00Z", "2028-01-01T00:00Z", "besok", 5, ""):
+        with pytest.raises(SapaError):
+            snooze_until(bad, now)
+    check_snooze("private", "assigned")
+    check_snooze("private", "queued")
+    for kind, status in (("public", "open"), ("private", "resolved")):
+        with pytest.raises(SapaError):
+            check_snooze(kind, status)  # type: ignore[arg-type]
+
+
+def test_offline_agents_are_marked_then_given_back_after_the_sites_time() -> None:
+    holders = [
+        ("online", None),
+        ("back", "2026-12-06T10:00:00.000Z"),  # connected again: the mark goes
+        ("gone", None),  # not noticed yet
+        ("recent", "2026-12-06T11:55:00.000Z"),
+        ("long", "2026-12-06T11:00:00.000Z"),
+    ]
+    sweep = offline_sweep(holders, {"online", "back"}, cutoff="2026-12-06T11:50:00.000Z")
+    assert (sweep.mark, sweep.clear, sweep.overdue) == (("gone",), ("back",), ("long",))
+    assert not offline_sweep([("online", None)], {"online"}, "2026-12-06T11:50:00.000Z")
+    assert parse_offline_return(None) is None and parse_offline_return(30) == 30
+    for bad in (0, -5, 10081, 1.5, "30", True):
+        with pytest.raises(SapaError):
+            parse_offline_return(bad)
