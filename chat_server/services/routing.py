@@ -93,14 +93,20 @@ class RoutingService:
 
     async def agent_connected(self, agent_id: str) -> None:
         """A console of the agent opened: they are not offline any more."""
-        await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, None))
+        await self._mark(agent_id, None)
 
     async def agent_disconnected(self, site_id: str, agent_id: str) -> None:
         """A console closed: when it was their last one anywhere, they are offline from now."""
-        if agent_id in await self.connected_agents(site_id):
-            return
-        now = now_iso()
-        await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, now))
+        if agent_id not in await self.connected_agents(site_id):
+            await self._mark(agent_id, now_iso())
+
+    async def _mark(self, agent_id: str, since: str | None) -> None:
+        try:
+            await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, since))
+        except Exception as exc:
+            # A console opens or closes even while the database is away; the timer's sweep
+            # notices offline agents on its own, and an open console clears the mark next time.
+            log.warning("agent %s offline mark not written: %s", agent_id, exc)
 
     async def return_offline(self, now: datetime | None = None) -> int:
         """Give back the conversations of agents offline longer than their site allows; how
