@@ -62,32 +62,37 @@ class CustomerHit:
         }
 
 
-# Each backend's full-text match and its relevance as `score`, lower is better: SQLite's
-# bm25() (negative, lower is better), PostgreSQL's ts_rank() negated (higher is better).
-_SQLITE_HITS = (
-    " JOIN (SELECT rowid AS hit, bm25(message_search) AS score FROM message_search"
-    " WHERE message_search MATCH ?) f ON f.hit = m.rowid"
+# Relevance is computed for a window of the site's newest matching messages, not for every
+# match: two common words match a tenth of a large site's messages, and scoring them all
+# took seconds over a million (bench/README.md, "Routing and search").
+RANK_WINDOW = 2000
+
+# The window: matching messages of the site that pass the filters, newest first. SQLite walks
+# FTS5 in rowid order (the order messages were stored in) and stops at the window's end,
+# scoring each with bm25() (lower is better) as it goes. PostgreSQL finds the matches through
+# the GIN index and keeps the newest; ts_rank() (higher is better) scores the window only.
+_SQLITE_WINDOW = (
+    "SELECT m.rowid AS hit, bm25(message_search) AS score FROM message_search"
+    " JOIN messages m ON m.rowid = message_search.rowid JOIN rooms r ON r.id = m.room_id"
+    " WHERE message_search MATCH ? AND {where} ORDER BY message_search.rowid DESC LIMIT ?"
 )
-_PG_MATCH = "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, ?)"
+_PG_WINDOW = (
+    "SELECT m.id AS hit FROM messages m JOIN rooms r ON r.id = m.room_id"
+    " WHERE to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, ?)"
+    " AND {where} ORDER BY m.created_at DESC LIMIT ?"
+)
 _PG_SCORE = "-ts_rank(to_tsvector('simple'::regconfig, m.body), to_tsquery('simple'::regconfig, ?))"
 
 
 async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -> list[MessageHit]:
-    """Messages and notes (never system lines) that hold every word, the most relevant first
-    (bm25 on SQLite, ts_rank on PostgreSQL), newest first among equals."""
+    """Messages and notes (never system lines) that hold every word: among the site's newest
+    RANK_WINDOW such messages, the most relevant first (bm25 on SQLite, ts_rank on
+    PostgreSQL), newest first among equals."""
     if not query.terms:
         return []
     sqlite = db.backend == "sqlite"
     where = ["m.site_id = ?", "m.kind != 'event'", "r.kind = 'private'"]
     params: list[Any] = [site_id]
-    if sqlite:
-        head: list[Any] = [query.fts5()]
-        joins, score = _SQLITE_HITS, "f.score"
-    else:
-        head = [query.tsquery()]
-        joins, score = "", _PG_SCORE
-        where.insert(0, _PG_MATCH)
-        params.insert(0, query.tsquery())
     if query.status:
         where.append("r.status = ?")
         params.append(query.status)
@@ -112,19 +117,26 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
     if query.until:
         where.append("m.created_at < ?")
         params.append(query.until)
-    sql = (
-        MESSAGE_SELECT.replace(
-            "SELECT m.*",
-            f"SELECT m.*, {score} AS score, r.status AS room_status,"
-            " r.customer_id AS room_customer, c.name AS customer_name",
-        )
-        + joins
-        + " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
-        + " WHERE "
-        + " AND ".join(where)
-        + " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
+    filters = " AND ".join(where)
+    if sqlite:
+        window = _SQLITE_WINDOW.format(where=filters)
+        head: list[Any] = []
+        score, key = "w.score", "m.rowid"
+        window_params = [query.fts5(), *params, RANK_WINDOW]
+    else:
+        window = _PG_WINDOW.format(where=filters)
+        head = [query.tsquery()]
+        score, key = _PG_SCORE, "m.id"
+        window_params = [query.tsquery(), *params, RANK_WINDOW]
+    sql = MESSAGE_SELECT.replace(
+        "SELECT m.*",
+        f"SELECT m.*, {score} AS score, r.status AS room_status,"
+        " r.customer_id AS room_customer, c.name AS customer_name",
+    ).replace("FROM messages m", f"FROM ({window}) w JOIN messages m ON {key} = w.hit") + (
+        " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
+        " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
     )
-    rows = await db.fetch_all(sql, (*head, *params, limit))
+    rows = await db.fetch_all(sql, (*head, *window_params, limit))
     return [
         MessageHit(row_to_message(r), r["room_status"], r["room_customer"], r["customer_name"])
         for r in rows
