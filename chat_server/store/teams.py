@@ -156,7 +156,10 @@ def queue_head(
     """The waiting conversations any plan could place, oldest first, as (room_id, team_id):
     the first `free` of no team, and the first `team_free[t]` of each team t (a team's
     conversation only takes a slot of its own agents, so none further back could be placed)."""
-    waiting = "kind = 'private' AND status = 'queued' AND assignee_id IS NULL"
+    # As store/routing's queue: a snoozed conversation is out of line while it sleeps.
+    waiting = (
+        "kind = 'private' AND status = 'queued' AND assignee_id IS NULL AND snoozed_until IS NULL"
+    )
     picked: list[tuple[int, str, str | None]] = []
     rows = conn.execute(
         f"SELECT id, queue_seq FROM rooms WHERE site_id = ? AND {waiting}"
