@@ -10,7 +10,7 @@ import { startPage } from "./page_shell.js";
 const ACTIONS = [
   "login", "login_failed", "login_2fa_failed", "invitation_created", "invitation_resent",
   "invitation_revoked", "invitation_accepted", "agent_activated", "agent_deactivated",
-  "agent_role_changed", "agent_renamed", "password_reset_link", "password_reset",
+  "agent_role_changed", "agent_renamed", "agent_cap_changed", "password_reset_link", "password_reset",
   "password_changed", "sessions_ended", "2fa_enabled", "2fa_disabled", "2fa_reset", "2fa_required",
   "settings_changed", "api_token_rotated", "identity_secret_rotated", "faq_published",
   "faq_deleted", "faq_imported", "faq_reordered", "customer_exported", "customer_erased",

@@ -13,8 +13,10 @@ from typing import Any
 
 from chat_server import errors
 from chat_server.domain import routing
+from chat_server.domain.access import Viewer
 from chat_server.domain.routing import RoutingSettings
 from chat_server.ids import format_time, now_iso
+from chat_server.services import audit
 from chat_server.services.chat import ChatService
 from chat_server.store import routing as routing_store
 from chat_server.store.database import Database
@@ -49,15 +51,23 @@ class RoutingService:
         """Each agent's own cap (None: the site's default)."""
         return await routing_store.agent_caps(self.db, site_id)
 
-    async def set_cap(self, site_id: str, agent_id: str, value: Any) -> int | None:
-        """An agent's own cap, or None to follow the site's default; a raised cap fills at once."""
+    async def set_cap(self, viewer: Viewer, agent_id: str, value: Any) -> int | None:
+        """An agent's own cap, or None to follow the site's default (owners; audited as a
+        settings change); a raised cap fills at once."""
+        audit.require_owner(viewer)
         cap = None if value is None else routing.parse_cap(value)
         found = await self.db.write(
-            lambda conn: routing_store.set_agent_cap(conn, site_id, agent_id, cap)
+            audit.recorded(
+                lambda conn: routing_store.set_agent_cap(conn, viewer.site_id, agent_id, cap),
+                viewer,
+                "agent_cap_changed",
+                target=agent_id,
+                detail={"cap": cap},
+            )
         )
         if not found:
             raise errors.not_found("agent")
-        await self.chat.route(site_id)
+        await self.chat.route(viewer.site_id)
         return cap
 
     async def agent_available(self, site_id: str) -> None:

@@ -102,8 +102,7 @@ async def update_agent(request: Request) -> Response:
     data = await _object(request)
     extra: dict[str, Any] = {}
     if "cap" in data:
-        require_owner(viewer)
-        extra["cap"] = await ctx.routing.set_cap(viewer.site_id, agent_id, data.pop("cap"))
+        extra["cap"] = await ctx.routing.set_cap(viewer, agent_id, data.pop("cap"))
         if not data:
             return JSONResponse({"id": agent_id, **extra})
     agent = await ctx.team.update(viewer, agent_id, data)

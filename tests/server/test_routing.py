@@ -70,6 +70,15 @@ async def test_routing_settings_and_caps_are_checked(env: Env) -> None:
     assert {a["id"]: a["cap"] for a in listed}[site.agent_id] == 2
     reset = await env.http.patch(url, json={"cap": None}, headers=bearer(env))
     assert reset.json()["cap"] is None
+    # Each change is in the site's audit log (newest first); refusals and the other site's
+    # attempt are not.
+    audit = await env.http.get(
+        "/api/v1/audit", params={"action": "agent_cap_changed"}, headers=bearer(env)
+    )
+    assert [(i["target"], i["detail"]) for i in audit.json()["items"]] == [
+        (site.agent_id, {"cap": None}),
+        (site.agent_id, {"cap": 2}),
+    ]
 
 
 async def test_agents_in_the_console_may_not_change_caps(env: Env) -> None:
