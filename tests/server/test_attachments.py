@@ -489,7 +489,9 @@ async def test_uploads_need_a_token_of_the_site_from_its_origin(env: Env) -> Non
     assert anonymous.status_code == 401
 
 
-@pytest.mark.settings(uploads_per_minute=30)
+# A burst of one and a token back every 20 s: however slow the machine, the flood of 40
+# cannot outlast the refill (a faster refill made the count depend on the test's speed).
+@pytest.mark.settings(uploads_per_minute=3)
 async def test_a_flood_of_uploads_from_one_token_is_limited(env: Env) -> None:
     _, token = await shopper(env)
     _, other = await shopper(env)
@@ -497,7 +499,7 @@ async def test_a_flood_of_uploads_from_one_token_is_limited(env: Env) -> None:
         *(widget_upload(env, token, b"hi %d" % i, "a.txt") for i in range(40))
     )
     statuses = [r.status_code for r in codes]
-    assert statuses.count(201) <= 11 and 429 in statuses
+    assert 1 <= statuses.count(201) <= 2 and statuses.count(429) == 40 - statuses.count(201)
     # Another shopper is not held up by it.
     assert (await widget_upload(env, other, b"hello", "a.txt")).status_code == 201
 
