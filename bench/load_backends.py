@@ -3,6 +3,7 @@
     python bench/load_backends.py                        # find-max for every backend and config
     python bench/load_backends.py --backends postgresql --configs 1
     python bench/load_backends.py --rate 200 400         # fixed rates instead of find-max
+    python bench/load_backends.py --configs 1 --repeat 3 # three rounds, backends interleaved
 
 For each backend (`sqlite`, `postgresql`) and configuration (`1`: one `sapa serve` process;
 `2r`: `sapa serve --workers 2 --redis URL`, so about half of all deliveries cross processes
@@ -170,7 +171,7 @@ def _load_args(args: argparse.Namespace, rate: float) -> argparse.Namespace:
 
 HEAD = (
     f"{'backend':<11} {'config':<20} {'rate':>5} {'deliv/s':>8} {'del p50':>8} {'del p99':>8} "
-    f"{'lost':>5} {'sapa ms/msg':>11} {'pg ms/msg':>9} {'total':>6}  verdict"
+    f"{'lost':>5} {'sapa ms/msg':>11} {'pg ms/msg':>9} {'total':>6} {'load':>5}  verdict"
 )
 
 
@@ -186,7 +187,8 @@ def row(result: Result, p99_ms: float) -> str:
     return (
         f"{result.backend:<11} {LABELS[result.config]:<20} {t.plan.rate:>5g} "
         f"{t.delivered_rate:>8.1f} {dl.p50 * 1e3:>8.1f} {dl.p99 * 1e3:>8.1f} {t.lost:>5} "
-        f"{result.sapa_ms:>11.2f} {result.postgres_ms:>9.2f} {total:>6.2f}  {verdict}"
+        f"{result.sapa_ms:>11.2f} {result.postgres_ms:>9.2f} {total:>6.2f} "
+        f"{t.load.split()[0]:>5}  {verdict}"
     )
 
 
@@ -235,6 +237,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-rate", type=float, default=3200.0, help="find-max: highest rate")
     p.add_argument("--bisect-steps", type=int, default=3, help="find-max: bisection steps")
     p.add_argument("--retries", type=int, default=1, help="find-max: re-runs of a noisy fail")
+    p.add_argument("--repeat", type=int, default=1, help="rounds of the whole set of runs")
     p.add_argument("--quiet-wait", type=float, default=30.0, help="wait for a calm machine")
     return p.parse_args(argv)
 
@@ -254,19 +257,22 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             print("  " + HEAD, flush=True)
-            if args.rate:
-                for rate in args.rate:
-                    for backend in args.backends:
-                        for config in args.configs:
-                            _, result = run(args, stores[backend], config, rate, work)
-                            print("  " + row(result, args.p99_ms), flush=True)
-                return 0
-            best = {
-                (backend, config): find_max(args, stores[backend], config, work)
-                for backend in args.backends
-                for config in args.configs
-            }
-            print("\n".join(summary(best, args.p99_ms)), flush=True)
+            # Rounds interleave the backends: on a shared machine each round's figures were
+            # taken under about the same load (the `load` column: 1-minute load average).
+            for _ in range(args.repeat):
+                if args.rate:
+                    for rate in args.rate:
+                        for backend in args.backends:
+                            for config in args.configs:
+                                _, result = run(args, stores[backend], config, rate, work)
+                                print("  " + row(result, args.p99_ms), flush=True)
+                    continue
+                best = {
+                    (backend, config): find_max(args, stores[backend], config, work)
+                    for backend in args.backends
+                    for config in args.configs
+                }
+                print("\n".join(summary(best, args.p99_ms)), flush=True)
     except KeyboardInterrupt:
         print("\ninterrupted; servers and temporary files cleaned up", file=sys.stderr)
         return 130

@@ -260,8 +260,7 @@ class ChatService:
             if not viewer.is_agent:
                 # A visitor's first message makes their record; an erased one sends nothing.
                 customer_store.activate(conn, viewer.site_id, viewer.id)
-            room = self._room_for_send(conn, viewer, command)
-            existing = room_store.find_by_client_msg_id(conn, room.id, command.client_msg_id)
+            room, existing = self._room_for_send(conn, viewer, command)
             if existing is not None:
                 return Outcome(room, duplicate=True, primary=existing)
             author, reply_to = self.posts.check(
@@ -283,7 +282,8 @@ class ChatService:
                     # In the same transaction: a reply is never left un-emailed by a crash.
                     mail_store.schedule_reply(conn, room)
             files = _files_for(conn, viewer, room, command)
-            message = room_store.append_message(
+            # The room as the message left it comes back with the append (one round trip).
+            message, out.room = room_store.append_and_load(
                 conn,
                 room,
                 command.kind,
@@ -299,7 +299,7 @@ class ChatService:
             out.primary = message
             if room.kind == "private" and out.room_changed:
                 out.routed = _route(conn, room.site_id, online, [out])
-            out.room = room_store.load_room(conn, room.site_id, room.id) or room
+                out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
             return out
 
         try:
@@ -325,15 +325,24 @@ class ChatService:
         if not task.cancelled() and task.exception() is not None:
             log.error("follow-up of a customer message failed", exc_info=task.exception())
 
-    def _room_for_send(self, conn: Tx, viewer: Viewer, command: Send) -> Room:
+    def _room_for_send(
+        self, conn: Tx, viewer: Viewer, command: Send
+    ) -> tuple[Room, Message | None]:
+        """The room, and the message this client_msg_id stored there already (a resend)."""
         if command.room_id is None:
             if viewer.is_agent:
                 raise errors.bad_request("'room_id' is required")
-            return room_store.ensure_private_room(conn, viewer.site_id, viewer.id)
-        room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, command.room_id))
+            target = room_store.private_room_for_send(
+                conn, viewer.site_id, viewer.id, command.client_msg_id
+            )
+            return target.room, target.sent
+        found = room_store.room_for_send(
+            conn, viewer.site_id, command.room_id, command.client_msg_id
+        )
+        room = check_can_read(viewer, found.room if found else None)
         if room.kind == "public" and command.kind == "note":
             raise errors.bad_request("notes belong in private conversations")
-        return room
+        return room, found.sent if found else None
 
     # -- reading ------------------------------------------------------------
 

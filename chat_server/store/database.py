@@ -159,6 +159,19 @@ class Database(abc.ABC):
     def _run_raw(self, conn: Any, fn: WriteFn) -> Any:
         return fn(conn)
 
+    def _batch_scope(self, conn: Any) -> contextlib.AbstractContextManager[Any]:
+        """Around one attempt at a batch, COMMIT included (PostgreSQL: pipeline mode)."""
+        return contextlib.nullcontext()
+
+    def _settle(self, tx: Tx) -> None:
+        """Raise now any error of the job's statements still in flight (PostgreSQL's
+        pipeline), so that it is that job's failure and not a later one's."""
+        return None
+
+    def _recover(self, conn: Any) -> None:
+        """After a job failed: make the connection take statements again (ROLLBACK TO)."""
+        return None
+
     # -- the writer thread ---------------------------------------------------
 
     def _submit(self, fn: Callable[[Tx], T], lane: Lane) -> Future[T]:
@@ -271,24 +284,29 @@ class Database(abc.ABC):
         self._begin(conn, bulk)
         outcomes: list[tuple[bool, Any]] = []
         if len(batch) == 1:
-            # Alone in its transaction, a job needs no savepoint: two round trips fewer on
-            # PostgreSQL for the common case of a quiet moment.
+            # Alone in its transaction, a job needs no savepoint: two statements fewer.
             try:
-                return [(True, batch[0][0](tx))]
+                value = batch[0][0](tx)
+                self._settle(tx)
+                return [(True, value)]
             except Exception as exc:
                 if self._is_retryable(exc) or self._is_lost(exc):
                     raise Retry from exc
+                self._recover(conn)
                 conn.execute("ROLLBACK")
                 self._begin(conn, bulk)
                 return [(False, exc)]
         for fn, _, _ in batch:
             tx.execute("SAVEPOINT job")
             try:
-                outcomes.append((True, fn(tx)))
+                value = fn(tx)
+                self._settle(tx)
+                outcomes.append((True, value))
                 tx.execute("RELEASE job")
             except Exception as exc:
                 if self._is_retryable(exc) or self._is_lost(exc):
                     raise Retry from exc
+                self._recover(conn)
                 tx.execute("ROLLBACK TO job")
                 tx.execute("RELEASE job")
                 outcomes.append((False, exc))
@@ -303,8 +321,9 @@ class Database(abc.ABC):
             try:
                 conn = self._live()
                 try:
-                    outcomes = self._attempt(conn, batch, bulk)
-                    conn.execute("COMMIT")
+                    with self._batch_scope(conn):
+                        outcomes = self._attempt(conn, batch, bulk)
+                        conn.execute("COMMIT")
                 finally:
                     if bulk and self._conn is not None:
                         with contextlib.suppress(Exception):

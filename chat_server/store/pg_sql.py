@@ -137,9 +137,13 @@ class PgRow:
 
 def row_factory(cursor: BaseCursor[Any, Any]) -> RowMaker[PgRow]:
     names: dict[str, int] = {}
-    for i, column in enumerate(cursor.description or ()):
+    # The names straight from the result: `cursor.description` would build a Column object
+    # per column for every statement (a room row has over thirty).
+    result = cursor.pgresult
+    for i in range(result.nfields if result is not None else 0):
+        name = result.fname(i)  # type: ignore[union-attr]
         # Like sqlite3.Row: the first of two equally named columns wins.
-        names.setdefault(column.name, i)
+        names.setdefault(name.decode() if name is not None else "", i)
 
     def make(values: Sequence[Any]) -> PgRow:
         return PgRow(names, values)

@@ -20,7 +20,8 @@ idempotent). The writer reconnects at its next batch, the pool by itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -73,21 +74,71 @@ def is_lost(exc: BaseException) -> bool:
 
 
 class PgTx:
-    """A writer connection as store functions see it (`Tx`): `?` SQL, rows by name."""
+    """A writer connection as store functions see it (`Tx`): `?` SQL, rows by name.
 
-    __slots__ = ("_conn",)
+    Write batches run in pipeline mode: a statement is sent at once but its result is
+    waited for only when it is read (a fetch, its rowcount), and then every statement
+    sent so far is answered in the same round trip. A statement whose result nobody
+    reads (SAVEPOINT, RELEASE, an INSERT) costs no wait of its own.
+    """
 
-    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+    __slots__ = ("_conn", "_pipeline", "pending")
+
+    def __init__(self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline) -> None:
         self._conn = conn
+        self._pipeline = pipeline
+        # Statements sent whose outcome has not come back yet.
+        self.pending = False
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         # Always with a parameter sequence, so that `%%` is read as `%` even without any.
-        return self._conn.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type,return-value]
+        cursor = self._conn.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+        self.pending = True
+        return _Pending(self, cursor)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
         cursor = self._conn.cursor()
         cursor.executemany(translate(sql), [tuple(p) for p in parameters])  # type: ignore[arg-type]
+        self.pending = True
+        self.sync()  # its rowcount is the sum over every statement: all must be back
         return cursor  # type: ignore[return-value]
+
+    def sync(self) -> None:
+        """Wait for every statement sent; raises the first failure among them."""
+        if self.pending:
+            self.pending = False
+            self._pipeline.sync()
+
+
+class _Pending:
+    """A statement's cursor in the pipeline: reading any of its results waits for them."""
+
+    __slots__ = ("_cursor", "_tx")
+
+    def __init__(self, tx: PgTx, cursor: psycopg.Cursor[PgRow]) -> None:
+        self._tx = tx
+        self._cursor = cursor
+
+    def _answered(self) -> psycopg.Cursor[PgRow]:
+        cursor = self._cursor
+        if cursor.pgresult is None:
+            # One round trip answers this statement and every one sent before or after it.
+            self._tx.pending = True
+            self._tx.sync()
+        return cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._answered().rowcount
+
+    def fetchone(self) -> Any:
+        return self._answered().fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._answered().fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
 
 
 class PostgresDatabase(Database):
@@ -95,6 +146,7 @@ class PostgresDatabase(Database):
         super().__init__(url, readers=readers)
         self.pool_size = max(1, pool or DEFAULT_POOL)
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
+        self._pipeline: psycopg.Pipeline | None = None  # the writer's, during a batch
 
     @property
     def backend(self) -> str:
@@ -166,16 +218,41 @@ class PostgresDatabase(Database):
     def _is_closed(self, conn: psycopg.Connection[PgRow]) -> bool:
         return conn.closed
 
+    @contextlib.contextmanager
+    def _batch_scope(self, conn: psycopg.Connection[PgRow]) -> Iterator[None]:
+        # Leaving the pipeline waits for everything still in flight, COMMIT included: the
+        # batch's results are released only after that (Database._run_batch).
+        with conn.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
+
     def _tx(self, conn: psycopg.Connection[PgRow]) -> Tx:
-        return PgTx(conn)
+        assert self._pipeline is not None
+        return PgTx(conn, self._pipeline)
+
+    def _settle(self, tx: Tx) -> None:
+        assert isinstance(tx, PgTx)
+        tx.sync()
+
+    def _recover(self, conn: psycopg.Connection[PgRow]) -> None:
+        # After an error the server skips everything up to the next sync point: pass it,
+        # so that ROLLBACK TO runs. What comes back meanwhile is the same failure.
+        if self._pipeline is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._pipeline.sync()
 
     def _begin(self, conn: psycopg.Connection[PgRow], bulk: bool) -> None:
         # Batches of every host take turns on one lock, held until COMMIT: writes are
         # serial, as on SQLite, and each statement sees every earlier batch (READ
         # COMMITTED, whose snapshots are taken after the lock is granted). Overlapping
         # SERIALIZABLE batches of two hosts writing the same rooms failed each other over
-        # and over (most batches retried, acks taking seconds). One round trip.
-        conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        # and over (most batches retried, acks taking seconds). Pipelined with the first
+        # job's statements: no round trip of its own.
+        conn.execute("BEGIN")
+        conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
         if bulk:
             # Bulk work can be redone (imports, re-scoring): its commits need not wait for
             # the disk; the next chat commit flushes the log past them anyway.

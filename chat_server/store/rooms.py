@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,10 +171,11 @@ def row_to_message(row: Row, *, for_visitor: bool = False) -> Message:
 # -- writes (run on the writer thread) -------------------------------------
 
 
+_ROOM_BY_ID = ROOM_SELECT.format(extra="") + " WHERE r.id = ? AND r.site_id = ?"
+
+
 def load_room(conn: Tx, site_id: str, room_id: str) -> Room | None:
-    row = conn.execute(
-        ROOM_SELECT.format(extra="") + " WHERE r.id = ? AND r.site_id = ?", (room_id, site_id)
-    ).fetchone()
+    row = conn.execute(_ROOM_BY_ID, (room_id, site_id)).fetchone()
     return row_to_room(row) if row else None
 
 
@@ -192,21 +194,59 @@ def site_locale(conn: Tx, site_id: str) -> str:
     return str(row["locale"]) if row else "en"
 
 
+# The message a client_msg_id already stored in the room (a resend), looked up with the room.
+_SENT = """,
+       (SELECT d.id FROM messages d WHERE d.room_id = r.id AND d.client_msg_id = ?) AS sent_id"""
+_PRIVATE = " WHERE r.customer_id = ? AND r.kind = 'private'"
+
+
+@dataclass(frozen=True, slots=True)
+class SendTarget:
+    """The room a message goes to, and the message its client_msg_id stored there already."""
+
+    room: Room
+    sent: Message | None
+
+
+def _send_target(conn: Tx, row: Row) -> SendTarget:
+    room = row_to_room(row)
+    sent = load_message(conn, room.id, row["sent_id"]) if row["sent_id"] else None
+    return SendTarget(room, sent)
+
+
 def ensure_private_room(conn: Tx, site_id: str, customer_id: str) -> Room:
-    now = now_iso()
-    made = conn.execute(
-        "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
-        " VALUES (?, ?, 'private', 'queued', ?, ?, ?)"
-        " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING RETURNING id",
-        (new_id("room"), site_id, customer_id, now, now),
-    ).fetchone()
-    if made is not None:
-        routing_store.enqueue(conn, site_id, made[0], now)
+    return private_room_for_send(conn, site_id, customer_id, None).room
+
+
+def private_room_for_send(
+    conn: Tx, site_id: str, customer_id: str, client_msg_id: str | None
+) -> SendTarget:
+    """The customer's conversation (made, and queued, on their first message)."""
+    select = ROOM_SELECT.format(extra=_SENT) + _PRIVATE
+    # Nearly always it exists: one statement. Writes are serial (one writer; PostgreSQL:
+    # batches take turns on a lock), and ON CONFLICT keeps one room per customer anyway.
+    row = conn.execute(select, (client_msg_id, customer_id)).fetchone()
+    if row is None:
+        now = now_iso()
+        made = conn.execute(
+            "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
+            " VALUES (?, ?, 'private', 'queued', ?, ?, ?)"
+            " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING RETURNING id",
+            (new_id("room"), site_id, customer_id, now, now),
+        ).fetchone()
+        if made is not None:
+            routing_store.enqueue(conn, site_id, made[0], now)
+        row = conn.execute(select, (client_msg_id, customer_id)).fetchone()
+    return _send_target(conn, row)
+
+
+def room_for_send(conn: Tx, site_id: str, room_id: str, client_msg_id: str) -> SendTarget | None:
+    """`load_room`, and the message the client_msg_id stored there already, in one statement."""
     row = conn.execute(
-        ROOM_SELECT.format(extra="") + " WHERE r.customer_id = ? AND r.kind = 'private'",
-        (customer_id,),
+        ROOM_SELECT.format(extra=_SENT) + " WHERE r.id = ? AND r.site_id = ?",
+        (client_msg_id, room_id, site_id),
     ).fetchone()
-    return row_to_room(row)
+    return _send_target(conn, row) if row else None
 
 
 def find_by_client_msg_id(conn: Tx, room_id: str, client_msg_id: str) -> Message | None:
@@ -223,45 +263,40 @@ def load_message(conn: Tx, room_id: str, message_id: str) -> Message | None:
     return row_to_message(row) if row else None
 
 
-def append_message(
+# The insert reads the seq the bump just took (same transaction): it need not wait for the
+# bump's answer, so on PostgreSQL both go in one round trip (store/postgres_db.py, pipeline).
+_BUMP_SEQ = (
+    "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
+    " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
+    " VALUES (?, ?, ?, (SELECT last_seq FROM rooms WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _append(
     conn: Tx,
     room: Room,
     kind: str,
     body: str,
     author: Author,
-    client_msg_id: str | None = None,
-    reply_to: Message | None = None,
-    event: dict[str, Any] | None = None,
-    attachments: tuple[Attachment, ...] = (),
-) -> Message:
+    client_msg_id: str | None,
+    reply_to: Message | None,
+    event: dict[str, Any] | None,
+    attachments: tuple[Attachment, ...],
+) -> Callable[[], Message]:
+    """Send the statements that append a message; the answer gives the stored message."""
     now = now_iso()
-    seq = conn.execute(
-        "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq",
-        (now, room.id),
-    ).fetchone()[0]
-    message = Message(
-        new_id("msg"),
-        room.site_id,
-        room.id,
-        seq,
-        kind,  # type: ignore[arg-type]
-        body,
-        author,
-        client_msg_id,
-        now,
-        quote_of(reply_to) if reply_to else None,
-        event=event,
-        attachments=attachments,
-    )
+    message_id = new_id("msg")
+    bump = conn.execute(_BUMP_SEQ, (now, room.id))
     conn.execute(
-        "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
-        " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_MESSAGE,
         (
-            message.id,
-            message.site_id,
+            message_id,
+            room.site_id,
             room.id,
-            seq,
+            room.id,
             kind,
             body,
             author.kind,
@@ -274,7 +309,55 @@ def append_message(
             message_column(attachments),
         ),
     )
-    return message
+
+    def stored() -> Message:
+        return Message(
+            message_id,
+            room.site_id,
+            room.id,
+            bump.fetchone()[0],
+            kind,  # type: ignore[arg-type]
+            body,
+            author,
+            client_msg_id,
+            now,
+            quote_of(reply_to) if reply_to else None,
+            event=event,
+            attachments=attachments,
+        )
+
+    return stored
+
+
+def append_message(
+    conn: Tx,
+    room: Room,
+    kind: str,
+    body: str,
+    author: Author,
+    client_msg_id: str | None = None,
+    reply_to: Message | None = None,
+    event: dict[str, Any] | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> Message:
+    return _append(conn, room, kind, body, author, client_msg_id, reply_to, event, attachments)()
+
+
+def append_and_load(
+    conn: Tx,
+    room: Room,
+    kind: str,
+    body: str,
+    author: Author,
+    client_msg_id: str | None = None,
+    reply_to: Message | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> tuple[Message, Room]:
+    """`append_message`, then `load_room`: on PostgreSQL, all in one round trip."""
+    stored = _append(conn, room, kind, body, author, client_msg_id, reply_to, None, attachments)
+    after = conn.execute(_ROOM_BY_ID, (room.id, room.site_id))
+    message = stored()
+    return message, row_to_room(after.fetchone())
 
 
 def update_room(conn: Tx, room: Room, status: str, assignee_id: str | None) -> None:

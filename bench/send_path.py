@@ -1,0 +1,180 @@
+"""The store's side of `send`, without sockets: throughput, CPU and round trips per message.
+
+    python bench/send_path.py                          # both backends, 64 senders, 4,000 messages
+    python bench/send_path.py --backends postgresql --senders 1   # one at a time: round trips
+
+ChatService.send of shoppers' text messages into their (already open) private rooms, from
+`--senders` concurrent tasks of this process, on a seeded SQLite file or on a PostgreSQL 15
+cluster this script starts for itself (tests/pg_server.py). Reports messages per second,
+CPU per message (this process; PostgreSQL's processes apart), write batches, statements and
+network round trips per message on the writer's connection (PostgreSQL: each time the
+writer waited on the server). It isolates what bench/load_backends.py measures end to end,
+so a change to the store can be judged in seconds, and with far less noise from the load
+client. See bench/README.md ("SQLite and PostgreSQL").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psutil
+import scale_out
+from _common import _seed, load_average, temp_dir
+
+from chat_server.bus.memory import MemoryBus
+from chat_server.domain.access import Viewer
+from chat_server.domain.frames import Send
+from chat_server.ids import new_id
+from chat_server.services.chat import ChatService
+from chat_server.store import open_database
+from tests.pg_server import PgServer
+
+
+class Counter:
+    """Statements and round trips on the writer thread's connection (PostgreSQL): a
+    statement outside pipeline mode is one; in pipeline mode, each sync point is."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.round_trips = 0
+
+    def install(self) -> None:
+        import psycopg
+
+        def writer() -> bool:
+            return threading.current_thread().name == "sapa-writer"
+
+        execute = psycopg.Cursor.execute
+
+        def counted_execute(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            if writer():
+                self.statements += 1
+                if cursor.connection._pipeline is None:
+                    self.round_trips += 1
+            return execute(cursor, *args, **kwargs)
+
+        def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if writer():
+                    self.round_trips += 1
+                return original(*args, **kwargs)
+
+            return wrapper
+
+        psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign,assignment]
+        psycopg.Pipeline.sync = counted(psycopg.Pipeline.sync)  # type: ignore[method-assign]
+        psycopg.Pipeline.__exit__ = counted(psycopg.Pipeline.__exit__)  # type: ignore[method-assign]
+
+
+async def run(
+    url: str, args: argparse.Namespace, pg: psutil.Process | None, counter: Counter
+) -> str:
+    seed = await _seed(url, 0)
+    db = open_database(url)
+    await db.open()
+    try:
+        row = await db.fetch_one("SELECT id FROM sites WHERE site_key = ?", (seed.site_key,))
+        assert row is not None
+        site_id = row["id"]
+        chat = ChatService(db, MemoryBus())
+        viewers = [Viewer(site_id, "customer", new_id("cus"), f"c{i}") for i in range(args.rooms)]
+        # Rooms opened first: the measured part is a steady state of ongoing conversations.
+        await asyncio.gather(*(chat.send(v, Send(None, new_id("c"), "hello")) for v in viewers))
+        per_sender = args.messages // args.senders
+
+        async def sender(k: int) -> None:
+            for i in range(per_sender):
+                viewer = viewers[(k + i * args.senders) % len(viewers)]
+                await chat.send(viewer, Send(None, new_id("c"), f"where is my order {i}?"))
+
+        batches, writes = db.batches, db.writes
+        statements, trips = counter.statements, counter.round_trips
+        own = psutil.Process()
+        cpu0 = sum(own.cpu_times()[:2])
+        pg0 = pg_cpu(pg)
+        load = load_average()
+        began = time.perf_counter()
+        await asyncio.gather(*(sender(k) for k in range(args.senders)))
+        wall = time.perf_counter() - began
+        sent = per_sender * args.senders
+        cpu = sum(own.cpu_times()[:2]) - cpu0
+        pg_ms = 1e3 * (pg_cpu(pg) - pg0) / sent if pg else 0.0
+        n_batches = db.batches - batches
+        line = (
+            f"{db.backend:<10} {args.senders:>7} {sent / wall:>8.0f} {1e3 * cpu / sent:>9.2f} "
+            f"{pg_ms:>7.2f} {(db.writes - writes) / max(1, n_batches):>7.1f}"
+        )
+        if pg:
+            line += (
+                f" {(counter.statements - statements) / sent:>8.1f}"
+                f" {(counter.round_trips - trips) / sent:>8.2f}"
+            )
+        return line + f"   load {load}"
+    finally:
+        await db.close()
+
+
+def pg_cpu(pg: psutil.Process | None) -> float:
+    if pg is None:
+        return 0.0
+    total = 0.0
+    for proc in [pg, *pg.children(recursive=True)]:
+        try:
+            total += sum(proc.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    p.add_argument("--senders", type=int, nargs="+", default=[64])
+    p.add_argument("--messages", type=int, default=4000)
+    p.add_argument("--rooms", type=int, default=500)
+    p.add_argument("--repeat", type=int, default=1)
+    args = p.parse_args()
+    counter = Counter()
+    counter.install()
+    print(
+        f"{'backend':<10} {'senders':>7} {'msg/s':>8} {'ms/msg':>9} {'pg ms':>7} {'batch':>7}"
+        f" {'stmts':>8} {'trips':>8}"
+    )
+    with temp_dir("sapa-send-") as work:
+        pg_server = None
+        if "postgresql" in args.backends:
+            pg_server = PgServer(scale_out.free_port())
+            pg_server.start()
+        try:
+            n = 0
+            for _ in range(args.repeat):
+                for senders in args.senders:
+                    for backend in args.backends:
+                        n += 1
+                        one = argparse.Namespace(**{**vars(args), "senders": senders})
+                        if backend == "sqlite":
+                            line = asyncio.run(run(str(work / f"{n}.db"), one, None, counter))
+                        else:
+                            assert pg_server is not None
+                            url = pg_server.create_database(f"run{n}")
+                            pid = int((pg_server.data / "postmaster.pid").read_text().split()[0])
+                            line = asyncio.run(run(url, one, psutil.Process(pid), counter))
+                            pg_server.drop_database(f"run{n}")
+                        print(line, flush=True)
+        finally:
+            if pg_server is not None:
+                pg_server.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
