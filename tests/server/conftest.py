@@ -292,11 +292,19 @@ def seeded(
     if backend == "sqlite":
         yield Seed("sqlite", str(seeded_db[0]), seeded_db[1])
         return
-    pg: PgServer = request.getfixturevalue("pg_server")
+    # pytest keeps one value of a parametrized session fixture at a time and makes it again
+    # whenever a worker's next file starts on the other backend: the template itself lives
+    # in a plain session fixture, made once.
+    yield request.getfixturevalue("seeded_postgres")
+
+
+@pytest.fixture(scope="session")
+def seeded_postgres(pg_server: PgServer) -> Seed:
+    """The PostgreSQL template database every postgres test's database is copied from."""
     template = f"seed{os.getpid()}"
-    url = pg.create_database(template)
+    url = pg_server.create_database(template)
     sites = asyncio.run(seed(url))
-    yield Seed("postgres", template, sites, pg)
+    return Seed("postgres", template, sites, pg_server)
 
 
 @pytest.fixture
