@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
     GONE = "gone"  # a link that was used, revoked or has expired
+    TOO_LATE = "too_late"  # an edit after the message's edit window (15 minutes)
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -27,6 +28,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.CONFLICT: 409,
     ErrorCode.GONE: 410,
+    ErrorCode.TOO_LATE: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

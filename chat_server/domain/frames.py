@@ -48,6 +48,21 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """The sender's new text for their own message (within its edit window)."""
+
+    message_id: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsend:
+    """The sender withdraws their own message: everyone sees it deleted."""
+
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class History:
     room_id: str
     before_seq: int | None  # None: from the newest message
@@ -212,6 +227,8 @@ Command = (
     | Mute
     | RoomSettings
     | Contact
+    | Edit
+    | Unsend
 )
 
 
@@ -262,16 +279,32 @@ def _attachment_ids(data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _within_limit(body: str) -> str:
+    if len(body) > MAX_BODY_CHARS:
+        raise FrameError(ErrorCode.TOO_LARGE, f"'body' is over {MAX_BODY_CHARS} characters")
+    return body
+
+
+def _text(data: dict[str, Any]) -> str:
+    """A message's text, as `send` and `edit` take it."""
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise bad("'body' must be a non-empty string")
+    return _within_limit(body)
+
+
+def _edit(data: dict[str, Any]) -> Edit:
+    return Edit(_str(data, "message_id"), _text(data))
+
+
 def _send(data: dict[str, Any], client: Client) -> Send:
     body = data.get("body")
     attachments = _attachment_ids(data)
     # With files the text is optional (a photo alone), as in any messenger.
     if attachments and (body is None or isinstance(body, str)):
-        body = body or ""
-    elif not isinstance(body, str) or not body.strip():
-        raise bad("'body' must be a non-empty string")
-    if len(body) > MAX_BODY_CHARS:
-        raise FrameError(ErrorCode.TOO_LARGE, f"'body' is over {MAX_BODY_CHARS} characters")
+        body = _within_limit(body or "")
+    else:
+        body = _text(data)
     kind = data.get("kind", "text")
     if kind not in ("text", "note") or (client == "widget" and kind != "text"):
         raise bad("'kind' must be 'text'" + (" or 'note'" if client == "agent" else ""))
@@ -392,6 +425,10 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return Hello(_str(data, "token", max_len=256, optional=True))
         case "send":
             return _send(data, client)
+        case "edit":
+            return _edit(data)
+        case "unsend":
+            return Unsend(_str(data, "message_id"))
         case "sync":
             return Sync(
                 _str(data, "room_id"),

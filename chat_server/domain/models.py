@@ -131,6 +131,10 @@ class Message:
     # Files the message carries; their links are signed when the message is serialised
     # (scope "s": links that still work once a moderator hides the message, for staff).
     attachments: tuple[Attachment, ...] = ()
+    # Its sender changed it: the last edit's time, and whether they unsent it (a tombstone:
+    # empty body, no files).
+    edited_at: str | None = None
+    deleted: bool = False
 
     def as_dict(self, scope: Scope = "v") -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -152,6 +156,10 @@ class Message:
             out["event"] = self.event
         if self.attachments:
             out["attachments"] = [a.as_dict(scope) for a in self.attachments]
+        if self.edited_at is not None:
+            out["edited_at"] = self.edited_at
+        if self.deleted:
+            out["deleted"] = True
         return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chat_server import errors
 from chat_server.domain.crm_rules import MAX_ATTRIBUTES, OrderFields, ProfileFields
+from chat_server.domain.message_edits import AUDIT_ACTIONS
 from chat_server.ids import new_id, now_iso
 from chat_server.store import attachments as attachment_store
 from chat_server.store import faq as faq_store
@@ -374,6 +375,10 @@ ERASE_COVERAGE: dict[str, str] = {
     "attachments.uploader_id": "deleted with the row (the customer's uploads)",
     "messages.attachments": "cleared on the customer's messages and their conversation's",
     "room_labels": "the labels on their conversations deleted (what staff said about them)",
+    "audit_log.detail": "an edited or unsent message's earlier words (theirs, or in their"
+    " conversation) replaced by {erased: true}; other entries hold staff's actions",
+    "audit_log.actor_name": "staff, or the site's server; a customer who edited or unsent a"
+    " message: replaced by 'Pelanggan dihapus'",
     "message_search.body": "the search index follows messages.body (triggers); rewritten after"
     " an erase so the blanked words leave the file",
 }
@@ -391,7 +396,6 @@ NOT_CUSTOMER_DATA: dict[str, str] = {
     "sites.business_hours": "the shop's settings",
     "console_sessions.address": "staff's network address",
     "agent_links.email": "staff being invited",
-    "audit_log.actor_name": "staff, or the site's own server",
     "audit_log.address": "staff's network address",
     "login_challenges.address": "staff's network address",
     "canned_responses.body": "staff's own answers (variables are filled in only when used)",
@@ -464,6 +468,25 @@ def _draft_questions(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
     ).rowcount
 
 
+def _audit_copies(conn: Tx, site_id: str, ids: list[str], room_ids: list[str]) -> None:
+    """The audit log's copies of the customer's words (a message's text before an edit or
+    unsend, theirs or in their conversation) and their name as the one who did it."""
+    actions = ",".join("?" * len(AUDIT_ACTIONS))
+    marks = ",".join("?" * len(ids))
+    room_marks = ",".join("?" * len(room_ids)) or "NULL"
+    conn.execute(
+        "UPDATE audit_log SET detail = '{\"erased\": true}' WHERE site_id = ?"
+        f" AND action IN ({actions}) AND target IN (SELECT id FROM messages WHERE site_id = ?"
+        f" AND ((author_kind = 'customer' AND author_id IN ({marks}))"
+        f" OR room_id IN ({room_marks})))",
+        (site_id, *AUDIT_ACTIONS, site_id, *ids, *room_ids),
+    )
+    conn.execute(
+        f"UPDATE audit_log SET actor_name = ? WHERE site_id = ? AND actor_id IN ({marks})",
+        (_erased_name(conn, site_id), site_id, *ids),
+    )
+
+
 def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     """Erase the customer and every record merged into them; None when there is no such customer.
 
@@ -486,6 +509,7 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     ]
     room_marks = ",".join("?" * len(room_ids)) or "NULL"
     # Copies of the customer's words go first, while their messages still say what they were.
+    _audit_copies(conn, site_id, ids, room_ids)
     faq_changed = (
         _learnt_copies(conn, site_id, ids, marks) + _draft_questions(conn, site_id, ids, marks)
     ) > 0

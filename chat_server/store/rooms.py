@@ -165,6 +165,8 @@ def row_to_message(row: Row, *, for_visitor: bool = False) -> Message:
         hidden=bool(row["hidden"]),
         event=json.loads(row["event"]) if row["event"] else None,
         attachments=from_column(row["attachments"]),
+        edited_at=row["edited_at"],
+        deleted=row["deleted_at"] is not None,
     )
 
 
@@ -261,6 +263,27 @@ def load_message(conn: Tx, room_id: str, message_id: str) -> Message | None:
         MESSAGE_SELECT + " WHERE m.id = ? AND m.room_id = ?", (message_id, room_id)
     ).fetchone()
     return row_to_message(row) if row else None
+
+
+def message_of_site(conn: Tx, site_id: str, message_id: str) -> Message | None:
+    """A message of the site by its id alone (another site's id: None)."""
+    row = conn.execute(
+        MESSAGE_SELECT + " WHERE m.id = ? AND m.site_id = ?", (message_id, site_id)
+    ).fetchone()
+    return row_to_message(row) if row else None
+
+
+def edit_message(conn: Tx, message_id: str, body: str, at: str) -> None:
+    """The new text replaces the old one (the search index follows `body`)."""
+    conn.execute("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", (body, at, message_id))
+
+
+def unsend_message(conn: Tx, message_id: str, at: str) -> None:
+    """A tombstone: no text, no files (the search index forgets its words)."""
+    conn.execute(
+        "UPDATE messages SET body = '', attachments = NULL, deleted_at = ? WHERE id = ?",
+        (at, message_id),
+    )
 
 
 # The insert reads the seq the bump just took (same transaction): it need not wait for the

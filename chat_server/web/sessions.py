@@ -12,7 +12,7 @@ from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Message, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
-from chat_server.services import hours, origins, widget_sessions
+from chat_server.services import hours, message_edits, origins, widget_sessions
 from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
 from chat_server.web.gateway import CLOSE_ORIGIN, CLOSE_UNAUTHORIZED, Refused
@@ -54,6 +54,10 @@ class ChatSession:
                         self.site_id, cmd.faq_id, cmd.for_message_id, "used", outcome.room.id
                     )
                 return {"message": self.show(outcome.primary), "duplicate": outcome.duplicate}
+            case f.Edit():
+                return {"message": self.show(await message_edits.edit(chat, viewer, cmd))}
+            case f.Unsend():
+                return {"message": self.show(await message_edits.unsend(chat, viewer, cmd))}
             case f.Sync():
                 messages, has_more = await chat.sync(viewer, cmd.room_id, cmd.after_seq, cmd.limit)
                 return {"messages": [self.show(m) for m in messages], "has_more": has_more}

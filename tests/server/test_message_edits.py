@@ -1,0 +1,140 @@
+"""Unsend and edit: the sender's own messages only, edits within 15 minutes; the other side
+sees the change live and in `sync`; search follows; owners read the original; erase clears it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.server.conftest import Env, WsClient
+from tests.server.test_erase import erase
+from tests.server.test_search import bodies, search
+from tests.server.test_team import http, owner_headers
+
+LONG_AGO = "2001-01-01T00:00:00.000Z"
+
+
+async def conversation(env: Env) -> tuple[WsClient, WsClient, dict[str, Any], str]:
+    """A shopper who wrote once, and an agent; (widget, agent, the message, customer id)."""
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    widget, welcome = await env.widget("a")
+    sent = await widget.request("send", client_msg_id="c1", body="ukuran Kelabang salah")
+    assert sent["type"] == "ack", sent
+    return widget, agent, sent["message"], welcome["customer_id"]
+
+
+def error(frame: dict[str, Any]) -> str:
+    assert frame["type"] == "error", frame
+    return str(frame["code"])
+
+
+async def audit_items(env: Env) -> list[dict[str, Any]]:
+    owner = await owner_headers(env)
+    response = await http(env).get("/api/v1/audit", headers=owner)
+    assert response.status_code == 200, response.text
+    return [i for i in response.json()["items"] if i["action"].startswith("message_")]
+
+
+async def test_the_sender_edits_and_unsends_and_the_other_side_sees_it_live_and_in_sync(
+    env: Env,
+) -> None:
+    widget, agent, message, _ = await conversation(env)
+    await agent.event("message", where=lambda f: f["message"]["id"] == message["id"])
+
+    edited = await widget.request("edit", message_id=message["id"], body="ukuran Merpati salah")
+    assert edited["type"] == "ack", edited
+    assert edited["message"]["body"] == "ukuran Merpati salah"
+    assert edited["message"]["edited_at"] >= message["created_at"]
+    update = await agent.event("message_update")
+    assert update["message"]["id"] == message["id"]
+    assert update["message"]["body"] == "ukuran Merpati salah"
+    assert "deleted" not in update["message"]
+
+    # The agent's own reply, unsent: the shopper sees a tombstone.
+    reply = await agent.request(
+        "send", room_id=message["room_id"], client_msg_id="a1", body="sebentar ya"
+    )
+    await widget.event("message", where=lambda f: f["message"]["id"] == reply["message"]["id"])
+    gone = await agent.request("unsend", message_id=reply["message"]["id"])
+    assert gone["message"]["deleted"] is True and gone["message"]["body"] == ""
+    tomb = await widget.event(
+        "message_update", where=lambda f: f["message"]["id"] == reply["message"]["id"]
+    )
+    assert tomb["message"]["id"] == reply["message"]["id"]
+    assert tomb["message"]["deleted"] is True and tomb["message"]["body"] == ""
+    # Twice is a no-op; a deleted message is not edited.
+    again = await agent.request("unsend", message_id=reply["message"]["id"])
+    assert again["type"] == "ack" and again["message"]["deleted"] is True
+    late = await agent.request("edit", message_id=reply["message"]["id"], body="lagi")
+    assert error(late) == "conflict"
+
+    # A client that reconnects sees the same state.
+    synced = await widget.request("sync", room_id=message["room_id"], after_seq=0)
+    by_id = {m["id"]: m for m in synced["messages"]}
+    assert by_id[message["id"]]["body"] == "ukuran Merpati salah"
+    assert by_id[message["id"]]["edited_at"] == edited["message"]["edited_at"]
+    assert by_id[reply["message"]["id"]]["deleted"] is True
+    assert by_id[reply["message"]["id"]]["body"] == ""
+
+
+async def test_only_the_sender_within_fifteen_minutes_and_bad_input_is_refused(env: Env) -> None:
+    widget, agent, message, _ = await conversation(env)
+    # Another's message: forbidden; a system line is nobody's own.
+    assert error(await agent.request("unsend", message_id=message["id"])) == "forbidden"
+    assert error(await agent.request("edit", message_id=message["id"], body="x")) == "forbidden"
+    # Another site's message, or an id that is nobody's: not found.
+    widget_b, _ = await env.widget("b")
+    other = await widget_b.request("send", client_msg_id="b1", body="halo")
+    for frame in ("unsend", "edit"):
+        fields: dict[str, Any] = {"body": "x"} if frame == "edit" else {}
+        refused = await widget.request(frame, message_id=other["message"]["id"], **fields)
+        assert error(refused) == "not_found"
+        assert error(await widget.request(frame, message_id="msg_nope", **fields)) == "not_found"
+    # A note is not even there for a shopper.
+    note = await agent.request(
+        "send", room_id=message["room_id"], client_msg_id="n1", body="rahasia", kind="note"
+    )
+    assert error(await widget.request("unsend", message_id=note["message"]["id"])) == "not_found"
+    # Body rules as for send.
+    assert error(await widget.request("edit", message_id=message["id"], body="  ")) == (
+        "bad_request"
+    )
+    assert error(await widget.request("edit", message_id=message["id"])) == "bad_request"
+    assert error(await widget.request("edit", message_id=message["id"], body="x" * 4001)) == (
+        "too_large"
+    )
+    assert error(await widget.request("unsend", message_id=7)) == "bad_request"
+    # Past the window: too late to edit, still fine to unsend.
+    env.sql("UPDATE messages SET created_at = ? WHERE id = ?", (LONG_AGO, message["id"]))
+    assert error(await widget.request("edit", message_id=message["id"], body="baru")) == (
+        "too_late"
+    )
+    assert (await widget.request("unsend", message_id=message["id"]))["type"] == "ack"
+    stored = env.sql("SELECT body FROM messages WHERE id = ?", (other["message"]["id"],))
+    assert stored[0][0] == "halo"
+
+
+async def test_search_follows_and_owners_read_the_original_until_an_erase(env: Env) -> None:
+    widget, _, message, customer_id = await conversation(env)
+    second = await widget.request("send", client_msg_id="c2", body="tolong Gajahmada")
+    assert bodies(await search(env, q="Kelabang")) == ["ukuran Kelabang salah"]
+
+    await widget.request("edit", message_id=message["id"], body="ukuran Rajawali benar")
+    assert bodies(await search(env, q="Kelabang")) == []
+    assert bodies(await search(env, q="Rajawali")) == ["ukuran Rajawali benar"]
+    await widget.request("unsend", message_id=second["message"]["id"])
+    assert bodies(await search(env, q="Gajahmada")) == []
+
+    items = await audit_items(env)
+    originals = {(i["action"], i["target"]): i["detail"] for i in items}
+    assert originals[("message_edited", message["id"])]["body"] == "ukuran Kelabang salah"
+    assert originals[("message_deleted", second["message"]["id"])]["body"] == "tolong Gajahmada"
+    assert all(i["actor"]["id"] == customer_id for i in items)
+
+    await erase(env, customer_id)
+    after = await audit_items(env)
+    assert len(after) == 2
+    for item in after:
+        assert item["detail"] == {"erased": True}
+        assert item["actor"]["name"] in ("Pelanggan dihapus", "Deleted customer")
+    words = " ".join(str(r[0]) for r in env.sql("SELECT detail FROM audit_log"))
+    assert "Kelabang" not in words and "Gajahmada" not in words
