@@ -103,7 +103,11 @@
       ecTitle: 'Tinggalkan email agar kami bisa membalas walau kamu sudah pergi.',
       ecPh: 'nama@email.com', ecConsent: 'Kirim balasan ke email saya', ecSubmit: 'Simpan email',
       ecDone: 'Kami akan membalas ke {email}.', ecFailed: 'Email belum tersimpan. Coba lagi ya.',
-      transcript: 'Kirim transkrip ke email saya', transcriptSent: 'Transkrip dikirim ke {email}.'
+      transcript: 'Kirim transkrip ke email saya', transcriptSent: 'Transkrip dikirim ke {email}.',
+      // Unsend and edit: the sender's own messages
+      msgDeleted: 'Pesan dihapus', edited: '(diedit)', edit: 'Ubah', del: 'Hapus',
+      delSure: 'Yakin hapus?', save: 'Simpan', cancelEdit: 'Batal',
+      tooLate: 'Pesan hanya bisa diubah dalam 15 menit.'
     },
     en: {
       open: 'Open chat', close: 'Close chat', placeholder: 'Write a message\u2026', send: 'Send',
@@ -156,7 +160,10 @@
       ecTitle: 'Leave your email so we can reply even after you leave.',
       ecPh: 'name@example.com', ecConsent: 'Email me the replies', ecSubmit: 'Save email',
       ecDone: 'We will reply to {email}.', ecFailed: 'Your email was not saved. Please try again.',
-      transcript: 'Email me the transcript', transcriptSent: 'Transcript sent to {email}.'
+      transcript: 'Email me the transcript', transcriptSent: 'Transcript sent to {email}.',
+      msgDeleted: 'Message deleted', edited: '(edited)', edit: 'Edit', del: 'Delete',
+      delSure: 'Delete it?', save: 'Save', cancelEdit: 'Cancel',
+      tooLate: 'A message can be edited for 15 minutes.'
     }
   };
 
@@ -213,6 +220,14 @@ button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 .meta{display:flex;align-items:center;gap:4px;margin:3px 6px 0;font-size:11px;color:#5b6370}
 .meta span{display:inline-flex}.meta svg{width:14px;height:14px}
 .own[data-state=sent] .meta span{color:var(--accent)}.own[data-state=failed] .meta{color:#dc2626}
+.gone .bubble,.own.gone .bubble{background:#eceef2;color:#5b6370;font-style:italic}
+.edited{font-style:normal}
+.acts{display:flex;gap:8px;margin:2px 6px 0;font-size:11px;opacity:0}
+.msg:hover .acts,.msg:focus-within .acts{opacity:1}
+.acts button{padding:0;color:#5b6370;text-decoration:underline;font-size:11px}
+.editor{display:flex;flex-direction:column;align-items:flex-end;gap:4px;width:100%}
+.editor textarea{width:100%;min-width:180px;font:inherit;padding:6px 8px;border:1px solid #cbd5e1;border-radius:10px;resize:vertical}
+.editor .row{display:flex;gap:8px;font-size:12px}.editor .err{font-size:11.5px;color:#b91c1c}
 .event{align-self:center;align-items:center;max-width:92%;margin:12px 0 2px;padding:3px 12px;border-radius:999px;background:#eceef2;color:#4b5563;font-size:12px;text-align:center;white-space:pre-wrap}
 .typing{display:flex;align-items:center;gap:8px;padding:4px 18px 6px;font-size:12.5px;color:#6b7280;background:#f6f7f9}
 .dots{display:inline-flex;gap:3px}.dots i{width:5px;height:5px;border-radius:50%;background:#9ca3af;animation:blink 1.2s infinite}
@@ -824,6 +839,110 @@ input{margin:0;font:inherit;color:inherit}
     return node;
   }
 
+  // Unsend and edit: a tombstone or an "(edited)" mark, and the sender's own actions.
+  const EDIT_MS = 15 * 60 * 1000;
+
+  function decorate(node, m) {
+    const meta = node.querySelector('.meta, .rmeta');
+    if (m.deleted) {
+      node.classList.add('gone');
+      for (const x of node.querySelectorAll('.bubble, .files, .acts, .editor')) x.remove();
+      node.insertBefore(el('div', 'bubble', t('msgDeleted')), meta);
+      return;
+    }
+    if (m.edited_at && meta && !meta.querySelector('.edited')) {
+      meta.insertBefore(el('em', 'edited', t('edited')), meta.firstChild);
+    }
+    if (isOwn(m) && m.kind === 'text' && m.id && node.classList.contains('own') &&
+        !node.classList.contains('rmsg') && !node.querySelector('.acts')) {
+      node.appendChild(buildActions(node, m));
+    }
+  }
+
+  function buildActions(node, m) {
+    const acts = el('div', 'acts');
+    if (Date.now() - Date.parse(m.created_at) < EDIT_MS && m.body) {
+      const edit = acts.appendChild(el('button', null, t('edit')));
+      edit.type = 'button';
+      edit.dataset.testid = 'sapa-edit';
+      edit.addEventListener('click', () => startEdit(node, state.messages[m.id] || m));
+    }
+    const del = acts.appendChild(el('button', null, t('del')));
+    del.type = 'button';
+    del.dataset.testid = 'sapa-unsend';
+    const reset = () => { delete del.dataset.confirm; del.textContent = t('del'); };
+    del.addEventListener('blur', reset);
+    del.addEventListener('keydown', (e) => { if (e.key === 'Escape') reset(); });
+    del.addEventListener('click', () => {
+      if (!del.dataset.confirm) { del.dataset.confirm = '1'; del.textContent = t('delSure'); return; }
+      request({ type: 'unsend', message_id: m.id }).then((ack) => onMessageUpdate(ack.message), () => reset());
+    });
+    return acts;
+  }
+
+  function startEdit(node, m) {
+    if (node.querySelector('.editor')) return;
+    const bubble = node.querySelector('.bubble');
+    const form = el('form', 'editor');
+    const box = form.appendChild(el('textarea'));
+    box.value = m.body;
+    box.rows = 2;
+    box.maxLength = 4000;
+    box.setAttribute('aria-label', t('edit'));
+    box.dataset.testid = 'sapa-edit-box';
+    const err = form.appendChild(el('div', 'err'));
+    err.setAttribute('role', 'alert');
+    const row = form.appendChild(el('div', 'row'));
+    const cancel = row.appendChild(el('button', null, t('cancelEdit')));
+    cancel.type = 'button';
+    const save = row.appendChild(el('button', null, t('save')));
+    save.type = 'submit';
+    save.dataset.testid = 'sapa-edit-save';
+    const close = () => { form.remove(); if (bubble) bubble.hidden = false; };
+    cancel.addEventListener('click', close);
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.stopPropagation(); close(); }
+      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const body = box.value;
+      if (!body.trim() || body === m.body) return close();
+      request({ type: 'edit', message_id: m.id, body }).then((ack) => onMessageUpdate(ack.message), (f) => {
+        err.textContent = f && f.code === 'too_late' ? t('tooLate') : t('eOther', { msg: (f && (f.message || f.code)) || '' });
+      });
+    });
+    if (bubble) bubble.hidden = true;
+    node.insertBefore(form, node.querySelector('.meta'));
+    box.focus();
+  }
+
+  // `message_update` (and the ack of our own edit or unsend): the message as it is now.
+  function onMessageUpdate(m) {
+    if (!m || m.kind === 'note') return;
+    const R = roomOf(m.room_id);
+    if (R) {
+      if (!R.msgs[m.id]) return;
+      R.msgs[m.id] = m;
+      const old = ui && R.id === community.openId && nodeOf(m.id);
+      if (old) {
+        old.replaceWith(buildRoomMessage(R, m));
+      }
+      return;
+    }
+    if (m.room_id !== state.roomId || !state.messages[m.id]) return;
+    state.messages[m.id] = m;
+    const old = ui && ui.list.querySelector(`[data-id="${CSS.escape(m.id)}"]`);
+    if (!old) return;
+    const fresh = buildMessage(m);
+    fresh.dataset.id = m.id;
+    fresh.dataset.seq = m.seq;
+    if (m.client_msg_id) fresh.dataset.clientMsgId = m.client_msg_id;
+    setState(fresh, 'sent');
+    decorate(fresh, m);
+    old.replaceWith(fresh);
+  }
+
   function setState(node, st) {
     node.dataset.state = st;
     const icon = node.querySelector('.meta span');
@@ -868,6 +987,7 @@ input{margin:0;font:inherit;color:inherit}
     node.dataset.seq = m.seq;
     if (m.client_msg_id) node.dataset.clientMsgId = m.client_msg_id;
     setState(node, 'sent');
+    decorate(node, m);
     place(node, m.seq);
     if (faq.cards[m.id]) renderCard(m.id); // its suggestions came first
   }
@@ -1166,6 +1286,7 @@ input{margin:0;font:inherit;color:inherit}
       case 'presence': return setPresence(f.agents_online);
       case 'suggestions': return onSuggestions(f);
       case 'withdrawn': return onWithdrawn(f);
+      case 'message_update': return onMessageUpdate(f.message);
       case 'muted': return onMuted(f);
       case 'queue': return onQueue(f);
     }
@@ -2429,6 +2550,7 @@ input{margin:0;font:inherit;color:inherit}
     const done = answered ? answered.has(m.id)
       : Object.values(R.msgs).some((a) => isAnswer(a) && a.reply_to.id === m.id);
     if (done) markAnswered(node);
+    decorate(node, m);
     return node;
   }
 
