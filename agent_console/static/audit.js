@@ -14,7 +14,7 @@ const ACTIONS = [
   "password_changed", "sessions_ended", "2fa_enabled", "2fa_disabled", "2fa_reset", "2fa_required",
   "settings_changed", "api_token_rotated", "identity_secret_rotated", "faq_published",
   "faq_deleted", "faq_imported", "faq_reordered", "customer_exported", "customer_erased",
-  "room_archived",
+  "room_archived", "message_edited", "message_deleted",
 ];
 
 const q = (sel) => document.querySelector(sel);
@@ -88,7 +88,9 @@ class AuditPage {
       tr.dataset.testid = "audit-row";
       tr.dataset.action = e.action;
       const label = t(`audit.a.${e.action}`);
-      for (const text of [new Date(e.at).toLocaleString(), e.actor.name, label.startsWith("audit.a.") ? e.action : label, e.target || "", e.address || ""]) {
+      // An edited or unsent message: its words before the change, for the owners.
+      const original = typeof e.detail?.body === "string" ? ` “${e.detail.body}”` : "";
+      for (const text of [new Date(e.at).toLocaleString(), e.actor.name, label.startsWith("audit.a.") ? e.action : label, (e.target || "") + original, e.address || ""]) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);

@@ -52,6 +52,8 @@ class App {
       onTyping: (active) => this.typing(active),
       onError: (code) => this.toast(code),
       onReachBottom: () => this.markRead(),
+      onEdit: (id, body) => this.changeMessage("edit", { message_id: id, body }),
+      onUnsend: (id) => this.changeMessage("unsend", { message_id: id }),
     });
     // Search at the top of the inbox (search_panel.js).
     this.search = new SearchPanel(document.getElementById("inbox"), {
@@ -316,6 +318,10 @@ class App {
         break;
       case "room":
         this.onRoom(frame.room);
+        break;
+      case "message_update":
+        // Its sender edited or unsent it (docs/protocol.md, "Unsend and edit").
+        if (this.store.updateMessage(frame.message)) this.scheduleRender();
         break;
       case "typing":
         if (!frame.author || frame.author.id === this.store.me.id) break;
@@ -608,6 +614,18 @@ class App {
         }
         this.scheduleRender();
       });
+  }
+
+  // Edit or unsend one of this agent's own messages; a refusal is said in a toast.
+  async changeMessage(type, fields) {
+    try {
+      const ack = await this.socket.request(type, fields);
+      if (this.store.updateMessage(ack.message)) this.scheduleRender();
+      return true;
+    } catch (err) {
+      this.toast(err.code);
+      return false;
+    }
   }
 
   retry(cmid) {

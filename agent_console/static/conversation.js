@@ -14,6 +14,8 @@ const STICKY_PX = 80;
 // Suggestions under this confidence are shown dimmed: worth a look, not a click.
 const WEAK_SCORE = 0.5;
 const SUGG_COLLAPSED_KEY = "sapa.console.suggestions.collapsed";
+// A sender edits a message within this long of sending it (the server checks too).
+const EDIT_MS = 15 * 60 * 1000;
 
 export class ConversationView {
   constructor(root, store, callbacks) {
@@ -88,6 +90,8 @@ export class ConversationView {
       if (!this.isNote()) this.cb.onTyping(this.input.value.length > 0);
     });
     this.list.addEventListener("click", (e) => {
+      const action = e.target.closest("[data-msg-action]");
+      if (action) return this.onMessageAction(action);
       const failed = e.target.closest('[data-state="failed"]');
       if (failed) this.cb.onRetry(failed.dataset.clientMsgId);
     });
@@ -103,6 +107,65 @@ export class ConversationView {
       const btn = e.target.closest('[data-testid="suggestion"]');
       if (btn) this.useSuggestion(btn.dataset.faqId);
     });
+  }
+
+  // Edit and Delete under the agent's own messages: Delete asks once more; Escape
+  // cancels either.
+  onMessageAction(btn) {
+    const li = btn.closest("li");
+    const id = li?.dataset.messageId;
+    if (!id) return;
+    if (btn.dataset.msgAction === "unsend") {
+      if (!btn.dataset.confirm) {
+        btn.dataset.confirm = "1";
+        btn.textContent = t("conv.unsendSure");
+        const reset = () => {
+          delete btn.dataset.confirm;
+          btn.textContent = t("conv.unsend");
+        };
+        btn.addEventListener("blur", reset, { once: true });
+        btn.addEventListener("keydown", (e) => e.key === "Escape" && reset(), { once: true });
+        return;
+      }
+      this.cb.onUnsend(id);
+      return;
+    }
+    this.openEditor(li, id);
+  }
+
+  openEditor(li, id) {
+    if (li.querySelector(".msg__editor")) return;
+    const m = this.store.convs.get(this.roomId)?.ordered().find((x) => x.id === id);
+    if (!m) return;
+    const body = li.querySelector(".msg__body");
+    const box = h("textarea", { class: "msg__edit-box", rows: "3", maxlength: String(MAX_BODY), "aria-label": t("conv.edit"), "data-testid": "edit-box" });
+    box.value = m.body;
+    const save = h("button", { type: "submit", class: "btn btn--small", text: t("conv.save"), "data-testid": "edit-save" });
+    const cancel = h("button", { type: "button", class: "btn btn--small btn--ghost", text: t("conv.cancelEdit") });
+    const form = h("form", { class: "msg__editor" }, box, h("div", { class: "msg__editor-row" }, cancel, save));
+    const close = () => {
+      form.remove();
+      body.hidden = false;
+    };
+    cancel.addEventListener("click", close);
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        close();
+      } else if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const text = box.value;
+      if (!text.trim() || text === m.body) return close();
+      if (await this.cb.onEdit(id, text)) close();
+    });
+    body.hidden = true;
+    body.after(form);
+    box.focus();
   }
 
   isNote() {
@@ -226,7 +289,7 @@ export class ConversationView {
       items,
       keyOf,
       (m) => createMessage(m),
-      (el, m) => updateMessage(el, m, keyOf(m) === seenKey),
+      (el, m) => updateMessage(el, m, keyOf(m) === seenKey, this.store.me.id),
     );
     if (this.state === "loading" && !items.length) {
       this.noticeEl.hidden = false;
@@ -438,12 +501,38 @@ function createMessage(m) {
       { class: "msg__meta" },
       h("span", { class: "msg__author" }),
       h("time", { class: "msg__time" }),
+      h("span", { class: "msg__edited" }),
       h("span", { class: "msg__state" }),
+      h("span", { class: "msg__actions" }),
     ),
   );
 }
 
-function updateMessage(el, m, seen) {
+// The agent's own sent messages: Edit (within EDIT_MS) and Delete.
+function updateActions(el, m, meId) {
+  const slot = el.querySelector(".msg__actions");
+  const own = m.author?.kind === "agent" && m.author.id === meId && m.id && !m.deleted && !m.state;
+  const canEdit = own && !!m.body && Date.now() - Date.parse(m.created_at) < EDIT_MS;
+  const want = own ? (canEdit ? "edit unsend" : "unsend") : "";
+  if (slot.dataset.want === want) return;
+  slot.dataset.want = want;
+  slot.replaceChildren(
+    ...want
+      .split(" ")
+      .filter(Boolean)
+      .map((a) =>
+        h("button", {
+          type: "button",
+          class: "msg__action",
+          "data-msg-action": a,
+          "data-testid": `msg-${a}`,
+          text: t(a === "edit" ? "conv.edit" : "conv.unsend"),
+        }),
+      ),
+  );
+}
+
+function updateMessage(el, m, seen, meId) {
   if (m.kind === "activity") {
     const item = m.item;
     setAttr(el, "data-activity-kind", item.kind === "rating" ? "rating" : `faq-${item.faq?.event || "shown"}`);
@@ -464,9 +553,9 @@ function updateMessage(el, m, seen) {
   setAttr(el, "data-message-id", m.id || null);
   setAttr(el, "data-client-msg-id", m.client_msg_id || null);
   const side = author.kind === "customer" ? "in" : "out";
-  el.className = `msg msg--${m.kind === "event" ? "event" : side}${m.kind === "note" ? " msg--note" : ""}`;
+  el.className = `msg msg--${m.kind === "event" ? "event" : side}${m.kind === "note" ? " msg--note" : ""}${m.deleted ? " msg--deleted" : ""}`;
   const isSystem = m.kind === "event" && author.kind === "system";
-  setText(el.querySelector(".msg__body"), isSystem ? eventText(m) : m.body);
+  setText(el.querySelector(".msg__body"), isSystem ? eventText(m) : m.deleted ? t("conv.deleted") : m.body);
   const time = el.querySelector(".msg__time");
   if (m.created_at) {
     setAttr(time, "datetime", m.created_at);
@@ -475,6 +564,9 @@ function updateMessage(el, m, seen) {
   }
   if (m.kind === "event") return;
   setFiles(el.querySelector(".msg__files-slot"), m.attachments);
+  setText(el.querySelector(".msg__edited"), m.edited_at && !m.deleted ? t("conv.edited") : "");
+  updateActions(el, m, meId);
+  if (m.deleted) el.querySelector(".msg__editor")?.remove();
   setText(el.querySelector(".msg__author"), author.kind === "customer" ? "" : author.name || "");
   const stateEl = el.querySelector(".msg__state");
   const stateText =

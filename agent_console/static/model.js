@@ -90,6 +90,13 @@ export class Conversation {
     return true;
   }
 
+  // An edited or unsent message (`message_update`) replaces the copy we hold.
+  replace(msg) {
+    if (!this.ids.has(msg.id)) return false;
+    this.bySeq.set(msg.seq, msg);
+    return true;
+  }
+
   addPending(p) {
     this.pending.set(p.client_msg_id, p);
   }
@@ -238,6 +245,11 @@ export class Store {
 
   // Applies a live or synced message to the room summary and any cached history.
   // Returns {room, fresh, gapFrom}: fresh when the room had not counted it yet.
+  updateMessage(msg) {
+    const conv = msg && this.convs.get(msg.room_id);
+    return conv ? conv.replace(msg) : false;
+  }
+
   applyMessage(msg) {
     const room = this.rooms.get(msg.room_id);
     const conv = this.convs.get(msg.room_id);
