@@ -336,7 +336,7 @@ def visible_tail(conn: Tx, room_id: str, limit: int) -> list[Message]:
     """The conversation's last messages as the shopper sees them, oldest first."""
     rows = conn.execute(
         MESSAGE_SELECT + " WHERE m.room_id = ? AND m.kind != 'note' AND m.hidden = 0"
-        " ORDER BY m.seq DESC LIMIT ?",
+        " AND m.deleted_at IS NULL ORDER BY m.seq DESC LIMIT ?",
         (room_id, limit),
     ).fetchall()
     return [row_to_message(r, for_visitor=True) for r in reversed(rows)]

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.server.conftest import Env, WsClient
 from tests.server.test_erase import erase
+from tests.server.test_public_rooms import default_room, post, visitor
 from tests.server.test_search import bodies, search
 from tests.server.test_team import http, owner_headers
 
@@ -138,3 +139,27 @@ async def test_search_follows_and_owners_read_the_original_until_an_erase(env: E
         assert item["actor"]["name"] in ("Pelanggan dihapus", "Deleted customer")
     words = " ".join(str(r[0]) for r in env.sql("SELECT detail FROM audit_log"))
     assert "Kelabang" not in words and "Gajahmada" not in words
+
+
+async def test_a_public_post_unsent_is_a_tombstone_for_every_reader_and_leaves_the_pin(
+    env: Env,
+) -> None:
+    room = await default_room(env)
+    ani = await visitor(env, "Ani", join=room)
+    budi = await visitor(env, "Budi", join=room)
+    agent, *_ = await env.agent(env.sites["a"].owner_email)
+    sent = (await post(ani, room, "p1", "jual murah Cendana"))["message"]
+    pinned = await agent.request("room_settings", room_id=room, pinned_message_id=sent["id"])
+    assert pinned["room"]["pinned"]["id"] == sent["id"]
+    # Another visitor cannot touch it; its author can.
+    assert error(await budi.request("unsend", message_id=sent["id"])) == "forbidden"
+    assert (await ani.request("unsend", message_id=sent["id"]))["type"] == "ack"
+    tomb = await budi.event("message_update", where=lambda f: f["message"]["id"] == sent["id"])
+    assert tomb["message"]["deleted"] is True and tomb["message"]["body"] == ""
+    unpinned = await agent.event(
+        "room", where=lambda f: f["room"]["id"] == room and not f["room"].get("pinned")
+    )
+    assert unpinned["room"]["id"] == room
+    history = await budi.request("history", room_id=room)
+    mine = [m for m in history["messages"] if m["id"] == sent["id"]]
+    assert mine and mine[0]["deleted"] is True and mine[0]["body"] == ""
