@@ -104,10 +104,11 @@ class Relay:
                 self.members.get(room, set()).discard(ws)
 
     def message(self, frame: Frame, room_id: str, author: str) -> Frame:
+        seq = next(self.seq)
         return {
-            "id": f"m{next(self.seq)}",
+            "id": f"m{seq}",
             "room_id": room_id,
-            "seq": next(self.seq),
+            "seq": seq,
             "client_msg_id": frame.get("client_msg_id"),
             "author": {"kind": author},
             "body": frame.get("body", ""),

@@ -54,6 +54,7 @@ from _common import (
     install_sigterm_as_interrupt,
     load_average,
     machine_busy_seconds,
+    open_session,
     raise_nofile,
     rss_bytes,
     running_server,
@@ -178,17 +179,12 @@ class RoomClient:
         async with gate:
             for attempt in range(3):
                 try:
-                    response = await http.post(
-                        "/api/widget/session",
-                        json={"site_key": self.plan.site_key},
-                        headers={"origin": WIDGET_ORIGIN},
-                    )
+                    response = await open_session(http, self.plan.site_key)
                     break
                 except httpx.TransportError:
                     # A kept-alive connection the server closed meanwhile (a busy machine).
                     if attempt == 2:
                         raise
-            response.raise_for_status()
             ws = await websockets.connect(
                 self.plan.ws_url + "/ws/widget",
                 origin=WIDGET_ORIGIN,  # type: ignore[arg-type]
