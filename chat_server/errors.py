@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     GONE = "gone"  # a link that was used, revoked or has expired
     TOO_LATE = "too_late"  # an edit after the message's edit window (15 minutes)
+    ROOM_CLOSED = "room_closed"  # a past conversation: its shopper started a new one
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -29,6 +30,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.GONE: 410,
     ErrorCode.TOO_LATE: 409,
+    ErrorCode.ROOM_CLOSED: 409,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

@@ -202,6 +202,11 @@ class Ping:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A shopper leaves their resolved conversation behind for a new one."""
+
+
 Command = (
     Hello
     | Send
@@ -219,6 +224,7 @@ Command = (
     | Unsnooze
     | SetStatus
     | Ping
+    | NewConversation
     | FaqSearch
     | FaqFeedback
     | History
@@ -453,6 +459,8 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
             return _contact(data)
         case "rate" if client == "widget":
             return _rate(data)
+        case "new_conversation" if client == "widget":
+            return NewConversation()
         case "faq_search" if client == "widget":
             return _faq_search(data)
         case "faq_feedback" if client == "widget":

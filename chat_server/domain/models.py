@@ -186,6 +186,9 @@ class Room:
     # Conversations only: out of the open inbox until then (UNTIL_REPLY: until the shopper
     # writes); staff see it, the shopper never does.
     snoozed_until: str | None = None
+    # Conversations only: when the shopper left it behind for a new one (None: their current
+    # conversation). A past conversation is read-only for the shopper.
+    superseded_at: str | None = None
 
     @property
     def snoozed(self) -> bool:
@@ -216,6 +219,8 @@ class Room:
         else:
             out["snoozed"] = self.snoozed
             out["snoozed_until"] = None if self.snoozed_until == UNTIL_REPLY else self.snoozed_until
+            if self.superseded_at is not None:
+                out["superseded_at"] = self.superseded_at
         out.update(self.extra)
         return out
 

@@ -100,6 +100,26 @@ def reopen(
     return Transition(_status_for(assignee_id), assignee_id, EventLine("reopened", by_name, by_id))
 
 
+def check_may_leave(status: RoomStatus) -> None:
+    """A shopper starts a new conversation only once the current one is resolved: while it is
+    open it is where they talk (and a queued one keeps its place in line)."""
+    if status != "resolved":
+        raise SapaError(
+            ErrorCode.CONFLICT,
+            "the current conversation is still open: write in it, or wait until it is resolved",
+        )
+
+
+def check_not_past(superseded_at: str | None) -> None:
+    """A past conversation (its shopper started a new one) is read-only: nobody writes in it
+    as the shopper, nobody reopens it (the shopper's current conversation is elsewhere)."""
+    if superseded_at is not None:
+        raise SapaError(
+            ErrorCode.ROOM_CLOSED,
+            "this conversation is closed: the shopper has started a new one",
+        )
+
+
 def on_customer_message(status: RoomStatus, assignee_id: str | None) -> Transition:
     """A shopper writing into a resolved conversation reopens it for the same agent."""
     if status == "resolved":

@@ -340,9 +340,31 @@ class ChatService:
             conn, viewer.site_id, command.room_id, command.client_msg_id
         )
         room = check_can_read(viewer, found.room if found else None)
+        if not viewer.is_agent:
+            rooms.check_not_past(room.superseded_at)  # a resend in it is refused too
         if room.kind == "public" and command.kind == "note":
             raise errors.bad_request("notes belong in private conversations")
         return room, found.sent if found else None
+
+    async def new_conversation(self, viewer: Viewer) -> Room | None:
+        """The shopper leaves their resolved conversation behind; their next message starts a
+        new one (made, queued and routed then, so routing never sees an empty conversation).
+        None when there is no current conversation: already left (another tab was first),
+        or never started. Answers the conversation left behind."""
+
+        def job(conn: Tx) -> Room | None:
+            room = room_store.current_room(conn, viewer.id)
+            if room is None:
+                return None
+            rooms.check_may_leave(room.status)
+            return room_store.supersede(conn, room)
+
+        if viewer.is_agent:
+            raise errors.bad_request("only shoppers start conversations")
+        left = await self.db.write(job)
+        if left is not None:
+            await self.publish_room(left)  # the shopper's other tabs and the consoles follow
+        return left
 
     # -- reading ------------------------------------------------------------
 
@@ -591,6 +613,8 @@ class ChatService:
     ) -> Room:
         def job(conn: Tx) -> Outcome:
             room = check_can_read(viewer, room_store.load_room(conn, viewer.site_id, room_id))
+            if rule is rooms.reopen:
+                rooms.check_not_past(room.superseded_at)
             out = Outcome(room)
             change = rule(room.status, room.assignee_id, viewer.name, viewer.id)
             out.room = _apply(conn, room, change, out)

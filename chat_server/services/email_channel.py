@@ -390,7 +390,9 @@ class EmailChannel:
         viewer = Viewer(room.site_id, "customer", customer.id, customer.display_name())
         client_msg_id = "mail-" + hashlib.sha256(key.encode()).hexdigest()[:40]
         try:
-            await self.chat.send(viewer, Send(room.id, client_msg_id, text))
+            # A reply to a conversation the shopper has since left goes to their current one.
+            target = None if room.superseded_at is not None else room.id
+            await self.chat.send(viewer, Send(target, client_msg_id, text))
         except errors.SapaError as exc:
             # An erased customer, a conversation gone: recorded, never retried by the sender.
             log.warning("inbound mail for %s refused: %s", room.id, exc.message)

@@ -106,3 +106,9 @@ async def welcome_rooms(db: Database, customer: Customer) -> list[dict[str, Any]
     public = await room_store.list_rooms(db, customer.site_id, None, kind="public", archived=False)
     rooms.extend(r.visitor_view() for r in public if r.status == "open")
     return rooms
+
+
+async def past_conversations(db: Database, customer: Customer) -> list[dict[str, Any]]:
+    """The visitor's earlier conversations, newest first: only ever their own (a token is one
+    customer; another shopper on the same device has another token)."""
+    return [p.to_json() for p in await room_store.past_conversations(db, customer.id)]

@@ -280,15 +280,22 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     refresh_stats(conn, site_id, anonymous_id)
 
 
+_CURRENT = "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private' AND superseded_at IS NULL"
+
+
 def _merge_private_rooms(conn: Tx, anonymous_id: str, known_id: str) -> None:
-    anon_room = conn.execute(
-        "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private'", (anonymous_id,)
-    ).fetchone()
+    """Every conversation of the anonymous record becomes the known customer's. Past ones
+    move as they are; when both have a current one, the anonymous one's messages join the
+    known one's, so the customer still has exactly one current conversation."""
+    conn.execute(
+        "UPDATE rooms SET customer_id = ? WHERE customer_id = ? AND kind = 'private'"
+        " AND superseded_at IS NOT NULL",
+        (known_id, anonymous_id),
+    )
+    anon_room = conn.execute(_CURRENT, (anonymous_id,)).fetchone()
     if anon_room is None:
         return
-    known_room = conn.execute(
-        "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private'", (known_id,)
-    ).fetchone()
+    known_room = conn.execute(_CURRENT, (known_id,)).fetchone()
     if known_room is None:
         conn.execute("UPDATE rooms SET customer_id = ? WHERE id = ?", (known_id, anon_room["id"]))
         return
@@ -358,7 +365,8 @@ ERASE_COVERAGE: dict[str, str] = {
     "read_marks.reader_id": "the customer's read marks deleted",
     "ratings": "comment blanked; the score stays for CSAT",
     "ratings.comment": "blanked",
-    "rooms": "their private conversation resolved (leaves the queue), its messages blanked",
+    "rooms": "every conversation of theirs, current and past, resolved (leaves the queue),"
+    " its messages blanked",
     "faq_phrasings.text": "learnt phrasings copied from the customer's words deleted (by source)",
     "faq_entries.question": "draft questions made from the customer's public post scrubbed",
     "erasures": "the record that the erase happened (who and when; no customer data)",

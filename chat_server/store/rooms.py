@@ -128,6 +128,7 @@ def row_to_room(row: Row) -> Room:
         pinned=pinned,
         visitor_images=bool(row["visitor_images"]),
         snoozed_until=row["snoozed_until"],
+        superseded_at=row["superseded_at"],
     )
 
 
@@ -199,7 +200,8 @@ def site_locale(conn: Tx, site_id: str) -> str:
 # The message a client_msg_id already stored in the room (a resend), looked up with the room.
 _SENT = """,
        (SELECT d.id FROM messages d WHERE d.room_id = r.id AND d.client_msg_id = ?) AS sent_id"""
-_PRIVATE = " WHERE r.customer_id = ? AND r.kind = 'private'"
+# The customer's CURRENT conversation (the one `send` without a room_id goes to).
+_PRIVATE = " WHERE r.customer_id = ? AND r.kind = 'private' AND r.superseded_at IS NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +225,7 @@ def ensure_private_room(conn: Tx, site_id: str, customer_id: str) -> Room:
 def private_room_for_send(
     conn: Tx, site_id: str, customer_id: str, client_msg_id: str | None
 ) -> SendTarget:
-    """The customer's conversation (made, and queued, on their first message)."""
+    """The customer's current conversation (made, and queued, on their first message)."""
     select = ROOM_SELECT.format(extra=_SENT) + _PRIVATE
     # Nearly always it exists: one statement. Writes are serial (one writer; PostgreSQL:
     # batches take turns on a lock), and ON CONFLICT keeps one room per customer anyway.
@@ -233,7 +235,8 @@ def private_room_for_send(
         made = conn.execute(
             "INSERT INTO rooms (id, site_id, kind, status, customer_id, created_at, updated_at)"
             " VALUES (?, ?, 'private', 'queued', ?, ?, ?)"
-            " ON CONFLICT (customer_id) WHERE kind = 'private' DO NOTHING RETURNING id",
+            " ON CONFLICT (customer_id) WHERE kind = 'private' AND superseded_at IS NULL"
+            " DO NOTHING RETURNING id",
             (new_id("room"), site_id, customer_id, now, now),
         ).fetchone()
         if made is not None:
@@ -514,11 +517,97 @@ async def get_room(db: Database, site_id: str, room_id: str) -> Room | None:
 
 
 async def get_private_room(db: Database, customer_id: str) -> Room | None:
-    row = await db.fetch_one(
-        ROOM_SELECT.format(extra="") + " WHERE r.customer_id = ? AND r.kind = 'private'",
-        (customer_id,),
-    )
+    """The customer's current conversation (None: none yet, or they left the last one)."""
+    row = await db.fetch_one(ROOM_SELECT.format(extra="") + _PRIVATE, (customer_id,))
     return row_to_room(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class PastConversation:
+    """One of a shopper's earlier conversations, as their widget lists it (no notes, no
+    staff names beyond what the shopper saw)."""
+
+    id: str
+    status: str
+    created_at: str
+    updated_at: str
+    superseded_at: str
+    last_message: dict[str, Any] | None  # {"body", "author_kind", "created_at"}
+    rated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "superseded_at": self.superseded_at,
+            "last_message": self.last_message,
+            "rated": self.rated,
+        }
+
+
+# The latest message a shopper may see (no note, nothing hidden or system) and whether the
+# conversation's last resolution was rated.
+_PAST = """
+SELECT r.id, r.status, r.created_at, r.updated_at, r.superseded_at,
+       m.body AS lm_body, m.author_kind AS lm_author_kind, m.created_at AS lm_created_at,
+       m.deleted_at AS lm_deleted_at,
+       EXISTS (SELECT 1 FROM ratings g WHERE g.room_id = r.id AND g.resolution_id =
+               COALESCE(r.resolution_id, 'res_legacy_' || r.id)) AS rated
+FROM rooms r
+LEFT JOIN messages m ON m.id = (SELECT v.id FROM messages v WHERE v.room_id = r.id
+    AND v.kind = 'text' AND v.hidden = 0 ORDER BY v.seq DESC LIMIT 1)
+WHERE r.customer_id = ? AND r.kind = 'private' AND r.superseded_at IS NOT NULL
+ORDER BY r.created_at DESC LIMIT ?
+"""
+
+
+async def past_conversations(
+    db: Database, customer_id: str, limit: int = 50
+) -> list[PastConversation]:
+    """The customer's earlier conversations, newest first."""
+    rows = await db.fetch_all(_PAST, (customer_id, limit))
+    out = []
+    for r in rows:
+        last = None
+        if r["lm_author_kind"] is not None:
+            body = "" if r["lm_deleted_at"] else r["lm_body"][:200]
+            last = {
+                "body": body,
+                "author_kind": r["lm_author_kind"],
+                "created_at": r["lm_created_at"],
+            }
+        out.append(
+            PastConversation(
+                r["id"],
+                r["status"],
+                r["created_at"],
+                r["updated_at"],
+                r["superseded_at"],
+                last,
+                bool(r["rated"]),
+            )
+        )
+    return out
+
+
+def current_room(conn: Tx, customer_id: str) -> Room | None:
+    """The customer's current conversation, inside a write."""
+    row = conn.execute(ROOM_SELECT.format(extra="") + _PRIVATE, (customer_id,)).fetchone()
+    return row_to_room(row) if row else None
+
+
+def supersede(conn: Tx, room: Room) -> Room:
+    """The conversation stops being its customer's current one (their next message starts
+    another); it keeps everything else."""
+    conn.execute(
+        "UPDATE rooms SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
+        (now_iso(), room.id),
+    )
+    reloaded = load_room(conn, room.site_id, room.id)
+    assert reloaded is not None
+    return reloaded
 
 
 async def list_rooms(

@@ -110,6 +110,7 @@ class WidgetSession(ChatSession):
         self.site = site
         self.customer = customer
         self.rooms: list[dict[str, Any]] = []
+        self.past: list[dict[str, Any]] = []
         self.agents_online = 0
         self.active = False  # the customer's row exists (made at their first action)
 
@@ -121,6 +122,7 @@ class WidgetSession(ChatSession):
 
     async def load(self) -> None:
         self.rooms = await widget_sessions.welcome_rooms(self.ctx.db, self.customer)
+        self.past = await widget_sessions.past_conversations(self.ctx.db, self.customer)
         # A waiting conversation says where it stands in line (sites that route automatically).
         for room in self.rooms:
             if room["kind"] == "private" and room["status"] == "queued":
@@ -137,6 +139,7 @@ class WidgetSession(ChatSession):
         return {
             "customer_id": self.customer.id,
             "rooms": self.rooms,
+            "past_conversations": self.past,
             "agents_online": self.agents_online,
             # Read again at every (re)connect: a long session sees the shop open and close.
             "hours": hours.hours_view(self.site),
@@ -146,6 +149,10 @@ class WidgetSession(ChatSession):
         if isinstance(cmd, f.Rate):
             await self.ctx.chat.rate(self.viewer, cmd.room_id, cmd.score, cmd.comment)
             return None
+        if isinstance(cmd, f.NewConversation):
+            await self.ctx.chat.new_conversation(self.viewer)
+            past = await widget_sessions.past_conversations(self.ctx.db, self.customer)
+            return {"past_conversations": past}
         if isinstance(cmd, f.FaqSearch):
             return {"items": await self.ctx.faq.answers(self.site_id, cmd.q, cmd.limit)}
         if isinstance(cmd, f.FaqFeedback):
