@@ -535,6 +535,7 @@ input{margin:0;font:inherit;color:inherit}
       lightbox: q('.lightbox'), lightClose: q('.lightbox button')
     };
     bindUi();
+    mountConversations();
     applyConfig();
     setTab(state.tab);
     state.outbox.forEach(renderPending);
@@ -1186,6 +1187,7 @@ input{margin:0;font:inherit;color:inherit}
     for (const c of Array.from(ui.list.children)) if (c.dataset.seq != null) c.remove();
     showRating(false);
     showQueue();
+    showNewConversation();
   }
 
   function openSocket() {
@@ -1334,6 +1336,7 @@ input{margin:0;font:inherit;color:inherit}
     const room = (f.rooms || []).find((r) =>
       r.kind === 'private' && (!r.customer_id || r.customer_id === state.customerId));
     if (room) adoptRoom(room, true);
+    setPast(f.past_conversations);
     if (f.hours) state.config.hours = f.hours; // read again at every (re)connect
     if (f.agents_online != null || f.hours) setPresence(f.agents_online ?? state.config.agents_online);
     watchHours();
@@ -1390,11 +1393,13 @@ input{margin:0;font:inherit;color:inherit}
     const fresh = !prev || prev.status !== 'resolved';
     if (!resolved) showRating(false);
     else if (fresh && !store.get(`rated:${room.id}:${room.updated_at}`)) showRating(true);
+    showNewConversation();
   }
 
   function onRoom(room) {
     if (room && room.kind === 'public') return onPublicRoom(room);
     if (!room || room.kind !== 'private') return;
+    if (room.superseded_at) return onPastRoom(room);
     if (!state.roomId && room.customer_id && room.customer_id !== state.customerId) return;
     adoptRoom(room, false);
   }
@@ -1402,6 +1407,7 @@ input{margin:0;font:inherit;color:inherit}
   function onMessage(m, live) {
     if (!m || m.kind === 'note') return;
     if (roomOf(m.room_id)) return onRoomMessage(m, live);
+    if (isPast(m.room_id)) return; // a conversation left behind opens read-only, on its own
     // Until public rooms are joined, only our private room's events reach us.
     if (!state.roomId) state.roomId = m.room_id;
     if (m.room_id !== state.roomId) return;
@@ -2745,6 +2751,205 @@ input{margin:0;font:inherit;color:inherit}
     drawRooms();
   }
 
+  // ---------------------------------------------------------- conversations
+  // After a resolve the shopper may start a new conversation; the earlier ones are listed
+  // (welcome.past_conversations) and open read-only: their history by `sync`, their own
+  // rating when not given yet, no composer.
+  Object.assign(STRINGS.id, {
+    newConv: 'Mulai percakapan baru', pastTitle: 'Percakapan sebelumnya ({n})',
+    pastBack: 'Kembali ke percakapan', pastReadOnly: 'Percakapan ini sudah selesai dan hanya bisa dibaca.',
+    pastEmpty: 'Belum ada pesan.', pastRated: 'Sudah dinilai', pastAt: 'Percakapan {date}',
+    pastOpen: 'Masih dibuka'
+  });
+  Object.assign(STRINGS.en, {
+    newConv: 'Start a new conversation', pastTitle: 'Earlier conversations ({n})',
+    pastBack: 'Back to the conversation', pastReadOnly: 'This conversation has ended; you can read it.',
+    pastEmpty: 'No messages.', pastRated: 'Rated', pastAt: 'Conversation of {date}',
+    pastOpen: 'Still open'
+  });
+  const CONVO_STYLE = `
+.newconv{align-self:center;margin:8px 0 4px}
+.past{margin:0 0 6px;font-size:12.5px}.past summary{cursor:pointer;color:#4b5563;font-weight:600;padding:4px 2px}
+.pastrow{display:block;width:100%;margin-top:6px;padding:8px 10px;border-radius:10px;background:#fff;box-shadow:0 1px 2px rgba(15,23,42,.08);text-align:left}
+.pastrow:hover{box-shadow:0 0 0 1.5px var(--accent)}.pastrow .rr-last{display:block}
+.pastview{flex:1;min-height:0;display:flex;flex-direction:column}
+.past-open>:not(.pastview){display:none!important}
+.pastview .rbody{flex:1}.pastnote{padding:10px 16px;border-top:1px solid #eceef2;font-size:12px;color:#6b7280;background:#fff}`;
+  const convos = { past: [], open: null, ui: null };
+
+  function mountConversations() {
+    const root = loader.root;
+    root.appendChild(el('style', null, CONVO_STYLE));
+    const newBtn = el('button', 'btn newconv');
+    newBtn.type = 'button';
+    newBtn.dataset.testid = 'sapa-new-conversation';
+    newBtn.hidden = true;
+    newBtn.addEventListener('click', startNewConversation);
+    ui.rating.after(newBtn);
+    const past = el('details', 'past');
+    past.dataset.testid = 'sapa-past';
+    past.hidden = true;
+    const summary = past.appendChild(el('summary'));
+    const rows = past.appendChild(el('div'));
+    ui.body.insertBefore(past, ui.body.firstChild);
+    const view = el('div', 'pastview');
+    view.dataset.testid = 'sapa-past-view';
+    view.hidden = true;
+    const head = view.appendChild(el('div', 'rhead'));
+    const back = head.appendChild(el('button', 'rback'));
+    back.type = 'button';
+    back.dataset.testid = 'sapa-past-back';
+    back.innerHTML = ICONS.back; // static icon
+    back.addEventListener('click', closePast);
+    const title = head.appendChild(el('div', 'rtitle'));
+    const body = view.appendChild(el('div', 'rbody'));
+    const list = body.appendChild(el('div', 'list'));
+    list.setAttribute('role', 'log');
+    const rating = view.appendChild(el('div', 'rating'));
+    rating.dataset.testid = 'sapa-past-rating';
+    const rtext = rating.appendChild(el('div', 'rtext'));
+    const stars = rating.appendChild(el('div', 'stars'));
+    for (let n = 1; n <= 5; n++) {
+      const b = stars.appendChild(el('button', null, '\u2605'));
+      b.type = 'button';
+      b.dataset.score = n;
+      b.addEventListener('click', () => ratePast(n));
+    }
+    const note = view.appendChild(el('div', 'pastnote'));
+    ui.chatView.appendChild(view);
+    convos.ui = { newBtn, past, summary, rows, view, back, title, body, list, rating, rtext, stars, note };
+    renderPast();
+    showNewConversation();
+  }
+
+  function setPast(list) {
+    convos.past = Array.isArray(list) ? list.filter((p) => p && p.id) : [];
+    if (convos.open && !convos.past.some((p) => p.id === convos.open)) closePast();
+    renderPast();
+  }
+
+  function isPast(roomId) { return convos.past.some((p) => p.id === roomId); }
+
+  function renderPast() {
+    const c = convos.ui;
+    if (!c) return;
+    c.past.hidden = !convos.past.length;
+    c.summary.textContent = t('pastTitle', { n: convos.past.length });
+    c.rows.replaceChildren(...convos.past.map((p) => {
+      const row = el('button', 'pastrow');
+      row.type = 'button';
+      row.dataset.testid = 'sapa-past-item';
+      row.dataset.roomId = p.id;
+      row.appendChild(el('span', 'rr-name', t('pastAt', { date: dayOf(p.created_at) })));
+      const last = p.last_message;
+      row.appendChild(el('span', 'rr-last', last ? last.body || t('msgDeleted') : t('pastEmpty')));
+      row.addEventListener('click', () => openPast(p.id));
+      return row;
+    }));
+  }
+
+  function dayOf(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    try { return d.toLocaleDateString(state.locale === 'en' ? 'en-GB' : 'id-ID', { day: 'numeric', month: 'short', year: 'numeric' }); } catch (e) { return iso.slice(0, 10); }
+  }
+
+  // The "new conversation" button stands under a resolved conversation's rating prompt.
+  function showNewConversation() {
+    const c = convos.ui;
+    if (!c) return;
+    c.newBtn.textContent = t('newConv');
+    c.newBtn.hidden = !(state.room && state.room.status === 'resolved' && state.roomId === state.room.id);
+  }
+
+  async function startNewConversation() {
+    const c = convos.ui;
+    c.newBtn.disabled = true;
+    try {
+      const ack = await request({ type: 'new_conversation' });
+      resetConversation();
+      setPast(ack.past_conversations);
+      store.del('live');
+      focusInput();
+    } catch (err) {
+      console.warn('[sapa] new conversation failed', err && err.code);
+    } finally {
+      c.newBtn.disabled = false;
+    }
+  }
+
+  // A `room` event of a conversation left behind (another tab started over, or staff
+  // changed a past one): this tab follows.
+  function onPastRoom(room) {
+    if (room.id === state.roomId) resetConversation();
+    const held = convos.past.find((p) => p.id === room.id);
+    if (held) held.status = room.status;
+    else convos.past.unshift({ id: room.id, status: room.status, created_at: room.created_at, last_message: null, rated: false });
+    renderPast();
+  }
+
+  async function openPast(roomId) {
+    const c = convos.ui, p = convos.past.find((x) => x.id === roomId);
+    if (!c || !p) return;
+    convos.open = roomId;
+    c.title.textContent = t('pastAt', { date: dayOf(p.created_at) });
+    c.back.setAttribute('aria-label', t('pastBack'));
+    c.note.textContent = t('pastReadOnly');
+    c.list.replaceChildren();
+    showPastRating(p);
+    c.view.hidden = false;
+    ui.chatView.classList.add('past-open');
+    let after = 0, more = true;
+    try {
+      while (more && convos.open === roomId) {
+        const ack = await request({ type: 'sync', room_id: roomId, after_seq: after, limit: 200 });
+        const msgs = ack.messages || [];
+        for (const m of msgs) {
+          after = Math.max(after, m.seq);
+          if (convos.open !== roomId || m.kind === 'note') continue;
+          const node = buildMessage(m);
+          node.dataset.seq = m.seq;
+          if (m.deleted) decorate(node, m);
+          c.list.appendChild(node);
+        }
+        more = ack.has_more && msgs.length > 0;
+      }
+    } catch (err) {
+      console.warn('[sapa] past conversation failed', err && err.code);
+    }
+    if (convos.open === roomId) scrollDown(c.body);
+  }
+
+  function showPastRating(p) {
+    const c = convos.ui;
+    const askable = p.status === 'resolved' && !p.rated;
+    c.rating.hidden = !askable && !p.rated;
+    c.rtext.textContent = p.rated ? t('pastRated') : t('rate');
+    c.stars.hidden = !askable;
+    for (const b of c.stars.children) b.setAttribute('aria-label', t('star', { n: b.dataset.score }));
+  }
+
+  async function ratePast(score) {
+    const p = convos.past.find((x) => x.id === convos.open);
+    if (!p) return;
+    try {
+      await request({ type: 'rate', room_id: p.id, score });
+    } catch (err) {
+      return console.warn('[sapa] rating failed', err && err.code);
+    }
+    p.rated = true;
+    showPastRating(p);
+    convos.ui.rtext.textContent = t('thanks');
+  }
+
+  function closePast() {
+    convos.open = null;
+    if (!convos.ui) return;
+    convos.ui.view.hidden = true;
+    ui.chatView.classList.remove('past-open');
+    scrollDown();
+  }
+
   // --------------------------------------------------------------- identify
   // The shop vouches for a logged-in shopper (user_hash = HMAC of external_id with the
   // site's identity secret). The same token then stands for the known customer, whose
@@ -2817,6 +3022,7 @@ input{margin:0;font:inherit;color:inherit}
     }
     resetConversation();
     resetCommunity();
+    setPast([]);
     setUnread(0);
     state.customerId = null;
   }

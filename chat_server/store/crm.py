@@ -280,7 +280,9 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     refresh_stats(conn, site_id, anonymous_id)
 
 
-_CURRENT = "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private' AND superseded_at IS NULL"
+_CURRENT = (
+    "SELECT * FROM rooms WHERE customer_id = ? AND kind = 'private' AND superseded_at IS NULL"
+)
 
 
 def _merge_private_rooms(conn: Tx, anonymous_id: str, known_id: str) -> None:

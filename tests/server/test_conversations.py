@@ -28,8 +28,7 @@ async def start_over(shopper: WsClient) -> list[dict[str, Any]]:
 
 def current_rooms(env: Env, customer_id: str) -> list[Any]:
     return env.sql(
-        "SELECT id FROM rooms WHERE customer_id = ? AND kind = 'private'"
-        " AND superseded_at IS NULL",
+        "SELECT id FROM rooms WHERE customer_id = ? AND kind = 'private' AND superseded_at IS NULL",
         (customer_id,),
     )
 
