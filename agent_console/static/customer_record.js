@@ -428,10 +428,11 @@ export class CustomerRecord {
             : r.kind === "private"
               ? `/console#room=${encodeURIComponent(r.id)}`
               : customerUrl(c.id, r.id);
-        const label = r.kind === "public" ? t("crm.publicRoom") : t("crm.privateRoom");
+        // A conversation the shopper left for a new one (docs/protocol.md, "Several conversations").
+        const label = r.kind === "public" ? t("crm.publicRoom") : r.superseded_at ? t("crm.pastConversation") : t("crm.privateRoom");
         return h(
           "li",
-          { class: "crm-room", "data-testid": "customer-room", "data-room-id": r.id, "data-current": current ? "true" : null },
+          { class: "crm-room", "data-testid": "customer-room", "data-room-id": r.id, "data-current": current ? "true" : null, "data-past": r.superseded_at ? "true" : null },
           h(
             "a",
             { class: "crm-room__link", href },

@@ -170,6 +170,7 @@ class RoomSummary:
     updated_at: str
     labels: tuple[Label, ...] = ()
     team: dict[str, str] | None = None  # {"id", "name"}
+    superseded_at: str | None = None  # a past conversation: the shopper started a new one
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -184,6 +185,8 @@ class RoomSummary:
         }
         if self.team is not None:
             out["team"] = self.team
+        if self.superseded_at is not None:
+            out["superseded_at"] = self.superseded_at
         return out
 
 
@@ -412,7 +415,8 @@ async def orders_of(db: Database, customer_id: str, limit: int = 1000) -> tuple[
 async def rooms_of(db: Database, customer_id: str) -> tuple[RoomSummary, ...]:
     rows = await db.fetch_all(
         "SELECT r.id, r.kind, r.name, r.status, r.last_seq, r.created_at, r.updated_at,"
-        " r.team_id, t.name AS team_name FROM rooms r LEFT JOIN teams t ON t.id = r.team_id"
+        " r.team_id, t.name AS team_name, r.superseded_at"
+        " FROM rooms r LEFT JOIN teams t ON t.id = r.team_id"
         " WHERE r.customer_id = ? ORDER BY r.updated_at DESC",
         (customer_id,),
     )
@@ -428,6 +432,7 @@ async def rooms_of(db: Database, customer_id: str) -> tuple[RoomSummary, ...]:
             r["updated_at"],
             tuple(labels.get(r["id"], ())),
             {"id": r["team_id"], "name": r["team_name"]} if r["team_id"] else None,
+            r["superseded_at"],
         )
         for r in rows
     )

@@ -94,8 +94,9 @@ async def test_a_shopper_starts_a_new_conversation_after_a_resolve(env: Env) -> 
     assert (await foreign.request("sync", room_id=first, after_seq=0))["code"] == "not_found"
 
     # The customer record shows every conversation.
-    shown = {r["id"] for r in (await record(env, welcome["customer_id"]))["rooms"]}
-    assert shown == {first, second}
+    shown = {r["id"]: r for r in (await record(env, welcome["customer_id"]))["rooms"]}
+    assert set(shown) == {first, second}
+    assert shown[first]["superseded_at"] and "superseded_at" not in shown[second]
 
 
 async def test_two_tabs_starting_over_at_once_leave_one_current_conversation(env: Env) -> None:
