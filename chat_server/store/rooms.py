@@ -228,7 +228,8 @@ def private_room_for_send(
     """The customer's current conversation (made, and queued, on their first message)."""
     select = ROOM_SELECT.format(extra=_SENT) + _PRIVATE
     # Nearly always it exists: one statement. Writes are serial (one writer; PostgreSQL:
-    # batches take turns on a lock), and ON CONFLICT keeps one room per customer anyway.
+    # batches take turns on a lock), and ON CONFLICT keeps one current room per customer
+    # anyway (the target repeats the partial index's predicate, as both backends need).
     row = conn.execute(select, (client_msg_id, customer_id)).fetchone()
     if row is None:
         now = now_iso()
@@ -243,6 +244,24 @@ def private_room_for_send(
             routing_store.enqueue(conn, site_id, made[0], now)
         row = conn.execute(select, (client_msg_id, customer_id)).fetchone()
     return _send_target(conn, row)
+
+
+def current_room(conn: Tx, customer_id: str) -> Room | None:
+    """The customer's current conversation, inside a write."""
+    row = conn.execute(ROOM_SELECT.format(extra="") + _PRIVATE, (customer_id,)).fetchone()
+    return row_to_room(row) if row else None
+
+
+def supersede(conn: Tx, room: Room) -> Room:
+    """The conversation stops being its customer's current one (their next message starts
+    another); it keeps everything else."""
+    conn.execute(
+        "UPDATE rooms SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
+        (now_iso(), room.id),
+    )
+    reloaded = load_room(conn, room.site_id, room.id)
+    assert reloaded is not None
+    return reloaded
 
 
 def room_for_send(conn: Tx, site_id: str, room_id: str, client_msg_id: str) -> SendTarget | None:
@@ -590,24 +609,6 @@ async def past_conversations(
             )
         )
     return out
-
-
-def current_room(conn: Tx, customer_id: str) -> Room | None:
-    """The customer's current conversation, inside a write."""
-    row = conn.execute(ROOM_SELECT.format(extra="") + _PRIVATE, (customer_id,)).fetchone()
-    return row_to_room(row) if row else None
-
-
-def supersede(conn: Tx, room: Room) -> Room:
-    """The conversation stops being its customer's current one (their next message starts
-    another); it keeps everything else."""
-    conn.execute(
-        "UPDATE rooms SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
-        (now_iso(), room.id),
-    )
-    reloaded = load_room(conn, room.site_id, room.id)
-    assert reloaded is not None
-    return reloaded
 
 
 async def list_rooms(
