@@ -2859,7 +2859,10 @@ input{margin:0;font:inherit;color:inherit}
     const c = convos.ui;
     if (!c) return;
     c.newBtn.textContent = t('newConv');
-    c.newBtn.hidden = !(state.room && state.room.status === 'resolved' && state.roomId === state.room.id);
+    const show = !!(state.room && state.room.status === 'resolved' && state.roomId === state.room.id);
+    const appearing = show && c.newBtn.hidden;
+    c.newBtn.hidden = !show;
+    if (appearing) scrollDown(); // below the rating prompt: in view with it
   }
 
   async function startNewConversation() {
