@@ -186,6 +186,8 @@ class Room:
     # Conversations only: out of the open inbox until then (UNTIL_REPLY: until the shopper
     # writes); staff see it, the shopper never does.
     snoozed_until: str | None = None
+    # The room's latest change to a stored message (edit, unsend): a `sync` cursor.
+    last_rev: int = 0
 
     @property
     def snoozed(self) -> bool:
@@ -197,6 +199,7 @@ class Room:
             "kind": self.kind,
             "status": self.status,
             "last_seq": self.last_seq,
+            "last_rev": self.last_rev,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "assignee": (

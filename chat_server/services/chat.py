@@ -76,6 +76,17 @@ class QueueNews:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class SyncPage:
+    """A `sync` answer: new messages, and with a `since_rev` the changed older ones and the
+    rev the client keeps for its next sync."""
+
+    messages: list[Message]
+    has_more: bool
+    updates: list[Message] | None = None
+    rev: int | None = None
+
+
 @dataclass(slots=True)
 class Routed:
     """What routing did inside a write: rooms it assigned, and the queue's news."""
@@ -380,10 +391,25 @@ class ChatService:
     async def sync(
         self, viewer: Viewer, room_id: str, after_seq: int, limit: int
     ) -> tuple[list[Message], bool]:
+        page = await self.sync_page(viewer, room_id, after_seq, limit)
+        return page.messages, page.has_more
+
+    async def sync_page(
+        self, viewer: Viewer, room_id: str, after_seq: int, limit: int, since_rev: int | None = None
+    ) -> SyncPage:
+        """The messages after `after_seq`; with `since_rev`, also those up to it that were
+        edited or unsent since that rev (a client that was away missed their `message_update`)."""
         room = await self.room_for(viewer, room_id)
-        return await room_store.messages_after(
+        messages, has_more = await room_store.messages_after(
             self.db, room.id, after_seq, limit, include_notes=viewer.is_agent
         )
+        if since_rev is None:
+            return SyncPage(messages, has_more)
+        # Up to the rev read with the room: a later change is the next sync's.
+        changed = await room_store.messages_changed(
+            self.db, room.id, after_seq, (since_rev, room.last_rev), limit, staff=viewer.is_agent
+        )
+        return SyncPage(messages, has_more or changed.more, changed.messages, changed.rev)
 
     # -- agent actions ------------------------------------------------------
 
