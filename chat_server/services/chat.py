@@ -196,7 +196,7 @@ def _plan(
 
 
 def _route(
-    conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome]
+    conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome], moved: bool = False
 ) -> Routed | None:
     """Give waiting conversations to online agents with free slots, oldest first.
 
@@ -219,7 +219,8 @@ def _route(
             sub.room = _apply(conn, room, change, sub)
             routed.outcomes.append(sub)
     everything = [*changed, *routed.outcomes]
-    left = any(o.queue_left for o in everything)
+    # `moved`: places changed without a room leaving (a team gone, a waiting room's team).
+    left = moved or any(o.queue_left for o in everything)
     entered = [o.room.id for o in everything if o.queue_entered]
     if left or entered:
         version = routing_store.bump_version(conn, site_id)
@@ -572,8 +573,10 @@ class ChatService:
             if room.extra.get("team", {}).get("id") == team.id and room.assignee_id is None:
                 raise SapaError(ErrorCode.CONFLICT, f"{team.name} already has it")
             team_store.set_room_team(conn, room.id, team.id)
+            # Already waiting: it moves to the team's line, and both lines' places change.
+            moved = routing.waiting(room.kind, room.status, room.assignee_id, room.snoozed)
             room = room_store.load_room(conn, room.site_id, room.id) or room
-            out = Outcome(room, room_changed=True)
+            out = Outcome(room, room_changed=True, queue_left=moved)
             change = rooms.assign(room.status, room.assignee_id, None, None)
             out.room = _apply(conn, room, change, out)
             _handover(conn, out, viewer, note)
@@ -634,10 +637,11 @@ class ChatService:
             if out.routed and out.routed.outcomes:
                 out.room = room_store.load_room(conn, out.room.site_id, out.room.id) or out.room
 
-    async def route(self, site_id: str) -> None:
-        """Fill free slots from the queue (an agent came online, a cap or the mode changed)."""
+    async def route(self, site_id: str, moved: bool = False) -> None:
+        """Fill free slots from the queue (an agent came online, a cap or the mode changed);
+        `moved`: the waiting rooms' places changed (a team deleted), tell their shoppers."""
         online = await self.online_agents(site_id)
-        routed = await self.db.write(lambda conn: _route(conn, site_id, online, []))
+        routed = await self.db.write(lambda conn: _route(conn, site_id, online, [], moved))
         if routed is not None:
             await self._publish_routed(site_id, routed)
 

@@ -126,7 +126,8 @@ class TeamsService:
 
         rooms = await self.db.write(job)
         await self._republish(viewer.site_id, rooms)
-        await self.chat.route(viewer.site_id)
+        # Its waiting conversations join the site's line: their places change.
+        await self.chat.route(viewer.site_id, moved=bool(rooms))
 
     async def _republish(self, site_id: str, room_ids: list[str]) -> None:
         """Rooms whose team changed its name or went: agents' inboxes show the new state."""

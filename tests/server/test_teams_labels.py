@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.server.conftest import Env
 from tests.server.test_crm import identify
-from tests.server.test_routing import bearer, put_routing, queue_in_db
+from tests.server.test_routing import bearer, latest_queue, put_routing, queue_in_db
 from tests.server.test_team import owner_headers
 
 
@@ -331,3 +331,34 @@ async def test_team_and_label_changes_are_in_the_audit_log(env: Env) -> None:
 
 
 WORKGROUP = ("team", "label")
+
+
+async def test_a_teams_conversation_is_told_its_place_in_its_teams_line(env: Env) -> None:
+    assert env.http is not None
+    assert (await put_routing(env, {"mode": "round_robin", "default_cap": 3})).status_code == 200
+    team = await make_team(env, "Pembayaran", [env.sites["a"].owner_id])
+    # Nobody online: everything waits. Four shoppers in arrival order; two go to the team.
+    shoppers = [await env.widget("a") for _ in range(4)]
+    rooms = []
+    for widget, _ in shoppers:
+        sent = await widget.request("send", client_msg_id="m", body="halo")
+        rooms.append(sent["message"]["room_id"])
+    for room in (rooms[1], rooms[2]):
+        moved = await env.http.post(
+            f"/api/v1/rooms/{room}/transfer", json={"team_id": team["id"]}, headers=bearer(env)
+        )
+        assert moved.status_code == 200, moved.text
+    assert queue_in_db(env) == rooms
+
+    async def places() -> list[int | None]:
+        got = [await latest_queue(w, r) for (w, _), r in zip(shoppers, rooms, strict=True)]
+        return [f["position"] if f else None for f in got]
+
+    # The team's two count only each other; the site's count everyone before them.
+    assert await places() == [1, 1, 2, 4]
+    token = shoppers[2][1]["token"]
+    _, welcome = await env.widget("a", token=token)
+    assert next(r for r in welcome["rooms"] if r["id"] == rooms[2])["queue"]["position"] == 2
+    # The team goes: its conversations are back in the site's line, and told so.
+    assert (await env.http.delete(f"/api/v1/teams/{team['id']}", headers=bearer(env))).is_success
+    assert await places() == [1, 2, 3, 4]
