@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.server.conftest import Env, WsClient
+from tests.server.test_crm import identify
 from tests.server.test_erase import erase
 from tests.server.test_public_rooms import default_room, post, visitor
 from tests.server.test_search import bodies, search
@@ -213,3 +214,39 @@ async def test_a_client_that_was_away_catches_up_on_edits_with_its_rev(env: Env)
     assert error(await widget.request("sync", room_id=room_id, after_seq=0, since_rev=-1)) == (
         "bad_request"
     )
+
+
+async def test_members_of_a_public_room_edit_and_unsend_their_own_posts(env: Env) -> None:
+    room = await default_room(env)
+    budi = await visitor(env, "Budi", join=room)
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    # A visitor posts, then proves who they are from another device: the post is the known
+    # customer's now, and still theirs to change.
+    first, first_session = await env.widget("a")
+    assert (await identify(env, "a", first_session["token"], "member-7")).status_code == 200
+    second, second_session = await env.widget("a")
+    await second.request("join", room_id=room)
+    sent = (await post(second, room, "p1", "ada ukuran XL?"))["message"]
+    assert (await identify(env, "a", second_session["token"], "member-7")).status_code == 200
+    member, _ = await env.widget("a", token=second_session["token"])
+    await member.request("join", room_id=room)
+    edited = await member.request("edit", message_id=sent["id"], body="ada ukuran XXL?")
+    assert edited["type"] == "ack", edited
+    update = await budi.event("message_update", where=lambda f: f["message"]["id"] == sent["id"])
+    assert update["message"]["body"] == "ada ukuran XXL?" and update["message"]["edited_at"]
+    assert error(await budi.request("edit", message_id=sent["id"], body="x")) == "forbidden"
+
+    # Staff answer in the room and change their answer the same way; readers see it live.
+    answer = (await post(agent, room, "s1", "ada, kak", reply_to=sent["id"]))["message"]
+    fixed = await agent.request("edit", message_id=answer["id"], body="ada, kak: XXL")
+    assert fixed["type"] == "ack", fixed
+    seen = await member.event("message_update", where=lambda f: f["message"]["id"] == answer["id"])
+    assert seen["message"]["body"] == "ada, kak: XXL"
+    assert (await agent.request("unsend", message_id=answer["id"]))["type"] == "ack"
+    tomb = await budi.event(
+        "message_update",
+        where=lambda f: f["message"]["id"] == answer["id"] and f["message"].get("deleted"),
+    )
+    assert tomb["message"]["body"] == ""
+    assert error(await agent.request("unsend", message_id=sent["id"])) == "forbidden"
+    await first.close()
