@@ -417,6 +417,7 @@ input{margin:0;font:inherit;color:inherit}
     roomId: null, room: null,
     queue: null, // the latest `queue` frame of the conversation while it waits
     seq: 0,      // everything up to here is held: the resume point for `sync`
+    rev: 0,      // the room's rev as of what is held: `sync` answers the edits since
     maxSeq: 0,   // highest seq seen at all, for `read`
     lastRead: 0, synced: false, historyLoaded: false,
     messages: {}, pendingEls: {}, inflight: {}, outbox: loadOutbox(),
@@ -854,10 +855,17 @@ input{margin:0;font:inherit;color:inherit}
     if (m.edited_at && meta && !meta.querySelector('.edited')) {
       meta.insertBefore(el('em', 'edited', t('edited')), meta.firstChild);
     }
-    if (isOwn(m) && m.kind === 'text' && m.id && node.classList.contains('own') &&
-        !node.classList.contains('rmsg') && !node.querySelector('.acts')) {
+    // In a public room only the visitor's own posts (everyone there is a customer).
+    const mine = node.classList.contains('rmsg') ? isMine(m) : isOwn(m);
+    if (mine && m.kind === 'text' && m.id && node.classList.contains('own') && !node.querySelector('.acts')) {
       node.appendChild(buildActions(node, m));
     }
+  }
+
+  // The message as held now (a private one, or a public room's).
+  function heldNow(m) {
+    const R = roomOf(m.room_id);
+    return (R ? R.msgs[m.id] : state.messages[m.id]) || m;
   }
 
   function buildActions(node, m) {
@@ -866,7 +874,7 @@ input{margin:0;font:inherit;color:inherit}
       const edit = acts.appendChild(el('button', null, t('edit')));
       edit.type = 'button';
       edit.dataset.testid = 'sapa-edit';
-      edit.addEventListener('click', () => startEdit(node, state.messages[m.id] || m));
+      edit.addEventListener('click', () => startEdit(node, heldNow(m)));
     }
     const del = acts.appendChild(el('button', null, t('del')));
     del.type = 'button';
@@ -914,7 +922,7 @@ input{margin:0;font:inherit;color:inherit}
       });
     });
     if (bubble) bubble.hidden = true;
-    node.insertBefore(form, node.querySelector('.meta'));
+    node.insertBefore(form, node.querySelector('.meta, .rmeta'));
     box.focus();
   }
 
@@ -1178,7 +1186,7 @@ input{margin:0;font:inherit;color:inherit}
   // Forget the private conversation held here; the next welcome loads it again.
   function resetConversation() {
     Object.assign(state, {
-      roomId: null, room: null, queue: null, seq: 0, maxSeq: 0, lastRead: 0, messages: {},
+      roomId: null, room: null, queue: null, seq: 0, rev: 0, maxSeq: 0, lastRead: 0, messages: {},
       historyLoaded: false
     });
     for (const mid in faq.cards) if (!faq.cards[mid].roomId) delete faq.cards[mid];
@@ -1370,11 +1378,15 @@ input{margin:0;font:inherit;color:inherit}
     if (!roomId) return;
     let after = state.seq, more = true;
     while (more) {
-      const ack = await request({ type: 'sync', room_id: roomId, after_seq: after, limit: 200 });
+      const ack = await request({ type: 'sync', room_id: roomId, after_seq: after, limit: 200, since_rev: state.rev });
       const msgs = ack.messages || [];
       for (const m of msgs) { onMessage(m, false); after = Math.max(after, m.seq); }
+      // Edited or unsent while we were away: their `message_update` never reached us.
+      const updates = ack.updates || [];
+      updates.forEach(onMessageUpdate);
+      if (typeof ack.rev === 'number' && state.roomId === roomId) state.rev = ack.rev;
       state.seq = Math.max(state.seq, after);
-      more = ack.has_more && msgs.length > 0;
+      more = ack.has_more && (msgs.length > 0 || updates.length > 0);
     }
   }
 
@@ -2243,6 +2255,7 @@ input{margin:0;font:inherit;color:inherit}
     msgs.forEach((m) => addRoomMessage(R, m, false));
     if (!R.loaded) {
       R.loaded = true;
+      R.rev = (ack.room && ack.room.last_rev) || 0; // the join's messages are at least this recent
       R.hasMore = msgs.length >= JOIN_PAGE;
     } else if (held) {
       await catchUp(R, sock, held);
@@ -2261,15 +2274,18 @@ input{margin:0;font:inherit;color:inherit}
     for (let page = 0; page < 5; page++) {
       let ack;
       try {
-        ack = await request({ type: 'sync', room_id: R.id, after_seq: after, limit: 200 });
+        ack = await request({ type: 'sync', room_id: R.id, after_seq: after, limit: 200, since_rev: R.rev || 0 });
       } catch (err) {
         return;
       }
       if (ws !== sock) return;
       const msgs = ack.messages || [];
       msgs.forEach((m) => addRoomMessage(R, m, false));
-      if (!ack.has_more || !msgs.length) return;
-      after = msgs[msgs.length - 1].seq;
+      const updates = ack.updates || [];
+      updates.forEach(onMessageUpdate);
+      if (typeof ack.rev === 'number') R.rev = ack.rev;
+      if (!ack.has_more || !(msgs.length || updates.length)) return;
+      if (msgs.length) after = msgs[msgs.length - 1].seq;
     }
     // Far behind: keep only the newest page (what the join gave) and scroll back for more.
     const keep = Object.values(R.msgs).sort((a, b) => b.seq - a.seq).slice(0, JOIN_PAGE);
@@ -2547,12 +2563,14 @@ input{margin:0;font:inherit;color:inherit}
     const meta = node.appendChild(el('div', 'rmeta'));
     const time = meta.appendChild(el('time', null, hhmm(m.created_at)));
     if (m.created_at) time.dateTime = m.created_at;
-    const reply = meta.appendChild(el('button'));
-    reply.type = 'button';
-    reply.dataset.testid = 'sapa-reply-btn';
-    reply.innerHTML = ICONS.reply; // static icon
-    reply.appendChild(el('span', null, t('reply')));
-    reply.addEventListener('click', () => setReply(R.msgs[m.id] || m));
+    if (!m.deleted) {
+      const reply = meta.appendChild(el('button'));
+      reply.type = 'button';
+      reply.dataset.testid = 'sapa-reply-btn';
+      reply.innerHTML = ICONS.reply; // static icon
+      reply.appendChild(el('span', null, t('reply')));
+      reply.addEventListener('click', () => setReply(R.msgs[m.id] || m));
+    }
     const done = answered ? answered.has(m.id)
       : Object.values(R.msgs).some((a) => isAnswer(a) && a.reply_to.id === m.id);
     if (done) markAnswered(node);

@@ -15,6 +15,8 @@ const ACTIONS = [
   "settings_changed", "api_token_rotated", "identity_secret_rotated", "faq_published",
   "faq_deleted", "faq_imported", "faq_reordered", "customer_exported", "customer_erased",
   "room_archived", "message_edited", "message_deleted",
+  "team_created", "team_renamed", "team_deleted", "team_member_added", "team_member_removed",
+  "label_created", "label_updated", "label_deleted",
 ];
 
 const q = (sel) => document.querySelector(sel);
@@ -90,7 +92,11 @@ class AuditPage {
       const label = t(`audit.a.${e.action}`);
       // An edited or unsent message: its words before the change, for the owners.
       const original = typeof e.detail?.body === "string" ? ` “${e.detail.body}”` : "";
-      for (const text of [new Date(e.at).toLocaleString(), e.actor.name, label.startsWith("audit.a.") ? e.action : label, (e.target || "") + original, e.address || ""]) {
+      // A team or a label: its name (after a rename, the new one) beside its id.
+      const d = /^(team|label)_/.test(e.action) ? e.detail || {} : {};
+      const named = d.to || d.team || d.name;
+      const what = typeof named === "string" ? ` “${named}”` : "";
+      for (const text of [new Date(e.at).toLocaleString(), e.actor.name, label.startsWith("audit.a.") ? e.action : label, (e.target || "") + original + what, e.address || ""]) {
         const td = document.createElement("td");
         td.textContent = text;
         tr.append(td);

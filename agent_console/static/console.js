@@ -240,6 +240,8 @@ class App {
     conv.loading = (async () => {
       try {
         if (!conv.loaded) {
+          // Read before the messages: they are at least this recent.
+          conv.rev = this.store.rooms.get(roomId)?.last_rev || 0;
           const messages = await api.roomMessages(roomId, 0);
           for (const m of messages) this.store.applyMessage(m);
           conv.loaded = true;
@@ -271,11 +273,19 @@ class App {
       return;
     }
     for (;;) {
-      const ack = await this.socket.request("sync", { room_id: roomId, after_seq: after, limit: 200 });
+      const ack = await this.socket.request("sync", {
+        room_id: roomId,
+        after_seq: after,
+        limit: 200,
+        since_rev: conv.rev,
+      });
       const messages = ack.messages || [];
       for (const m of messages) this.store.applyMessage(m);
-      if (!ack.has_more || !messages.length) break;
-      after = messages[messages.length - 1].seq;
+      // Edited or unsent while we were away (their `message_update` never reached us).
+      for (const m of ack.updates || []) this.store.updateMessage(m);
+      if (typeof ack.rev === "number") conv.rev = ack.rev;
+      if (!ack.has_more || !(messages.length || ack.updates?.length)) break;
+      if (messages.length) after = messages[messages.length - 1].seq;
     }
     this.scheduleRender();
   }

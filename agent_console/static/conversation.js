@@ -116,56 +116,11 @@ export class ConversationView {
     const id = li?.dataset.messageId;
     if (!id) return;
     if (btn.dataset.msgAction === "unsend") {
-      if (!btn.dataset.confirm) {
-        btn.dataset.confirm = "1";
-        btn.textContent = t("conv.unsendSure");
-        const reset = () => {
-          delete btn.dataset.confirm;
-          btn.textContent = t("conv.unsend");
-        };
-        btn.addEventListener("blur", reset, { once: true });
-        btn.addEventListener("keydown", (e) => e.key === "Escape" && reset(), { once: true });
-        return;
-      }
-      this.cb.onUnsend(id);
+      if (confirmed(btn)) this.cb.onUnsend(id);
       return;
     }
-    this.openEditor(li, id);
-  }
-
-  openEditor(li, id) {
-    if (li.querySelector(".msg__editor")) return;
     const m = this.store.convs.get(this.roomId)?.ordered().find((x) => x.id === id);
-    if (!m) return;
-    const body = li.querySelector(".msg__body");
-    const box = h("textarea", { class: "msg__edit-box", rows: "3", maxlength: String(MAX_BODY), "aria-label": t("conv.edit"), "data-testid": "edit-box" });
-    box.value = m.body;
-    const save = h("button", { type: "submit", class: "btn btn--small", text: t("conv.save"), "data-testid": "edit-save" });
-    const cancel = h("button", { type: "button", class: "btn btn--small btn--ghost", text: t("conv.cancelEdit") });
-    const form = h("form", { class: "msg__editor" }, box, h("div", { class: "msg__editor-row" }, cancel, save));
-    const close = () => {
-      form.remove();
-      body.hidden = false;
-    };
-    cancel.addEventListener("click", close);
-    box.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") {
-        e.stopPropagation();
-        close();
-      } else if (e.key === "Enter" && !e.shiftKey) {
-        e.preventDefault();
-        form.requestSubmit();
-      }
-    });
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const text = box.value;
-      if (!text.trim() || text === m.body) return close();
-      if (await this.cb.onEdit(id, text)) close();
-    });
-    body.hidden = true;
-    body.after(form);
-    box.focus();
+    if (m) openEditor(li.querySelector(".msg__body"), m.body, (text) => this.cb.onEdit(id, text));
   }
 
   isNote() {
@@ -512,7 +467,7 @@ function createMessage(m) {
 function updateActions(el, m, meId) {
   const slot = el.querySelector(".msg__actions");
   const own = m.author?.kind === "agent" && m.author.id === meId && m.id && !m.deleted && !m.state;
-  const canEdit = own && !!m.body && Date.now() - Date.parse(m.created_at) < EDIT_MS;
+  const canEdit = own && editable(m);
   const want = own ? (canEdit ? "edit unsend" : "unsend") : "";
   if (slot.dataset.want === want) return;
   slot.dataset.want = want;
@@ -530,6 +485,59 @@ function updateActions(el, m, meId) {
         }),
       ),
   );
+}
+
+// Delete asks once more: true on the second click; blur or Escape takes the question back.
+export function confirmed(btn) {
+  if (btn.dataset.confirm) return true;
+  btn.dataset.confirm = "1";
+  btn.textContent = t("conv.unsendSure");
+  const reset = () => {
+    delete btn.dataset.confirm;
+    btn.textContent = t("conv.unsend");
+  };
+  btn.addEventListener("blur", reset, { once: true });
+  btn.addEventListener("keydown", (e) => e.key === "Escape" && reset(), { once: true });
+  return false;
+}
+
+// The editor in place of a message's text (Enter saves, Escape cancels); `save(text)`
+// resolves true when the change was taken.
+export function openEditor(body, current, save) {
+  if (!body || body.parentNode.querySelector(".msg__editor")) return;
+  const box = h("textarea", { class: "msg__edit-box", rows: "3", maxlength: String(MAX_BODY), "aria-label": t("conv.edit"), "data-testid": "edit-box" });
+  box.value = current;
+  const ok = h("button", { type: "submit", class: "btn btn--small", text: t("conv.save"), "data-testid": "edit-save" });
+  const cancel = h("button", { type: "button", class: "btn btn--small btn--ghost", text: t("conv.cancelEdit") });
+  const form = h("form", { class: "msg__editor" }, box, h("div", { class: "msg__editor-row" }, cancel, ok));
+  const close = () => {
+    form.remove();
+    body.hidden = false;
+  };
+  cancel.addEventListener("click", close);
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      close();
+    } else if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = box.value;
+    if (!text.trim() || text === current) return close();
+    if (await save(text)) close();
+  });
+  body.hidden = true;
+  body.after(form);
+  box.focus();
+}
+
+// Whether the agent may still edit this message of theirs (the server checks too).
+export function editable(m) {
+  return !!m.body && Date.now() - Date.parse(m.created_at) < EDIT_MS;
 }
 
 function updateMessage(el, m, seen, meId) {

@@ -64,6 +64,9 @@ export class Conversation {
     this.ids = new Set();
     this.pending = new Map();
     this.lastSeq = 0;
+    // The room's rev as of what we hold: a sync sends it back and gets the messages edited
+    // or unsent since (docs/protocol.md "Unsend and edit").
+    this.rev = 0;
     this.loaded = false;
     this.loading = null;
     // True when events may have been missed (after a disconnect) and a sync is due.

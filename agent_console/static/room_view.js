@@ -6,6 +6,7 @@
 import { setFiles } from "./attachments.js";
 import { t, clockTime, fullTime } from "./i18n.js";
 import { h, setText, setAttr, reconcile, resetKeyed } from "./dom.js";
+import { confirmed, editable, openEditor } from "./conversation.js";
 
 const STICKY_PX = 80;
 // Scrolling this close to the top asks for older messages.
@@ -268,6 +269,13 @@ export class RoomView {
       case "faq":
         ctrl.makeFaq(msg.id);
         break;
+      // The agent's own post: edited within 15 minutes, or deleted (asked twice).
+      case "edit":
+        openEditor(el.querySelector(".rmsg__body"), msg.body, (text) => ctrl.changeMessage("edit", { message_id: msg.id, body: text }));
+        break;
+      case "unsend":
+        if (confirmed(btn)) ctrl.changeMessage("unsend", { message_id: msg.id });
+        break;
       default:
         break;
     }
@@ -286,6 +294,8 @@ function createMessage(m) {
     h("button", { type: "button", class: "rmsg__act", "data-action": "pin", "data-testid": "room-pin-btn" }),
     h("button", { type: "button", class: "rmsg__act", "data-action": "hide", "data-testid": "room-hide-btn" }),
     h("button", { type: "button", class: "rmsg__act", "data-action": "unhide", "data-testid": "room-unhide-btn" }),
+    h("button", { type: "button", class: "rmsg__act", "data-action": "edit", "data-testid": "room-edit-btn" }),
+    h("button", { type: "button", class: "rmsg__act", "data-action": "unsend", "data-testid": "room-unsend-btn" }),
   );
   if (isCustomer) {
     actions.append(
@@ -314,6 +324,7 @@ function createMessage(m) {
       h("span", { class: "rmsg__hidden", "data-testid": "room-hidden-label" }),
       h("span", { class: "rmsg__muted", "data-testid": "room-muted-label" }),
       h("span", { class: "rmsg__state" }),
+      h("span", { class: "rmsg__edited", "data-testid": "room-edited" }),
       // In the head row, in the flow: shown on hover, it never covers the text.
       actions,
       h("time", { class: "rmsg__time" }),
@@ -336,7 +347,8 @@ function updateMessage(el, m, ctx, ctrl) {
   const isCustomer = author.kind === "customer";
   const isStaff = author.kind === "agent";
   const hidden = Boolean(m.hidden);
-  const text = m.kind === "text";
+  const gone = Boolean(m.deleted);
+  const text = m.kind === "text" && !gone;
   setAttr(el, "data-message-id", m.id);
   setAttr(el, "data-seq", m.seq);
   setAttr(el, "data-author-kind", author.kind);
@@ -346,7 +358,10 @@ function updateMessage(el, m, ctx, ctrl) {
   setAttr(el, "data-answered", question ? String(Boolean(answered)) : null);
   el.className = `rmsg rmsg--${isStaff ? "staff" : isCustomer ? "visitor" : "system"}${hidden ? " rmsg--hidden" : ""}${
     m.reply_to ? " rmsg--answer" : ""
-  }${m.id === ctx.pinnedId ? " rmsg--pinned" : ""}${m.id === ctx.replyingId ? " rmsg--replying" : ""}`;
+  }${m.id === ctx.pinnedId ? " rmsg--pinned" : ""}${m.id === ctx.replyingId ? " rmsg--replying" : ""}${
+    gone ? " rmsg--deleted" : ""
+  }`;
+  setAttr(el, "data-deleted", gone ? "true" : null);
 
   const authorEl = el.querySelector(".rmsg__author");
   setText(authorEl, authorName(author));
@@ -390,7 +405,11 @@ function updateMessage(el, m, ctx, ctrl) {
     setText(quote, `↪ ${label}${rt.hidden && body ? ` (${t("rooms.hidden")})` : ""}`);
   }
   setFiles(el.querySelector(".msg__files-slot"), m.attachments);
-  setText(el.querySelector(".rmsg__body"), m.body);
+  setText(el.querySelector(".rmsg__body"), gone ? t("conv.deleted") : m.body);
+  if (gone) el.querySelector(".msg__editor")?.remove();
+  const edited = el.querySelector(".rmsg__edited");
+  edited.hidden = !m.edited_at || gone;
+  setText(edited, edited.hidden ? "" : t("conv.edited"));
 
   const act = (name) => el.querySelector(`[data-action="${name}"]`);
   const reply = act("reply");
@@ -404,6 +423,12 @@ function updateMessage(el, m, ctx, ctrl) {
   setText(act("hide"), t("rooms.hide"));
   act("unhide").hidden = !text || !hidden;
   setText(act("unhide"), t("rooms.unhide"));
+  const own = isStaff && author.id === ctrl.me.id && text;
+  act("edit").hidden = !(own && editable(m));
+  setText(act("edit"), t("conv.edit"));
+  const unsend = act("unsend");
+  unsend.hidden = !own;
+  if (!unsend.dataset.confirm) setText(unsend, t("conv.unsend"));
   if (isCustomer) {
     const muteBox = el.querySelector(".rmsg__mute");
     muteBox.hidden = Boolean(mutedUntil);

@@ -255,6 +255,13 @@ export class PublicRooms {
         this.upsert(room);
         return true;
       }
+      case "message_update": {
+        // Its sender edited or unsent it (docs/protocol.md, "Unsend and edit").
+        const msg = frame.message;
+        if (!msg || !this.rooms.has(msg.room_id)) return false;
+        this.applyUpdate(msg);
+        return true;
+      }
       case "moderated": {
         if (!this.rooms.has(frame.room_id)) return true;
         if (frame.message) this.applyModeration(frame.message);
@@ -330,6 +337,29 @@ export class PublicRooms {
     if (hist && (hist.loaded || hist.loading)) hist.put(msg);
     if (msg.room_id === this.openId) this.markRead();
     this.app.scheduleRender();
+  }
+
+  // An edited or unsent post replaces the copy held, and the quotes of it in answers.
+  applyUpdate(msg) {
+    const hist = this.histories.get(msg.room_id);
+    if (hist?.byId.has(msg.id)) {
+      hist.byId.set(msg.id, msg);
+      for (const [id, m] of hist.byId) {
+        if (m.reply_to?.id === msg.id && m.reply_to.body !== undefined) {
+          hist.byId.set(id, { ...m, reply_to: { ...m.reply_to, body: msg.body.slice(0, 200) } });
+        }
+      }
+    }
+    const room = this.rooms.get(msg.room_id);
+    if (room?.pinned?.id === msg.id) room.pinned = msg.deleted ? null : { ...room.pinned, body: msg.body };
+    this.app.scheduleRender();
+  }
+
+  // Edit or unsend one of this agent's own posts; true when the server took it.
+  async changeMessage(type, fields) {
+    const ack = await this.request(type, fields);
+    if (ack?.message) this.applyUpdate(ack.message);
+    return Boolean(ack?.message);
   }
 
   applyModeration(msg) {

@@ -120,6 +120,8 @@ class Sync:
     room_id: str
     after_seq: int
     limit: int
+    # The room's rev the client last saw: the answer adds the older messages changed since.
+    since_rev: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +442,9 @@ def _build(kind: str, data: dict[str, Any], client: Client) -> Command:
                 _str(data, "room_id"),
                 _int(data, "after_seq", low=0, high=2**62),
                 _int(data, "limit", low=1, high=MAX_SYNC_LIMIT, default=DEFAULT_SYNC_LIMIT),
+                None
+                if data.get("since_rev") is None
+                else _int(data, "since_rev", low=0, high=2**62),
             )
         case "typing":
             return _typing(data)

@@ -189,6 +189,8 @@ class Room:
     # Conversations only: when the shopper left it behind for a new one (None: their current
     # conversation). A past conversation is read-only for the shopper.
     superseded_at: str | None = None
+    # The room's latest change to a stored message (edit, unsend): a `sync` cursor.
+    last_rev: int = 0
 
     @property
     def snoozed(self) -> bool:
@@ -200,6 +202,7 @@ class Room:
             "kind": self.kind,
             "status": self.status,
             "last_seq": self.last_seq,
+            "last_rev": self.last_rev,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "assignee": (

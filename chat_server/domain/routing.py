@@ -65,6 +65,18 @@ def waiting(kind: RoomKind, status: str, assignee_id: str | None, snoozed: bool 
     return kind == "private" and status == "queued" and assignee_id is None and not snoozed
 
 
+def places(teams: Sequence[str | None]) -> list[int]:
+    """Each waiting conversation's place in line, given the team of each in arrival order: a
+    team's conversation counts only its team's (its agents take those first); one of no team
+    counts everyone before it, as the site's line always did."""
+    seen: dict[str | None, int] = {}
+    out = []
+    for i, team in enumerate(teams, start=1):
+        seen[team] = seen.get(team, 0) + 1
+        out.append(i if team is None else seen[team])
+    return out
+
+
 def parse_cap(value: Any, name: str = "cap") -> int:
     """A cap: a whole number from 1 to MAX_CAP (0, negative, fractional or huge is refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAP:

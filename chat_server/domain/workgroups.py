@@ -22,6 +22,25 @@ MAX_TEAMS = 100
 MAX_LABELS = 500  # per site
 MAX_ROOM_LABELS = 20
 MAX_MEMBERS = 1000
+# The audit log's entries for teams and labels (services/teams.py, services/labels.py).
+TEAM_CREATED = "team_created"
+TEAM_RENAMED = "team_renamed"
+TEAM_DELETED = "team_deleted"
+TEAM_MEMBER_ADDED = "team_member_added"
+TEAM_MEMBER_REMOVED = "team_member_removed"
+LABEL_CREATED = "label_created"
+LABEL_UPDATED = "label_updated"
+LABEL_DELETED = "label_deleted"
+AUDIT_ACTIONS = (
+    TEAM_CREATED,
+    TEAM_RENAMED,
+    TEAM_DELETED,
+    TEAM_MEMBER_ADDED,
+    TEAM_MEMBER_REMOVED,
+    LABEL_CREATED,
+    LABEL_UPDATED,
+    LABEL_DELETED,
+)
 # Colours a label made on the fly gets (picked by its name, so the same name looks the same
 # on every site): readable dark text on each, and told apart from each other.
 PALETTE = (
@@ -99,3 +118,9 @@ def label_choice(data: Mapping[str, Any]) -> LabelChoice:
     if len(label_ids) + len(names) > MAX_ROOM_LABELS:
         raise errors.bad_request(f"at most {MAX_ROOM_LABELS} labels on a conversation")
     return LabelChoice(label_ids, names)
+
+
+def member_changes(before: tuple[str, ...], after: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(audit action, agent id) for each member a new list adds or drops, in a stable order."""
+    added = [(TEAM_MEMBER_ADDED, a) for a in after if a not in before]
+    return added + [(TEAM_MEMBER_REMOVED, a) for a in before if a not in after]

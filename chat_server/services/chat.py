@@ -76,6 +76,17 @@ class QueueNews:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class SyncPage:
+    """A `sync` answer: new messages, and with a `since_rev` the changed older ones and the
+    rev the client keeps for its next sync."""
+
+    messages: list[Message]
+    has_more: bool
+    updates: list[Message] | None = None
+    rev: int | None = None
+
+
 @dataclass(slots=True)
 class Routed:
     """What routing did inside a write: rooms it assigned, and the queue's news."""
@@ -185,7 +196,7 @@ def _plan(
 
 
 def _route(
-    conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome]
+    conn: Tx, site_id: str, online: Collection[str], changed: list[Outcome], moved: bool = False
 ) -> Routed | None:
     """Give waiting conversations to online agents with free slots, oldest first.
 
@@ -208,7 +219,8 @@ def _route(
             sub.room = _apply(conn, room, change, sub)
             routed.outcomes.append(sub)
     everything = [*changed, *routed.outcomes]
-    left = any(o.queue_left for o in everything)
+    # `moved`: places changed without a room leaving (a team gone, a waiting room's team).
+    left = moved or any(o.queue_left for o in everything)
     entered = [o.room.id for o in everything if o.queue_entered]
     if left or entered:
         version = routing_store.bump_version(conn, site_id)
@@ -402,10 +414,25 @@ class ChatService:
     async def sync(
         self, viewer: Viewer, room_id: str, after_seq: int, limit: int
     ) -> tuple[list[Message], bool]:
+        page = await self.sync_page(viewer, room_id, after_seq, limit)
+        return page.messages, page.has_more
+
+    async def sync_page(
+        self, viewer: Viewer, room_id: str, after_seq: int, limit: int, since_rev: int | None = None
+    ) -> SyncPage:
+        """The messages after `after_seq`; with `since_rev`, also those up to it that were
+        edited or unsent since that rev (a client that was away missed their `message_update`)."""
         room = await self.room_for(viewer, room_id)
-        return await room_store.messages_after(
+        messages, has_more = await room_store.messages_after(
             self.db, room.id, after_seq, limit, include_notes=viewer.is_agent
         )
+        if since_rev is None:
+            return SyncPage(messages, has_more)
+        # Up to the rev read with the room: a later change is the next sync's.
+        changed = await room_store.messages_changed(
+            self.db, room.id, after_seq, (since_rev, room.last_rev), limit, staff=viewer.is_agent
+        )
+        return SyncPage(messages, has_more or changed.more, changed.messages, changed.rev)
 
     # -- agent actions ------------------------------------------------------
 
@@ -568,8 +595,10 @@ class ChatService:
             if room.extra.get("team", {}).get("id") == team.id and room.assignee_id is None:
                 raise SapaError(ErrorCode.CONFLICT, f"{team.name} already has it")
             team_store.set_room_team(conn, room.id, team.id)
+            # Already waiting: it moves to the team's line, and both lines' places change.
+            moved = routing.waiting(room.kind, room.status, room.assignee_id, room.snoozed)
             room = room_store.load_room(conn, room.site_id, room.id) or room
-            out = Outcome(room, room_changed=True)
+            out = Outcome(room, room_changed=True, queue_left=moved)
             change = rooms.assign(room.status, room.assignee_id, None, None)
             out.room = _apply(conn, room, change, out)
             _handover(conn, out, viewer, note)
@@ -632,10 +661,11 @@ class ChatService:
             if out.routed and out.routed.outcomes:
                 out.room = room_store.load_room(conn, out.room.site_id, out.room.id) or out.room
 
-    async def route(self, site_id: str) -> None:
-        """Fill free slots from the queue (an agent came online, a cap or the mode changed)."""
+    async def route(self, site_id: str, moved: bool = False) -> None:
+        """Fill free slots from the queue (an agent came online, a cap or the mode changed);
+        `moved`: the waiting rooms' places changed (a team deleted), tell their shoppers."""
         online = await self.online_agents(site_id)
-        routed = await self.db.write(lambda conn: _route(conn, site_id, online, []))
+        routed = await self.db.write(lambda conn: _route(conn, site_id, online, [], moved))
         if routed is not None:
             await self._publish_routed(site_id, routed)
 

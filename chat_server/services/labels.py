@@ -12,6 +12,7 @@ from chat_server.domain import workgroups
 from chat_server.domain.access import Viewer, check_can_read
 from chat_server.domain.models import Room
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.services import audit
 from chat_server.services.chat import ChatService, with_labels
 from chat_server.services.public_rooms import require_owner
 from chat_server.store import labels as label_store
@@ -30,6 +31,19 @@ def _room_full(conn: Tx, site_id: str) -> None:
         raise errors.bad_request(f"at most {workgroups.MAX_LABELS} labels")
 
 
+def _audit(conn: Tx, viewer: Viewer, action: str, label: Label, **detail: Any) -> None:
+    shown = {"name": label.name, "color": label.color, **detail}
+    audit.record(conn, viewer.site_id, audit.Actor.of(viewer), action, label.id, shown)
+
+
+def _insert(conn: Tx, viewer: Viewer, name: str, key: str, color: str) -> Label | None:
+    """A new label of the site (None: the name is taken), in the audit log with who made it."""
+    made = label_store.insert(conn, viewer.site_id, name, key, color)
+    if made is not None:
+        _audit(conn, viewer, workgroups.LABEL_CREATED, made)
+    return made
+
+
 class LabelService:
     def __init__(self, db: Database, chat: ChatService) -> None:
         self.db = db
@@ -46,7 +60,7 @@ class LabelService:
 
         def job(conn: Tx) -> Label | None:
             _room_full(conn, viewer.site_id)
-            return label_store.insert(conn, viewer.site_id, name, workgroups.name_key(name), color)
+            return _insert(conn, viewer, name, workgroups.name_key(name), color)
 
         made = await self.db.write(job)
         if made is None:
@@ -76,6 +90,9 @@ class LabelService:
             )
             if changed is None:
                 raise _taken(new_name)
+            if (changed.name, changed.color) != (current.name, current.color):
+                was = {"name": current.name, "color": current.color}
+                _audit(conn, viewer, workgroups.LABEL_UPDATED, changed, was=was)
             return changed
 
         return await self.db.write(job)
@@ -84,8 +101,10 @@ class LabelService:
         require_owner(viewer, "delete labels")
 
         def job(conn: Tx) -> list[str]:
-            if label_store.load(conn, viewer.site_id, label_id) is None:
+            label = label_store.load(conn, viewer.site_id, label_id)
+            if label is None:
                 raise errors.not_found("label")
+            _audit(conn, viewer, workgroups.LABEL_DELETED, label)
             return label_store.delete(conn, viewer.site_id, label_id)
 
         rooms = await self.db.write(job)
@@ -118,9 +137,7 @@ class LabelService:
                 label = known.get(key)
                 if label is None:
                     _room_full(conn, viewer.site_id)
-                    label = label_store.insert(
-                        conn, viewer.site_id, name, key, workgroups.default_color(name)
-                    )
+                    label = _insert(conn, viewer, name, key, workgroups.default_color(name))
                     assert label is not None  # not there a moment ago, in this transaction
                 wanted.append(label.id)
             label_store.set_room_labels(conn, room.id, list(dict.fromkeys(wanted)))

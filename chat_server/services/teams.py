@@ -13,6 +13,7 @@ from chat_server import errors
 from chat_server.domain import workgroups
 from chat_server.domain.access import Viewer
 from chat_server.errors import ErrorCode, SapaError
+from chat_server.services import audit
 from chat_server.services.chat import ChatService
 from chat_server.services.public_rooms import require_owner
 from chat_server.store import rooms as room_store
@@ -34,6 +35,17 @@ def _members(conn: Tx, site_id: str, data: Mapping[str, Any]) -> tuple[str, ...]
     if team_store.site_agents(conn, site_id, wanted) != set(wanted):
         raise errors.not_found("agent")
     return wanted
+
+
+def _audit(conn: Tx, viewer: Viewer, action: str, team_id: str, detail: dict[str, Any]) -> None:
+    audit.record(conn, viewer.site_id, audit.Actor.of(viewer), action, team_id, detail)
+
+
+def _audit_members(
+    conn: Tx, viewer: Viewer, team: Team, before: tuple[str, ...], after: tuple[str, ...]
+) -> None:
+    for action, agent_id in workgroups.member_changes(before, after):
+        _audit(conn, viewer, action, team.id, {"team": team.name, "agent_id": agent_id})
 
 
 class TeamsService:
@@ -58,6 +70,8 @@ class TeamsService:
             team_store.set_members(conn, team_id, members)
             made = team_store.load_team(conn, viewer.site_id, team_id)
             assert made is not None
+            _audit(conn, viewer, workgroups.TEAM_CREATED, made.id, {"name": made.name})
+            _audit_members(conn, viewer, made, (), made.members)
             return made
 
         made = await self.db.write(job)
@@ -74,7 +88,8 @@ class TeamsService:
         name = workgroups.name(data["name"]) if "name" in data else None
 
         def job(conn: Tx) -> tuple[Team, list[str]]:
-            if team_store.load_team(conn, viewer.site_id, team_id) is None:
+            before = team_store.load_team(conn, viewer.site_id, team_id)
+            if before is None:
                 raise errors.not_found("team")
             if name is not None and not team_store.rename(
                 conn, viewer.site_id, team_id, name, workgroups.name_key(name)
@@ -85,6 +100,10 @@ class TeamsService:
                 team_store.set_members(conn, team_id, members)
             changed = team_store.load_team(conn, viewer.site_id, team_id)
             assert changed is not None
+            if changed.name != before.name:
+                detail = {"from": before.name, "to": changed.name}
+                _audit(conn, viewer, workgroups.TEAM_RENAMED, team_id, detail)
+            _audit_members(conn, viewer, changed, before.members, changed.members)
             return changed, team_store.room_ids(conn, team_id) if name is not None else []
 
         changed, renamed_rooms = await self.db.write(job)
@@ -99,13 +118,16 @@ class TeamsService:
         require_owner(viewer, "manage teams")
 
         def job(conn: Tx) -> list[str]:
-            if team_store.load_team(conn, viewer.site_id, team_id) is None:
+            team = team_store.load_team(conn, viewer.site_id, team_id)
+            if team is None:
                 raise errors.not_found("team")
+            _audit(conn, viewer, workgroups.TEAM_DELETED, team_id, {"name": team.name})
             return team_store.delete(conn, viewer.site_id, team_id)
 
         rooms = await self.db.write(job)
         await self._republish(viewer.site_id, rooms)
-        await self.chat.route(viewer.site_id)
+        # Its waiting conversations join the site's line: their places change.
+        await self.chat.route(viewer.site_id, moved=bool(rooms))
 
     async def _republish(self, site_id: str, room_ids: list[str]) -> None:
         """Rooms whose team changed its name or went: agents' inboxes show the new state."""

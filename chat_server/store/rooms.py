@@ -115,6 +115,7 @@ def row_to_room(row: Row) -> Room:
         kind=row["kind"],
         status=row["status"],
         last_seq=row["last_seq"],
+        last_rev=row["last_rev"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         name=row["name"],
@@ -295,16 +296,29 @@ def message_of_site(conn: Tx, site_id: str, message_id: str) -> Message | None:
     return row_to_message(row) if row else None
 
 
+def _next_rev(conn: Tx, message_id: str) -> int:
+    """The message's room takes its next rev: `sync {since_rev}` finds the change by it."""
+    row = conn.execute(
+        "UPDATE rooms SET last_rev = last_rev + 1"
+        " WHERE id = (SELECT room_id FROM messages WHERE id = ?) RETURNING last_rev",
+        (message_id,),
+    ).fetchone()
+    return int(row[0])
+
+
 def edit_message(conn: Tx, message_id: str, body: str, at: str) -> None:
     """The new text replaces the old one (the search index follows `body`)."""
-    conn.execute("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?", (body, at, message_id))
+    conn.execute(
+        "UPDATE messages SET body = ?, edited_at = ?, rev = ? WHERE id = ?",
+        (body, at, _next_rev(conn, message_id), message_id),
+    )
 
 
 def unsend_message(conn: Tx, message_id: str, at: str) -> None:
     """A tombstone: no text, no files (the search index forgets its words)."""
     conn.execute(
-        "UPDATE messages SET body = '', attachments = NULL, deleted_at = ? WHERE id = ?",
-        (at, message_id),
+        "UPDATE messages SET body = '', attachments = NULL, deleted_at = ?, rev = ? WHERE id = ?",
+        (at, _next_rev(conn, message_id), message_id),
     )
 
 
@@ -693,6 +707,33 @@ async def messages_after(
         (room_id, after_seq, limit + 1),
     )
     return [row_to_message(r, for_visitor=not hidden) for r in rows[:limit]], len(rows) > limit
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Messages changed since a client's rev, and the rev it holds once it applied them
+    (short of the room's when more changed than one page)."""
+
+    messages: list[Message]
+    rev: int
+    more: bool
+
+
+async def messages_changed(
+    db: Database, room_id: str, upto_seq: int, revs: tuple[int, int], limit: int, *, staff: bool
+) -> Changes:
+    """Messages up to `upto_seq` changed (edited, unsent) within the revs (after, up to], in
+    rev order. `rev > 0` lets both backends use the partial index of changed messages."""
+    rows = await db.fetch_all(
+        MESSAGE_SELECT
+        + " WHERE m.room_id = ? AND m.rev > 0 AND m.rev > ? AND m.rev <= ? AND m.seq <= ?"
+        + _visibility(staff, staff)
+        + " ORDER BY m.rev LIMIT ?",
+        (room_id, revs[0], revs[1], upto_seq, limit + 1),
+    )
+    page = [row_to_message(r, for_visitor=not staff) for r in rows[:limit]]
+    more = len(rows) > limit
+    return Changes(page, int(rows[limit - 1]["rev"]) if more else revs[1], more)
 
 
 async def messages_before(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from chat_server.domain.routing import ETA_SAMPLE, AgentLoad, RoutingSettings
+from chat_server.domain.routing import ETA_SAMPLE, AgentLoad, RoutingSettings, places
 from chat_server.store.database import Database
 from chat_server.store.sql import Row, Tx
 
@@ -130,21 +130,21 @@ def bump_version(conn: Tx, site_id: str) -> int:
     )
 
 
-def _entries(rows: list[Row], first: int) -> list[QueueEntry]:
-    return [QueueEntry(r["id"], r["customer_id"], first + i) for i, r in enumerate(rows)]
-
-
 def queue(conn: Tx, site_id: str) -> list[QueueEntry]:
+    """Every waiting conversation with its place (a team's in its team's line: `places`)."""
     rows = conn.execute(
-        f"SELECT id, customer_id FROM rooms WHERE site_id = ? AND {_QUEUED} ORDER BY queue_seq",
+        f"SELECT id, customer_id, team_id FROM rooms WHERE site_id = ? AND {_QUEUED}"
+        " ORDER BY queue_seq",
         (site_id,),
     ).fetchall()
-    return _entries(rows, 1)
+    found = places([r["team_id"] for r in rows])
+    return [QueueEntry(r["id"], r["customer_id"], p) for r, p in zip(rows, found, strict=True)]
 
 
+# As domain `places`: a team's conversation counts its own team's line only.
 _POSITION = (
     f"SELECT count(*) FROM rooms o WHERE o.site_id = r.site_id AND {_queued('o')}"
-    " AND o.queue_seq <= r.queue_seq"
+    " AND o.queue_seq <= r.queue_seq AND (r.team_id IS NULL OR o.team_id = r.team_id)"
 )
 
 

@@ -59,8 +59,16 @@ class ChatSession:
             case f.Unsend():
                 return {"message": self.show(await message_edits.unsend(chat, viewer, cmd))}
             case f.Sync():
-                messages, has_more = await chat.sync(viewer, cmd.room_id, cmd.after_seq, cmd.limit)
-                return {"messages": [self.show(m) for m in messages], "has_more": has_more}
+                page = await chat.sync_page(
+                    viewer, cmd.room_id, cmd.after_seq, cmd.limit, cmd.since_rev
+                )
+                answer = {
+                    "messages": [self.show(m) for m in page.messages],
+                    "has_more": page.has_more,
+                }
+                if page.updates is not None:
+                    answer |= {"updates": [self.show(m) for m in page.updates], "rev": page.rev}
+                return answer
             case f.Typing():
                 await chat.typing(viewer, cmd.room_id, cmd.active)
                 return None

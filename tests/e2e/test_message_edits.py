@@ -1,5 +1,6 @@
 """Unsend and edit in real browsers: the shopper edits their message and the console shows
-it live; the agent deletes a reply and the widget shows "Pesan dihapus"."""
+it live; the agent deletes a reply and the widget shows "Pesan dihapus"; a member of a public
+room edits and deletes their post and another member sees both."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ from tests.e2e.test_console import (
     unique,
     wait_for_room,
     widget_messages,
+)
+from tests.e2e.test_widget_community import (
+    message_with,
+    open_community,
+    open_room,
+    post,
+    second_page,  # noqa: F401 (fixture)
 )
 
 
@@ -63,3 +71,38 @@ def test_edit_and_unsend_show_live_on_the_other_side(
     expect(
         widget_messages(shopper).filter(has_text=re.compile("Pesan dihapus|Message deleted"))
     ).to_have_count(1)
+
+
+def test_a_member_changes_a_public_post_and_every_reader_sees_it(
+    page: Page,
+    second_page: Page,  # noqa: F811
+    live_server,
+) -> None:
+    for reader in (page, second_page):
+        open_community(reader, live_server.url)
+        open_room(reader)
+    first = unique("jual kain Cendana")
+    post(page, first)
+    page.get_by_test_id("sapa-name-input").fill("Sari")  # posting asks once for a name
+    page.get_by_test_id("sapa-name-save").click()
+    theirs = message_with(second_page, first)
+    expect(theirs).to_have_count(1, timeout=TIMEOUT)
+    expect(theirs.get_by_test_id("sapa-unsend")).to_have_count(0)  # not theirs to change
+
+    mine = message_with(page, first)
+    mine.hover()
+    mine.get_by_test_id("sapa-edit").click()
+    fixed = unique("jual kain Cendana asli")
+    page.get_by_test_id("sapa-edit-box").fill(fixed)
+    page.get_by_test_id("sapa-edit-box").press("Enter")
+    seen = message_with(second_page, fixed)
+    expect(seen).to_contain_text(re.compile(r"\((edited|diedit)\)"), timeout=TIMEOUT)
+
+    mine = message_with(page, fixed)
+    mine.hover()
+    mine.get_by_test_id("sapa-unsend").click()
+    mine.get_by_test_id("sapa-unsend").click()
+    expect(message_with(second_page, fixed)).to_have_count(0, timeout=TIMEOUT)
+    gone = message_with(second_page, re.compile("Pesan dihapus|Message deleted"))
+    expect(gone).to_have_count(1)
+    expect(gone.get_by_test_id("sapa-reply-btn")).to_have_count(0)

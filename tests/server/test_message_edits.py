@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.server.conftest import Env, WsClient
+from tests.server.test_crm import identify
 from tests.server.test_erase import erase
 from tests.server.test_public_rooms import default_room, post, visitor
 from tests.server.test_search import bodies, search
@@ -163,3 +164,89 @@ async def test_a_public_post_unsent_is_a_tombstone_for_every_reader_and_leaves_t
     history = await budi.request("history", room_id=room)
     mine = [m for m in history["messages"] if m["id"] == sent["id"]]
     assert mine and mine[0]["deleted"] is True and mine[0]["body"] == ""
+
+
+async def test_a_client_that_was_away_catches_up_on_edits_with_its_rev(env: Env) -> None:
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    widget, session = await env.widget("a")
+    room_id = (await widget.request("send", client_msg_id="c1", body="halo"))["message"]["room_id"]
+    replies = []
+    for n in (1, 2):
+        sent = await agent.request("send", room_id=room_id, client_msg_id=f"a{n}", body=f"r{n}")
+        replies.append(sent["message"])
+    note = await agent.request("send", room_id=room_id, client_msg_id="n1", body="x", kind="note")
+    held = replies[-1]["seq"]
+    first = await widget.request("sync", room_id=room_id, after_seq=0, since_rev=0)
+    assert first["updates"] == [] and first["rev"] == 0
+    token = (await env.widget_session("a"))["token"]  # another shopper, to see nothing leak
+    await widget.close()
+
+    # While the shopper is away: an edit, an unsend, and a note's edit they never see.
+    await agent.request("edit", message_id=replies[0]["id"], body="r1, diperbaiki")
+    await agent.request("unsend", message_id=replies[1]["id"])
+    await agent.request("edit", message_id=note["message"]["id"], body="rahasia")
+
+    widget, welcome = await env.widget("a", token=session["token"])
+    room = next(r for r in welcome["rooms"] if r["id"] == room_id)
+    assert room["last_rev"] == 3
+    # A v1 client: what it always got (nothing after its seq), and nothing more.
+    plain = await widget.request("sync", room_id=room_id, after_seq=held)
+    assert set(plain) == {"type", "ref", "messages", "has_more"}
+    assert plain["messages"] == [] and plain["has_more"] is False
+    caught = await widget.request("sync", room_id=room_id, after_seq=held, since_rev=0)
+    assert caught["messages"] == [] and caught["has_more"] is False and caught["rev"] == 3
+    updates = {m["id"]: m for m in caught["updates"]}
+    assert set(updates) == {replies[0]["id"], replies[1]["id"]}
+    assert updates[replies[0]["id"]]["body"] == "r1, diperbaiki"
+    assert updates[replies[1]["id"]]["deleted"] is True
+    # From the rev it now holds: nothing new; a page of one says where to go on from.
+    again = await widget.request("sync", room_id=room_id, after_seq=held, since_rev=3)
+    assert again["updates"] == [] and again["rev"] == 3
+    paged = await widget.request("sync", room_id=room_id, after_seq=held, since_rev=0, limit=1)
+    assert [m["id"] for m in paged["updates"]] == [replies[0]["id"]]
+    assert paged["rev"] == 1 and paged["has_more"] is True
+    # Staff see the note's change too; another shopper may not read the room at all.
+    staff = await agent.request("sync", room_id=room_id, after_seq=held + 1, since_rev=1)
+    assert {m["id"] for m in staff["updates"]} == {replies[1]["id"], note["message"]["id"]}
+    stranger, _ = await env.widget("a", token=token)
+    refused = await stranger.request("sync", room_id=room_id, after_seq=0, since_rev=0)
+    assert error(refused) == "not_found"
+    assert error(await widget.request("sync", room_id=room_id, after_seq=0, since_rev=-1)) == (
+        "bad_request"
+    )
+
+
+async def test_members_of_a_public_room_edit_and_unsend_their_own_posts(env: Env) -> None:
+    room = await default_room(env)
+    budi = await visitor(env, "Budi", join=room)
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    # A visitor posts, then proves who they are from another device: the post is the known
+    # customer's now, and still theirs to change.
+    first, first_session = await env.widget("a")
+    assert (await identify(env, "a", first_session["token"], "member-7")).status_code == 200
+    second, second_session = await env.widget("a")
+    await second.request("join", room_id=room)
+    sent = (await post(second, room, "p1", "ada ukuran XL?"))["message"]
+    assert (await identify(env, "a", second_session["token"], "member-7")).status_code == 200
+    member, _ = await env.widget("a", token=second_session["token"])
+    await member.request("join", room_id=room)
+    edited = await member.request("edit", message_id=sent["id"], body="ada ukuran XXL?")
+    assert edited["type"] == "ack", edited
+    update = await budi.event("message_update", where=lambda f: f["message"]["id"] == sent["id"])
+    assert update["message"]["body"] == "ada ukuran XXL?" and update["message"]["edited_at"]
+    assert error(await budi.request("edit", message_id=sent["id"], body="x")) == "forbidden"
+
+    # Staff answer in the room and change their answer the same way; readers see it live.
+    answer = (await post(agent, room, "s1", "ada, kak", reply_to=sent["id"]))["message"]
+    fixed = await agent.request("edit", message_id=answer["id"], body="ada, kak: XXL")
+    assert fixed["type"] == "ack", fixed
+    seen = await member.event("message_update", where=lambda f: f["message"]["id"] == answer["id"])
+    assert seen["message"]["body"] == "ada, kak: XXL"
+    assert (await agent.request("unsend", message_id=answer["id"]))["type"] == "ack"
+    tomb = await budi.event(
+        "message_update",
+        where=lambda f: f["message"]["id"] == answer["id"] and f["message"].get("deleted"),
+    )
+    assert tomb["message"]["body"] == ""
+    assert error(await agent.request("unsend", message_id=sent["id"])) == "forbidden"
+    await first.close()

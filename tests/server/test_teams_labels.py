@@ -7,7 +7,8 @@ from typing import Any
 
 from tests.server.conftest import Env
 from tests.server.test_crm import identify
-from tests.server.test_routing import bearer, put_routing, queue_in_db
+from tests.server.test_routing import bearer, latest_queue, put_routing, queue_in_db
+from tests.server.test_team import owner_headers
 
 
 async def staff(env: Env, email: str) -> dict[str, str]:
@@ -259,3 +260,105 @@ async def test_labels_follow_a_merged_conversation(env: Env) -> None:
     assert (await identify(env, "a", welcome["token"], "u-9")).status_code == 200
     one_room = (await env.http.get(f"/api/v1/rooms/{kept}", headers=agent)).json()
     assert [x["name"] for x in one_room["labels"]] == ["Grosir", "Retur"]
+
+
+async def test_team_and_label_changes_are_in_the_audit_log(env: Env) -> None:
+    assert env.http is not None
+    site = env.sites["a"]
+    owner = await owner_headers(env)
+
+    async def logged() -> list[tuple[str, str, dict[str, Any], str | None]]:
+        got = await env.http.get("/api/v1/audit", headers=owner)  # type: ignore[union-attr]
+        assert got.status_code == 200, got.text
+        items = [i for i in got.json()["items"] if i["action"].split("_")[0] in WORKGROUP]
+        return [(i["action"], i["target"], i["detail"], i["actor"]["id"]) for i in items][::-1]
+
+    team = (
+        await env.http.post(
+            "/api/v1/teams", json={"name": "Gudang", "members": [site.agent_id]}, headers=owner
+        )
+    ).json()
+    path = f"/api/v1/teams/{team['id']}"
+    patch = {"name": "Gudang Timur", "members": [site.owner_id]}
+    assert (await env.http.patch(path, json=patch, headers=owner)).status_code == 200
+    assert (await env.http.patch(path, json=patch, headers=owner)).status_code == 200  # no-op
+    taken = await env.http.post("/api/v1/teams", json={"name": "gudang timur"}, headers=owner)
+    assert taken.status_code == 409
+    assert (await env.http.delete(path, headers=owner)).status_code == 204
+    by = site.owner_id
+    assert await logged() == [
+        ("team_created", team["id"], {"name": "Gudang"}, by),
+        ("team_member_added", team["id"], {"team": "Gudang", "agent_id": site.agent_id}, by),
+        ("team_renamed", team["id"], {"from": "Gudang", "to": "Gudang Timur"}, by),
+        ("team_member_added", team["id"], {"team": "Gudang Timur", "agent_id": by}, by),
+        (
+            "team_member_removed",
+            team["id"],
+            {"team": "Gudang Timur", "agent_id": site.agent_id},
+            by,
+        ),
+        ("team_deleted", team["id"], {"name": "Gudang Timur"}, by),
+    ]
+
+    # Labels: made by any agent (also by naming one on a conversation), changed by owners.
+    agent = await staff(env, site.agent_email)
+    made = await env.http.post(
+        "/api/v1/labels", json={"name": "Grosir", "color": "#123abc"}, headers=agent
+    )
+    label = made.json()
+    widget, _ = await env.widget("a")
+    room = (await widget.request("send", client_msg_id="c1", body="halo"))["message"]["room_id"]
+    put = await env.http.put(
+        f"/api/v1/rooms/{room}/labels", json={"names": ["Retur"]}, headers=agent
+    )
+    retur = put.json()["labels"][0]
+    label_path = f"/api/v1/labels/{label['id']}"
+    assert (await env.http.patch(label_path, json={"color": "#abcdef"}, headers=owner)).is_success
+    assert (await env.http.patch(label_path, json={"color": "#abcdef"}, headers=owner)).is_success
+    assert (await env.http.delete(label_path, headers=owner)).status_code == 204
+    labels = [e for e in await logged() if e[0].startswith("label_")]
+    assert labels == [
+        ("label_created", label["id"], {"name": "Grosir", "color": "#123abc"}, site.agent_id),
+        ("label_created", retur["id"], {"name": "Retur", "color": retur["color"]}, site.agent_id),
+        (
+            "label_updated",
+            label["id"],
+            {"name": "Grosir", "color": "#abcdef", "was": {"name": "Grosir", "color": "#123abc"}},
+            by,
+        ),
+        ("label_deleted", label["id"], {"name": "Grosir", "color": "#abcdef"}, by),
+    ]
+
+
+WORKGROUP = ("team", "label")
+
+
+async def test_a_teams_conversation_is_told_its_place_in_its_teams_line(env: Env) -> None:
+    assert env.http is not None
+    assert (await put_routing(env, {"mode": "round_robin", "default_cap": 3})).status_code == 200
+    team = await make_team(env, "Pembayaran", [env.sites["a"].owner_id])
+    # Nobody online: everything waits. Four shoppers in arrival order; two go to the team.
+    shoppers = [await env.widget("a") for _ in range(4)]
+    rooms = []
+    for widget, _ in shoppers:
+        sent = await widget.request("send", client_msg_id="m", body="halo")
+        rooms.append(sent["message"]["room_id"])
+    for room in (rooms[1], rooms[2]):
+        moved = await env.http.post(
+            f"/api/v1/rooms/{room}/transfer", json={"team_id": team["id"]}, headers=bearer(env)
+        )
+        assert moved.status_code == 200, moved.text
+    assert queue_in_db(env) == rooms
+
+    async def places() -> list[int | None]:
+        got = [await latest_queue(w, r) for (w, _), r in zip(shoppers, rooms, strict=True)]
+        return [f["position"] if f else None for f in got]
+
+    # The team's two count only each other; the site's count everyone before them.
+    assert await places() == [1, 1, 2, 4]
+    token = shoppers[2][1]["token"]
+    _, welcome = await env.widget("a", token=token)
+    assert next(r for r in welcome["rooms"] if r["id"] == rooms[2])["queue"]["position"] == 2
+    # The team goes: its conversations are back in the site's line, and told so.
+    assert (await env.http.delete(f"/api/v1/teams/{team['id']}", headers=bearer(env))).is_success
+    assert await places() == [1, 2, 3, 4]

@@ -133,3 +133,8 @@ def test_offline_agents_are_marked_then_given_back_after_the_sites_time() -> Non
     for bad in (0, -5, 10081, 1.5, "30", True):
         with pytest.raises(SapaError):
             parse_offline_return(bad)
+
+
+def test_a_teams_conversation_counts_only_its_teams_line() -> None:
+    assert routing.places([]) == []
+    assert routing.places([None, "t1", None, "t1", "t2", None]) == [1, 1, 3, 2, 1, 6]
