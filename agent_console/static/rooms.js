@@ -654,7 +654,8 @@ export class PublicRooms {
     let preview = t("inbox.noMessages");
     if (lm) {
       const who = lm.author_kind === "agent" ? t("rooms.staffShort") : lm.author_name || "";
-      preview = who ? `${who}: ${lm.body}` : lm.body;
+      const body = lm.deleted ? t("conv.deleted") : lm.body;
+      preview = who ? `${who}: ${body}` : body;
     }
     setText(el.querySelector(".item__preview"), preview);
     const unanswered = el.querySelector('[data-testid="room-unanswered"]');

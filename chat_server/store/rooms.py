@@ -28,7 +28,7 @@ from chat_server.store.sql import Row, Tx
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
        m.body AS lm_body, m.kind AS lm_kind, m.author_kind AS lm_author_kind,
-       m.created_at AS lm_created_at, m.event AS lm_event,
+       m.created_at AS lm_created_at, m.event AS lm_event, m.deleted_at AS lm_deleted_at,
        p.seq AS pin_seq, p.kind AS pin_kind, p.body AS pin_body, p.author_kind AS pin_author_kind,
        p.author_id AS pin_author_id, p.author_name AS pin_author_name,
        p.client_msg_id AS pin_client_msg_id, p.created_at AS pin_created_at,
@@ -89,6 +89,9 @@ def row_to_room(row: Row) -> Room:
         }
         if row["lm_event"]:
             extra["last_message"]["event"] = json.loads(row["lm_event"])
+        if row["lm_deleted_at"]:
+            # Unsent: lists say so instead of showing an empty preview.
+            extra["last_message"]["deleted"] = True
     if row["team_id"]:
         # Staff only (extra): the team the conversation waits for or belongs to.
         extra["team"] = {"id": row["team_id"], "name": row["team_name"]}

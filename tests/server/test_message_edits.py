@@ -63,6 +63,11 @@ async def test_the_sender_edits_and_unsends_and_the_other_side_sees_it_live_and_
     )
     assert tomb["message"]["id"] == reply["message"]["id"]
     assert tomb["message"]["deleted"] is True and tomb["message"]["body"] == ""
+    # It was the room's last message: lists learn that it was unsent, not an empty text.
+    listed = await agent.event(
+        "room", where=lambda f: (f["room"].get("last_message") or {}).get("deleted") is True
+    )
+    assert listed["room"]["last_message"]["body"] == ""
     # Twice is a no-op; a deleted message is not edited.
     again = await agent.request("unsend", message_id=reply["message"]["id"])
     assert again["type"] == "ack" and again["message"]["deleted"] is True
