@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chat_server import jsontext
 from chat_server.domain.audience import Audience
 
 
@@ -22,9 +23,7 @@ class Event:
 
     @classmethod
     def frame(cls, site_id: str, audiences: tuple[Audience, ...], payload: dict[str, Any]) -> Event:
-        return cls(
-            site_id, audiences, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        )
+        return cls(site_id, audiences, jsontext.dumps(payload))
 
     def encode(self) -> str:
         return json.dumps(

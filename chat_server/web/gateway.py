@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from chat_server import jsontext
 from chat_server.domain.frames import MAX_FRAME_BYTES, Client, Frame, FrameError, Hello, parse
 from chat_server.domain.throttle import TokenBucket
 from chat_server.errors import ErrorCode, SapaError
@@ -57,7 +57,7 @@ class Opener(Protocol):
 
 
 def encode(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return jsontext.dumps(payload)
 
 
 async def _receive_text(ws: WebSocket) -> str | bytes:
@@ -127,7 +127,6 @@ async def _run(ws: WebSocket, ctx: AppContext, client: Client, session: Session)
         ctx.settings.send_queue_size if client == "widget" else ctx.settings.agent_send_queue_size
     )
     conn = Connection(ws, client, session.site_id, session.owner_id, queue_size)
-    conn.start()
     try:
         # Registered before the welcome is built, so the welcome counts this client too.
         await session.opened(conn)

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 
 from chat_server.bus import Event
 from chat_server.domain.audience import Audience
+from chat_server.web.serving import DIRECT, DirectSocket
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,31 @@ ROOM_BACKLOG = 256
 
 
 class Connection:
+    """One open socket: frames queued for it, written in one go at the next turn of the loop.
+
+    On Sapa's own server (`serving.WebSocketProtocol`, found in the ASGI scope) frames are
+    written straight to the transport: no task per connection, no ASGI call per frame, and a
+    burst of frames for one socket is one write. A paused transport (the peer reads too
+    slowly) holds frames here, up to the queue's bound. Under any other ASGI server a task
+    sends what is queued through the ASGI interface, and ends when nothing is left.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_flushing",
+        "_limit",
+        "_pending",
+        "_socket",
+        "_task",
+        "closing",
+        "closing_soon",
+        "kind",
+        "opened_at",
+        "owner_id",
+        "rooms",
+        "site_id",
+        "ws",
+    )
     overflows = 0  # connections closed for being too slow, this process (for /metrics)
 
     def __init__(self, ws: WebSocket, kind: str, site_id: str, owner_id: str, queue_size: int):
@@ -42,58 +68,89 @@ class Connection:
         self.kind = kind  # "widget" or "agent"
         self.site_id = site_id
         self.owner_id = owner_id  # customer id or agent id
-        self._queue: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(queue_size)
-        self._writer: asyncio.Task[None] | None = None
         self.closing = False
         self.closing_soon = False  # asked to move to another process (rebalancing)
         self.rooms: set[str] = set()  # public rooms joined
         self.opened_at = time.time()  # wall clock: compared with other processes' resync notices
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"ws-writer-{self.kind}")
+        self._limit = queue_size
+        self._pending: list[str] = []
+        self._socket: DirectSocket | None = ws.scope.get("extensions", {}).get(DIRECT)
+        self._flushing = False  # a flush is scheduled (or a sending task runs)
+        self._task: asyncio.Task[None] | None = None  # the closing handshake, or the sender
+        if self._socket is not None:
+            self._socket.on_writable = self._flush
 
     def send(self, text: str) -> None:
         """Queue a frame without waiting; overflow closes this connection only."""
         if self.closing:
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self._pending) >= self._limit:
             log.info("closing slow %s connection of %s", self.kind, self.owner_id)
             Connection.overflows += 1
             self.close(CLOSE_OVERFLOW, "too slow; reconnect and sync")
+            return
+        self._pending.append(text)
+        if not self._flushing:
+            self._flushing = True
+            if self._socket is not None:
+                asyncio.get_running_loop().call_soon(self._flush)
+            else:
+                self._task = asyncio.create_task(self._send_all(), name=f"ws-send-{self.kind}")
+
+    def _flush(self) -> None:
+        socket = self._socket
+        self._flushing = False
+        if socket is None or self.closing or not self._pending:
+            return
+        if socket.paused():
+            return  # the transport calls on_writable when its buffer has drained
+        frames, self._pending = self._pending, []
+        if not socket.write_texts(frames):
+            self.closing = True  # the peer went away; the reader notices and unregisters
+
+    async def _send_all(self) -> None:
+        try:
+            while self._pending and not self.closing:
+                await self.ws.send_text(self._pending.pop(0))
+        except Exception:
+            # The peer went away mid-send; the reader notices and unregisters.
+            self.closing = True
+        finally:
+            self._flushing = False
 
     def close(self, code: int, reason: str = "") -> None:
         if self.closing:
             return
         self.closing = True
         # Drop what is queued: the client resyncs after reconnecting anyway.
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait((code, reason))
+        self._pending.clear()
+        previous = self._task
+        self._task = asyncio.create_task(self._close(previous, code, reason), name="ws-close")
 
-    async def _write_loop(self) -> None:
-        try:
-            while True:
-                item = await self._queue.get()
-                if isinstance(item, tuple):
-                    await self.ws.close(item[0], item[1])
-                    return
-                await self.ws.send_text(item)
-        except Exception:
-            # The peer went away mid-send; the reader notices and unregisters.
-            self.closing = True
+    async def _close(self, sending: asyncio.Task[None] | None, code: int, reason: str) -> None:
+        if sending is not None and not sending.done():
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sending
+        with contextlib.suppress(Exception):  # the peer may be gone already
+            await self.ws.close(code, reason)
 
     async def stop(self) -> None:
-        """Let a close we started reach the peer; otherwise just end the writer."""
-        if self._writer is None:
+        """Let a close we started reach the peer; otherwise just stop sending."""
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            socket.on_writable = None
+        self._pending.clear()
+        task, self._task = self._task, None
+        closing, self.closing = self.closing, True  # nothing more is sent from here on
+        if task is None:
             return
-        if self.closing and not self._writer.done():
+        if closing and not task.done():
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._writer), 2)
-        self._writer.cancel()
+                await asyncio.wait_for(asyncio.shield(task), 2)
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+            await task
 
 
 @dataclass(slots=True)

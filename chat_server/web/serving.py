@@ -32,10 +32,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
 
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
@@ -162,6 +165,95 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+# The ASGI scope extension under which `WebSocketProtocol` offers itself to the app (hub).
+DIRECT = "sapa.direct_send"
+
+
+class DirectSocket(Protocol):
+    """What the hub needs to write frames without a round through the ASGI interface."""
+
+    on_writable: Callable[[], None] | None
+
+    def paused(self) -> bool: ...
+
+    def write_texts(self, texts: list[str]) -> bool: ...
+
+
+class _Inbox:
+    """The part of asyncio.Queue uvicorn's protocol uses, for one reader, in far less memory.
+
+    Every idle socket holds one: asyncio.Queue's three deques and Event are ~3 KiB, this is
+    under 200 bytes. uvicorn stops reading the socket while a message waits, so it stays short.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+
+class _Flag:
+    """asyncio.Event as uvicorn's protocol uses it (`writable`), without a deque per socket."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        while not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+
+def _text_frame(data: bytes) -> bytes:
+    """A final, unmasked text frame (RFC 6455 5.2), as a server sends it."""
+    size = len(data)
+    if size < 126:
+        return b"\x81" + bytes((size,)) + data
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big") + data
+    return b"\x81\x7f" + size.to_bytes(8, "big") + data
+
+
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, minus the reference cycle each closed socket left behind.
 
@@ -174,7 +266,60 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     connection is lost frees the socket at once.
     """
 
+    on_writable: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # An idle socket's memory is mostly these per-connection objects (bench/README.md).
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Flag()  # type: ignore[assignment]
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":
+            # The handshake's request and response (their headers) are not needed past it.
+            self.__dict__.pop("request", None)
+            self.__dict__.pop("response", None)
+
+    def paused(self) -> bool:
+        return not self.writable.is_set()
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # only set for a handshake websockets accepted
+        if scope is not None and not self.close_sent:
+            scope["extensions"][DIRECT] = self
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.on_writable is not None:
+            self.on_writable()
+
+    def write_texts(self, texts: list[str]) -> bool:
+        """Send text frames in one write, as the ASGI `websocket.send` would one by one.
+
+        Without an extension every recipient of an event gets the same bytes, built here
+        without websockets' Frame objects; permessage-deflate needs the socket's own context.
+        False when the socket is closing or closed (nothing is written then).
+        """
+        conn = self.conn
+        if self.close_sent or self.disconnected or conn.state is not State.OPEN:
+            return False
+        if self.transport.is_closing():
+            return False
+        if conn.extensions:
+            for text in texts:
+                conn.send_text(text.encode())
+            self.transport.write(b"".join(conn.data_to_send()))
+        else:
+            self.transport.write(b"".join([_text_frame(text.encode()) for text in texts]))
+        return True
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self.on_writable = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(DIRECT, None)  # it refers back to this protocol
         super().connection_lost(exc)
         protocol = self.conn
         with contextlib.suppress(Exception):

@@ -144,10 +144,13 @@ class WidgetSession(ChatSession):
         self.agents_online = await self.ctx.presence.agents_online(self.site.id)
 
     def welcome(self) -> dict[str, Any]:
+        # Sent once; an idle socket need not keep its copy of the rooms.
+        rooms, self.rooms = self.rooms, []
+        past, self.past = self.past, []
         return {
             "customer_id": self.customer.id,
-            "rooms": self.rooms,
-            "past_conversations": self.past,
+            "rooms": rooms,
+            "past_conversations": past,
             "agents_online": self.agents_online,
             # Read again at every (re)connect: a long session sees the shop open and close.
             "hours": hours.hours_view(self.site),
