@@ -73,7 +73,7 @@ from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
 from chat_server.web.middleware import BodyLimit, SecurityHeaders
-from chat_server.web.serving import HeapTrimmer
+from chat_server.web.serving import HeapTrimmer, SapaApp
 
 if TYPE_CHECKING:
     from chat_server.bus.redis_balance import Rebalancer
@@ -354,7 +354,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             exempt=uploads.UPLOAD_PATHS + mail_routes.WEBHOOK_PATHS,
         ),
     ]
-    return Starlette(
+    return SapaApp(
+        sockets=widget_routes.SOCKETS,
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,

@@ -129,3 +129,6 @@ routes = [
     WebSocketRoute("/ws/widget", widget_socket),
     WebSocketRoute("/ws/agent", agent_socket),
 ]
+# Served past the middleware and the router (serving.SapaApp); the routes above stay for
+# any other way the app is mounted.
+SOCKETS = {"/ws/widget": widget_socket, "/ws/agent": agent_socket}
