@@ -258,6 +258,31 @@ def rss_bytes(proc: psutil.Process) -> int:
     return int(proc.memory_info().rss)
 
 
+@contextlib.contextmanager
+def profiling(pid: int | None, label: str) -> Iterator[None]:
+    """With SAPA_BENCH_PROFILE=DIR: py-spy samples process `pid` (every thread, 250 Hz,
+    without pausing it) while the block runs, into DIR/LABEL-PID.txt as collapsed stacks
+    (bench/profile_top.py summarises them). Without the variable: nothing."""
+    out = os.environ.get("SAPA_BENCH_PROFILE")
+    if not out or pid is None:
+        yield
+        return
+    Path(out).mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    path = Path(out) / f"{label}-{pid}.txt"
+    command = [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    command += ["--threads", "--nonblocking", "--output", str(path)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # it writes the file when interrupted
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(30)
+
+
 @dataclass
 class ServerProcess:
     """`python -m chat_server serve` on a free port of 127.0.0.1, with its log in `log_path`."""
@@ -268,7 +293,6 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     nice: int = 0  # scheduling priority; negative (root only) shields it from other processes
     cpus: str = ""  # pin it to these cores (taskset's list, e.g. "0"); "" = anywhere
-    profiler: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -306,26 +330,6 @@ class ServerProcess:
         if self.nice:
             set_priority(self.process.pid, self.nice)
         self._wait_healthy(timeout)
-        self._profile()
-
-    def _profile(self) -> None:
-        """With SAPA_BENCH_PROFILE=DIR: py-spy samples the server (all threads, idle included)
-        into DIR/PORT.txt as collapsed stacks until it stops (bench/profile_top.py reads them)."""
-        out = os.environ.get("SAPA_BENCH_PROFILE")
-        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        if not out or self.process is None:
-            return
-        Path(out).mkdir(parents=True, exist_ok=True)
-        self.profiler = subprocess.Popen(
-            [
-                *(spy, "record", "--pid", str(self.process.pid), "--rate", "250"),
-                *("--format", "raw", "--threads", "--nonblocking"),
-                *("--output", str(Path(out) / f"{type(self).__name__}-{self.port}.txt")),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
     def command(self) -> list[str]:
         """The server's command line (a subclass may wrap it, e.g. for an experiment)."""
@@ -355,11 +359,6 @@ class ServerProcess:
 
     def stop(self) -> None:
         """SIGINT (uvicorn's graceful stop), then SIGTERM, then SIGKILL."""
-        spy, self.profiler = self.profiler, None
-        if spy is not None:  # it writes its file when interrupted
-            spy.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                spy.wait(20)
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return

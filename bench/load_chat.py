@@ -57,6 +57,7 @@ from _common import (
     load_average,
     machine_busy_seconds,
     open_session,
+    profiling,
     raise_nofile,
     rss_bytes,
     running_relay,
@@ -780,9 +781,11 @@ def measure_run(pool: ClientPool, plan: Plan, server: psutil.Process | None, tri
     busy0, wall0 = machine_busy_seconds(), time.monotonic()
     sampler = PeakSampler(server)
     previous = before
-    while previous is not None and time.monotonic() < plan.due(trial.start, plan.total):
-        time.sleep(1.0)
-        previous = sampler.sample(previous)
+    label = "relay" if plan.relay else f"sapa-r{plan.rate:g}"
+    with profiling(server.pid if server else None, label):
+        while previous is not None and time.monotonic() < plan.due(trial.start, plan.total):
+            time.sleep(1.0)
+            previous = sampler.sample(previous)
     deadline = plan.due(trial.start, plan.total) + plan.grace + 60
     trial.tallies = pool.results(max(1.0, deadline - time.monotonic()))
     trial.machine_busy = machine_busy_seconds() - busy0

@@ -55,6 +55,7 @@ from _common import (
     load_average,
     machine_busy_seconds,
     open_session,
+    profiling,
     raise_nofile,
     rss_bytes,
     running_server,
@@ -480,7 +481,7 @@ def run_scenario(
     tag = f"{scenario}-{rate:g}"
     copy = copy_database(seed, str(work / f"{tag}.db"))
     room_id = default_room_id(copy.db_path)
-    with running_server(copy.db_path, work / f"{tag}.log") as server:
+    with running_server(copy.db_path, work / f"{tag}.log", cpus=args.server_cpus) as server:
         proc = server.psutil
         room = _room_plan(args, server.url, copy, room_id, rate) if scenario != "private" else None
         chat = _chat_plan(args, server.url, copy) if scenario != "room" else None
@@ -509,9 +510,10 @@ def run_scenario(
             busy0 = machine_busy_seconds()
             sampler = PeakSampler(proc)
             previous = before
-            while time.monotonic() < run.start + args.duration:
-                time.sleep(1.0)
-                previous = sampler.sample(previous)
+            with profiling(proc.pid, f"sapa-{tag}"):
+                while time.monotonic() < run.start + args.duration:
+                    time.sleep(1.0)
+                    previous = sampler.sample(previous)
             budget = args.grace + 120
             if room is not None:
                 run.room_tallies = pools[0].results(budget)  # type: ignore[assignment]
@@ -652,6 +654,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="cores other processes may use during a run before it is run again",
     )
     p.add_argument("--attempts", type=int, default=3, help="runs at most, when others interfere")
+    p.add_argument("--server-cpus", default="", help="pin the server to these cores (taskset)")
     args = p.parse_args(argv)
     if min(args.readers, args.posters, args.client_procs) < 1:
         p.error("--readers, --posters and --client-procs must be at least 1")

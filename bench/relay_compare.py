@@ -44,6 +44,7 @@ from _common import (
     install_sigterm_as_interrupt,
     load_average,
     open_session,
+    profiling,
     raise_nofile,
     rss_bytes,
     running_relay,
@@ -182,7 +183,8 @@ async def hold_idle(
 ) -> tuple[float, float]:
     """(connections per second, bytes of server RSS per idle connection held)."""
     idle = rss_bytes(proc)
-    taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
+    with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
+        taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
     await asyncio.sleep(2.0)  # let the connect burst's garbage go before reading RSS
     held = rss_bytes(proc)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)

@@ -258,6 +258,18 @@ def _text_frame(data: bytes) -> bytes:
     return b"\x81\x7f" + size.to_bytes(8, "big") + data
 
 
+_last_frame: tuple[str, bytes] = ("", b"\x81\x00")
+
+
+def _frame_of(text: str) -> bytes:
+    """The frame of `text`, built once for all the recipients of one event: the hub hands
+    every recipient the same string, one after another."""
+    global _last_frame
+    if _last_frame[0] is not text:
+        _last_frame = (text, _text_frame(text.encode()))
+    return _last_frame[1]
+
+
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, minus the reference cycle each closed socket left behind.
 
@@ -316,7 +328,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
                 conn.send_text(text.encode())
             self.transport.write(b"".join(conn.data_to_send()))
         else:
-            self.transport.write(b"".join([_text_frame(text.encode()) for text in texts]))
+            self.transport.write(b"".join([_frame_of(text) for text in texts]))
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
