@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -129,8 +130,11 @@ class WidgetSession(ChatSession):
         return await super().handle(frame)
 
     async def load(self) -> None:
-        self.rooms = await widget_sessions.welcome_rooms(self.ctx.db, self.customer)
-        self.past = await widget_sessions.past_conversations(self.ctx.db, self.customer)
+        # Independent reads: on reader threads side by side, a hello waits for one of them.
+        self.rooms, self.past = await asyncio.gather(
+            widget_sessions.welcome_rooms(self.ctx.db, self.customer),
+            widget_sessions.past_conversations(self.ctx.db, self.customer),
+        )
         # A waiting conversation says where it stands in line (sites that route automatically).
         for room in self.rooms:
             if room["kind"] == "private" and room["status"] == "queued":
