@@ -136,8 +136,33 @@ class Lexicon:
         """The lexicon shipped in ``faq/data`` (cached: it is immutable)."""
         global _DEFAULT
         if _DEFAULT is None:
-            _DEFAULT = cls.published().extend_files(*sorted(DATA_DIR.iterdir()))
+            with _DEFAULT_LOCK:
+                if _DEFAULT is None:
+                    _DEFAULT = cls._build_default()
         return _DEFAULT
+
+    @classmethod
+    def _build_default(cls) -> Lexicon:
+        # The slow, pure part (published lists, stemming the lists' words) comes
+        # from a cache on disk when one matches the installed code (faq/warm.py).
+        from faq import resources, stemming, warm
+
+        cached = warm.load()
+        if cached is not None:
+            resources.preload(cached.colloquial, cached.stopwords_id, cached.english_words)
+            stemming.preload(cached.stems, cached.en_stems)
+        lexicon = cls.published().extend_files(*sorted(DATA_DIR.iterdir()))
+        lexicon.analyzer  # noqa: B018 - built now: its stemming is what the cache keeps
+        if cached is None:
+            warm.save(
+                warm.Warm(
+                    resources.colloquial_lexicon(),
+                    resources.stopwords_id(),
+                    resources.english_words(),
+                    *stemming.stemmed_words(),
+                )
+            )
+        return lexicon
 
     @classmethod
     def published(cls) -> Lexicon:
@@ -264,3 +289,4 @@ class Lexicon:
 
 
 _DEFAULT: Lexicon | None = None
+_DEFAULT_LOCK = threading.Lock()

@@ -26,6 +26,18 @@ from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
+# Values read back from the on-disk cache (faq/warm.py), used instead of the packages.
+_colloquial: dict[str, str] | None = None
+_stopwords: frozenset[str] | None = None
+_english: frozenset[str] | None = None
+
+
+def preload(colloquial: dict[str, str], stopwords: frozenset[str], english: frozenset[str]) -> None:
+    """The three lists as read back from a cache keyed on this code and their packages."""
+    global _colloquial, _stopwords, _english
+    _colloquial, _stopwords, _english = dict(colloquial), stopwords, english
+
+
 SOURCE = (
     "indoNLP (MIT): Kamus Alay colloquial lexicon + Indonesian stopwords; "
     "pyspellchecker (MIT): English word frequencies"
@@ -39,6 +51,8 @@ ENGLISH_WORDS = 10_000
 @lru_cache(maxsize=1)
 def colloquial_lexicon() -> dict[str, str]:
     """Colloquial form -> formal word(s); empty (with one log line) if unavailable."""
+    if _colloquial is not None:
+        return dict(_colloquial)
     try:
         from indoNLP.preprocessing.slang_data import (  # type: ignore[import-untyped]
             SLANG_DATA,
@@ -57,6 +71,8 @@ def colloquial_lexicon() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def stopwords_id() -> frozenset[str]:
     """The published Indonesian stopword list (single words only)."""
+    if _stopwords is not None:
+        return _stopwords
     try:
         from indoNLP.preprocessing.stopwords_data import (  # type: ignore[import-untyped]
             STOPWORDS,
@@ -69,6 +85,8 @@ def stopwords_id() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """The most frequent English words (lower case, letters only); empty if unavailable."""
+    if _english is not None:
+        return _english
     try:
         import gzip
         import json

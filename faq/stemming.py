@@ -25,6 +25,13 @@ _en_stemmer = snowballstemmer.stemmer("english")
 
 _COLLOQUIAL_SUFFIX = ("kan", "i", "")  # Jakarta "-in" stands for formal "-kan" or "-i"
 
+# Per-word results of stem_word and stem_en: plain dicts rather than
+# lru_caches so that the default lexicon's build can be saved and preloaded
+# (faq/warm.py). Chat vocabulary is small; a full memo is cleared.
+_WORDS: dict[str, tuple[str, bool]] = {}
+_EN: dict[str, str] = {}
+_WORDS_MAX = 200_000
+
 
 @lru_cache(maxsize=200_000)
 def stem_id(word: str) -> str:
@@ -50,8 +57,18 @@ def _inflection_base(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=200_000)
 def stem_en(word: str) -> str:
+    """Snowball English stem folding inflection only (cached per word, see :func:`_stem_en`)."""
+    hit = _EN.get(word)
+    if hit is None:
+        hit = _stem_en(word)
+        if len(_EN) >= _WORDS_MAX:
+            _EN.clear()
+        _EN[word] = hit
+    return hit
+
+
+def _stem_en(word: str) -> str:
     """Snowball (Porter2) English stem, folding inflection only.
 
     Snowball also strips derivational suffixes, which merges different words
@@ -74,9 +91,23 @@ def _id_root(word: str) -> str | None:
     return root if root in ID_ROOTS else None
 
 
-@lru_cache(maxsize=200_000)
+def stemmed_words() -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """Copies of the ``stem_word`` and ``stem_en`` results computed (or preloaded) so far."""
+    return dict(_WORDS), dict(_EN)
+
+
+def preload(words: dict[str, tuple[str, bool]], english: dict[str, str]) -> None:
+    """Known ``stem_word`` and ``stem_en`` results (from a cache keyed on this module's code)."""
+    if len(_WORDS) + len(words) > _WORDS_MAX:
+        _WORDS.clear()
+    _WORDS.update(words)
+    if len(_EN) + len(english) > _WORDS_MAX:
+        _EN.clear()
+    _EN.update(english)
+
+
 def stem_word(word: str) -> tuple[str, bool]:
-    """Stem one lower-case word of unknown language.
+    """Stem one lower-case word of unknown language (cached per word).
 
     Returns ``(stem, known)`` where ``known`` says the word was recognised as
     Indonesian (a dictionary root, a formal affixed form, or a colloquial
@@ -84,6 +115,17 @@ def stem_word(word: str) -> tuple[str, bool]:
     the common case, and for names and unknown slang Snowball leaves the
     word nearly as it is, which keeps index and query consistent.
     """
+    hit = _WORDS.get(word)
+    if hit is not None:
+        return hit
+    result = _stem_word(word)
+    if len(_WORDS) >= _WORDS_MAX:
+        _WORDS.clear()  # chat vocabulary is small: a full cache means junk words
+    _WORDS[word] = result
+    return result
+
+
+def _stem_word(word: str) -> tuple[str, bool]:
     if not word.isalpha():
         return word, False
     root = _id_root(word)
