@@ -322,8 +322,10 @@ def cross_validate(
     semantic: bool,
     extra: Sequence[Evidence] = (),
     missing: Sequence[Evidence] = (),
-) -> tuple[dict[str, Tally], list[float]]:
+) -> tuple[dict[str, Tally], list[float], float]:
     """k-fold: ranker, confidence and threshold fitted on k-1 folds, judged on the held-out one.
+
+    Also returns the confidence's AUC over the held-out lines (see :func:`auc`).
 
     ``extra``: more training evidence for the same lines (the blind-list
     evidence), used only with the training folds' lines.
@@ -331,6 +333,7 @@ def cross_validate(
     slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
     tallies: dict[str, Tally] = defaultdict(Tally)
     thresholds = []
+    scored: list[tuple[bool, float]] = []
     for fold in range(FOLDS):
         model = fit_model(
             [ev for ev in evidence if ev.line.fold != fold],
@@ -344,13 +347,29 @@ def cross_validate(
             ids, top = judge(model, ev, semantic, slot_ids)
             for key in ("ALL", ev.line.style):
                 tallies[key].add(ev.line, ids, top, model.threshold)
+            scored.append((bool(ids) and ids[0] in ev.line.gold, top or 0.0))
         # The held-out lines once more, without their gold entries: 135 more
         # unanswerable messages, and far harder ones than greetings.
         for ev in missing:
             if ev.line.fold == fold:
                 ids, top = judge(model, ev, semantic, slot_ids)
                 tallies[MISSING].add(replace(ev.line, gold=()), ids, top, model.threshold)
-    return tallies, thresholds
+                scored.append((False, top or 0.0))
+    return tallies, thresholds, auc(scored)
+
+
+def auc(scored: Sequence[tuple[bool, float]]) -> float:
+    """Chance that a right rank 1 is surer than a wrong or unanswerable one (ties half).
+
+    Threshold-free: how well the confidence separates the two, where the
+    rejection and false-rejection pair only shows one point of that curve.
+    """
+    pos = [s for ok, s in scored if ok]
+    neg = [s for ok, s in scored if not ok]
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
 
 
 def dev_fit(
@@ -692,9 +711,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = None
     fitted_models: list[tuple[bool, str, Model]] = []
     for semantic, title in variants:
-        cv, ths = cross_validate(engine, evidence, semantic, extra, missing)
+        cv, ths, cv_auc = cross_validate(engine, evidence, semantic, extra, missing)
         dev, fitted = dev_fit(engine, evidence, semantic, extra)
         print_cv_and_dev(title, cv, ths, dev, fitted.threshold)
+        print(
+            f"   confidence AUC, right rank 1 against wrong or unanswerable (with the "
+            f"gold-removed lines), held-out folds: {cv_auc:.3f}"
+        )
         print("   dev halves:", dev["half A"].row("A"), "|", dev["half B"].row("B"))
         print()
         model = model or fitted

@@ -11,6 +11,7 @@ import numpy as np
 
 from faq.analyzer import MAX_CHARS
 from faq.index import BIGRAM_WEIGHT, Doc, Snapshot, analyse_entry, bigrams
+from faq.intent import asked
 from faq.lexicon import Lexicon
 from faq.models import Entry, Suggestion
 from faq.ranker import Candidate, Model
@@ -360,6 +361,7 @@ class Engine:
 
         uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
         strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
+        asks = asked(text[:MAX_CHARS], self._analyzer)
         best_score = max(float(acc[s]) for s in slots)
         best_cos = max((c[0] for c in sem_by_slot.values()), default=0.0)
         best_sem = max((c[4] for c in sem_by_slot.values()), default=0.0)
@@ -389,6 +391,8 @@ class Engine:
                 z_passage,
                 z_tagged,
                 sem - best_sem if sem_by_slot else 0.0,
+                1.0 if asks & doc.asks else 0.0,
+                1.0 if asks and doc.asks and not asks & doc.asks else 0.0,
             )
             out.append(Candidate(slot, features))
             matched_terms[slot] = tuple(key_matched or matched)

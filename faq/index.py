@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faq.analyzer import Analyzer
+from faq.intent import asked
 from faq.models import Entry
 
 # Field weight and reference length (in terms) for length normalisation.
@@ -52,6 +53,7 @@ class Doc:
     key_terms: frozenset[str]  # terms of question, phrasings and tags
     questions: tuple[frozenset[str], ...]  # primary terms of the question and each phrasing
     surfaces: tuple[str, ...]  # surface words, for the typo vocabulary
+    asks: frozenset[str] = frozenset()  # question types of the question and phrasings
 
 
 def analyse_entry(entry: Entry, analyzer: Analyzer, slot: int) -> Doc:
@@ -88,7 +90,8 @@ def analyse_entry(entry: Entry, analyzer: Analyzer, slot: int) -> Doc:
             if fname in ("question", "phrasings") and primary:
                 questions.append(frozenset(primary))
     weights = {t: v * (K1 + 1.0) / (v + K1) for t, v in tf.items()}
-    return Doc(entry, slot, weights, frozenset(key_terms), tuple(questions), tuple(surfaces))
+    asks = frozenset().union(*(asked(q, analyzer) for q in (entry.question, *entry.phrasings)))
+    return Doc(entry, slot, weights, frozenset(key_terms), tuple(questions), tuple(surfaces), asks)
 
 
 class Posting:

@@ -43,6 +43,9 @@ CANDIDATE_FEATURES = (
     "z_passage",
     "z_tagged",
     "sem_gap",  # mean of the three minus the best such mean among candidates
+    # Question types (faq/intent.py) of the message against the entry's question:
+    "asks_same",  # 1 when they share a type (how, why, how long, ...)
+    "asks_other",  # 1 when both ask something and nothing in common
 )
 SEMANTIC_ONLY = ("cos", "cos_gap", "z_ask", "z_passage", "z_tagged", "sem_gap")
 CONFIDENCE_FEATURES = (
