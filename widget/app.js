@@ -1196,6 +1196,7 @@ input{margin:0;font:inherit;color:inherit}
     showRating(false);
     showQueue();
     showNewConversation();
+    showTranscript(); // nothing to mail until the new conversation's first message
   }
 
   function openSocket() {
@@ -1397,6 +1398,7 @@ input{margin:0;font:inherit;color:inherit}
     state.room = room;
     if (room.queue) onQueue(room.queue);
     showQueue();
+    showTranscript();
     // Remembered so that the next page load connects at once and shows unread replies.
     if (room.status === 'resolved') store.del('live'); else store.set('live', true);
     // The server counts agent messages past our read mark, which survives reloads.
