@@ -72,7 +72,7 @@ def migrate_postgres(conn: Any) -> int:
     each migration commits with its number in one transaction.
     """
     scripts = migration_scripts("postgres")
-    # A migration may rewrite a large table (0010 took about a minute per million
+    # A migration may rewrite a large table (0012 took about two minutes per million
     # messages), and a process starting meanwhile waits for the lock: no statement
     # deadline here; RESET restores the connection's own at the end.
     conn.execute("SET statement_timeout = 0")

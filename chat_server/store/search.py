@@ -2,7 +2,7 @@
 
 SQLite: the FTS5 index `message_search` (external content over `messages`, kept by
 triggers), ranked by bm25. PostgreSQL: the stored vector `messages.search_vector`
-(`to_tsvector('simple', body)`, schema/postgres/0010) with its GIN index `messages_search`,
+(`to_tsvector('simple', body)`, schema/postgres/0012) with its GIN index `messages_search`,
 ranked by ts_rank. Customers are matched by name and email with LIKE.
 """
 
