@@ -59,18 +59,10 @@ class Retry(Exception):
     """A job hit a conflict with another writer: the whole batch is run again."""
 
 
-class _Guard(Exception):
-    """A job failed in a batch run without savepoints: run it again with them."""
-
-
 class Database(abc.ABC):
     """The store of one process; `chat_server.store.open_database(url)` picks the backend."""
 
     path: str
-    # Run a batch's jobs without a savepoint each while none fails; at the first failure
-    # the whole batch runs again, each job in its own savepoint (jobs may be run again
-    # already: see Retry). PostgreSQL: two statements fewer per job in every batch.
-    optimistic_batches = False
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url
@@ -82,7 +74,6 @@ class Database(abc.ABC):
         self.writes = 0
         self.busy_retries = 0
         self.bulk_chunks = 0
-        self.guarded_reruns = 0
 
     @property
     @abc.abstractmethod
@@ -288,23 +279,10 @@ class Database(abc.ABC):
             return Unavailable()
         return exc
 
-    def _attempt(
-        self, conn: Any, batch: list[Job], bulk: bool, guarded: bool
-    ) -> list[tuple[bool, Any]]:
+    def _attempt(self, conn: Any, batch: list[Job], bulk: bool) -> list[tuple[bool, Any]]:
         tx = self._tx(conn)
         self._begin(conn, bulk)
         outcomes: list[tuple[bool, Any]] = []
-        if len(batch) > 1 and self.optimistic_batches and not guarded:
-            try:
-                for fn, _, _ in batch:
-                    outcomes.append((True, fn(tx)))
-                # A failure still in flight, whichever job it was, fails the batch here.
-                self._settle(tx)
-            except Exception as exc:
-                if self._is_retryable(exc) or self._is_lost(exc):
-                    raise Retry from exc
-                raise _Guard from exc
-            return outcomes
         if len(batch) == 1:
             # Alone in its transaction, a job needs no savepoint: two statements fewer.
             try:
@@ -337,7 +315,6 @@ class Database(abc.ABC):
     def _run_batch(self, batch: list[Job], bulk: bool = False) -> None:
         deadline = time.monotonic() + BUSY_DEADLINE_S
         attempt = 0
-        guarded = False
         if bulk:
             self.bulk_chunks += 1
         while True:
@@ -345,20 +322,13 @@ class Database(abc.ABC):
                 conn = self._live()
                 try:
                     with self._batch_scope(conn):
-                        outcomes = self._attempt(conn, batch, bulk, guarded)
+                        outcomes = self._attempt(conn, batch, bulk)
                         conn.execute("COMMIT")
                 finally:
                     if bulk and self._conn is not None:
                         with contextlib.suppress(Exception):
                             self._end_bulk(conn)
                 break
-            except _Guard:
-                # Nothing of the batch is kept: it runs again, each job's failure its own.
-                with contextlib.suppress(Exception):
-                    conn.execute("ROLLBACK")
-                guarded = True
-                self.guarded_reruns += 1
-                continue
             except Exception as exc:
                 cause = exc.__cause__ if isinstance(exc, Retry) else exc
                 assert cause is None or isinstance(cause, Exception)

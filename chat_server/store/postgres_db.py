@@ -180,9 +180,6 @@ class _Pending:
 
 
 class PostgresDatabase(Database):
-    # SAVEPOINT and RELEASE are two of a send's eight statements: skipped while no job fails.
-    optimistic_batches = True
-
     def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
         super().__init__(url, readers=readers)
         self.pool_size = max(1, pool or DEFAULT_POOL)
