@@ -16,7 +16,7 @@ from chat_server.domain.models import Customer
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
 from chat_server.store import crm as crm_store
 from chat_server.store.database import Database
-from chat_server.store.sql import Row, Tx
+from chat_server.store.sql import Row, Tx, check_later
 
 _TOKEN_CUSTOMER = (
     "SELECT t.site_id AS t_site_id, t.customer_id AS t_customer_id, t.created_at AS t_created_at,"
@@ -76,7 +76,8 @@ def activate(conn: Tx, site_id: str, customer_id: str) -> None:
     """Make the customer's row if it is not there yet; refuse an erased customer.
 
     Runs inside the write that acts for the customer, so an erase committed before it
-    is seen, and one committed after it erases what it wrote.
+    is seen, and one committed after it erases what it wrote. The refusal may come at the
+    job's next read rather than here (`check_later`): the job is undone all the same.
     """
     now = now_iso()
     conn.execute(
@@ -84,11 +85,14 @@ def activate(conn: Tx, site_id: str, customer_id: str) -> None:
         " ON CONFLICT (id) DO NOTHING",
         (customer_id, site_id, now, now),
     )
-    row = conn.execute(
-        "SELECT site_id, erased_at FROM customers WHERE id = ?", (customer_id,)
-    ).fetchone()
-    if row["site_id"] != site_id or row["erased_at"] is not None:
-        raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "this customer was erased")
+    found = conn.execute("SELECT site_id, erased_at FROM customers WHERE id = ?", (customer_id,))
+
+    def check(row: Row) -> None:
+        if row["site_id"] != site_id or row["erased_at"] is not None:
+            raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "this customer was erased")
+
+    # On PostgreSQL the answer comes with the job's next read (the room a message goes to).
+    check_later(conn, found, check)
 
 
 def touch(conn: Tx, customer_id: str) -> None:

@@ -72,6 +72,10 @@ def migrate_postgres(conn: Any) -> int:
     each migration commits with its number in one transaction.
     """
     scripts = migration_scripts("postgres")
+    # A migration may rewrite a large table (0012 took about two minutes per million
+    # messages), and a process starting meanwhile waits for the lock: no statement
+    # deadline here; RESET restores the connection's own at the end.
+    conn.execute("SET statement_timeout = 0")
     conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
     try:
         conn.execute(
@@ -89,4 +93,5 @@ def migrate_postgres(conn: Any) -> int:
                 )
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
+        conn.execute("RESET statement_timeout")
     return len(scripts)

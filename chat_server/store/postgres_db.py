@@ -20,8 +20,9 @@ idempotent). The writer reconnects at its next batch, the pool by itself.
 
 from __future__ import annotations
 
+import collections
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -48,8 +49,10 @@ CONNECT_OPTIONS: dict[str, Any] = {
     "keepalives_interval": 2,
     "keepalives_count": 3,
     "tcp_user_timeout": 10_000,
+    # No JIT: it compiled a search whose cost the planner overrated for 40 ms, ten times
+    # the query's own run; the store's statements are short.
     "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
-    " -c idle_in_transaction_session_timeout=60000",
+    " -c idle_in_transaction_session_timeout=60000 -c jit=off",
 }
 # Connection lost or server going away: 08xxx, admin/crash shutdown, cannot connect now.
 _LOST_STATES = {"57P01", "57P02", "57P03", "57014"}
@@ -82,13 +85,16 @@ class PgTx:
     reads (SAVEPOINT, RELEASE, an INSERT) costs no wait of its own.
     """
 
-    __slots__ = ("_conn", "_pipeline", "pending")
+    __slots__ = ("_checks", "_conn", "_pipeline", "pending")
 
     def __init__(self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline) -> None:
         self._conn = conn
         self._pipeline = pipeline
         # Statements sent whose outcome has not come back yet.
         self.pending = False
+        # (statement, check of its first row) waiting for the statement's answer.
+        self._checks: collections.deque[tuple[psycopg.Cursor[PgRow], Callable[[Any], None]]]
+        self._checks = collections.deque()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         # Always with a parameter sequence, so that `%%` is read as `%` even without any.
@@ -103,11 +109,37 @@ class PgTx:
         self.sync()  # its rowcount is the sum over every statement: all must be back
         return cursor  # type: ignore[return-value]
 
+    def check_later(self, cursor: Cursor, check: Callable[[Any], None]) -> None:
+        """See `sql.check_later`: `check` runs once the statement is answered, before the
+        job is given any result that came after it."""
+        assert isinstance(cursor, _Pending)
+        self._checks.append((cursor.cursor, check))
+
     def sync(self) -> None:
         """Wait for every statement sent; raises the first failure among them."""
         if self.pending:
             self.pending = False
-            self._pipeline.sync()
+            try:
+                self._pipeline.sync()
+            except BaseException:
+                self._checks.clear()  # the job failed anyway
+                raise
+        self.run_checks()
+
+    def forget_checks(self) -> None:
+        self._checks.clear()
+
+    def run_checks(self) -> None:
+        # Answers come in order: every check of a statement sent before an answered one
+        # can run. One that raises fails the job (the rest are moot: cleared).
+        checks = self._checks
+        while checks and checks[0][0].pgresult is not None:
+            cursor, check = checks.popleft()
+            try:
+                check(cursor.fetchone())
+            except BaseException:
+                checks.clear()
+                raise
 
 
 class _Pending:
@@ -119,12 +151,18 @@ class _Pending:
         self._tx = tx
         self._cursor = cursor
 
+    @property
+    def cursor(self) -> psycopg.Cursor[PgRow]:
+        return self._cursor
+
     def _answered(self) -> psycopg.Cursor[PgRow]:
         cursor = self._cursor
         if cursor.pgresult is None:
             # One round trip answers this statement and every one sent before or after it.
             self._tx.pending = True
             self._tx.sync()
+        else:
+            self._tx.run_checks()
         return cursor
 
     @property
@@ -147,6 +185,7 @@ class PostgresDatabase(Database):
         self.pool_size = max(1, pool or DEFAULT_POOL)
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
         self._pipeline: psycopg.Pipeline | None = None  # the writer's, during a batch
+        self._batch_tx: PgTx | None = None
 
     @property
     def backend(self) -> str:
@@ -228,10 +267,12 @@ class PostgresDatabase(Database):
                 yield
             finally:
                 self._pipeline = None
+                self._batch_tx = None
 
     def _tx(self, conn: psycopg.Connection[PgRow]) -> Tx:
         assert self._pipeline is not None
-        return PgTx(conn, self._pipeline)
+        self._batch_tx = PgTx(conn, self._pipeline)
+        return self._batch_tx
 
     def _settle(self, tx: Tx) -> None:
         assert isinstance(tx, PgTx)
@@ -243,6 +284,8 @@ class PostgresDatabase(Database):
         if self._pipeline is not None:
             with contextlib.suppress(psycopg.Error):
                 self._pipeline.sync()
+        if self._batch_tx is not None:
+            self._batch_tx.forget_checks()  # the failed job's: not the next one's
 
     def _begin(self, conn: psycopg.Connection[PgRow], bulk: bool) -> None:
         # Batches of every host take turns on one lock, held until COMMIT: writes are

@@ -1,8 +1,9 @@
 """Search over a site's conversations and customers, one function on both backends.
 
 SQLite: the FTS5 index `message_search` (external content over `messages`, kept by
-triggers), ranked by bm25. PostgreSQL: the GIN expression index `messages_search` over
-`to_tsvector('simple', body)`, ranked by ts_rank. Customers are matched by name and email with LIKE.
+triggers), ranked by bm25. PostgreSQL: the stored vector `messages.search_vector`
+(`to_tsvector('simple', body)`, schema/postgres/0012) with its GIN index `messages_search`,
+ranked by ts_rank. Customers are matched by name and email with LIKE.
 """
 
 from __future__ import annotations
@@ -69,19 +70,83 @@ RANK_WINDOW = 2000
 
 # The window: matching messages of the site that pass the filters, newest first. SQLite walks
 # FTS5 in rowid order (the order messages were stored in) and stops at the window's end,
-# scoring each with bm25() (lower is better) as it goes. PostgreSQL finds the matches through
-# the GIN index and keeps the newest; ts_rank() (higher is better) scores the window only.
+# scoring each with bm25() (lower is better) as it goes.
 _SQLITE_WINDOW = (
     "SELECT m.rowid AS hit, bm25(message_search) AS score FROM message_search"
     " JOIN messages m ON m.rowid = message_search.rowid JOIN rooms r ON r.id = m.room_id"
     " WHERE message_search MATCH ? AND {where} ORDER BY message_search.rowid DESC LIMIT ?"
 )
-_PG_WINDOW = (
-    "SELECT m.id AS hit FROM messages m JOIN rooms r ON r.id = m.room_id"
-    " WHERE to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, ?)"
-    " AND {where} ORDER BY m.created_at DESC LIMIT ?"
+
+# PostgreSQL finds the window in one of two ways, chosen here rather than by its planner
+# (whose estimate for a word, a prefix above all, can be off by a factor of a hundred either
+# way over a million messages: it walked every message for a rare word and fetched 70,000
+# GIN matches for two common ones, 2 s each):
+# - a walk: the site's newest messages (messages_site_created) in order, each one's stored
+#   vector tested, then its room (one lookup per match, not a join the planner may turn
+#   into a hash of every room), stopping at the window's end or after a bounded number of
+#   rows (the LIMIT inside keeps the planner on this path): for common words, which fill
+#   the window within a few thousand rows;
+# - the GIN index (the CTE is planned alone, without the ORDER BY ... LIMIT that could
+#   draw the planner into a walk): for rarer words, whose matches are few.
+# A first short walk tells how common the words are among the newest messages; a longer
+# one follows when that predicts the window fills within WALK_MAX rows, else the index.
+_PG_WALK = (
+    "SELECT m.id AS hit, -ts_rank(m.search_vector, to_tsquery('simple'::regconfig, ?)) AS score,"
+    " m.created_at, m.seq FROM (SELECT id, room_id, created_at, seq, search_vector"
+    " FROM messages m WHERE {own} ORDER BY m.created_at DESC LIMIT ?) m"
+    " WHERE m.search_vector @@ to_tsquery('simple'::regconfig, ?)"
+    " AND (SELECT {rooms} FROM rooms r WHERE r.id = m.room_id)"
+    " ORDER BY m.created_at DESC LIMIT ?"
 )
-_PG_SCORE = "-ts_rank(to_tsvector('simple'::regconfig, m.body), to_tsquery('simple'::regconfig, ?))"
+_PG_INDEXED = (
+    "WITH m AS MATERIALIZED (SELECT id, room_id, created_at, seq, search_vector FROM messages m"
+    " WHERE m.search_vector @@ to_tsquery('simple'::regconfig, ?) AND {own})"
+    " SELECT m.id AS hit, -ts_rank(m.search_vector, to_tsquery('simple'::regconfig, ?)) AS score,"
+    " m.created_at, m.seq FROM m JOIN rooms r ON r.id = m.room_id WHERE {rooms}"
+    " ORDER BY m.created_at DESC LIMIT ?"
+)
+# The best of the window, ranked before anything is joined to them (the window is found
+# first, whatever the planner thinks of it: it once sorted every message by rank to join
+# them to it); the window's size comes with them (counted before the LIMIT).
+_PG_BEST = (
+    "(SELECT w.hit, w.score, count(*) OVER () AS window_size FROM w"
+    " ORDER BY w.score, w.created_at DESC, w.seq DESC LIMIT ?) w"
+)
+WALK_FIRST = 2_500
+WALK_MAX = 250_000
+
+
+def _filters(site_id: str, query: SearchQuery) -> tuple[list[str], list[Any], list[str], list[Any]]:
+    """Conditions on the message itself, and on its room, with their parameters."""
+    own = ["m.site_id = ?", "m.kind != 'event'"]
+    own_params: list[Any] = [site_id]
+    if query.since:
+        own.append("m.created_at >= ?")
+        own_params.append(query.since)
+    if query.until:
+        own.append("m.created_at < ?")
+        own_params.append(query.until)
+    rooms = ["r.kind = 'private'"]
+    room_params: list[Any] = []
+    if query.status:
+        rooms.append("r.status = ?")
+        room_params.append(query.status)
+    if query.assignee == "none":
+        rooms.append("r.assignee_id IS NULL")
+    elif query.assignee:
+        rooms.append("r.assignee_id = ?")
+        room_params.append(query.assignee)
+    if query.team == "none":
+        rooms.append("r.team_id IS NULL")
+    elif query.team:
+        rooms.append("r.team_id = ?")
+        room_params.append(query.team)
+    if query.label:
+        rooms.append(
+            "EXISTS (SELECT 1 FROM room_labels x WHERE x.room_id = r.id AND x.label_id = ?)"
+        )
+        room_params.append(query.label)
+    return own, own_params, rooms, room_params
 
 
 async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -> list[MessageHit]:
@@ -90,53 +155,41 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
     PostgreSQL), newest first among equals."""
     if not query.terms:
         return []
-    sqlite = db.backend == "sqlite"
-    where = ["m.site_id = ?", "m.kind != 'event'", "r.kind = 'private'"]
-    params: list[Any] = [site_id]
-    if query.status:
-        where.append("r.status = ?")
-        params.append(query.status)
-    if query.assignee == "none":
-        where.append("r.assignee_id IS NULL")
-    elif query.assignee:
-        where.append("r.assignee_id = ?")
-        params.append(query.assignee)
-    if query.team == "none":
-        where.append("r.team_id IS NULL")
-    elif query.team:
-        where.append("r.team_id = ?")
-        params.append(query.team)
-    if query.label:
-        where.append(
-            "EXISTS (SELECT 1 FROM room_labels x WHERE x.room_id = r.id AND x.label_id = ?)"
+    own, own_params, rooms, room_params = _filters(site_id, query)
+    where_own, where_rooms = " AND ".join(own), " AND ".join(rooms)
+
+    def ranked_sql(source: str, columns: str) -> str:
+        return MESSAGE_SELECT.replace(
+            "SELECT m.*",
+            f"SELECT m.*, w.score AS score, r.status AS room_status,"
+            f" r.customer_id AS room_customer, c.name AS customer_name{columns}",
+        ).replace("FROM messages m", f"FROM {source} JOIN messages m ON {key} = w.hit") + (
+            " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
+            " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
         )
-        params.append(query.label)
-    if query.since:
-        where.append("m.created_at >= ?")
-        params.append(query.since)
-    if query.until:
-        where.append("m.created_at < ?")
-        params.append(query.until)
-    filters = " AND ".join(where)
-    if sqlite:
-        window = _SQLITE_WINDOW.format(where=filters)
-        head: list[Any] = []
-        score, key = "w.score", "m.rowid"
-        window_params = [query.fts5(), *params, RANK_WINDOW]
+
+    if db.backend == "sqlite":
+        key = "m.rowid"
+        window = _SQLITE_WINDOW.format(where=f"{where_own} AND {where_rooms}")
+        params = [query.fts5(), *own_params, *room_params, RANK_WINDOW, limit]
+        rows = await db.fetch_all(ranked_sql(f"({window}) w", ""), params)
     else:
-        window = _PG_WINDOW.format(where=filters)
-        head = [query.tsquery()]
-        score, key = _PG_SCORE, "m.id"
-        window_params = [query.tsquery(), *params, RANK_WINDOW]
-    sql = MESSAGE_SELECT.replace(
-        "SELECT m.*",
-        f"SELECT m.*, {score} AS score, r.status AS room_status,"
-        " r.customer_id AS room_customer, c.name AS customer_name",
-    ).replace("FROM messages m", f"FROM ({window}) w JOIN messages m ON {key} = w.hit") + (
-        " JOIN rooms r ON r.id = m.room_id LEFT JOIN customers c ON c.id = r.customer_id"
-        " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
-    )
-    rows = await db.fetch_all(sql, (*head, *window_params, limit))
+        key = "m.id"
+        words = query.tsquery()
+        best = ranked_sql(_PG_BEST, ", w.window_size")
+        walk = f"WITH w AS MATERIALIZED ({_PG_WALK.format(own=where_own, rooms=where_rooms)}) "
+        rows = []
+        for cap in (WALK_FIRST, WALK_MAX):
+            params = [words, *own_params, cap, words, *room_params, RANK_WINDOW, limit, limit]
+            rows = await db.fetch_all(walk + best, params)
+            found = rows[0]["window_size"] if rows else 0
+            # At the rate the words turned up, would the window fill within WALK_MAX rows?
+            if found >= RANK_WINDOW or found * WALK_MAX < RANK_WINDOW * cap * 13 // 10:
+                break
+        if not rows or rows[0]["window_size"] < RANK_WINDOW:
+            indexed = _PG_INDEXED.format(own=where_own, rooms=where_rooms)
+            params = [words, *own_params, words, *room_params, RANK_WINDOW, limit, limit]
+            rows = await db.fetch_all(f"WITH w AS MATERIALIZED ({indexed}) " + best, params)
     return [
         MessageHit(row_to_message(r), r["room_status"], r["room_customer"], r["customer_name"])
         for r in rows

@@ -9,7 +9,7 @@ functions inside one unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 
@@ -38,3 +38,19 @@ class Tx(Protocol):
     def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+
+def check_later(conn: Tx, cursor: Cursor, check: Callable[[Any], None]) -> None:
+    """Run `check` on the statement's first row before the job reads anything sent after it.
+
+    SQLite runs it now. PostgreSQL's write batches (store/postgres_db.py, pipeline mode)
+    run it when the job next waits for an answer, which then answers this statement too:
+    a check that may fail the job (an erased customer) rides with the job's next read
+    instead of costing a round trip of its own. A failing check fails the job before it
+    sees any later result, as if it had run at once.
+    """
+    later = getattr(conn, "check_later", None)
+    if later is None:
+        check(cursor.fetchone())
+    else:
+        later(cursor, check)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import new_id, now_iso
-from chat_server.store import Database, open_database
+from chat_server.store import Database, customers, open_database
 from chat_server.store.sql import Tx
 from tests.conftest import timeout
 from tests.server.conftest import Seed
@@ -100,3 +101,66 @@ async def test_a_failing_job_fails_alone_in_its_batch(store: tuple[Database, str
 
     # The failed jobs left nothing behind (`fresh` went with its job); the rest committed.
     assert await db.write(ids) == {taken, later, last}
+
+
+async def test_a_customer_check_that_waits_for_the_next_read_fails_its_own_job(
+    store: tuple[Database, str],
+) -> None:
+    """`customers.activate` refuses an erased customer; on PostgreSQL the refusal comes with
+    the job's next read (`sql.check_later`), and it must still be that job's, and only its."""
+    db, site_id = store
+    now = now_iso()
+    erased, alive = new_id("cus"), new_id("cus")
+
+    def seed(conn: Tx) -> None:
+        conn.execute(INSERT, (alive, site_id, now, now))
+        conn.execute(INSERT, (erased, site_id, now, now))
+        conn.execute("UPDATE customers SET erased_at = ? WHERE id = ?", (now, erased))
+
+    await db.write(seed)
+
+    def then_read(conn: Tx) -> int:
+        customers.activate(conn, site_id, erased)
+        conn.execute("UPDATE customers SET name = 'written' WHERE id = ?", (alive,))
+        return int(conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+
+    def then_fail(conn: Tx) -> None:
+        customers.activate(conn, site_id, erased)
+        raise ValueError("its own failure, with the check still unanswered")
+
+    def alone(conn: Tx) -> None:
+        customers.activate(conn, site_id, erased)  # nothing read after it
+
+    def fine(conn: Tx) -> str:
+        customers.activate(conn, site_id, alive)
+        return str(conn.execute("SELECT id FROM customers WHERE id = ?", (alive,)).fetchone()[0])
+
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Tx) -> None:
+        started.set()
+        gate.wait(timeout(10))
+
+    held = asyncio.ensure_future(db.write(hold))
+    await asyncio.to_thread(started.wait, timeout(10))
+    batches = db.batches
+    jobs = [db.write(then_read), db.write(then_fail), db.write(fine), db.write(alone)]
+    results = asyncio.gather(*jobs, return_exceptions=True)
+    await asyncio.sleep(0)
+    gate.set()
+    await held
+    read, failed, ok, last = await results
+    assert db.batches == batches + 2  # one batch held all four
+
+    for refused in (read, last):
+        assert isinstance(refused, SapaError) and refused.code is ErrorCode.UNAUTHORIZED
+    # SQLite refuses at once; PostgreSQL's check was still unanswered: it must not leak
+    # into the next job (`fine`).
+    assert isinstance(failed, ValueError if db.backend == "postgresql" else SapaError)
+    assert ok == alive
+
+    def name(conn: Tx) -> str | None:
+        row = conn.execute("SELECT name FROM customers WHERE id = ?", (alive,)).fetchone()
+        return row["name"] if row else None
+
+    assert await db.write(name) is None  # the refused job's write went with it
