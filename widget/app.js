@@ -1421,7 +1421,7 @@ input{margin:0;font:inherit;color:inherit}
   function onMessage(m, live) {
     if (!m || m.kind === 'note') return;
     if (roomOf(m.room_id)) return onRoomMessage(m, live);
-    if (isPast(m.room_id)) return; // a conversation left behind opens read-only, on its own
+    if (isPast(m.room_id)) return onPastMessage(m); // a conversation left behind: read-only
     // Until public rooms are joined, only our private room's events reach us.
     if (!state.roomId) state.roomId = m.room_id;
     if (m.room_id !== state.roomId) return;
@@ -2866,6 +2866,21 @@ input{margin:0;font:inherit;color:inherit}
       row.addEventListener('click', () => openPast(p.id));
       return row;
     }));
+  }
+
+  // Staff may still write into a conversation left behind: its row and, when open, its view
+  // follow live.
+  function onPastMessage(m) {
+    const p = convos.past.find((x) => x.id === m.room_id);
+    if (!p) return;
+    p.last_message = { body: m.body, author_kind: m.author && m.author.kind, created_at: m.created_at };
+    renderPast();
+    const c = convos.ui;
+    if (!c || convos.open !== m.room_id || c.list.querySelector(`[data-seq="${m.seq}"]`)) return;
+    const node = buildMessage(m);
+    node.dataset.seq = m.seq;
+    c.list.appendChild(node);
+    scrollDown(c.body);
   }
 
   function dayOf(iso) {

@@ -44,6 +44,12 @@ def test_a_shopper_starts_a_new_conversation_and_reads_the_past_one(
     )
     expect(view).not_to_contain_text("Mau tanya ukuran baju")
     expect(page.get_by_test_id("sapa-input")).to_be_hidden()
+    # Staff may still write into it: the open view follows live.
+    with staff_socket(live_server) as staff:
+        staff.say(first["id"], "Paketnya sudah kami lacak")
+    expect(view.get_by_test_id("sapa-message").filter(has_text="sudah kami lacak")).to_be_visible(
+        timeout=TIMEOUT
+    )
     view.get_by_test_id("sapa-past-rating").locator("button[data-score='5']").click()
     expect(view.get_by_test_id("sapa-past-rating")).to_contain_text("Terima kasih")
     page.get_by_test_id("sapa-past-back").click()
