@@ -8,7 +8,9 @@ Writes are plain functions run on one thread in batches: everything queued while
 previous batch committed goes into the next transaction, each in its own savepoint so that
 one failing write does not undo its neighbours. Awaiting a whole batch instead of each
 statement is what keeps the store ahead of many senders. Results are released only after
-COMMIT: an acknowledgement never precedes durability.
+COMMIT: an acknowledgement never precedes durability. A batch's results go back to the event
+loop in one thread-safe call that settles every job's future there: one wake-up of the loop
+per batch, not one per job.
 
 Bulk work (RFM re-scoring, imports) goes through a second, lower lane: one bulk chunk at a
 time, in a transaction of its own, and only when no chat write is waiting, so a chat write
@@ -43,7 +45,9 @@ WriteFn = Callable[[Any], Any]
 # "tx": grouped into the next transaction; "raw": alone, outside any transaction;
 # "bulk": alone in its own transaction, only when no "tx" job is waiting.
 Lane = Literal["tx", "raw", "bulk"]
-Job = tuple[WriteFn, "Future[Any]", Lane]
+Job = tuple[WriteFn, "asyncio.Future[Any]", Lane]
+# (future, succeeded, result or exception), settled on the future's own loop.
+Outcome = tuple["asyncio.Future[Any]", bool, Any]
 
 MAX_BATCH = 256
 # How long a batch keeps retrying conflicts with other writers before it fails.
@@ -99,7 +103,7 @@ class Database(abc.ABC):
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` inside the next group-commit transaction; return once it is durable."""
-        return await asyncio.wrap_future(self._submit(fn, "tx"))
+        return await self._submit(fn, "tx")
 
     async def write_bulk(self, fn: Callable[[Tx], T]) -> T:
         """Run one chunk of bulk work in its own short transaction, behind every chat write.
@@ -107,7 +111,7 @@ class Database(abc.ABC):
         `fn` must be bounded (a few hundred rows, a few ms): it holds locks while it runs.
         It may be run again from the start after a conflict with another writer.
         """
-        return await asyncio.wrap_future(self._submit(fn, "bulk"))
+        return await self._submit(fn, "bulk")
 
     async def checkpoint(self) -> None:
         """Make deleted data leave the write-ahead log (after an erase, for instance)."""
@@ -174,12 +178,38 @@ class Database(abc.ABC):
 
     # -- the writer thread ---------------------------------------------------
 
-    def _submit(self, fn: Callable[[Tx], T], lane: Lane) -> Future[T]:
+    def _submit(self, fn: Callable[[Tx], T], lane: Lane) -> asyncio.Future[T]:
         if self._writer is None:
             raise RuntimeError("database is not open")
-        future: Future[T] = Future()
+        # Settled by the writer through the loop (`_hand_back`); a caller cancelled before its
+        # job started is skipped (`_started`), as a cancelled concurrent future would be.
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((fn, future, lane))
         return future
+
+    @staticmethod
+    def _started(job: Job) -> bool:
+        # Read from the writer thread: a future cancelled just after this check still has
+        # its job run; its result is then dropped by `_settle_all`.
+        return not job[1].done()
+
+    @staticmethod
+    def _hand_back(outcomes: list[Outcome]) -> None:
+        """Settle the futures on their loops: one `call_soon_threadsafe` per loop."""
+        if not outcomes:
+            return
+        loop = outcomes[0][0].get_loop()
+        if all(o[0].get_loop() is loop for o in outcomes):
+            by_loop = {loop: outcomes}
+        else:
+            by_loop = {}
+            for outcome in outcomes:
+                by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for target, settled in by_loop.items():
+            if target.is_closed():
+                continue  # nobody is waiting any more
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                target.call_soon_threadsafe(_settle_all, settled)
 
     def _write_loop(self, ready: Future[None]) -> None:
         try:
@@ -198,8 +228,8 @@ class Database(abc.ABC):
                     except queue.Empty:
                         # Nothing from the chat path is waiting: one bulk chunk may run.
                         chunk = bulk.popleft()
-                        if chunk[1].set_running_or_notify_cancel():
-                            self._run_batch([chunk], bulk=True)
+                        if self._started(chunk):
+                            self._hand_back(self._run_batch([chunk], bulk=True))
                         continue
                 else:
                     first = self._jobs.get()
@@ -230,31 +260,30 @@ class Database(abc.ABC):
             if self._conn is not None:
                 self._disconnect(self._conn)
 
-    @staticmethod
-    def _drop(bulk: collections.deque[Job]) -> None:
-        for _, future, _ in bulk:
-            if future.set_running_or_notify_cancel():
-                future.set_exception(RuntimeError("database closed"))
+    def _drop(self, bulk: collections.deque[Job]) -> None:
+        closed = RuntimeError("database closed")
+        self._hand_back([(future, False, closed) for _, future, _ in bulk])
 
     def _run_jobs(self, jobs: list[Job]) -> None:
         """Transactional jobs are grouped; the rare job that must run outside one runs alone."""
         batch: list[Job] = []
-        # A job whose caller was cancelled before it started is dropped; once running, it
-        # can no longer be cancelled, so setting its result never fails.
-        for job in [j for j in jobs if j[1].set_running_or_notify_cancel()]:
+        outcomes: list[Outcome] = []
+        # A job whose caller was cancelled before it started is dropped.
+        for job in [j for j in jobs if self._started(j)]:
             if job[2] == "tx":
                 batch.append(job)
                 continue
             if batch:
-                self._run_batch(batch)
+                outcomes += self._run_batch(batch)
                 batch = []
             fn, future, _ = job
             try:
-                future.set_result(self._run_raw(self._live(), fn))
+                outcomes.append((future, True, self._run_raw(self._live(), fn)))
             except Exception as exc:
-                future.set_exception(self._public(exc))
+                outcomes.append((future, False, self._public(exc)))
         if batch:
-            self._run_batch(batch)
+            outcomes += self._run_batch(batch)
+        self._hand_back(outcomes)
 
     def _live(self) -> Any:
         """The writer's connection, reconnecting after it was lost (raises Unavailable)."""
@@ -312,7 +341,7 @@ class Database(abc.ABC):
                 outcomes.append((False, exc))
         return outcomes
 
-    def _run_batch(self, batch: list[Job], bulk: bool = False) -> None:
+    def _run_batch(self, batch: list[Job], bulk: bool = False) -> list[Outcome]:
         deadline = time.monotonic() + BUSY_DEADLINE_S
         attempt = 0
         if bulk:
@@ -357,14 +386,22 @@ class Database(abc.ABC):
                 else:
                     log.exception("write batch failed")
                     error = cause if cause is not None else exc
-                for _, future, _ in batch:
-                    future.set_exception(error)
-                return
+                return [(future, False, error) for _, future, _ in batch]
         self.batches += 1
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
-        for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True):
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        return [
+            (future, ok, value)
+            for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True)
+        ]
+
+
+def _settle_all(outcomes: list[Outcome]) -> None:
+    """On the loop: give each job's caller its own result or its own exception."""
+    for future, ok, value in outcomes:
+        if future.done():
+            continue  # the caller was cancelled while the job ran
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

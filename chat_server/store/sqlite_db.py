@@ -91,7 +91,7 @@ class SqliteDatabase(Database):
         def job(conn: Tx) -> None:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-        await asyncio.wrap_future(self._submit(job, "raw"))
+        await self._submit(job, "raw")
 
     # -- the writer ------------------------------------------------------------
 
