@@ -16,9 +16,11 @@ from chat_server.domain.models import Customer, Site
 from chat_server.domain.throttle import KeyedBuckets
 from chat_server.ids import now_iso
 from chat_server.store import customers as customer_store
+from chat_server.store import hello as hello_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
+from chat_server.store.hello import WidgetHello
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +96,43 @@ async def resume(db: Database, token: str) -> tuple[Site, Customer] | None:
     return (site, customer) if site else None
 
 
-async def welcome_rooms(db: Database, customer: Customer) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """A resuming widget: who it is, and what its welcome lists."""
+
+    site: Site
+    customer: Customer
+    rooms: list[dict[str, Any]]
+    past_conversations: list[dict[str, Any]]
+
+
+async def hello(db: Database, token: str) -> Hello | None:
+    """Resume a widget's token (None: unknown, erased, or its site is gone) with everything
+    its welcome shows, read in one unit (store/hello.py)."""
+    found = await hello_store.widget_hello(db, token)
+    return _hello(found) if found is not None else None
+
+
+async def welcome(db: Database, site: Site, customer: Customer) -> Hello:
+    """What the welcome of a customer already known lists (a new widget session)."""
+    return _hello(await hello_store.customer_welcome(db, site, customer))
+
+
+def _hello(found: WidgetHello) -> Hello:
+    return Hello(
+        found.site, found.customer, welcome_rooms(found), [p.to_json() for p in found.past]
+    )
+
+
+def welcome_rooms(found: WidgetHello) -> list[dict[str, Any]]:
     """The rooms a widget's welcome lists: the visitor's conversation (with how many agent
     messages they have not read), then the site's open public rooms."""
     rooms = []
-    private = await room_store.get_private_room(db, customer.id)
-    if private is not None:
-        view = private.visitor_view()
-        view["unread"] = await room_store.customer_unread(db, private.id, customer.id)
+    if found.private is not None:
+        view = found.private.visitor_view()
+        view["unread"] = found.unread
         rooms.append(view)
-    public = await room_store.list_rooms(db, customer.site_id, None, kind="public", archived=False)
-    rooms.extend(r.visitor_view() for r in public if r.status == "open")
+    rooms.extend(r.visitor_view() for r in found.public if r.status == "open")
     return rooms
 
 

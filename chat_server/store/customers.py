@@ -165,6 +165,12 @@ async def site_and_customer_for_token(db: Database, token: str) -> Customer | No
     return _token_row_to_customer(row) if row else None
 
 
+def load_customer_for_token(conn: Tx, token: str) -> Customer | None:
+    """`site_and_customer_for_token` on a connection already held (`Database.read`)."""
+    row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
+    return _token_row_to_customer(row) if row else None
+
+
 async def get_customer(db: Database, site_id: str, customer_id: str) -> Customer | None:
     row = await db.fetch_one(
         "SELECT * FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)

@@ -118,6 +118,15 @@ class Database(abc.ABC):
         return None  # a backend without a log of its own to fold has nothing to do
 
     @abc.abstractmethod
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn`, a few reads on one reader connection, in one hop off the event loop.
+
+        A request that needs several reads (a widget's hello) waits for one hand-off to a
+        reader thread instead of one per statement. `fn` must only read (it may be run
+        again after a lost connection), through store functions taking `conn: Tx`.
+        """
+
+    @abc.abstractmethod
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     @abc.abstractmethod
@@ -391,8 +400,7 @@ class Database(abc.ABC):
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
         return [
-            (future, ok, value)
-            for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True)
+            (future, ok, value) for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True)
         ]
 
 

@@ -20,14 +20,15 @@ idempotent). The writer reconnects at its next batch, the pool by itself.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from chat_server.errors import Unavailable
 from chat_server.store.database import Database
@@ -35,6 +36,7 @@ from chat_server.store.migrations import migrate_postgres
 from chat_server.store.pg_sql import PgRow, adapters, row_factory, translate
 from chat_server.store.sql import Cursor, Row, Tx
 
+T = TypeVar("T")
 DEFAULT_POOL = 10
 # Seconds: how long a caller may wait for the database before it is told "unavailable".
 CONNECT_TIMEOUT_S = 3
@@ -142,6 +144,22 @@ class PgTx:
                 raise
 
 
+class PgReadTx:
+    """A reader connection as a unit of reads sees it (`Database.read`): `?` SQL."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        cursor = self._conn.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+        return cursor  # type: ignore[return-value]
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        raise TypeError("a unit of reads does not write")
+
+
 class _Pending:
     """A statement's cursor in the pipeline: reading any of its results waits for them."""
 
@@ -184,6 +202,7 @@ class PostgresDatabase(Database):
         super().__init__(url, readers=readers)
         self.pool_size = max(1, pool or DEFAULT_POOL)
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
+        self._unit_pool: ConnectionPool[psycopg.Connection[PgRow]] | None = None
         self._pipeline: psycopg.Pipeline | None = None  # the writer's, during a batch
         self._batch_tx: PgTx | None = None
 
@@ -205,11 +224,27 @@ class PostgresDatabase(Database):
             name="sapa-read",
         )
         await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
+        # Connections made on demand, by the first units of reads (`read`).
+        self._unit_pool = ConnectionPool(
+            self.path,
+            min_size=0,
+            max_size=self.pool_size,
+            kwargs={**_connect_kwargs(), "context": _ADAPTERS},
+            timeout=POOL_WAIT_S,
+            reconnect_timeout=24 * 3600,
+            open=False,
+            name="sapa-read-unit",
+            num_workers=1,
+        )
+        self._unit_pool.open()
 
     async def _close_readers(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._unit_pool is not None:
+            await asyncio.to_thread(self._unit_pool.close)
+            self._unit_pool = None
 
     async def _read(self, sql: str, params: Sequence[Any], one: bool) -> Any:
         if self._pool is None:
@@ -223,6 +258,28 @@ class PostgresDatabase(Database):
                 async with self._pool.connection() as conn:
                     cursor = await conn.execute(query, args)  # type: ignore[arg-type]
                     return await (cursor.fetchone() if one else cursor.fetchall())
+            except PoolTimeout as exc:
+                raise Unavailable() from exc
+            except psycopg.Error as exc:
+                if not is_lost(exc):
+                    raise
+                if attempt == 1:
+                    raise Unavailable() from exc
+        raise AssertionError("unreachable")
+
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        # Store functions are synchronous (the writer's, unchanged): a unit of reads runs
+        # on a worker thread with a connection of the synchronous pool.
+        return await asyncio.to_thread(self._read_unit, fn)
+
+    def _read_unit(self, fn: Callable[[Tx], T]) -> T:
+        pool = self._unit_pool
+        if pool is None:
+            raise RuntimeError("database is not open")
+        for attempt in range(2):
+            try:
+                with pool.connection() as conn:
+                    return fn(PgReadTx(conn))
             except PoolTimeout as exc:
                 raise Unavailable() from exc
             except psycopg.Error as exc:

@@ -603,7 +603,15 @@ async def past_conversations(
     db: Database, customer_id: str, limit: int = 50
 ) -> list[PastConversation]:
     """The customer's earlier conversations, newest first."""
-    rows = await db.fetch_all(_PAST, (customer_id, limit))
+    return _past_from_rows(await db.fetch_all(_PAST, (customer_id, limit)))
+
+
+def load_past_conversations(conn: Tx, customer_id: str, limit: int = 50) -> list[PastConversation]:
+    """`past_conversations` on a connection already held (one reader hop: `Database.read`)."""
+    return _past_from_rows(conn.execute(_PAST, (customer_id, limit)).fetchall())
+
+
+def _past_from_rows(rows: list[Row]) -> list[PastConversation]:
     out = []
     for r in rows:
         last = None
@@ -642,6 +650,41 @@ async def list_rooms(
     snoozed: bool | None = None,
     limit: int = 500,
 ) -> list[Room]:
+    sql, params = _rooms_query(
+        site_id,
+        viewer_agent_id,
+        kind=kind,
+        status=status,
+        assignee=assignee,
+        archived=archived,
+        team=team,
+        label=label,
+        snoozed=snoozed,
+        limit=limit,
+    )
+    return [row_to_room(r) for r in await db.fetch_all(sql, params)]
+
+
+def public_rooms(conn: Tx, site_id: str) -> list[Room]:
+    """The site's unarchived public rooms in their owners' order (on a connection already
+    held: `Database.read`)."""
+    sql, params = _rooms_query(site_id, None, kind="public", archived=False, limit=500)
+    return [row_to_room(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def _rooms_query(
+    site_id: str,
+    viewer_agent_id: str | None,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    assignee: str | None = None,
+    archived: bool | None = None,
+    team: str | None = None,
+    label: str | None = None,
+    snoozed: bool | None = None,
+    limit: int,
+) -> tuple[str, tuple[Any, ...]]:
     where, params = ["r.site_id = ?"], [site_id]
     if team == "none":
         where.append("r.kind = 'private' AND r.team_id IS NULL")
@@ -681,8 +724,7 @@ async def list_rooms(
         + f" ORDER BY {order} LIMIT ?"
     )
     head = [viewer_agent_id] * AGENT_UNREAD.count("?") if viewer_agent_id else []
-    rows = await db.fetch_all(sql, (*head, *params, limit))
-    return [row_to_room(r) for r in rows]
+    return sql, (*head, *params, limit)
 
 
 def _visibility(include_notes: bool, include_hidden: bool) -> str:
@@ -756,11 +798,20 @@ async def messages_before(
     return page, len(rows) > limit
 
 
+# Agent messages after the customer's read mark.
+_CUSTOMER_UNREAD = (
+    "SELECT count(*) AS n FROM messages WHERE room_id = ? AND author_kind = 'agent'"
+    " AND kind = 'text' AND seq > COALESCE((SELECT seq FROM read_marks WHERE room_id = ?"
+    " AND reader_kind = 'customer' AND reader_id = ?), 0)"
+)
+
+
 async def customer_unread(db: Database, room_id: str, customer_id: str) -> int:
-    row = await db.fetch_one(
-        "SELECT count(*) AS n FROM messages WHERE room_id = ? AND author_kind = 'agent'"
-        " AND kind = 'text' AND seq > COALESCE((SELECT seq FROM read_marks WHERE room_id = ?"
-        " AND reader_kind = 'customer' AND reader_id = ?), 0)",
-        (room_id, room_id, customer_id),
-    )
+    row = await db.fetch_one(_CUSTOMER_UNREAD, (room_id, room_id, customer_id))
+    return int(row["n"]) if row else 0
+
+
+def load_customer_unread(conn: Tx, room_id: str, customer_id: str) -> int:
+    """`customer_unread` on a connection already held (`Database.read`)."""
+    row = conn.execute(_CUSTOMER_UNREAD, (room_id, room_id, customer_id)).fetchone()
     return int(row["n"]) if row else 0

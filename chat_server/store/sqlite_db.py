@@ -1,6 +1,7 @@
 """The SQLite backend: one file in WAL mode, the shared writer thread, aiosqlite readers.
 
-Reads use aiosqlite connections of their own, so they never wait behind the writer (WAL).
+Reads use aiosqlite connections of their own, so they never wait behind the writer (WAL);
+each read (or `read` unit of several) is one hand-off to a reader's thread.
 Another process (`sapa import`, a second worker) may hold the file's write lock. The writer
 does not let SQLite sleep on it (busy timeout 0 once migrated); it retries the whole batch
 itself with short sleeps until a deadline, so a busy file delays a batch but never fails
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -22,6 +24,7 @@ from chat_server.store.migrations import migrate
 from chat_server.store.sql import Row, Tx
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -33,6 +36,18 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # Erased customer data must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete = ON")
+
+
+def _fetch_all(sql: str, params: tuple[Any, ...], conn: Tx) -> list[Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _fetch_one(sql: str, params: tuple[Any, ...], conn: Tx) -> Row | None:
+    cursor = conn.execute(sql, params)
+    row: Row | None = cursor.fetchone()
+    # A statement left open would hold its read snapshot (and the WAL) until collected.
+    cast(sqlite3.Cursor, cursor).close()
+    return row
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -76,14 +91,18 @@ class SqliteDatabase(Database):
         finally:
             self._readers.put_nowait(conn)
 
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        async with self.reader() as conn:
+            # The whole unit in one hand-off to the reader's thread: aiosqlite's own
+            # cursor API costs one per call (cursor, execute, fetch, close).
+            result: T = await conn._execute(fn, conn._conn)
+            return result
+
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return await self.read(functools.partial(_fetch_all, sql, tuple(params)))
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self.reader() as conn, conn.execute(sql, tuple(params)) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        return await self.read(functools.partial(_fetch_one, sql, tuple(params)))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file and truncate it (after an erase, for instance)."""

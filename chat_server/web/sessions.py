@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -129,18 +128,9 @@ class WidgetSession(ChatSession):
             self.active = True
         return await super().handle(frame)
 
-    async def load(self) -> None:
-        # Independent reads: on reader threads side by side, a hello waits for one of them.
-        self.rooms, self.past = await asyncio.gather(
-            widget_sessions.welcome_rooms(self.ctx.db, self.customer),
-            widget_sessions.past_conversations(self.ctx.db, self.customer),
-        )
-        # A waiting conversation says where it stands in line (sites that route automatically).
-        for room in self.rooms:
-            if room["kind"] == "private" and room["status"] == "queued":
-                place = await self.ctx.routing.queue_view(self.site_id, room["id"])
-                if place is not None:
-                    room["queue"] = place
+    async def load(self, found: widget_sessions.Hello) -> None:
+        self.rooms, self.past = found.rooms, found.past_conversations
+        await with_queue_places(self.ctx, self.site_id, self.rooms)
 
     async def opened(self, conn: Connection) -> None:
         await super().opened(conn)
@@ -246,20 +236,30 @@ class AgentSession(ChatSession):
         return await super().handle_own(cmd)
 
 
+async def with_queue_places(ctx: AppContext, site_id: str, rooms: list[dict[str, Any]]) -> None:
+    """A waiting conversation says where it stands in line (sites that route automatically)."""
+    for room in rooms:
+        if room["kind"] == "private" and room["status"] == "queued":
+            place = await ctx.routing.queue_view(site_id, room["id"])
+            if place is not None:
+                room["queue"] = place
+
+
 async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetSession:
     if not hello.token:
         raise Refused(CLOSE_UNAUTHORIZED, "a token is required")
-    found = await widget_sessions.resume(ctx.db, hello.token)
+    # Everything the welcome needs, read at once (one hop to a reader, not one per read).
+    found = await widget_sessions.hello(ctx.db, hello.token)
     if found is None:
         raise Refused(CLOSE_UNAUTHORIZED, "unknown token")
-    site, customer = found
+    site, customer = found.site, found.customer
     if not origin_allowed(ws.headers.get("origin"), site.domains):
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
     await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
     session = WidgetSession(ctx, site, customer)
     # Limits that throwaway identities share (public-room posts) count per client address.
     session.viewer = replace(session.viewer, address=ws.client.host if ws.client else None)
-    await session.load()
+    await session.load(found)
     return session
 
 

@@ -16,7 +16,7 @@ from chat_server.services import demo, hours, sites, widget_sessions
 from chat_server.web import gateway
 from chat_server.web.context import context_of
 from chat_server.web.jsonbody import read_json
-from chat_server.web.sessions import WidgetSession, open_agent, open_widget
+from chat_server.web.sessions import open_agent, open_widget, with_queue_places
 
 GREETINGS = {
     "id": "Halo! 👋 Ada yang bisa kami bantu? Tim kami biasanya membalas dalam beberapa menit.",
@@ -59,8 +59,8 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
         raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
     address = request.client.host if request.client else "unknown"
     session = await widget_sessions.open_session(ctx.db, site, token, ctx.session_limits, address)
-    probe = WidgetSession(ctx, site, session.customer)
-    await probe.load()
+    welcome = await widget_sessions.welcome(ctx.db, site, session.customer)
+    await with_queue_places(ctx, site.id, welcome.rooms)
     body = {
         "token": session.token,
         "customer_id": session.customer.id,
@@ -70,7 +70,7 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
             "locale": site.locale,
             "color": site.color,
             "agents_online": await ctx.presence.agents_online(site.id),
-            "rooms": probe.rooms,
+            "rooms": welcome.rooms,
             "prechat": site.prechat,
             **hours.away_config(site),
         },

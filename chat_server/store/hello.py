@@ -1,0 +1,59 @@
+"""What a widget's `hello` needs, read in one unit: one hop to a reader, not five in a row.
+
+The token's customer, their site, their current conversation with how many agent messages
+they have not read, the site's public rooms and their past conversations: every read a
+resuming widget waits for before its welcome (services/widget_sessions.py builds it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chat_server.domain.models import Customer, Room, Site
+from chat_server.store import customers as customer_store
+from chat_server.store import rooms as room_store
+from chat_server.store import sites as site_store
+from chat_server.store.database import Database
+from chat_server.store.rooms import PastConversation
+from chat_server.store.sql import Tx
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetHello:
+    site: Site
+    customer: Customer
+    private: Room | None  # their current conversation (None: none yet)
+    unread: int  # agent messages in it after their read mark
+    public: list[Room]  # the site's unarchived public rooms, in their owners' order
+    past: list[PastConversation]  # newest first
+
+
+async def widget_hello(db: Database, token: str) -> WidgetHello | None:
+    """None for a token nobody holds, an erased customer or a deleted site."""
+    return await db.read(lambda conn: _widget_hello(conn, token))
+
+
+async def customer_welcome(db: Database, site: Site, customer: Customer) -> WidgetHello:
+    """The same for a customer already known (a new widget session)."""
+    return await db.read(lambda conn: _welcome(conn, site, customer))
+
+
+def _widget_hello(conn: Tx, token: str) -> WidgetHello | None:
+    customer = customer_store.load_customer_for_token(conn, token)
+    if customer is None:
+        return None
+    site = site_store.load_site(conn, customer.site_id)
+    return _welcome(conn, site, customer) if site is not None else None
+
+
+def _welcome(conn: Tx, site: Site, customer: Customer) -> WidgetHello:
+    private = room_store.current_room(conn, customer.id)
+    unread = room_store.load_customer_unread(conn, private.id, customer.id) if private else 0
+    return WidgetHello(
+        site,
+        customer,
+        private,
+        unread,
+        room_store.public_rooms(conn, site.id),
+        room_store.load_past_conversations(conn, customer.id),
+    )
