@@ -68,6 +68,34 @@ def test_what_is_accepted_is_what_json_loads_gives() -> None:
     assert json_input.decode('"\\\\ud800"') == "\\ud800"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "send", "body": "at 10:30, see https://shop.example/a"}',
+        '{"a": {"b": [1, {"c": 2}]}, "d": ":"}',
+        '{"a": 1, "b": {"a": 1}}',
+        '{"a": {"x": 1, "x": 1}}',
+        nested(32),
+        nested(31),
+        str(2**63 - 1),
+        str(-(2**63)),
+        "123456789012345678.5",
+        '"\\ud83d\\ude00"',
+        '\ufeff{"a": 1}',
+    ],
+)
+def test_the_fast_reading_agrees_with_the_strict_one(text: str) -> None:
+    for raw in (text, text.encode()):
+        try:
+            expected = ("ok", json_input._strict(raw, json_input.MAX_DEPTH))
+        except json_input.BadJson as refused:
+            expected = ("bad", refused.message)
+        try:
+            assert ("ok", json_input.decode(raw)) == expected
+        except json_input.BadJson as refused:
+            assert ("bad", refused.message) == expected
+
+
 def test_a_bad_frame_is_a_bad_request_frame_error() -> None:
     for text in (nested(1000), '{"type": "send", "body": "\\ud800", "client_msg_id": "c"}'):
         with pytest.raises(f.FrameError) as refused:
