@@ -89,11 +89,7 @@ async def activate(db: Database, customer: Customer) -> None:
 
 
 async def resume(db: Database, token: str) -> tuple[Site, Customer] | None:
-    customer = await customer_store.site_and_customer_for_token(db, token)
-    if customer is None:
-        return None
-    site = await site_store.get_site(db, customer.site_id)
-    return (site, customer) if site else None
+    return await hello_store.token_holder(db, token)
 
 
 @dataclass(frozen=True, slots=True)

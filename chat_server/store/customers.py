@@ -160,13 +160,8 @@ async def customer_for_token(db: Database, site_id: str, token: str) -> Customer
     return _token_row_to_customer(row) if row else None
 
 
-async def site_and_customer_for_token(db: Database, token: str) -> Customer | None:
-    row = await db.fetch_one(_TOKEN_CUSTOMER, (hash_token(token),))
-    return _token_row_to_customer(row) if row else None
-
-
 def load_customer_for_token(conn: Tx, token: str) -> Customer | None:
-    """`site_and_customer_for_token` on a connection already held (`Database.read`)."""
+    """The customer behind a widget token, of whichever site (on a reader: `Database.read`)."""
     row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
     return _token_row_to_customer(row) if row else None
 

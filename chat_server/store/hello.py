@@ -38,12 +38,22 @@ async def customer_welcome(db: Database, site: Site, customer: Customer) -> Widg
     return await db.read(lambda conn: _welcome(conn, site, customer))
 
 
-def _widget_hello(conn: Tx, token: str) -> WidgetHello | None:
+async def token_holder(db: Database, token: str) -> tuple[Site, Customer] | None:
+    """The site and customer behind a widget token, in one hop (uploads, the CRM's calls)."""
+    return await db.read(lambda conn: _holder(conn, token))
+
+
+def _holder(conn: Tx, token: str) -> tuple[Site, Customer] | None:
     customer = customer_store.load_customer_for_token(conn, token)
     if customer is None:
         return None
     site = site_store.load_site(conn, customer.site_id)
-    return _welcome(conn, site, customer) if site is not None else None
+    return (site, customer) if site is not None else None
+
+
+def _widget_hello(conn: Tx, token: str) -> WidgetHello | None:
+    found = _holder(conn, token)
+    return _welcome(conn, *found) if found is not None else None
 
 
 def _welcome(conn: Tx, site: Site, customer: Customer) -> WidgetHello:
