@@ -41,6 +41,7 @@ from _common import (
     WIDGET_ORIGIN,
     Seed,
     copy_database,
+    cpu_snapshot,
     install_sigterm_as_interrupt,
     load_average,
     open_session,
@@ -180,31 +181,39 @@ async def connect_many(
 
 async def hold_idle(
     options: argparse.Namespace, url: str, key: str, proc: psutil.Process, relay: bool
-) -> tuple[float, float]:
-    """(connections per second, bytes of server RSS per idle connection held)."""
+) -> tuple[float, float, float]:
+    """(connections per second, bytes of server RSS per idle connection held, server CPU
+    seconds per connection: the rate may be the client's limit, the CPU is the server's)."""
     idle = rss_bytes(proc)
+    before = cpu_snapshot(proc).total
     with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
         taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
+    cpu = cpu_snapshot(proc).total - before
     await asyncio.sleep(2.0)  # let the connect burst's garbage go before reading RSS
     held = rss_bytes(proc)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-    return options.idle / taken, (held - idle) / options.idle
+    return options.idle / taken, (held - idle) / options.idle, cpu / options.idle
 
 
 def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
-    rates, per_connection = [], []
+    rates, per_connection, cpu_each = [], [], []
     for relay in (True, False):
         name = "relay" if relay else "sapa"
         with server(options, seed, work, relay, f"conn-{name}") as (url, key, proc):
             time.sleep(1.0)
-            rate, memory = asyncio.run(hold_idle(options, url, key, proc, relay))
-        print(f"{name}: {options.idle} connections at {rate:,.0f}/s, {memory / KiB:.1f} KiB each")
+            rate, memory, cpu = asyncio.run(hold_idle(options, url, key, proc, relay))
+        print(
+            f"{name}: {options.idle} connections at {rate:,.0f}/s, {memory / KiB:.1f} KiB each,"
+            f" server CPU {cpu * 1e3:.2f} ms each"
+        )
         rates.append(rate)
         per_connection.append(memory / KiB)
+        cpu_each.append(cpu * 1e3)
     return [
         Figure(
             "connections per second (session + upgrade + hello/welcome)", *rates, "conn/s", "higher"
         ),
+        Figure("server CPU per connection (all threads, /proc)", *cpu_each, "ms", "lower"),
         Figure(
             f"memory per idle widget connection ({options.idle:,} held)",
             *per_connection,
