@@ -164,3 +164,44 @@ async def test_a_customer_check_that_waits_for_the_next_read_fails_its_own_job(
         return row["name"] if row else None
 
     assert await db.write(name) is None  # the refused job's write went with it
+
+
+async def test_a_caller_cancelled_before_its_job_ran_is_skipped_and_reads_run_as_a_unit(
+    store: tuple[Database, str],
+) -> None:
+    """A batch's results come back to the loop together; a job whose caller gave up while it
+    waited never runs, and its neighbours are answered as usual."""
+    db, site_id = store
+    now = now_iso()
+    dropped, kept = new_id("cus"), new_id("cus")
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Tx) -> None:
+        started.set()
+        gate.wait(timeout(10))
+
+    def add(customer_id: str) -> Callable[[Tx], str]:
+        def job(conn: Tx) -> str:
+            conn.execute(INSERT, (customer_id, site_id, now, now))
+            return customer_id
+
+        return job
+
+    held = asyncio.ensure_future(db.write(hold))
+    await asyncio.to_thread(started.wait, timeout(10))
+    given_up = asyncio.ensure_future(db.write(add(dropped)))
+    answered = asyncio.ensure_future(db.write(add(kept)))
+    await asyncio.sleep(0)  # both queued behind `hold`
+    given_up.cancel()
+    gate.set()
+    await held
+    assert await answered == kept
+    assert given_up.cancelled()
+
+    def both(conn: Tx) -> list[str]:
+        rows = conn.execute(
+            "SELECT id FROM customers WHERE id IN (?, ?) ORDER BY id", (dropped, kept)
+        ).fetchall()
+        return [row["id"] for row in rows]
+
+    assert await db.read(both) == [kept]
