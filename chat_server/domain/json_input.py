@@ -7,9 +7,9 @@ for SQLite, and duplicate keys that two parsers read differently. Here each of
 those is a `bad_request`, decided before any handler sees the data.
 
 Most texts (every socket frame) are read by orjson first, at a fraction of the cost, and
-kept only when nothing in them can be what the rules refuse: no digit run long enough for
-an integer past 64 bits, no surrogate escape, no deeper nesting than allowed, and as many
-`:` in the text as names in the objects read (so no name was given twice). Anything else,
+kept only when nothing in them can be what the rules refuse: no number past SQLite's
+integers, no surrogate escape, no deeper nesting than allowed, and as many `:` in the text
+as names in the objects read (so no name was given twice). Anything else,
 orjson's refusals included, goes through the strict decoder below, which decides and words
 the refusal exactly as before.
 """
@@ -28,6 +28,7 @@ from chat_server.errors import ErrorCode, SapaError
 MAX_DEPTH = 32
 # SQLite's INTEGER; anything wider raises OverflowError deep inside a write.
 MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Only a \uD800-\uDFFF escape can put a surrogate into a decoded string.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -78,10 +79,8 @@ _DECODER = json.JSONDecoder(
 )
 
 
-# What orjson reads differently from the rules: 19 digits may be an integer past 64 bits
-# (orjson makes a float of it), and a surrogate escape is the strict decoder's to judge.
-_UNUSUAL = re.compile(r"[0-9]{19}|\\u[dD][89a-fA-F]")
-_UNUSUAL_BYTES = re.compile(rb"[0-9]{19}|\\u[dD][89a-fA-F]")
+# A surrogate escape is the strict decoder's to judge (orjson refuses a lone one anyway).
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _SLOW = object()
 
 
@@ -93,39 +92,45 @@ def decode(raw: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
 
 def _fast(raw: str | bytes, max_depth: int) -> Any:
     if isinstance(raw, bytes):
-        if _UNUSUAL_BYTES.search(raw) is not None:
+        if _SURROGATE_ESCAPE_BYTES.search(raw) is not None:
             return _SLOW
         colons = raw.count(b":")
     else:
-        if _UNUSUAL.search(raw) is not None:
+        if _SURROGATE_ESCAPE.search(raw) is not None:
             return _SLOW
         colons = raw.count(":")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _SLOW
-    if isinstance(value, dict | list):
-        if _pairs(value, max_depth) != colons:
-            return _SLOW
-    elif colons:
+    if _pairs([value], max_depth + 1) != colons:
         return _SLOW
     return value
 
 
-def _pairs(value: dict[str, Any] | list[Any], max_depth: int) -> int:
-    """How many names the objects in `value` hold together; -1 if nested too deeply."""
+def _pairs(value: list[Any], max_depth: int) -> int:
+    """How many names the objects in `value` hold together; -1 if nested too deeply or if
+    it holds a number out of SQLite's range (orjson reads an integer past 64 bits as a float:
+    whether the text wrote an integer is the strict decoder's to tell)."""
     count = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if depth >= max_depth:
             return -1
-        if isinstance(item, dict):
+        if type(item) is dict:
             count += len(item)
             item = item.values()
         for child in item:
-            if isinstance(child, dict | list):
+            kind = type(child)
+            if kind is dict or kind is list:
                 stack.append((child, depth + 1))
+            elif kind is int:
+                if not MIN_INT <= child <= MAX_INT:
+                    return -1
+            elif kind is float and not MIN_INT < child < -MIN_INT:
+                # An integer past 64 bits, as orjson reads it (2**63 + 1 is 2.0**63).
+                return -1
     return count
 
 
