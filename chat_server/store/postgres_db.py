@@ -201,6 +201,10 @@ class PostgresDatabase(Database):
     def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
         super().__init__(url, readers=readers)
         self.pool_size = max(1, pool or DEFAULT_POOL)
+        # The read budget is shared: a fifth (at least one) for units of reads (`read`, a
+        # widget's hello), the rest (at least one) for single reads.
+        self._unit_size = max(1, self.pool_size // 5)
+        self._single_size = max(1, self.pool_size - self._unit_size)
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
         self._unit_pool: ConnectionPool[psycopg.Connection[PgRow]] | None = None
         self._pipeline: psycopg.Pipeline | None = None  # the writer's, during a batch
@@ -216,7 +220,7 @@ class PostgresDatabase(Database):
         self._pool = AsyncConnectionPool(
             self.path,
             min_size=1,
-            max_size=self.pool_size,
+            max_size=self._single_size,
             kwargs={**_connect_kwargs(), "context": _ADAPTERS},
             timeout=POOL_WAIT_S,
             reconnect_timeout=24 * 3600,
@@ -228,7 +232,7 @@ class PostgresDatabase(Database):
         self._unit_pool = ConnectionPool(
             self.path,
             min_size=0,
-            max_size=self.pool_size,
+            max_size=self._unit_size,
             kwargs={**_connect_kwargs(), "context": _ADAPTERS},
             timeout=POOL_WAIT_S,
             reconnect_timeout=24 * 3600,
