@@ -62,10 +62,15 @@ from faq import (  # noqa: E402
     ranker,
 )
 from faq.ranker import (  # noqa: E402
+    L2_GRID,
+    MISSING_WEIGHT,
     Candidate,
     Model,
     Sample,
+    Variant,
     choose_threshold,
+    fit_confidence,
+    fit_ranker,
     fit_variant,
 )
 from faq.semantic import Embedder, load_embedder  # noqa: E402
@@ -261,8 +266,9 @@ def collect_missing(engine: Engine, lines: Sequence[Line]) -> list[Evidence]:
     These are the hardest negatives a shop meets: a message in the shop's own
     words about a need no entry covers. They come from the lines themselves (no
     new text is written): 135 unanswerable messages beside dev's 15, so a
-    rejection rate that moves 0.7 points a line rather than 6.7. A diagnostic
-    only: nothing is fitted on it. ``engine`` is a scratch copy: its entries are
+    rejection rate that moves 0.7 points a line rather than 6.7. The training
+    folds' ones are negatives for the confidence fit; the held-out fold's are
+    scored as unanswerable. ``engine`` is a scratch copy: its entries are
     removed and put back (in slot order, so each gets its slot back).
     """
     docs = engine._state.snapshot.docs
@@ -287,24 +293,74 @@ def samples(evidence: Sequence[Evidence], semantic: bool) -> list[Sample]:
 
 
 def fit_model(
-    evidence: Sequence[Evidence], semantic: bool, extra: Sequence[Evidence] = ()
-) -> Model:
-    """Fit both variants; each on its own candidates; one threshold over both.
+    evidence: Sequence[Evidence],
+    semantic: bool,
+    extra: Sequence[Evidence] = (),
+    negatives: Sequence[Evidence] = (),
+) -> tuple[Model, float]:
+    """Fit both variants (and say which confidence penalty was chosen); one threshold.
 
-    ``extra`` evidence trains the rankers only: confidence and threshold are
-    calibrated on ``evidence``, the engine as it will run.
+    Rankers: ``evidence`` and ``extra`` (the same lines' blind-list evidence).
+    Confidence: ``evidence`` plus ``negatives``, the same lines' missing-entry
+    evidence (asked without their gold entries), at ``MISSING_WEIGHT`` each.
+    The confidence's ridge penalty (by log loss, from ``L2_GRID``) and the
+    threshold (``choose_threshold``) are chosen on out-of-fold confidences: an
+    inner cross-validation over the folds ``evidence`` comes from, every fit
+    in it made as the final one is. In-sample confidences are surer than a new
+    message's, so a threshold read off them rejects more right answers than it
+    was chosen to. The held-out lines' missing-entry negatives count as
+    unanswerable for the threshold, beside the real unanswerable lines.
     """
-    lex = fit_variant(samples(evidence, False), False, samples(extra, False))
-    sem = fit_variant(samples(evidence, True), True, samples(extra, True)) if semantic else lex
-    model = Model(sem, lex, 0.5)
-    scored = []
-    for ev in evidence:
-        for on, cands in ((True, ev.semantic), (False, ev.lexical)):
-            if on and not semantic:
-                continue
-            ordered = model.order(cands, on)
-            scored.append((bool(ev.gold), model.confidence(ordered, on) if ordered else 0.0))
-    return Model(sem, lex, choose_threshold(scored))
+    flags = (True, False) if semantic else (False,)
+    groups = sorted({ev.line.fold for ev in evidence})
+    # Per penalty: (answerable, label, weight, confidence or None without candidates).
+    oof: dict[float, list[tuple[bool, float, float, float | None]]] = {l2: [] for l2 in L2_GRID}
+    for g in groups if len(groups) > 1 else ():
+        train = [ev for ev in evidence if ev.line.fold != g]
+        held = [ev for ev in evidence if ev.line.fold == g]
+        tx = [ev for ev in extra if ev.line.fold != g]
+        tneg = [ev for ev in negatives if ev.line.fold != g]
+        hneg = [ev for ev in negatives if ev.line.fold == g]
+        for on in flags:
+            rk = fit_ranker(samples(train, on), on, samples(tx, on))
+            for l2 in L2_GRID:
+                conf = fit_confidence(rk, samples(train, on), on, samples(tneg, on), l2)
+                v = Variant(rk, conf, on)
+                model = Model(v, v, 0.5)
+                for evs, weight in ((held, 1.0), (hneg, MISSING_WEIGHT)):
+                    for cands, gold in samples(evs, on):
+                        ordered = model.order(cands, on)
+                        p = model.confidence(ordered, on) if ordered else None
+                        right = bool(ordered) and ordered[0][0].slot in gold
+                        oof[l2].append((bool(gold), float(right), weight, p))
+
+    def log_loss(l2: float) -> float:
+        eps = 1e-6
+        return -sum(
+            w * math.log(min(max(p if y else 1.0 - p, eps), 1.0))
+            for _, y, w, p in oof[l2]
+            if p is not None
+        )
+
+    l2 = min(L2_GRID, key=log_loss) if oof[L2_GRID[0]] else 1.0
+    lex = fit_variant(
+        samples(evidence, False), False, samples(extra, False), samples(negatives, False), l2
+    )
+    sem = (
+        fit_variant(
+            samples(evidence, True), True, samples(extra, True), samples(negatives, True), l2
+        )
+        if semantic
+        else lex
+    )
+    scored = [(a, p or 0.0) for a, _, _, p in oof[l2]]
+    if not scored:  # a single fold: nothing held out, read the threshold in-sample
+        model = Model(sem, lex, 0.5)
+        for ev in (*evidence, *negatives):
+            for on in flags:
+                ordered = model.order(ev.semantic if on else ev.lexical, on)
+                scored.append((bool(ev.gold), model.confidence(ordered, on) if ordered else 0.0))
+    return Model(sem, lex, choose_threshold(scored)), l2
 
 
 def judge(
@@ -322,25 +378,32 @@ def cross_validate(
     semantic: bool,
     extra: Sequence[Evidence] = (),
     missing: Sequence[Evidence] = (),
-) -> tuple[dict[str, Tally], list[float], float]:
+) -> tuple[dict[str, Tally], list[float], list[float], float]:
     """k-fold: ranker, confidence and threshold fitted on k-1 folds, judged on the held-out one.
 
-    Also returns the confidence's AUC over the held-out lines (see :func:`auc`).
+    Returns the tallies, the thresholds and confidence penalties chosen per
+    fold, and the confidence's AUC over the held-out lines (see :func:`auc`).
 
     ``extra``: more training evidence for the same lines (the blind-list
-    evidence), used only with the training folds' lines.
+    evidence), used only with the training folds' lines. ``missing``: the
+    missing-entry evidence; the training folds' lines train the confidence,
+    the held-out fold's are scored as unanswerable (row MISSING). The held-out
+    fold's lines never shape the fit, in either form.
     """
     slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
     tallies: dict[str, Tally] = defaultdict(Tally)
     thresholds = []
+    penalties = []
     scored: list[tuple[bool, float]] = []
     for fold in range(FOLDS):
-        model = fit_model(
+        model, l2 = fit_model(
             [ev for ev in evidence if ev.line.fold != fold],
             semantic,
             [ev for ev in extra if ev.line.fold != fold],
+            [ev for ev in missing if ev.line.fold != fold],
         )
         thresholds.append(model.threshold)
+        penalties.append(l2)
         for ev in evidence:
             if ev.line.fold != fold:
                 continue
@@ -355,7 +418,7 @@ def cross_validate(
                 ids, top = judge(model, ev, semantic, slot_ids)
                 tallies[MISSING].add(replace(ev.line, gold=()), ids, top, model.threshold)
                 scored.append((False, top or 0.0))
-    return tallies, thresholds, auc(scored)
+    return tallies, thresholds, penalties, auc(scored)
 
 
 def auc(scored: Sequence[tuple[bool, float]]) -> float:
@@ -377,10 +440,11 @@ def dev_fit(
     evidence: Sequence[Evidence],
     semantic: bool,
     extra: Sequence[Evidence] = (),
+    missing: Sequence[Evidence] = (),
 ) -> tuple[dict[str, Tally], Model]:
     """Fitted on all of dev and judged on it (in-sample: the plain dev figure)."""
     slot_ids = {d.slot: d.entry.id for d in engine._state.snapshot.docs.values()}
-    model = fit_model(evidence, semantic, extra)
+    model, _ = fit_model(evidence, semantic, extra, missing)
     tallies: dict[str, Tally] = defaultdict(Tally)
     for ev in evidence:
         ids, top = judge(model, ev, semantic, slot_ids)
@@ -665,8 +729,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--no-missing",
         action="store_true",
-        help="skip the missing-entry check (each answerable line asked of the FAQ "
-        "without its gold entries, scored as unanswerable; a diagnostic, never fitted on)",
+        help="skip the missing-entry lines (each answerable line asked of the FAQ without "
+        "its gold entries: negatives for the confidence fit from the training folds, "
+        "scored as unanswerable in the held-out fold); faster, but fits without them",
     )
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--passes", type=int, default=5, help="timed passes over dev per corpus")
@@ -711,9 +776,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = None
     fitted_models: list[tuple[bool, str, Model]] = []
     for semantic, title in variants:
-        cv, ths, cv_auc = cross_validate(engine, evidence, semantic, extra, missing)
-        dev, fitted = dev_fit(engine, evidence, semantic, extra)
+        cv, ths, l2s, cv_auc = cross_validate(engine, evidence, semantic, extra, missing)
+        dev, fitted = dev_fit(engine, evidence, semantic, extra, missing)
         print_cv_and_dev(title, cv, ths, dev, fitted.threshold)
+        print(f"   confidence penalty chosen per fold: {', '.join(f'{v:g}' for v in l2s)}")
         print(
             f"   confidence AUC, right rank 1 against wrong or unanswerable (with the "
             f"gold-removed lines), held-out folds: {cv_auc:.3f}"
