@@ -15,6 +15,7 @@ from faq.lexicon import DATA_DIR, parse_slang
 from faq.ranker import (
     CANDIDATE_FEATURES,
     CONFIDENCE_FEATURES,
+    N_CONFIDENCE_LEXICAL,
     SEMANTIC_ONLY,
     Candidate,
     Linear,
@@ -131,7 +132,9 @@ def _model(weight: float) -> Model:
         Linear((weight,) + (0.0,) * (n - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 1), 0.0), True
     )
     lex = Variant(
-        Linear((weight,) + (0.0,) * (n_lex - 1), 0.0), Linear((1.0,) + (0.0,) * (c - 4), 0.0), False
+        Linear((weight,) + (0.0,) * (n_lex - 1), 0.0),
+        Linear((1.0,) + (0.0,) * (N_CONFIDENCE_LEXICAL - 1), 0.0),
+        False,
     )
     return Model(sem, lex, 0.5)
 
