@@ -8,7 +8,9 @@ development set and shipped as data (``faq/data/ranker.json``):
    candidates are ordered by that score;
 2. the **confidence** model turns the top candidate's ranker score, its lead
    over the second and how much of the message it explains into a probability
-   that the answer is right (unanswerable messages are negatives).
+   that the answer is right (unanswerable messages are negatives, and so is
+   every training message asked of the FAQ without its right entry: what
+   "right entry absent" looks like).
 
 Each comes in two variants: with the embedding features and without (when the
 model is absent or skipped under load), so confidence stays calibrated on the
