@@ -98,6 +98,7 @@ FOLDS = 5
 # compared on, so its figures are the more optimistic ones.
 SEEDS = (1, 2, 3)
 MISSING = "(gold entry removed)"
+BLEND = True
 SHOP_NAME = "toko contoh"
 
 
@@ -363,12 +364,18 @@ def fit_model(
         tx = [ev for ev in extra if ev.line.fold != g]
         tneg = [ev for ev in negatives if ev.line.fold != g]
         hneg = [ev for ev in negatives if ev.line.fold == g]
-        for on in flags:
-            rk = fit_ranker(samples(train, on), on, samples(tx, on))
-            for l2 in L2_GRID:
-                conf = fit_confidence(rk, samples(train, on), on, samples(tneg, on), l2)
-                v = Variant(rk, conf, on)
-                model = Model(v, v, 0.5)
+        rks = {on: fit_ranker(samples(train, on), on, samples(tx, on)) for on in flags}
+        for l2 in L2_GRID:
+            fitted = {
+                on: Variant(
+                    rks[on],
+                    fit_confidence(rks[on], samples(train, on), on, samples(tneg, on), l2),
+                    on,
+                )
+                for on in flags
+            }
+            model = Model(fitted.get(True, fitted[False]), fitted[False], 0.5, blend=BLEND)
+            for on in flags:
                 for evs, weight in ((held, 1.0), (hneg, MISSING_WEIGHT)):
                     for cands, gold in samples(evs, on):
                         ordered = model.order(cands, on)
@@ -397,12 +404,12 @@ def fit_model(
     )
     scored = [(a, p or 0.0) for a, _, _, p in oof[l2]]
     if not scored:  # a single fold: nothing held out, read the threshold in-sample
-        model = Model(sem, lex, 0.5)
+        model = Model(sem, lex, 0.5, blend=BLEND)
         for ev in (*evidence, *negatives):
             for on in flags:
                 ordered = model.order(ev.semantic if on else ev.lexical, on)
                 scored.append((bool(ev.gold), model.confidence(ordered, on) if ordered else 0.0))
-    return Model(sem, lex, choose_threshold(scored)), l2
+    return Model(sem, lex, choose_threshold(scored), blend=BLEND), l2
 
 
 def judge(

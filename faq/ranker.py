@@ -123,6 +123,9 @@ class Model:
     lexical: Variant
     threshold: float
     feature_names: tuple[str, ...] = CANDIDATE_FEATURES
+    # With the embedding: average the semantic variant's confidence with the
+    # words-only variant's opinion of the same rank 1 (see ``confidence``).
+    blend: bool = False
 
     def order(
         self, candidates: Sequence[Candidate], semantic: bool
@@ -138,7 +141,27 @@ class Model:
         if not ordered:
             return 0.0
         v = self.semantic if semantic else self.lexical
-        return _sigmoid(v.confidence(confidence_features(ordered, v.uses_embedding)))
+        p = _sigmoid(v.confidence(confidence_features(ordered, v.uses_embedding)))
+        if not (self.blend and v.uses_embedding):
+            return p
+        return (p + self._words_opinion(ordered)) / 2.0
+
+    def _words_opinion(self, ordered: Sequence[tuple[Candidate, float]]) -> float:
+        """The words-only variant's confidence in the rank 1 of ``ordered``.
+
+        The two variants err on different messages (meaning pulls a right
+        paraphrase towards a neighbour; shared shop words pull an off-topic
+        question towards an entry), so their mean is steadier than either.
+        When the words-only ranker puts another entry first, its confidence
+        in ours is its rank 1's scaled by exp(our logit - its rank 1's), as
+        lower ranks are scaled in the engine. No new pass over the message:
+        the candidates already carry the lexical features.
+        """
+        lex = self.order([c for c, _ in ordered], False)
+        p = _sigmoid(self.lexical.confidence(confidence_features(lex, False)))
+        top = ordered[0][0].slot
+        z_top = next(z for c, z in lex if c.slot == top)
+        return p * math.exp(min(0.0, z_top - lex[0][1]))
 
     def to_json(self) -> dict[str, object]:
         def lin(x: Linear) -> dict[str, object]:
@@ -155,6 +178,7 @@ class Model:
             "candidate_features": list(CANDIDATE_FEATURES),
             "confidence_features": list(CONFIDENCE_FEATURES),
             "threshold": self.threshold,
+            "blend": self.blend,
             "semantic": var(self.semantic),
             "lexical": var(self.lexical),
         }
@@ -176,7 +200,12 @@ class Model:
             )
             return Variant(ranker, conf, bool(part["uses_embedding"]))
 
-        return cls(variant("semantic"), variant("lexical"), float(data["threshold"]))  # type: ignore[arg-type]
+        return cls(
+            variant("semantic"),
+            variant("lexical"),
+            float(data["threshold"]),  # type: ignore[arg-type]
+            blend=bool(data.get("blend", False)),
+        )
 
     @classmethod
     def untrained(cls) -> Model:

@@ -17,6 +17,7 @@ from faq.ranker import (
     Candidate,
     Linear,
     Model,
+    Variant,
     choose_threshold,
     confidence_features,
     fit_confidence,
@@ -151,3 +152,61 @@ def test_threshold_rule_takes_the_false_rejection_bound() -> None:
         th = choose_threshold(scored, bound)
         assert sum(1 for a, s in scored if a and s < th) / 60 <= bound
     assert choose_threshold(scored, 0.2) >= choose_threshold(scored, 0.0)
+
+
+def _two_variant_model(blend: bool) -> Model:
+    """Semantic variant ranks and trusts by cosine, words-only by log strength."""
+    n_sem, n_lex = len(CANDIDATE_FEATURES), len(CANDIDATE_FEATURES) - len(SEMANTIC_ONLY)
+    sem_rank = [0.0] * n_sem
+    sem_rank[CANDIDATE_FEATURES.index("cos")] = 10.0
+    lex_rank = [1.0] + [0.0] * (n_lex - 1)  # log_strength is the first feature
+    # Confidence: the top logit alone, biased so the two variants disagree.
+    sem_conf = Linear((1.0,) + (0.0,) * (len(CONFIDENCE_FEATURES) - 1), 0.0)
+    lex_conf = Linear((1.0,) + (0.0,) * (N_CONFIDENCE_LEXICAL - 1), -1.0)
+    sem = Variant(Linear(tuple(sem_rank), 0.0), sem_conf, True)
+    lex = Variant(Linear(tuple(lex_rank), 0.0), lex_conf, False)
+    return Model(sem, lex, 0.5, blend=blend)
+
+
+def _sig(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def test_blend_averages_the_words_only_opinion_of_the_same_rank_one() -> None:
+    plain, blended = _two_variant_model(False), _two_variant_model(True)
+    a = _cand(0, cos=0.2, log_strength=2.0)
+    b = _cand(1, cos=0.1, log_strength=0.5)
+    ordered = blended.order([a, b], True)
+    assert ordered[0][0].slot == 0
+    p_sem = plain.confidence(ordered, True)
+    assert p_sem == pytest.approx(_sig(2.0))
+    # Both variants put entry 0 first: the plain mean of the two.
+    assert blended.confidence(ordered, True) == pytest.approx((_sig(2.0) + _sig(2.0 - 1.0)) / 2)
+
+
+def test_blend_discounts_a_rank_one_the_words_would_not_put_first() -> None:
+    plain, blended = _two_variant_model(False), _two_variant_model(True)
+    # Meaning prefers entry 0, words prefer entry 1 by 1.5 in logit.
+    a = _cand(0, cos=0.3, log_strength=0.5)
+    b = _cand(1, cos=0.1, log_strength=2.0)
+    ordered = blended.order([a, b], True)
+    assert ordered[0][0].slot == 0
+    words_top = _sig(2.0 - 1.0)  # the words-only variant's confidence in entry 1
+    expected = (plain.confidence(ordered, True) + words_top * math.exp(0.5 - 2.0)) / 2
+    assert blended.confidence(ordered, True) == pytest.approx(expected)
+    assert blended.confidence(ordered, True) < plain.confidence(ordered, True)
+
+
+def test_blend_leaves_the_lexical_path_alone_and_survives_the_json() -> None:
+    plain, blended = _two_variant_model(False), _two_variant_model(True)
+    cands = [_cand(0, log_strength=1.2), _cand(1, log_strength=0.3)]
+    lex_plain, lex_blended = plain.order(cands, False), blended.order(cands, False)
+    assert blended.confidence(lex_blended, False) == plain.confidence(lex_plain, False)
+    assert Model.from_json(blended.to_json()).blend is True
+    data = plain.to_json()
+    del data["blend"]  # a file written before the blend: plain semantic confidence
+    assert Model.from_json(data).blend is False
+
+
+def test_the_shipped_model_blends() -> None:
+    assert Model.default().blend
