@@ -98,6 +98,8 @@ FOLDS = 5
 # compared on, so its figures are the more optimistic ones.
 SEEDS = (1, 2, 3)
 MISSING = "(gold entry removed)"
+# With the model, blend the words-only variant's opinion into rank 1's
+# confidence (``Model.blend``; docs/faq-engine.md, branch faq5). ``--no-blend``.
 BLEND = True
 SHOP_NAME = "toko contoh"
 
@@ -884,6 +886,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also fit on all of dev and print the in-sample figures (always with --write-model)",
     )
+    ap.add_argument(
+        "--no-blend",
+        action="store_true",
+        help="fit and judge without the blended confidence (the semantic variant's alone)",
+    )
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--passes", type=int, default=5, help="timed passes over dev per corpus")
     ap.add_argument(
@@ -902,6 +909,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     holdout_file: Path | None = None if args.no_holdout else args.holdout
     seeds = tuple(int(v) for v in args.seeds.split(",") if v.strip())
+    global BLEND
+    BLEND = not args.no_blend
 
     entries, lines = load(args.data)
     shop = not args.no_shop_name
