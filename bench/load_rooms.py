@@ -35,6 +35,7 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
@@ -43,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
+import psutil
 import websockets
 from _common import (
     WIDGET_ORIGIN,
@@ -58,6 +60,7 @@ from _common import (
     profiling,
     raise_nofile,
     rss_bytes,
+    running_relay,
     running_server,
     seed_database,
     server_counters,
@@ -89,6 +92,7 @@ class RoomPlan:
     body: str
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     setup_concurrency: int = 32
+    relay: bool = False  # the target is bench/bare_relay.py (sessions by GET)
 
     @property
     def total(self) -> int:
@@ -180,7 +184,7 @@ class RoomClient:
         async with gate:
             for attempt in range(3):
                 try:
-                    response = await open_session(http, self.plan.site_key)
+                    response = await open_session(http, self.plan.site_key, self.plan.relay)
                     break
                 except httpx.TransportError:
                     # A kept-alive connection the server closed meanwhile (a busy machine).
@@ -453,9 +457,10 @@ def _chat_plan(args: argparse.Namespace, url: str, seed: Seed) -> ChatPlan:
 
 
 def _room_plan(
-    args: argparse.Namespace, url: str, seed: Seed, room_id: str, rate: float
+    args: argparse.Namespace, url: str, seed: Seed, room_id: str, rate: float, relay: bool
 ) -> RoomPlan:
     return RoomPlan(
+        relay=relay,
         url=url,
         site_key=seed.site_key,
         room_id=room_id,
@@ -475,16 +480,34 @@ def default_room_id(db_path: str) -> str:
         return str(conn.execute("SELECT id FROM rooms WHERE kind = 'public'").fetchone()[0])
 
 
-def run_scenario(
-    args: argparse.Namespace, seed: Seed, work: Path, scenario: str, rate: float
-) -> Run:
-    tag = f"{scenario}-{rate:g}"
+@contextlib.contextmanager
+def _target(
+    args: argparse.Namespace, seed: Seed, work: Path, tag: str, relay: bool
+) -> Iterator[tuple[str, Seed, str, psutil.Process]]:
+    """(url, seed, the public room's id, the server's process) of a fresh Sapa or relay."""
+    if relay:
+        with running_relay(work / f"{tag}.log", args.server_cpus, not args.no_compression) as r:
+            yield r.url, Seed("", "relay", (), ""), "public", r.psutil
+        return
     copy = copy_database(seed, str(work / f"{tag}.db"))
     room_id = default_room_id(copy.db_path)
     with running_server(copy.db_path, work / f"{tag}.log", cpus=args.server_cpus) as server:
-        proc = server.psutil
-        room = _room_plan(args, server.url, copy, room_id, rate) if scenario != "private" else None
-        chat = _chat_plan(args, server.url, copy) if scenario != "room" else None
+        yield server.url, copy, room_id, server.psutil
+
+
+def run_scenario(
+    args: argparse.Namespace,
+    seed: Seed,
+    work: Path,
+    scenario: str,
+    rate: float,
+    relay: bool = False,
+) -> Run:
+    """One run; with `relay` against bench/bare_relay.py (the room scenario only)."""
+    tag = f"{'relay-' if relay else ''}{scenario}-{rate:g}"
+    with _target(args, seed, work, tag, relay) as (url, copy, room_id, proc):
+        room = _room_plan(args, url, copy, room_id, rate, relay) if scenario != "private" else None
+        chat = _chat_plan(args, url, copy) if scenario != "room" else None
         run = Run(scenario, room, chat, load_average())
         with contextlib.ExitStack() as stack:
             pools: list[ClientPool] = []
@@ -501,7 +524,7 @@ def run_scenario(
             time.sleep(1.0)
             run.quiet = wait_for_quiet(args.quiet_wait, 0.3) if args.quiet_wait else ""
             run.rss_connected = rss_bytes(proc)
-            counters = server_counters(server.url)
+            counters = server_counters(url)
             run.start = time.monotonic() + 1.0
             for pool in pools:
                 pool.go(run.start)
@@ -510,7 +533,7 @@ def run_scenario(
             busy0 = machine_busy_seconds()
             sampler = PeakSampler(proc)
             previous = before
-            with profiling(proc.pid, f"sapa-{tag}"):
+            with profiling(proc.pid, tag if relay else f"sapa-{tag}"):
                 while time.monotonic() < run.start + args.duration:
                     time.sleep(1.0)
                     previous = sampler.sample(previous)
@@ -531,7 +554,7 @@ def run_scenario(
                 + sum(t.cpu_seconds for t in (run.chat_trial.tallies if run.chat_trial else []))
             )
             run.others_cores = max(0.0, machine_busy_seconds() - busy0 - ours) / wall
-            after = server_counters(server.url)
+            after = server_counters(url)
             run.counters = {k: v - counters.get(k, 0.0) for k, v in after.items()}
     return run
 

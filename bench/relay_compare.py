@@ -14,9 +14,10 @@ SQLite file, `synchronous=FULL`, ack after commit), and the ratio is printed:
 - server CPU per private message at 2,000 msgs/s (from /proc, all threads);
 - with `--find-max`: the highest private rate with delivery p99 < 200 ms and nothing lost;
 - connections per second (widget session request + upgrade + hello/welcome), then the
-  memory each idle widget connection holds (`--idle` of them, default 5,000).
-
-The public-room fan-out workload is bench/load_rooms.py's; it does not drive the relay yet.
+  memory each idle widget connection holds (`--idle` of them, default 5,000);
+- public-room fan-out (bench/load_rooms.py's clients): 300 readers joined to one room, 40
+  posts/s from 260 posters, so 12,000 deliveries/s offered: server CPU per delivery and
+  delivery p50 / p99.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 import load_chat
+import load_rooms
 import psutil
 import websockets
 from _common import (
@@ -223,10 +225,40 @@ def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Fig
     ]
 
 
+def room_fanout(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
+    argv = [
+        *("-V", str(options.room_readers), "-P", str(options.room_posters)),
+        *("-r", str(options.room_rate), "-d", str(options.duration)),
+        *("--quiet-wait", "0", "--attempts", "1", "--server-cpus", options.server_cpus),
+    ]
+    if not options.compression:
+        argv.append("--no-compression")
+    args = load_rooms.parse_args(argv)
+    runs = [
+        load_rooms.run_scenario(args, seed, work, "room", options.room_rate, relay)
+        for relay in (True, False)
+    ]
+    cpu, p50, p99 = [], [], []
+    for name, run in zip(("relay", "sapa"), runs, strict=True):
+        print(f"-- {name}\n{load_rooms.report(run)}", flush=True)
+        assert run.server_cpu is not None
+        cpu.append(1e6 * run.server_cpu.total / max(1, run.receipts))
+        delivery = run.delivery()
+        p50.append(delivery.p50 * 1e3)
+        p99.append(delivery.p99 * 1e3)
+    offered = f"{options.room_readers} members, {options.room_rate * options.room_readers:,.0f}"
+    return [
+        Figure(f"room ({offered} deliveries/s): server CPU per delivery", *cpu, "µs", "lower"),
+        Figure(f"room ({offered} deliveries/s): delivery p50", *p50, "ms", "lower"),
+        Figure(f"room ({offered} deliveries/s): delivery p99", *p99, "ms", "lower"),
+    ]
+
+
 WORKLOADS: dict[str, Callable[[argparse.Namespace, Seed, Path], list[Figure]]] = {
     "latency": private_latency,
     "cpu": private_cpu,
     "connections": connections,
+    "rooms": room_fanout,
 }
 
 
@@ -242,6 +274,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--start-rate", type=float, default=500.0, help="find-max: first rate")
     p.add_argument("--max-rate", type=float, default=8000.0, help="find-max: highest rate")
     p.add_argument("--idle", type=int, default=5000, help="idle widget connections held")
+    p.add_argument("--room-readers", type=int, default=300, help="rooms: members reading")
+    p.add_argument("--room-posters", type=int, default=260, help="rooms: widgets posting")
+    p.add_argument("--room-rate", type=float, default=40.0, help="rooms: posts per second")
     p.add_argument("--server-cpus", default="0")
     p.add_argument("--client-cpu", type=int, default=1)
     p.add_argument("--compression", action="store_true", help="permessage-deflate on")
