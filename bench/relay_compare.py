@@ -157,7 +157,13 @@ async def connect_many(
 ) -> tuple[float, list[websockets.ClientConnection]]:
     """Open `count` widget connections, `width` at a time: (seconds taken, the sockets)."""
     gate = asyncio.Semaphore(width)
-    limits = httpx.Limits(max_connections=width, max_keepalive_connections=width)
+    # uvicorn closes a kept-alive connection after 5 s idle, and httpx keeps one for 5 s: a
+    # request sent on one just as the server closes it fails (`httpx.ReadError`; a POST is not
+    # retried). httpcore hands requests to the first idle connection of its list, so the last
+    # ones of a 64-wide pool do sit idle that long. Drop them well before the server does.
+    limits = httpx.Limits(
+        max_connections=width, max_keepalive_connections=width, keepalive_expiry=2.0
+    )
     ws_url = url.replace("http://", "ws://", 1) + "/ws/widget"
 
     async def one(http: httpx.AsyncClient) -> websockets.ClientConnection:

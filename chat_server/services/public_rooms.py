@@ -9,7 +9,7 @@ so two racing posts, or a post racing a mute, always see each other.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -208,12 +208,81 @@ class PostGuard:
         return parent
 
 
+class WelcomeRooms:
+    """Each site's open public rooms as every widget's welcome lists them, kept between changes.
+
+    Every hello and every new widget session lists the same rooms for all the visitors of a
+    site, so they are read once and kept until something about a public room changes. Every
+    such change is published on the bus to the room's readers or to all visitors (a new
+    post, an edit, a pin, a rename, a new or archived room...), in this process and in the
+    others (Redis), and `saw` forgets the site's entry on any of them: it need not know which
+    change it was, and an event that does not change the listing only costs a read. Entries
+    are not used while the bus is unhealthy (other processes' events may be missed) and are
+    read again after `TTL` seconds whatever happens, for changes no event announces (a CLI
+    command on the database, an agent's new name on a pinned message).
+
+    A read that was under way when the site's rooms changed is not kept (`epoch`/`keep`):
+    it may predate the change. `get` is also called from a reader thread (store/hello.py).
+    """
+
+    TTL = 5.0
+
+    def __init__(self, healthy: Callable[[], bool] = lambda: True, ttl: float = TTL) -> None:
+        self._healthy = healthy
+        self._ttl = ttl
+        self._rooms: dict[str, tuple[float, list[Room]]] = {}
+        self._epoch = 0  # counts changes seen, any site
+        self._changed: dict[str, int] = {}  # the epoch of each site's last change
+        self._all_changed = 0
+
+    def epoch(self) -> int:
+        """Take before a read whose result is offered to `keep`."""
+        return self._epoch
+
+    def get(self, site_id: str) -> list[Room] | None:
+        entry = self._rooms.get(site_id)
+        if entry is None or time.monotonic() - entry[0] > self._ttl or not self._healthy():
+            return None
+        return entry[1]
+
+    def keep(self, site_id: str, rooms: list[Room], since: int) -> None:
+        """Keep a read begun at epoch `since`, unless the site's rooms changed meanwhile."""
+        if max(self._changed.get(site_id, 0), self._all_changed) > since:
+            return
+        self._rooms[site_id] = (time.monotonic(), rooms)
+
+    def forget(self, site_id: str | None = None) -> None:
+        """The site's rooms changed (None: maybe every site's)."""
+        self._epoch += 1
+        if site_id is None:
+            self._all_changed = self._epoch
+            self._rooms.clear()
+            return
+        self._changed[site_id] = self._epoch
+        self._rooms.pop(site_id, None)
+
+    def saw(self, event: Event) -> None:
+        if any(a.kind in _PUBLIC_AUDIENCES for a in event.audiences):
+            self.forget(event.site_id)
+
+    async def on_event(self, event: Event) -> None:
+        self.saw(event)
+
+
+# A public room's changes go to its readers ("room") or to every visitor of the site.
+_PUBLIC_AUDIENCES = frozenset({"room", "visitors"})
+
+
 class PublicRoomService:
     def __init__(self, db: Database, bus: Bus, chat: ChatService, faq: FaqService) -> None:
         self.db = db
         self.bus = bus
         self.chat = chat
         self.faq = faq
+        self.listing = WelcomeRooms(lambda: bus.healthy)
+        # Runs in the same turn as the hub's delivery of the event (neither waits), so no
+        # welcome is served from the old listing after connected widgets heard of the change.
+        bus.subscribe(self.listing.on_event)
 
     # -- rooms ----------------------------------------------------------------------
 

@@ -112,6 +112,12 @@ class RoutingService:
 
     async def _mark(self, agent_id: str, since: str | None) -> None:
         try:
+            # A read costs far less than a write (its commit, and the writer's queue): most
+            # consoles open on an agent already marked online, and close on one marked
+            # offline by another tab or the timer's sweep.
+            found, current = await routing_store.read_offline_since(self.db, agent_id)
+            if not found or (current is None) == (since is None):
+                return
             await self.db.write(lambda conn: routing_store.set_offline_since(conn, agent_id, since))
         except Exception as exc:
             # A console opens or closes even while the database is away; the timer's sweep

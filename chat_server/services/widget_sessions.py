@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat_server import errors
 from chat_server.domain.models import Customer, Site
@@ -22,12 +22,16 @@ from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.hello import WidgetHello
 
+if TYPE_CHECKING:
+    from chat_server.services.public_rooms import WelcomeRooms
+
 
 @dataclass(frozen=True, slots=True)
 class WidgetSession:
     site: Site
     customer: Customer
     token: str
+    new: bool = False  # a visitor made this moment: no conversation, nothing past
 
 
 @dataclass(slots=True)
@@ -79,7 +83,7 @@ async def open_session(
         lambda conn: customer_store.insert_anonymous(conn, site.id)
     )
     return WidgetSession(
-        site, Customer(customer_id, site.id, None, None, None, now_iso()), new_token
+        site, Customer(customer_id, site.id, None, None, None, now_iso()), new_token, new=True
     )
 
 
@@ -102,16 +106,34 @@ class Hello:
     past_conversations: list[dict[str, Any]]
 
 
-async def hello(db: Database, token: str) -> Hello | None:
+async def hello(db: Database, token: str, listing: WelcomeRooms) -> Hello | None:
     """Resume a widget's token (None: unknown, erased, or its site is gone) with everything
-    its welcome shows, read in one unit (store/hello.py)."""
-    found = await hello_store.widget_hello(db, token)
-    return _hello(found) if found is not None else None
+    its welcome shows, read in one unit (store/hello.py); the site's public rooms from
+    `listing` when it holds them."""
+    since = listing.epoch()
+    found = await hello_store.widget_hello(db, token, listing.get)
+    if found is None:
+        return None
+    if found.public_read:
+        listing.keep(found.site.id, found.public, since)
+    return _hello(found)
 
 
-async def welcome(db: Database, site: Site, customer: Customer) -> Hello:
-    """What the welcome of a customer already known lists (a new widget session)."""
-    return _hello(await hello_store.customer_welcome(db, site, customer))
+async def welcome(db: Database, session: WidgetSession, listing: WelcomeRooms) -> Hello:
+    """What the welcome of a new widget session lists."""
+    site, customer = session.site, session.customer
+    since = listing.epoch()
+    if session.new:
+        # Nobody can have given this customer a conversation yet: only the public rooms.
+        public = listing.get(site.id)
+        if public is None:
+            public = await hello_store.public_rooms(db, site.id)
+            listing.keep(site.id, public, since)
+        return _hello(WidgetHello(site, customer, None, 0, public, []))
+    found = await hello_store.customer_welcome(db, site, customer, listing.get)
+    if found.public_read:
+        listing.keep(site.id, found.public, since)
+    return _hello(found)
 
 
 def _hello(found: WidgetHello) -> Hello:

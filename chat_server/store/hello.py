@@ -7,6 +7,7 @@ resuming widget waits for before its welcome (services/widget_sessions.py builds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat_server.domain.models import Customer, Room, Site
@@ -26,16 +27,35 @@ class WidgetHello:
     unread: int  # agent messages in it after their read mark
     public: list[Room]  # the site's unarchived public rooms, in their owners' order
     past: list[PastConversation]  # newest first
+    public_read: bool = True  # `public` was read here (not given by `known`)
 
 
-async def widget_hello(db: Database, token: str) -> WidgetHello | None:
+# The public rooms of a site when the caller already holds them (None: read them). Called on
+# the reader's thread.
+KnownRooms = Callable[[str], list[Room] | None]
+
+
+def _unknown(site_id: str) -> list[Room] | None:
+    return None
+
+
+async def widget_hello(
+    db: Database, token: str, known: KnownRooms = _unknown
+) -> WidgetHello | None:
     """None for a token nobody holds, an erased customer or a deleted site."""
-    return await db.read(lambda conn: _widget_hello(conn, token))
+    return await db.read(lambda conn: _widget_hello(conn, token, known))
 
 
-async def customer_welcome(db: Database, site: Site, customer: Customer) -> WidgetHello:
+async def customer_welcome(
+    db: Database, site: Site, customer: Customer, known: KnownRooms = _unknown
+) -> WidgetHello:
     """The same for a customer already known (a new widget session)."""
-    return await db.read(lambda conn: _welcome(conn, site, customer))
+    return await db.read(lambda conn: _welcome(conn, site, customer, known))
+
+
+async def public_rooms(db: Database, site_id: str) -> list[Room]:
+    """The site's unarchived public rooms alone (a visitor new this moment has nothing else)."""
+    return await db.read(lambda conn: room_store.public_rooms(conn, site_id))
 
 
 async def token_holder(db: Database, token: str) -> tuple[Site, Customer] | None:
@@ -51,19 +71,21 @@ def _holder(conn: Tx, token: str) -> tuple[Site, Customer] | None:
     return (site, customer) if site is not None else None
 
 
-def _widget_hello(conn: Tx, token: str) -> WidgetHello | None:
+def _widget_hello(conn: Tx, token: str, known: KnownRooms) -> WidgetHello | None:
     found = _holder(conn, token)
-    return _welcome(conn, *found) if found is not None else None
+    return _welcome(conn, *found, known) if found is not None else None
 
 
-def _welcome(conn: Tx, site: Site, customer: Customer) -> WidgetHello:
+def _welcome(conn: Tx, site: Site, customer: Customer, known: KnownRooms) -> WidgetHello:
     private = room_store.current_room(conn, customer.id)
     unread = room_store.load_customer_unread(conn, private.id, customer.id) if private else 0
+    public = known(site.id)
     return WidgetHello(
         site,
         customer,
         private,
         unread,
-        room_store.public_rooms(conn, site.id),
+        public if public is not None else room_store.public_rooms(conn, site.id),
         room_store.load_past_conversations(conn, customer.id),
+        public_read=public is None,
     )

@@ -224,6 +224,12 @@ async def read_holders(db: Database, site_id: str) -> list[Holder]:
     return [Holder(r["id"], r["offline_since"]) for r in await db.fetch_all(_HOLDERS, (site_id,))]
 
 
+async def read_offline_since(db: Database, agent_id: str) -> tuple[bool, str | None]:
+    """(the agent exists, when their last console closed: None while one is open)."""
+    row = await db.fetch_one("SELECT offline_since FROM agents WHERE id = ?", (agent_id,))
+    return (False, None) if row is None else (True, row["offline_since"])
+
+
 def set_offline_since(conn: Tx, agent_id: str, since: str | None) -> None:
     """When the agent's last console closed (None: one is open). A first mark is kept."""
     if since is None:

@@ -249,7 +249,7 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
     if not hello.token:
         raise Refused(CLOSE_UNAUTHORIZED, "a token is required")
     # Everything the welcome needs, read at once (one hop to a reader, not one per read).
-    found = await widget_sessions.hello(ctx.db, hello.token)
+    found = await widget_sessions.hello(ctx.db, hello.token, ctx.rooms.listing)
     if found is None:
         raise Refused(CLOSE_UNAUTHORIZED, "unknown token")
     site, customer = found.site, found.customer

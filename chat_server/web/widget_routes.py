@@ -59,7 +59,7 @@ async def _open_widget_session(request: Request, origin: str | None) -> Response
         raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
     address = request.client.host if request.client else "unknown"
     session = await widget_sessions.open_session(ctx.db, site, token, ctx.session_limits, address)
-    welcome = await widget_sessions.welcome(ctx.db, site, session.customer)
+    welcome = await widget_sessions.welcome(ctx.db, session, ctx.rooms.listing)
     await with_queue_places(ctx, site.id, welcome.rooms)
     body = {
         "token": session.token,
