@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -36,12 +36,13 @@ from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.faq import FaqEntry, FaqEvent
 from chat_server.store.sql import Tx
-from faq import Engine, Entry, Lexicon
+from faq import Engine, Entry, Lexicon, Suggestion
 from faq.semantic import Embedder
 
 MAX_QUERY = 500
 T = TypeVar("T")
 REVISION_TTL = 1.0  # seconds a process trusts its engine before re-reading the revision
+RANKED_KEPT = 1024  # rankings each site's engine keeps
 
 
 @dataclass(slots=True)
@@ -51,12 +52,26 @@ class _SiteEngine:
     entries: dict[str, FaqEntry]
     learnt: int = 0
     built_at: float = 0.0
+    # This engine's rankings by (text, limit): shoppers send the same words again and again
+    # ("ongkir ke medan?", "ready kak?"). Gone with the engine when the FAQ changes. Keyed
+    # by the text exactly as written: folding case or spaces could change the ranking (the
+    # question-type patterns read the text as written, "berapa  lama" is not "berapa lama").
+    ranked: dict[tuple[str, int], list[Suggestion]] = field(default_factory=dict)
+
+    def remember(self, key: tuple[str, int], found: list[Suggestion]) -> None:
+        if len(self.ranked) >= RANKED_KEPT:
+            del self.ranked[next(iter(self.ranked))]  # the oldest
+        self.ranked[key] = found
 
     def stale(self, revision: int, learnt: int, now: float) -> bool:
         """Owners' changes apply at once; learnt phrasings in batches (LEARNT_REBUILD_INTERVAL)."""
         if revision != self.revision:
             return True
         return learnt != self.learnt and now - self.built_at >= LEARNT_REBUILD_INTERVAL
+
+
+async def _somebody(site_id: str) -> Collection[str]:
+    return ("?",)
 
 
 def require_owner(viewer: Viewer) -> None:
@@ -96,6 +111,11 @@ class FaqService:
         self._building: dict[str, asyncio.Lock] = {}
         self._checked: dict[str, float] = {}
         self.builds = 0  # engines built by this process, for /metrics
+        self.rankings_reused = 0  # suggestions answered from an engine's kept rankings
+        self.suggestions_skipped = 0  # shoppers' messages no agent was there to get them for
+        # The agents with a console open on any process (presence; the app sets it). Until
+        # set, someone might be: suggestions are always made.
+        self.connected_agents: Callable[[str], Awaitable[Collection[str]]] = _somebody
         self._epochs: dict[str, int] = {}  # changes made through this process, per site
 
     def _changed(self, site_id: str) -> None:
@@ -183,7 +203,14 @@ class FaqService:
         Every caller goes through here, so the model's budget (faq_worker) holds for all.
         """
         site = await self.engine(site_id)
-        found = await self.worker.suggest(site.engine, text[:MAX_QUERY], limit)
+        key = (text[:MAX_QUERY], limit)
+        found = site.ranked.get(key)
+        if found is not None:
+            self.rankings_reused += 1
+        else:
+            found, full = await self.worker.rank(site.engine, key[0], limit)
+            if full:
+                site.remember(key, found)
         items = []
         for suggestion in found:
             entry = site.entries.get(suggestion.faq_id)
@@ -215,19 +242,22 @@ class FaqService:
         """
         if message.kind != "text" or message.author.kind != "customer" or not message.body.strip():
             return  # a photo without words asks nothing the FAQ could answer
+        asker: str | None = None
+        if room.kind == "public":
+            asker = message.author.id
+        elif room.kind == "private" and room.status == "queued" and room.customer_id:
+            asker = room.customer_id
+        if asker is None and not await self.connected_agents(room.site_id):
+            # Nobody would see them: a console opened later asks for them (room_suggestions).
+            self.suggestions_skipped += 1
+            return
         items, threshold = await self.suggest(room.site_id, message.body, 3)
         base = {"type": "suggestions", "room_id": room.id, "for_message_id": message.id}
         await self.bus.publish(
             Event.frame(room.site_id, (audience.AGENTS,), {**base, "items": items})
         )
         good = [item for item in items if item["score"] >= threshold]
-        if room.kind == "public":
-            asker = message.author.id
-        elif room.kind == "private" and room.status == "queued" and room.customer_id:
-            asker = room.customer_id
-        else:
-            return
-        if not good:
+        if asker is None or not good:
             return
 
         def shown(conn: Tx) -> list[int]:

@@ -66,10 +66,16 @@ class SuggestWorker:
         self.semantic_cpu_seconds = 0.0
 
     async def suggest(self, engine: Engine, text: str, limit: int) -> list[Suggestion]:
+        return (await self.rank(engine, text, limit))[0]
+
+    async def rank(self, engine: Engine, text: str, limit: int) -> tuple[list[Suggestion], bool]:
+        """The suggestions, and whether they are what the engine gives with its model free
+        (the same for the same text again: a cache may keep them; words alone taken under
+        load may not stand for the model's answer)."""
         if self._in_worker > self.max_waiting:
             if engine.embedder is not None:
                 self.semantic_skipped += 1
-            return engine.suggest(text, limit, semantic=False)
+            return engine.suggest(text, limit, semantic=False), engine.embedder is None
         self._in_worker += 1
         try:
             found, model, cpu = await asyncio.get_running_loop().run_in_executor(
@@ -82,7 +88,7 @@ class SuggestWorker:
             self.semantic_cpu_seconds += cpu
         elif model == "busy":
             self.semantic_skipped += 1
-        return found
+        return found, model != "busy"
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

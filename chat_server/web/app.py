@@ -286,6 +286,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.ctx = ctx
         ctx.routing.connected_agents = presence.connected_ids
+        ctx.faq.connected_agents = presence.connected_ids
         routing_timer = RoutingTimer(chat, ctx.routing, settings.routing_tick)
         routing_timer.start()
         await ctx.auth.start()

@@ -111,6 +111,19 @@ def render(ctx: AppContext) -> str:
             ("", round(ctx.faq.worker.semantic_cpu_seconds, 6)),
         ),
         *_series(
+            "sapa_faq_rankings_reused_total",
+            "counter",
+            "FAQ suggestions answered from a ranking of the same words kept since the FAQ's"
+            " last change.",
+            ("", ctx.faq.rankings_reused),
+        ),
+        *_series(
+            "sapa_faq_suggestions_skipped_total",
+            "counter",
+            "Shoppers' messages not ranked: no agent had a console open to be shown them.",
+            ("", ctx.faq.suggestions_skipped),
+        ),
+        *_series(
             "sapa_faq_model_loaded",
             "gauge",
             "1 when this process ranks FAQ answers with the multilingual model.",
