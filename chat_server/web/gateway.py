@@ -99,6 +99,7 @@ async def _handshake(ws: WebSocket, ctx: AppContext, client: Client, opener: Ope
         if not isinstance(hello, Hello):
             raise Refused(CLOSE_UNAUTHORIZED, "the first frame must be hello")
         session = await opener(ws, ctx, hello)
+        _forget_headers(ws)
     except FrameError:
         await ws.close(CLOSE_UNAUTHORIZED, "the first frame must be a valid hello")
         return
@@ -120,6 +121,14 @@ async def _handshake(ws: WebSocket, ctx: AppContext, client: Client, opener: Ope
     finally:
         if token is not None:
             ctx.token_sockets.give(token)
+
+
+def _forget_headers(ws: WebSocket) -> None:
+    """The handshake's headers served the hello (origin, cookie, forwarded address); an idle
+    socket need not keep them (~1 KiB: the scope's list and Starlette's views of it)."""
+    ws.scope["headers"] = []
+    for cached in ("_headers", "_cookies"):
+        ws.__dict__.pop(cached, None)
 
 
 async def _run(ws: WebSocket, ctx: AppContext, client: Client, session: Session) -> None:

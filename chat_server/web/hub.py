@@ -70,7 +70,8 @@ class Connection:
         self.owner_id = owner_id  # customer id or agent id
         self.closing = False
         self.closing_soon = False  # asked to move to another process (rebalancing)
-        self.rooms: set[str] = set()  # public rooms joined
+        # Public rooms joined: most widgets join none, so no set until the first (216 bytes).
+        self.rooms: set[str] | None = None
         self.opened_at = time.time()  # wall clock: compared with other processes' resync notices
         self._limit = queue_size
         self._pending: list[str] = []
@@ -211,15 +212,18 @@ class Hub:
         else:
             _discard(site.customers, conn.owner_id, conn)
             site.visitors.discard(conn)
-        for room_id in conn.rooms:
+        for room_id in conn.rooms or ():
             _discard(site.rooms, room_id, conn)
 
     def join(self, conn: Connection, room_id: str) -> None:
+        if conn.rooms is None:
+            conn.rooms = set()
         conn.rooms.add(room_id)
         self._sites[conn.site_id].rooms[room_id].add(conn)
 
     def leave(self, conn: Connection, room_id: str) -> None:
-        conn.rooms.discard(room_id)
+        if conn.rooms is not None:
+            conn.rooms.discard(room_id)
         _discard(self._sites[conn.site_id].rooms, room_id, conn)
 
     def recipients(self, site_id: str, audiences: tuple[Audience, ...]) -> set[Connection]:

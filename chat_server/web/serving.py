@@ -40,6 +40,7 @@ from starlette.websockets import WebSocket
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
 from websockets.http11 import Request
 from websockets.protocol import State
 
@@ -294,7 +295,11 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept":
             # The handshake's request and response (their headers) are not needed past it.
-            self.__dict__.pop("request", None)
+            # websockets' parser generator still holds the request for the socket's lifetime:
+            # empty its headers (~2.5 KiB; the ASGI scope has its own copy).
+            request = self.__dict__.pop("request", None)
+            if request is not None:
+                request.headers = Headers()
             self.__dict__.pop("response", None)
 
     def paused(self) -> bool:

@@ -23,6 +23,9 @@ from chat_server.web.security import session_id_from_cookie
 class ChatSession:
     """What both sides may do: send, sync, typing, read receipts, public rooms."""
 
+    # Slotted: one per socket, idle sockets by the thousand.
+    __slots__ = ("conn", "ctx", "owner_id", "site_id", "viewer")
+
     def __init__(self, ctx: AppContext, viewer: Viewer) -> None:
         self.ctx = ctx
         self.viewer = viewer
@@ -107,18 +110,23 @@ class ChatSession:
         return {"room": self.room_view(room), "messages": [self.show(m) for m in messages]}
 
 
+# A session's welcome lists once sent: one empty list for all (never added to).
+_NOTHING: list[dict[str, Any]] = []
+
 # What makes a visitor a customer (a message does too, inside its own write): not a
 # page view, a sync or a search.
 ACTIONS = (f.Join, f.Profile, f.Rate, f.FaqFeedback, f.Contact)
 
 
 class WidgetSession(ChatSession):
+    __slots__ = ("active", "agents_online", "customer", "past", "rooms", "site")
+
     def __init__(self, ctx: AppContext, site: Site, customer: Customer) -> None:
         super().__init__(ctx, Viewer(site.id, "customer", customer.id, customer.display_name()))
         self.site = site
         self.customer = customer
-        self.rooms: list[dict[str, Any]] = []
-        self.past: list[dict[str, Any]] = []
+        self.rooms: list[dict[str, Any]] = _NOTHING
+        self.past: list[dict[str, Any]] = _NOTHING
         self.agents_online = 0
         self.active = False  # the customer's row exists (made at their first action)
 
@@ -139,8 +147,8 @@ class WidgetSession(ChatSession):
 
     def welcome(self) -> dict[str, Any]:
         # Sent once; an idle socket need not keep its copy of the rooms.
-        rooms, self.rooms = self.rooms, []
-        past, self.past = self.past, []
+        rooms, self.rooms = self.rooms, _NOTHING
+        past, self.past = self.past, _NOTHING
         return {
             "customer_id": self.customer.id,
             "rooms": rooms,
@@ -174,6 +182,8 @@ class WidgetSession(ChatSession):
 
 
 class AgentSession(ChatSession):
+    __slots__ = ("agent", "agents_online", "status")
+
     def __init__(self, ctx: AppContext, agent: Agent) -> None:
         super().__init__(ctx, Viewer(agent.site_id, "agent", agent.id, agent.name, agent.role))
         self.agent = agent
