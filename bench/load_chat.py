@@ -113,6 +113,7 @@ class Plan:
     compression: bool
     warm_rooms: bool  # each widget opens its room before the measured window
     body: str
+    same_body: bool = False  # one text for every message (see --same-body)
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     setup_concurrency: int = 32
     nice: int = 0  # the client processes' scheduling priority (see --nice)
@@ -460,7 +461,10 @@ class ClientProcess:
             if delay > 0:
                 await asyncio.sleep(delay)
             frame = {"type": "send", "ref": f"m{i}", "client_msg_id": f"{plan.run_id}-{i}"}
-            self.widgets[w].outbox.put_nowait(dumps({**frame, "body": body}))
+            # Every text differs (as shoppers' do), so the server's FAQ ranking cache,
+            # keyed by the text, cannot make the run cheaper than real traffic.
+            text = body if plan.same_body else f"{body[: max(1, len(body) - 8)]} #{i}"
+            self.widgets[w].outbox.put_nowait(dumps({**frame, "body": text}))
             tally.lag.append(time.monotonic() - due)
             tally.sent += 1
 
@@ -764,6 +768,7 @@ def make_plan(args: argparse.Namespace, where: Target, rate: float) -> Plan:
         compression=not args.no_compression,
         warm_rooms=not args.cold_rooms,
         body=("Hello, is this item still in stock? " * 20)[: args.body_bytes],
+        same_body=getattr(args, "same_body", False),
         nice=args.nice,
         poisson=args.poisson,
         relay=getattr(args, "relay", False),
@@ -1064,6 +1069,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--client-procs", type=int, default=1, help="client processes (widgets/agents split)"
     )
     p.add_argument("--body-bytes", type=int, default=60, help="message body length")
+    p.add_argument(
+        "--same-body",
+        action="store_true",
+        help="send one text every time (lets the server reuse its FAQ ranking; default: each differs)",
+    )
     p.add_argument(
         "--cold-rooms",
         action="store_true",
