@@ -8,9 +8,11 @@ ChatService.send of shoppers' text messages into their (already open) private ro
 cluster this script starts for itself (tests/pg_server.py). Reports messages per second,
 CPU per message (this process; PostgreSQL's processes apart), write batches, statements and
 network round trips per message on the writer's connection (PostgreSQL: each time the
-writer waited on the server). It isolates what bench/load_backends.py measures end to end,
-so a change to the store can be judged in seconds, and with far less noise from the load
-client. See bench/README.md ("SQLite and PostgreSQL").
+writer waited on the server), and the share of sends that took the pipelined way
+(`sql.Phased`: a batch's lookups in one round trip, its appends with the COMMIT). It
+isolates what bench/load_backends.py measures end to end, so a change to the store can be
+judged in seconds, and with far less noise from the load client. See bench/README.md
+("SQLite and PostgreSQL").
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ async def run(
                 viewer = viewers[(k + i * args.senders) % len(viewers)]
                 await chat.send(viewer, Send(None, new_id("c"), f"where is my order {i}?"))
 
-        batches, writes = db.batches, db.writes
+        batches, writes, grouped = db.batches, db.writes, db.grouped_jobs
         statements, trips = counter.statements, counter.round_trips
         own = psutil.Process()
         cpu0 = sum(own.cpu_times()[:2])
@@ -121,6 +123,7 @@ async def run(
             line += (
                 f" {(counter.statements - statements) / sent:>8.1f}"
                 f" {(counter.round_trips - trips) / sent:>8.2f}"
+                f" {100 * (db.grouped_jobs - grouped) / sent:>7.0f}%"
             )
         return line + f"   load {load}"
     finally:
@@ -174,7 +177,7 @@ def main() -> int:
     counter.install()
     print(
         f"{'backend':<10} {'senders':>7} {'msg/s':>8} {'ms/msg':>9} {'pg ms':>7} {'batch':>7}"
-        f" {'stmts':>8} {'trips':>8}"
+        f" {'stmts':>8} {'trips':>8} {'grouped':>8}"
     )
     with temp_dir("sapa-send-") as work:
         pg_server = None

@@ -40,7 +40,7 @@ from chat_server.store.database import Database
 from chat_server.store.faq import FaqEvent
 from chat_server.store.rooms import Rating
 from chat_server.store.routing import QueueEntry
-from chat_server.store.sql import Tx
+from chat_server.store.sql import Phased, Tx, Written
 from chat_server.store.teams import Team
 
 # What a conversation's transcript shows besides messages (each has `at` and `to_json()`).
@@ -234,6 +234,68 @@ def _route(
     return routed
 
 
+class _ShopperText(Phased[Outcome]):
+    """A shopper's plain text: in the common case (their conversation exists, needs no
+    change of status, no routing, no snooze ended, no resend) it takes the pipelined way on
+    PostgreSQL (`sql.Phased`): its lookup and its append each share one round trip with the
+    rest of the batch. Anything else runs `whole`, the send job itself."""
+
+    __slots__ = ("_command", "_looked", "_posts", "_viewer", "_whole")
+
+    def __init__(
+        self, whole: Callable[[Tx], Outcome], viewer: Viewer, command: Send, posts: PostGuard
+    ) -> None:
+        self._whole = whole
+        self._viewer = viewer
+        self._command = command
+        self._posts = posts
+        self._looked: Callable[[], room_store.SendLookup | None] | None = None
+
+    def __call__(self, conn: Tx, /) -> Outcome:
+        return self._whole(conn)
+
+    def look(self, conn: Tx) -> None:
+        viewer, command = self._viewer, self._command
+        self._looked = room_store.look_for_send(
+            conn, viewer.site_id, viewer.id, command.room_id, command.client_msg_id
+        )
+
+    def write(self, conn: Tx, written: Written) -> Callable[[], Outcome] | None:
+        assert self._looked is not None
+        viewer, command = self._viewer, self._command
+        found = self._looked()
+        # A lookup is stale once an earlier job of the group wrote the same room (or may
+        # have made the customer's): that one, and every later one there, runs whole.
+        stale = viewer.id in written.customers or (
+            found is not None and found.room.id in written.rooms
+        )
+        written.customers.add(viewer.id)
+        if found is None:
+            return None  # a first message makes the room; or no such room: `whole` says so
+        room = found.room
+        written.rooms.add(room.id)
+        if stale or found.sent_id is not None or not found.sender_ok:
+            return None
+        if room.kind != "private" or room.last_seq == 0 or room.snoozed or room.superseded_at:
+            return None
+        if rooms.on_customer_message(room.status, room.assignee_id).event is not None:
+            return None
+        try:
+            check_can_read(viewer, room)
+            author, _ = self._posts.check(conn, viewer, room, command)
+        except SapaError:
+            return None
+        later = room_store.append_later(
+            conn, room, command.kind, command.body, author, command.client_msg_id
+        )
+
+        def outcome() -> Outcome:
+            message, after = later()
+            return Outcome(after, [message], primary=message)
+
+        return outcome
+
+
 async def with_labels(db: Database, found: list[Room]) -> list[Room]:
     """Conversations with their `labels` (staff only: `extra` never reaches a visitor)."""
     private = [r.id for r in found if r.kind == "private"]
@@ -314,8 +376,17 @@ class ChatService:
                 out.room = room_store.load_room(conn, room.site_id, room.id) or out.room
             return out
 
+        plain = (
+            not viewer.is_agent
+            and charged is None
+            and command.kind == "text"
+            and not command.attachments
+            and command.reply_to is None
+        )
         try:
-            outcome = await self.db.write(job)
+            outcome = await self.db.write(
+                _ShopperText(job, viewer, command, self.posts) if plain else job
+            )
         except SapaError:
             await self.posts.give_back(charged)  # refused: it used up nothing
             raise

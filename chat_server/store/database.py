@@ -37,7 +37,7 @@ from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
 
 from chat_server.errors import Unavailable
-from chat_server.store.sql import Row, Tx
+from chat_server.store.sql import Phased, Row, Tx, Written
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,6 +67,8 @@ class Database(abc.ABC):
     """The store of one process; `chat_server.store.open_database(url)` picks the backend."""
 
     path: str
+    # Whether phased jobs (`sql.Phased`) run as pipelined groups; otherwise they run whole.
+    phases = False
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url
@@ -78,6 +80,11 @@ class Database(abc.ABC):
         self.writes = 0
         self.busy_retries = 0
         self.bulk_chunks = 0
+        # Jobs that took the pipelined way (`sql.Phased`), and groups that failed and ran
+        # again job by job.
+        self.grouped_jobs = 0
+        self.ungrouped = 0
+        self._grouped = False
 
     @property
     @abc.abstractmethod
@@ -317,11 +324,58 @@ class Database(abc.ABC):
             return Unavailable()
         return exc
 
-    def _attempt(self, conn: Any, batch: list[Job], bulk: bool) -> list[tuple[bool, Any]]:
+    def _attempt(
+        self, conn: Any, batch: list[Job], bulk: bool, phased: bool = False
+    ) -> list[tuple[bool, Any]]:
         tx = self._tx(conn)
         self._begin(conn, bulk)
+        if phased and any(isinstance(job[0], Phased) for job in batch):
+            return self._attempt_phased(conn, tx, batch)
+        return self._run_each(conn, tx, batch, bulk)
+
+    def _attempt_phased(self, conn: Any, tx: Tx, batch: list[Job]) -> list[tuple[bool, Any]]:
+        """The phased jobs as one group (`sql.Phased`): every lookup in one round trip, then
+        every write, whose answers come with the COMMIT's; the other jobs after them.
+
+        A batch's jobs were all in flight at once, so any order of them is one their callers
+        could have seen. A result is a `_Later` (built once the batch is committed). An
+        error of the group raises `_Ungroup`: the batch runs again, job by job.
+        """
+        phased = {i: job[0] for i, job in enumerate(batch) if isinstance(job[0], Phased)}
+        rest = [i for i in range(len(batch)) if i not in phased]
+        results: dict[int, tuple[bool, Any]] = {}
+        self._grouped = True
+        try:
+            for job in phased.values():
+                job.look(tx)
+            self._settle(tx)  # one round trip answers every lookup (and BEGIN)
+            written = Written()
+            for i, job in phased.items():
+                later = job.write(tx, written)
+                if later is None:
+                    rest.append(i)  # runs whole, after the group
+                else:
+                    results[i] = (True, _Later(later))
+            if rest:
+                # The group's writes must be in before a job with effects outside the
+                # transaction runs: a failure after it would run it again.
+                self._settle(tx)
+        except Exception as exc:
+            if self._is_retryable(exc) or self._is_lost(exc):
+                raise Retry from exc
+            raise _Ungroup from exc
+        self.grouped_jobs += len(results)
+        rest.sort()
+        others = self._run_each(conn, tx, [batch[i] for i in rest], False, alone=False)
+        results.update(zip(rest, others, strict=True))
+        return [results[i] for i in range(len(batch))]
+
+    def _run_each(
+        self, conn: Any, tx: Tx, batch: list[Job], bulk: bool, alone: bool = True
+    ) -> list[tuple[bool, Any]]:
+        """The jobs one after another, each in its own savepoint (not one alone)."""
         outcomes: list[tuple[bool, Any]] = []
-        if len(batch) == 1:
+        if alone and len(batch) == 1:
             # Alone in its transaction, a job needs no savepoint: two statements fewer.
             try:
                 value = batch[0][0](tx)
@@ -355,12 +409,16 @@ class Database(abc.ABC):
         attempt = 0
         if bulk:
             self.bulk_chunks += 1
+        # Phased jobs go in one pipelined group (PostgreSQL); after a failed group the batch
+        # runs again job by job, so that each failure is its own job's.
+        phased = self.phases and not bulk
         while True:
+            self._grouped = False
             try:
                 conn = self._live()
                 try:
                     with self._batch_scope(conn):
-                        outcomes = self._attempt(conn, batch, bulk)
+                        outcomes = self._attempt(conn, batch, bulk, phased)
                         conn.execute("COMMIT")
                 finally:
                     if bulk and self._conn is not None:
@@ -368,7 +426,7 @@ class Database(abc.ABC):
                             self._end_bulk(conn)
                 break
             except Exception as exc:
-                cause = exc.__cause__ if isinstance(exc, Retry) else exc
+                cause = exc.__cause__ if isinstance(exc, Retry | _Ungroup) else exc
                 assert cause is None or isinstance(cause, Exception)
                 lost = isinstance(exc, Unavailable) or (cause is not None and self._is_lost(cause))
                 if lost:
@@ -376,6 +434,17 @@ class Database(abc.ABC):
                 else:
                     with contextlib.suppress(Exception):
                         conn.execute("ROLLBACK")
+                if (
+                    self._grouped
+                    and not lost
+                    and not isinstance(exc, Retry)
+                    and not (cause is not None and self._is_retryable(cause))
+                ):
+                    # A group's statement failed (its error may have come with the COMMIT):
+                    # nothing of the batch was committed; again, each job on its own.
+                    self.ungrouped += 1
+                    phased = False
+                    continue
                 retry = not lost and (
                     isinstance(exc, Retry) or (cause is not None and self._is_retryable(cause))
                 )
@@ -400,8 +469,32 @@ class Database(abc.ABC):
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
         return [
-            (future, ok, value) for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True)
+            (future, *_built(ok, value))
+            for (ok, value), (_, future, _) in zip(outcomes, batch, strict=True)
         ]
+
+
+class _Ungroup(Exception):
+    """A phased group failed: the batch runs again without groups."""
+
+
+class _Later:
+    """A phased job's result, built from its answers once the batch is committed."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+
+
+def _built(ok: bool, value: Any) -> tuple[bool, Any]:
+    if not isinstance(value, _Later):
+        return ok, value
+    try:
+        return True, value.build()
+    except Exception as exc:  # its answers are in: only a bug of the job itself
+        log.exception("a phased job's result could not be built")
+        return False, exc
 
 
 def _settle_all(outcomes: list[Outcome]) -> None:

@@ -198,6 +198,8 @@ class _Pending:
 
 
 class PostgresDatabase(Database):
+    phases = True  # a batch's phased jobs share their round trips (`sql.Phased`)
+
     def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
         super().__init__(url, readers=readers)
         self.pool_size = max(1, pool or DEFAULT_POOL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chat_server.domain.attachments import Attachment
@@ -81,12 +81,9 @@ def row_to_room(row: Row) -> Room:
             **anonymous_marks(row["customer_id"], row["customer_name"]),
         }
     if row["lm_kind"] is not None:
-        extra["last_message"] = {
-            "body": row["lm_body"][:200],
-            "kind": row["lm_kind"],
-            "author_kind": row["lm_author_kind"],
-            "created_at": row["lm_created_at"],
-        }
+        extra["last_message"] = _preview(
+            row["lm_body"], row["lm_kind"], row["lm_author_kind"], row["lm_created_at"]
+        )
         if row["lm_event"]:
             extra["last_message"]["event"] = json.loads(row["lm_event"])
         if row["lm_deleted_at"]:
@@ -134,6 +131,11 @@ def row_to_room(row: Row) -> Room:
         snoozed_until=row["snoozed_until"],
         superseded_at=row["superseded_at"],
     )
+
+
+def _preview(body: str, kind: str, author_kind: str, created_at: str) -> dict[str, Any]:
+    """A room's latest message as lists show it (`extra["last_message"]`)."""
+    return {"body": body[:200], "kind": kind, "author_kind": author_kind, "created_at": created_at}
 
 
 def quote_of(message: Message) -> Quote:
@@ -248,6 +250,64 @@ def private_room_for_send(
             routing_store.enqueue(conn, site_id, made[0], now)
         row = conn.execute(select, (client_msg_id, customer_id)).fetchone()
     return _send_target(conn, row)
+
+
+# The sender's own record, with their conversation: what `customers.activate` checks.
+_SENDER = """,
+       c.site_id AS sender_site_id, c.erased_at AS sender_erased_at"""
+
+
+@dataclass(frozen=True, slots=True)
+class SendLookup:
+    """What `look_for_send` found: the room, the id of the message the client_msg_id stored
+    there already, and whether the room's customer is the sender's live record of the site
+    (their row exists and is not erased)."""
+
+    room: Room
+    sent_id: str | None
+    sender_ok: bool
+
+
+def look_for_send(
+    conn: Tx, site_id: str, customer_id: str, room_id: str | None, client_msg_id: str
+) -> Callable[[], SendLookup | None]:
+    """Send a shopper's send's lookup (`private_room_for_send`, or `room_for_send` with a
+    `room_id`) without waiting; the answer is read later (a pipelined group, `sql.Phased`)."""
+    select = ROOM_SELECT.format(extra=_SENT + _SENDER)
+    if room_id is None:
+        cursor = conn.execute(select + _PRIVATE, (client_msg_id, customer_id))
+    else:
+        cursor = conn.execute(
+            select + " WHERE r.id = ? AND r.site_id = ?", (client_msg_id, room_id, site_id)
+        )
+
+    def answer() -> SendLookup | None:
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        own = row["customer_id"] == customer_id and row["sender_site_id"] == site_id
+        return SendLookup(row_to_room(row), row["sent_id"], own and row["sender_erased_at"] is None)
+
+    return answer
+
+
+def append_later(
+    conn: Tx, room: Room, kind: str, body: str, author: Author, client_msg_id: str | None
+) -> Callable[[], tuple[Message, Room]]:
+    """`append_and_load` without waiting for anything: the answer, read once the statements
+    are answered, gives the message and the room as it left it. `room` must be as this
+    transaction last wrote it: the room is built from it (only its seq, `updated_at` and
+    latest message change), not read again."""
+    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, ())
+
+    def answer() -> tuple[Message, Room]:
+        message = stored()
+        extra = dict(room.extra)
+        extra["last_message"] = _preview(body, kind, author.kind, message.created_at)
+        after = replace(room, last_seq=message.seq, updated_at=message.created_at, extra=extra)
+        return message, after
+
+    return answer
 
 
 def current_room(conn: Tx, customer_id: str) -> Room | None:

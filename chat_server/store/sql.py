@@ -10,7 +10,9 @@ functions inside one unit of work.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Row(Protocol):
@@ -54,3 +56,39 @@ def check_later(conn: Tx, cursor: Cursor, check: Callable[[Any], None]) -> None:
         check(cursor.fetchone())
     else:
         later(cursor, check)
+
+
+class Written:
+    """What the earlier jobs of a pipelined group wrote (see `Phased`): the rooms they
+    appended to or looked up, and the customers whose room they looked for."""
+
+    __slots__ = ("customers", "rooms")
+
+    def __init__(self) -> None:
+        self.rooms: set[str] = set()
+        self.customers: set[str] = set()
+
+
+class Phased(Generic[T]):
+    """A unit of work that PostgreSQL may run in phases, pipelined with its batch's others.
+
+    Called as a plain job (`db.write(job)`: `job(conn)`) it runs whole, one statement after
+    another: that is what SQLite always does, and what PostgreSQL does after a phased
+    attempt failed. PostgreSQL's write batches (store/database.py) first call `look` on
+    every phased job (its reads are sent, nothing is waited for), wait for all the answers
+    in one round trip, then call `write` on each in turn: it reads its answers, sends its
+    writes without waiting, and returns how to build its result once they are committed.
+    `write` returns None when it cannot take the short way (its lookup may be stale because
+    an earlier job of the group wrote the same room, or the job has more to do than the
+    short way covers): the job then runs whole after the group. Both must have no effect
+    but their statements: a failed group runs again, job by job.
+    """
+
+    def __call__(self, conn: Tx, /) -> T:
+        raise NotImplementedError
+
+    def look(self, conn: Tx) -> None:
+        raise NotImplementedError
+
+    def write(self, conn: Tx, written: Written) -> Callable[[], T] | None:
+        raise NotImplementedError

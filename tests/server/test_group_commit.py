@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chat_server.bus.memory import MemoryBus
+from chat_server.domain.access import Viewer
+from chat_server.domain.frames import Send
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import new_id, now_iso
+from chat_server.services.chat import ChatService, Outcome
 from chat_server.store import Database, customers, open_database
-from chat_server.store.sql import Tx
+from chat_server.store import rooms as room_store
+from chat_server.store.sql import Phased, Tx, Written
 from tests.conftest import timeout
 from tests.server.conftest import Seed
 
@@ -205,3 +211,158 @@ async def test_a_caller_cancelled_before_its_job_ran_is_skipped_and_reads_run_as
         return [row["id"] for row in rows]
 
     assert await db.read(both) == [kept]
+
+
+async def _held(db: Database, queue: Callable[[], list[Awaitable[Any]]]) -> list[Any]:
+    """Run the awaitables `queue` makes as one batch: queued while the writer is held."""
+    started, gate = threading.Event(), threading.Event()
+
+    def hold(conn: Tx) -> None:
+        started.set()
+        gate.wait(timeout(10))
+
+    held = asyncio.ensure_future(db.write(hold))
+    await asyncio.to_thread(started.wait, timeout(10))
+    batches = db.batches
+    results = asyncio.gather(*queue(), return_exceptions=True)
+    await asyncio.sleep(0)
+    gate.set()
+    await held
+    done = await results
+    assert db.batches == batches + 2  # one batch held them all
+    return done
+
+
+class _Insert(Phased[str]):
+    """Looks a customer up, then inserts it: pipelined with its group on PostgreSQL."""
+
+    def __init__(self, customer_id: str, site_id: str, *, whole_only: bool = False) -> None:
+        self.customer_id, self.site_id, self.whole_only = customer_id, site_id, whole_only
+        self.runs: list[str] = []
+
+    def __call__(self, conn: Tx, /) -> str:
+        self.runs.append("whole")
+        conn.execute(INSERT, (self.customer_id, self.site_id, now_iso(), now_iso()))
+        return self.customer_id
+
+    def look(self, conn: Tx) -> None:
+        self.found = conn.execute("SELECT id FROM customers WHERE id = ?", (self.customer_id,))
+
+    def write(self, conn: Tx, written: Written) -> Callable[[], str] | None:
+        if self.whole_only or self.found.fetchone() is not None:
+            return None
+        self.runs.append("phased")
+        conn.execute(INSERT, (self.customer_id, self.site_id, now_iso(), now_iso()))
+        return lambda: self.customer_id
+
+
+async def test_a_failing_job_of_a_pipelined_group_fails_alone(
+    store: tuple[Database, str],
+) -> None:
+    """PostgreSQL sends a group's writes without waiting, so one job's error aborts the
+    whole group: the batch runs again job by job, and only that job fails."""
+    db, site_id = store
+    taken, first, second, whole, plain = (new_id("cus") for _ in range(5))
+    await db.write(lambda conn: conn.execute(INSERT, (taken, site_id, now_iso(), now_iso())))
+
+    class _Clash(_Insert):
+        def write(self, conn: Tx, written: Written) -> Callable[[], str] | None:
+            self.runs.append("phased")  # the lookup said nothing of `taken`: it clashes
+            conn.execute(INSERT, (taken, self.site_id, now_iso(), now_iso()))
+            return lambda: taken
+
+    jobs = [_Insert(first, site_id), _Clash(taken, site_id), _Insert(second, site_id)]
+    fallback = _Insert(whole, site_id, whole_only=True)
+
+    def ordinary(conn: Tx) -> str:
+        conn.execute(INSERT, (plain, site_id, now_iso(), now_iso()))
+        return plain
+
+    ungrouped = db.ungrouped
+    results = await _held(
+        db, lambda: [*(db.write(j) for j in [*jobs, fallback]), db.write(ordinary)]
+    )
+    assert results[0] == first and results[2] == second
+    assert results[3] == whole and results[4] == plain
+    assert "duplicate" in str(results[1]) or "UNIQUE" in str(results[1])
+    if db.backend == "postgresql":
+        assert db.ungrouped == ungrouped + 1
+        # Tried in the group, then run whole; the fallback never took the group's way.
+        assert jobs[0].runs == ["phased", "whole"] and fallback.runs == ["whole"]
+    else:
+        assert jobs[0].runs == ["whole"]  # SQLite runs every job whole
+
+    def count(conn: Tx) -> int:
+        ids = (first, second, whole, plain, taken)
+        rows = conn.execute(f"SELECT id FROM customers WHERE id IN ({', '.join('?' * 5)})", ids)
+        return len(rows.fetchall())
+
+    assert await db.write(count) == 5  # each once: the failed group left nothing behind
+
+
+async def test_a_batch_of_shopper_texts_shares_its_round_trips(
+    store: tuple[Database, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shoppers writing at once into their conversations: each message is stored once with
+    the next seq, a resend answers the stored message, each outcome's room is the room as
+    stored; on PostgreSQL the plain ones take two round trips for the whole batch."""
+    db, site_id = store
+    chat = ChatService(db, MemoryBus())
+    shoppers = [Viewer(site_id, "customer", new_id("cus"), f"s{i}") for i in range(6)]
+    for viewer in shoppers:
+        await chat.send(viewer, Send(None, new_id("c"), "hello"))  # opens the conversation
+    trips = _count_round_trips(monkeypatch)
+    grouped, before = db.grouped_jobs, trips[0]
+
+    def plain() -> list[Awaitable[Any]]:
+        return [chat.send(v, Send(None, new_id("c"), f"from {v.name}")) for v in shoppers]
+
+    outcomes = await _held(db, plain)
+    assert all(isinstance(o, Outcome) and o.primary.seq == 2 for o in outcomes)
+    if db.backend == "postgresql":
+        # Every lookup in one round trip, every write with the COMMIT in another (and
+        # the COMMIT of the batch that held the writer).
+        assert db.grouped_jobs == grouped + 6
+        assert trips[0] - before == 2 + 1
+
+    twice = Send(None, new_id("c"), "sent twice")
+
+    def mixed() -> list[Awaitable[Any]]:
+        sends = [chat.send(v, Send(None, new_id("c"), f"again {v.name}")) for v in shoppers]
+        sends.append(chat.send(shoppers[0], Send(None, new_id("c"), "and again")))
+        sends.append(chat.send(shoppers[1], twice))
+        sends.append(chat.send(shoppers[1], twice))
+        return sends
+
+    grouped = db.grouped_jobs
+    outcomes = await _held(db, mixed)
+    assert all(isinstance(o, Outcome) for o in outcomes)
+    first, *others, again, sent, resent = outcomes
+    assert [o.primary.seq for o in [first, *others]] == [3] * 6
+    assert again.primary.seq == 4 and sent.primary.seq == 4
+    assert resent.duplicate and resent.primary.id == sent.primary.id
+    for outcome in [*others[1:], again, sent]:  # each room's latest
+        stored = await room_store.get_room(db, site_id, outcome.room.id)
+        assert stored is not None and outcome.room.as_dict() == stored.as_dict()
+    if db.backend == "postgresql":
+        # A second message into a room the group wrote runs whole, after the group.
+        assert db.grouped_jobs == grouped + 6
+
+
+def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Times the writer waited on PostgreSQL in pipeline mode (bench/send_path.py's count)."""
+    import psycopg
+
+    trips = [0]
+
+    def counted(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "sapa-writer":
+                trips[0] += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(psycopg.Pipeline, "sync", counted(psycopg.Pipeline.sync))
+    monkeypatch.setattr(psycopg.Pipeline, "__exit__", counted(psycopg.Pipeline.__exit__))
+    return trips
