@@ -315,8 +315,10 @@ class ServerProcess:
             "SAPA_ROOM_NEW_IDENTITY_POSTS",
         ):
             env.setdefault(key, "0")
-        # Every simulated shopper comes from 127.0.0.1: no per-address session limit here.
+        # Every simulated shopper comes from 127.0.0.1, and thousands of them join one site
+        # within seconds: no per-address or per-site session limit here.
         env["SAPA_SESSION_RATE_PER_ADDRESS"] = "0"
+        env["SAPA_SESSION_RATE_PER_SITE"] = "0"
         with open(self.log_path, "wb") as log:
             pin = ["taskset", "-c", self.cpus] if self.cpus else []
             self.process = subprocess.Popen(
