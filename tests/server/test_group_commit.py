@@ -71,29 +71,17 @@ async def test_a_failing_job_fails_alone_in_its_batch(store: tuple[Database, str
         total = conn.execute("SELECT count(*) FROM customers WHERE site_id = ?", (site_id,))
         return changed, int(total.fetchone()[0])
 
-    started, gate = threading.Event(), threading.Event()
-
-    def hold(conn: Tx) -> None:
-        started.set()
-        gate.wait(timeout(10))
-
-    held = asyncio.ensure_future(db.write(hold))
-    await asyncio.to_thread(started.wait, timeout(10))
-    batches = db.batches
     # Queued while the writer is busy: the next batch holds all five.
-    jobs = [
-        db.write(add(taken)),
-        db.write(duplicate_unread),
-        db.write(duplicate_then_read),
-        db.write(counted),
-        db.write(add(last)),
-    ]
-    results = asyncio.gather(*jobs, return_exceptions=True)
-    await asyncio.sleep(0)
-    gate.set()
-    await held
-    first, unread, read, rowcount, final = await results
-    assert db.batches == batches + 2
+    first, unread, read, rowcount, final = await _held(
+        db,
+        lambda: [
+            db.write(add(taken)),
+            db.write(duplicate_unread),
+            db.write(duplicate_then_read),
+            db.write(counted),
+            db.write(add(last)),
+        ],
+    )
 
     assert first == taken and final == last
     assert isinstance(unread, Exception) and isinstance(read, Exception)
