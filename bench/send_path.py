@@ -125,6 +125,8 @@ async def run(
                 f" {(counter.round_trips - trips) / sent:>8.2f}"
                 f" {100 * (db.grouped_jobs - grouped) / sent:>7.0f}%"
             )
+        else:  # SQLite groups phased jobs too (without a pipeline): their share
+            line += f" {'-':>8} {'-':>8} {100 * (db.grouped_jobs - grouped) / sent:>7.0f}%"
         return line + f"   load {load}"
     finally:
         await db.close()

@@ -67,8 +67,12 @@ class Database(abc.ABC):
     """The store of one process; `chat_server.store.open_database(url)` picks the backend."""
 
     path: str
-    # Whether phased jobs (`sql.Phased`) run as pipelined groups; otherwise they run whole.
+    # Whether phased jobs (`sql.Phased`) run as groups; otherwise they run whole.
     phases = False
+    # Whether a statement is answered as it runs (SQLite): a group then runs each phased
+    # job's lookup and write one after the other and reads its answers before the COMMIT,
+    # instead of pipelining the lookups (PostgreSQL).
+    answers_at_once = False
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url
@@ -346,16 +350,27 @@ class Database(abc.ABC):
         results: dict[int, tuple[bool, Any]] = {}
         self._grouped = True
         try:
-            for job in phased.values():
-                job.look(tx)
-            self._settle(tx)  # one round trip answers every lookup (and BEGIN)
             written = Written()
-            for i, job in phased.items():
-                later = job.write(tx, written)
-                if later is None:
-                    rest.append(i)  # runs whole, after the group
-                else:
-                    results[i] = (True, _Later(later))
+            if self.answers_at_once:
+                # Nothing to share: each job looks, writes and reads its answers in turn
+                # (no savepoint; a failure runs the batch again, job by job, as below).
+                for i, job in phased.items():
+                    job.look(tx)
+                    later = job.write(tx, written)
+                    if later is None:
+                        rest.append(i)
+                    else:
+                        results[i] = (True, later())
+            else:
+                for job in phased.values():
+                    job.look(tx)
+                self._settle(tx)  # one round trip answers every lookup (and BEGIN)
+                for i, job in phased.items():
+                    later = job.write(tx, written)
+                    if later is None:
+                        rest.append(i)  # runs whole, after the group
+                    else:
+                        results[i] = (True, _Later(later))
             if rest:
                 # The group's writes must be in before a job with effects outside the
                 # transaction runs: a failure after it would run it again.

@@ -273,12 +273,11 @@ async def test_a_failing_job_of_a_pipelined_group_fails_alone(
     assert results[0] == first and results[2] == second
     assert results[3] == whole and results[4] == plain
     assert "duplicate" in str(results[1]) or "UNIQUE" in str(results[1])
-    if db.backend == "postgresql":
-        assert db.ungrouped == ungrouped + 1
-        # Tried in the group, then run whole; the fallback never took the group's way.
-        assert jobs[0].runs == ["phased", "whole"] and fallback.runs == ["whole"]
-    else:
-        assert jobs[0].runs == ["whole"]  # SQLite runs every job whole
+    # Both backends group phased jobs (SQLite without a pipeline, each job's lookup and
+    # write in turn, no savepoint): the same failure undoes the group on both.
+    assert db.ungrouped == ungrouped + 1
+    # Tried in the group, then run whole; the fallback never took the group's way.
+    assert jobs[0].runs == ["phased", "whole"] and fallback.runs == ["whole"]
 
     def count(conn: Tx) -> int:
         ids = (first, second, whole, plain, taken)
@@ -307,10 +306,10 @@ async def test_a_batch_of_shopper_texts_shares_its_round_trips(
 
     outcomes = await _held(db, plain)
     assert all(isinstance(o, Outcome) and o.primary.seq == 2 for o in outcomes)
+    assert db.grouped_jobs == grouped + 6  # every one the short way, on both backends
     if db.backend == "postgresql":
         # Every lookup in one round trip, every write with the COMMIT in another (and
         # the COMMIT of the batch that held the writer).
-        assert db.grouped_jobs == grouped + 6
         assert trips[0] - before == 2 + 1
 
     twice = Send(None, new_id("c"), "sent twice")
@@ -332,9 +331,8 @@ async def test_a_batch_of_shopper_texts_shares_its_round_trips(
     for outcome in [*others[1:], again, sent]:  # each room's latest
         stored = await room_store.get_room(db, site_id, outcome.room.id)
         assert stored is not None and outcome.room.as_dict() == stored.as_dict()
-    if db.backend == "postgresql":
-        # A second message into a room the group wrote runs whole, after the group.
-        assert db.grouped_jobs == grouped + 6
+    # A second message into a room the group wrote runs whole, after the group.
+    assert db.grouped_jobs == grouped + 6
 
 
 def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
