@@ -236,9 +236,10 @@ def _route(
 
 class _ShopperText(Phased[Outcome]):
     """A shopper's plain text: in the common case (their conversation exists, needs no
-    change of status, no routing, no snooze ended, no resend) it takes the pipelined way on
-    PostgreSQL (`sql.Phased`): its lookup and its append each share one round trip with the
-    rest of the batch. Anything else runs `whole`, the send job itself."""
+    change of status, no routing, no snooze ended, no resend) it takes the short way
+    (`sql.Phased`): no savepoint, the room not selected again; on PostgreSQL its lookup and
+    its append each share one round trip with the rest of the batch. Anything else runs
+    `whole`, the send job itself."""
 
     __slots__ = ("_command", "_looked", "_posts", "_viewer", "_whole")
 

@@ -70,11 +70,13 @@ class Written:
 
 
 class Phased(Generic[T]):
-    """A unit of work that PostgreSQL may run in phases, pipelined with its batch's others.
+    """A unit of work that a batch may run in phases, without a savepoint of its own.
 
     Called as a plain job (`db.write(job)`: `job(conn)`) it runs whole, one statement after
-    another: that is what SQLite always does, and what PostgreSQL does after a phased
-    attempt failed. PostgreSQL's write batches (store/database.py) first call `look` on
+    another: that is what a batch does after a phased attempt failed. SQLite's batches
+    call `look` then `write` on each phased job in turn and read its answers at once
+    (`Database.answers_at_once`): no savepoint, no room re-selected, the same fallbacks.
+    PostgreSQL's write batches (store/database.py) first call `look` on
     every phased job (its reads are sent, nothing is waited for), wait for all the answers
     in one round trip, then call `write` on each in turn: it reads its answers, sends its
     writes without waiting, and returns how to build its result once they are committed.
