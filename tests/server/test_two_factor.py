@@ -62,8 +62,10 @@ async def test_setup_then_login_asks_for_a_code_that_works_once(env: Env) -> Non
     )
     assert wrong.status_code == 400
     secret = setup.json()["secret"]
+    # Both codes taken at one moment: computed later, a 30 s step could pass between.
+    enabling, next_step = code_at(secret), code_at(secret, 1)
     enabled = await http(env).post(
-        "/api/v1/account/2fa/enable", json={"code": code_at(secret)}, headers=mine
+        "/api/v1/account/2fa/enable", json={"code": enabling}, headers=mine
     )
     codes = enabled.json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -76,14 +78,14 @@ async def test_setup_then_login_asks_for_a_code_that_works_once(env: Env) -> Non
 
     # The code that turned it on was used: the next step's code signs in, once.
     challenge = await password_step(env, email)
-    used = await code_step(env, challenge, code_at(secret))
+    used = await code_step(env, challenge, enabling)
     assert used.status_code == 401
-    signed_in = await code_step(env, challenge, code_at(secret, 1))
+    signed_in = await code_step(env, challenge, next_step)
     assert signed_in.status_code == 200 and "sapa_session" in signed_in.cookies
-    replay = await code_step(env, await password_step(env, email), code_at(secret, 1))
+    replay = await code_step(env, await password_step(env, email), next_step)
     assert replay.status_code == 401
     # A used challenge is gone.
-    assert (await code_step(env, challenge, code_at(secret, 1))).status_code == 401
+    assert (await code_step(env, challenge, next_step)).status_code == 401
     team = (await http(env).get("/api/v1/team", headers=await owner_headers(env))).json()
     assert {a["email"]: a["two_factor"] for a in team["agents"]}[email] is True
 
