@@ -219,15 +219,15 @@ class PostgresDatabase(Database):
     # -- reads -----------------------------------------------------------------
 
     async def _open_readers(self) -> None:
+        # What both read pools share: connection settings, waits, and retrying for a day.
+        common: dict[str, Any] = {
+            "kwargs": {**_connect_kwargs(), "context": _ADAPTERS},
+            "timeout": POOL_WAIT_S,
+            "reconnect_timeout": 24 * 3600,
+            "open": False,
+        }
         self._pool = AsyncConnectionPool(
-            self.path,
-            min_size=1,
-            max_size=self._single_size,
-            kwargs={**_connect_kwargs(), "context": _ADAPTERS},
-            timeout=POOL_WAIT_S,
-            reconnect_timeout=24 * 3600,
-            open=False,
-            name="sapa-read",
+            self.path, min_size=1, max_size=self._single_size, name="sapa-read", **common
         )
         await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
         # Connections made on demand, by the first units of reads (`read`).
@@ -235,12 +235,9 @@ class PostgresDatabase(Database):
             self.path,
             min_size=0,
             max_size=self._unit_size,
-            kwargs={**_connect_kwargs(), "context": _ADAPTERS},
-            timeout=POOL_WAIT_S,
-            reconnect_timeout=24 * 3600,
-            open=False,
             name="sapa-read-unit",
             num_workers=1,
+            **common,
         )
         self._unit_pool.open()
 

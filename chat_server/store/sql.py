@@ -9,6 +9,7 @@ functions inside one unit of work.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -69,7 +70,7 @@ class Written:
         self.customers: set[str] = set()
 
 
-class Phased(Generic[T]):
+class Phased(ABC, Generic[T]):
     """A unit of work that a batch may run in phases, without a savepoint of its own.
 
     Called as a plain job (`db.write(job)`: `job(conn)`) it runs whole, one statement after
@@ -86,11 +87,11 @@ class Phased(Generic[T]):
     but their statements: a failed group runs again, job by job.
     """
 
-    def __call__(self, conn: Tx, /) -> T:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, conn: Tx, /) -> T: ...
 
-    def look(self, conn: Tx) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def look(self, conn: Tx) -> None: ...
 
-    def write(self, conn: Tx, written: Written) -> Callable[[], T] | None:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, conn: Tx, written: Written) -> Callable[[], T] | None: ...
