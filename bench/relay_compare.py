@@ -194,9 +194,15 @@ async def hold_idle(
     seconds per connection: the rate may be the client's limit, the CPU is the server's)."""
     idle = rss_bytes(proc)
     before = cpu_snapshot(proc).total
+    client_before = time.process_time()
     with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
         taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
     cpu = cpu_snapshot(proc).total - before
+    client = time.process_time() - client_before
+    print(
+        f"client: {client / taken:.0%} of its core while connecting,"
+        f" {client / options.idle * 1e3:.2f} ms CPU per connection"
+    )
     await asyncio.sleep(2.0)  # let the connect burst's garbage go before reading RSS
     held = rss_bytes(proc)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
