@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
 import load_chat
 import load_rooms
 import psutil
-import websockets
+import raw_client
 from _common import (
     WIDGET_ORIGIN,
     Seed,
@@ -46,7 +46,6 @@ from _common import (
     cpu_snapshot,
     install_sigterm_as_interrupt,
     load_average,
-    open_session,
     profiling,
     raise_nofile,
     rss_bytes,
@@ -153,38 +152,29 @@ def server(
 
 
 async def connect_many(
-    url: str, site_key: str, count: int, relay: bool, compression: bool, width: int
-) -> tuple[float, list[websockets.ClientConnection]]:
-    """Open `count` widget connections, `width` at a time: (seconds taken, the sockets)."""
-    gate = asyncio.Semaphore(width)
-    # uvicorn closes a kept-alive connection after 5 s idle, and httpx keeps one for 5 s: a
-    # request sent on one just as the server closes it fails (`httpx.ReadError`; a POST is not
-    # retried). httpcore hands requests to the first idle connection of its list, so the last
-    # ones of a 64-wide pool do sit idle that long. Drop them well before the server does.
-    limits = httpx.Limits(
-        max_connections=width, max_keepalive_connections=width, keepalive_expiry=2.0
-    )
-    ws_url = url.replace("http://", "ws://", 1) + "/ws/widget"
+    url: str, site_key: str, count: int, relay: bool, width: int
+) -> tuple[float, list[raw_client.RawWidget]]:
+    """Open `count` widget connections, `width` at a time (each of `width` workers asks for
+    its sessions on one kept-alive connection, as a page's fetches do): (seconds, sockets)."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    sockets: list[raw_client.RawWidget] = []
 
-    async def one(http: httpx.AsyncClient) -> websockets.ClientConnection:
-        async with gate:
-            token = (await open_session(http, site_key, relay)).json()["token"]
-            ws = await websockets.connect(
-                ws_url,
-                origin=WIDGET_ORIGIN,  # type: ignore[arg-type]
-                compression="deflate" if compression else None,
-                ping_interval=None,
-                open_timeout=60,
-            )
-            await ws.send(f'{{"type":"hello","token":"{token}"}}')
-            while '"welcome"' not in str(await ws.recv()):
-                pass
-            return ws
+    async def worker(share: int) -> None:
+        line = raw_client.SessionLine(host, port, WIDGET_ORIGIN, relay)
+        try:
+            for _ in range(share):
+                token = await line.token(site_key)
+                sockets.append(
+                    await raw_client.open_widget(host, port, "/ws/widget", WIDGET_ORIGIN, token)
+                )
+        finally:
+            await line.close()
 
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-        began = time.monotonic()
-        sockets = await asyncio.gather(*(one(http) for _ in range(count)))
-        return time.monotonic() - began, list(sockets)
+    began = time.monotonic()
+    shares = [count // width + (1 if i < count % width else 0) for i in range(width)]
+    await asyncio.gather(*(worker(share) for share in shares if share))
+    return time.monotonic() - began, sockets
 
 
 async def hold_idle(
@@ -196,7 +186,7 @@ async def hold_idle(
     before = cpu_snapshot(proc).total
     client_before = time.process_time()
     with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
-        taken, sockets = await connect_many(url, key, options.idle, relay, options.compression, 64)
+        taken, sockets = await connect_many(url, key, options.idle, relay, 64)
     cpu = cpu_snapshot(proc).total - before
     client = time.process_time() - client_before
     print(

@@ -31,7 +31,7 @@ class WidgetHello:
 
 
 # The public rooms of a site when the caller already holds them (None: read them). Called on
-# the reader's thread.
+# the reader's thread, or the event loop's (`Database.read_now`).
 KnownRooms = Callable[[str], list[Room] | None]
 
 
@@ -43,7 +43,7 @@ async def widget_hello(
     db: Database, token: str, known: KnownRooms = _unknown
 ) -> WidgetHello | None:
     """None for a token nobody holds, an erased customer or a deleted site."""
-    return await db.read(lambda conn: _widget_hello(conn, token, known))
+    return await db.read_now(lambda conn: _widget_hello(conn, token, known))
 
 
 async def customer_welcome(

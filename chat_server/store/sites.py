@@ -79,8 +79,13 @@ async def get_site(db: Database, site_id: str) -> Site | None:
 
 
 async def get_site_by_key(db: Database, site_key: str) -> Site | None:
-    row = await db.fetch_one("SELECT * FROM sites WHERE site_key = ?", (site_key,))
-    return row_to_site(row) if row else None
+    return await db.read_now(lambda conn: _site_by_key(conn, site_key))
+
+
+def _site_by_key(conn: Tx, site_key: str) -> Site | None:
+    # fetchall: the statement ends here, holding no read snapshot (site_key is unique).
+    rows = conn.execute("SELECT * FROM sites WHERE site_key = ?", (site_key,)).fetchall()
+    return row_to_site(rows[0]) if rows else None
 
 
 async def get_site_by_api_token(db: Database, api_token: str) -> Site | None:

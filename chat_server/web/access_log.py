@@ -4,16 +4,22 @@ A line says the method, the path (never the query string: it may carry tokens), 
 (or the socket's close code) and how long it took. No bodies, headers or tokens.
 `SAPA_LOG_LEVEL` (default `info`; `warning` silences these lines) and `SAPA_LOG_FORMAT`
 (`text` or `json`) set it up; uvicorn's own access log is off so nothing is logged twice.
+
+Request lines are written in batches (`Batched`), at most `Batched.DELAY` after they were
+logged and at exit: a write per line cost the event loop more than any other step of a
+connect burst (a system call that lets the store's threads take the interpreter, three
+lines per widget). Every other log line is written at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +45,62 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class Batched(logging.StreamHandler[TextIO]):
+    """A stream handler that writes its lines a little later, many in one write.
+
+    Called on the event loop thread (the access log runs there), it keeps the formatted
+    line and, for the first line of a batch, asks the loop to write them all `DELAY` later.
+    Outside a running loop it writes at once. `logging.shutdown` (at exit) flushes what is
+    left, so a stopped server's last lines are not lost; a killed one loses at most `DELAY`.
+    """
+
+    DELAY = 0.1
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._lines: list[str] = []
+        self._due: asyncio.TimerHandle | None = None
+        self._due_on: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # logging's rule: a record that cannot be formatted never raises
+            self.handleError(record)
+            return
+        self._lines.append(line)
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._due is not None and self._due_on is loop:
+            return  # the batch's write is already due on this loop
+        if self._due is not None:  # due on a loop that has since stopped (tests run many)
+            self._due.cancel()
+            self._due = None
+        if loop is None:
+            self._write()
+            return
+        self._due, self._due_on = loop.call_later(self.DELAY, self.flush), loop
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            if self._due is not None:
+                self._due.cancel()
+                self._due = None
+            self._write()
+        finally:
+            self.release()
+
+    def _write(self) -> None:
+        if self._lines:
+            text = "\n".join(self._lines) + "\n"
+            self._lines.clear()
+            self.stream.write(text)
+        super().flush()
+
+
 def configure_logging(env: dict[str, str] | None = None) -> None:
     """Sapa's loggers write to stderr at SAPA_LOG_LEVEL, as text or JSON (once per process)."""
     env = dict(os.environ) if env is None else env
@@ -46,19 +108,27 @@ def configure_logging(env: dict[str, str] | None = None) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         level = "INFO"
     as_json = env.get("SAPA_LOG_FORMAT", "text").lower() == "json"
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
+    formatter = (
         JsonFormatter()
         if as_json
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
+    handler = logging.StreamHandler(sys.stderr)
+    batched = Batched(sys.stderr)
     # "faq": the engine says once when its model cannot load.
-    for name in ("sapa", "chat_server", "faq"):
+    for name, each in (
+        ("sapa", handler),
+        ("chat_server", handler),
+        ("faq", handler),
+        (log.name, batched),
+    ):
+        each.setFormatter(formatter)
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if getattr(h, "sapa_handler", False)]:
+            old.flush()
             logger.removeHandler(old)
-        handler.sapa_handler = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+        each.sapa_handler = True  # type: ignore[attr-defined,union-attr]
+        logger.addHandler(each)
         logger.setLevel(level)
         logger.propagate = False
 

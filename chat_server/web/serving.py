@@ -38,6 +38,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.datastructures import Headers
@@ -74,6 +75,27 @@ class Limits:
         )
 
 
+def _addresses(
+    transport: asyncio.BaseTransport,
+) -> tuple[tuple[str, int | None] | None, tuple[str, int] | None, bool]:
+    """(server address, client address, over TLS?) as uvicorn's scopes want them.
+
+    uvicorn reads the addresses from a socket object it asks the transport for; uvloop
+    builds one per connection for that, the costliest Python step of an accept in a
+    connect burst's profile (bench/README.md). The transport knows both addresses already.
+    """
+    local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
+    server: tuple[str, int | None] | None = None
+    if isinstance(local, tuple | list) and len(local) >= 2:
+        server = (str(local[0]), int(local[1]))
+    elif isinstance(local, str) and local:  # a UNIX socket: its path, no port
+        server = (local, None)
+    client = None
+    if isinstance(peer, tuple | list) and len(peer) >= 2:  # IPv6 adds flow info, scope id
+        client = (str(peer[0]), int(peer[1]))
+    return server, client, bool(transport.get_extra_info("sslcontext"))
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """What `sapa serve` runs: limits from SAPA_* variables, read once per process."""
 
@@ -90,7 +112,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.counted: str | None = None  # the address this connection is counted under
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # uvicorn's own, without its socket object (`_addresses`).
+        self.connections.add(self)
+        self.transport = transport
+        self.flow = FlowControl(transport)
+        self.server, self.client, tls = _addresses(transport)
+        self.scheme = "https" if tls else "http"
         host = self.client[0] if self.client else ""
         cap = self.guard.per_address
         if cap and host not in self.guard.trusted:
@@ -301,6 +328,13 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             if request is not None:
                 request.headers = Headers()
             self.__dict__.pop("response", None)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvicorn's own, without its socket object (`_addresses`).
+        self.connections.add(self)
+        self.transport = transport  # type: ignore[assignment]
+        self.server, self.client, tls = _addresses(transport)
+        self.scheme = "wss" if tls else "ws"
 
     def paused(self) -> bool:
         return not self.writable.is_set()
