@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -318,10 +319,15 @@ async def room_events(db: Database, room_id: str, limit: int) -> list[FaqEvent]:
 
 async def revision(db: Database, site_id: str) -> tuple[int, int]:
     """(revision, learnt): owners' changes and learnt phrasings, counted apart."""
-    row = await db.fetch_one(
+    # Asked once a second per site while shoppers write (services/faq.py): on the loop.
+    return await db.read_now(functools.partial(_revision, site_id))
+
+
+def _revision(site_id: str, conn: Tx) -> tuple[int, int]:
+    rows = conn.execute(
         "SELECT revision, learnt FROM faq_revisions WHERE site_id = ?", (site_id,)
-    )
-    return (int(row["revision"]), int(row["learnt"])) if row else (0, 0)
+    ).fetchall()
+    return (int(rows[0]["revision"]), int(rows[0]["learnt"])) if rows else (0, 0)
 
 
 async def was_shown(db: Database, faq_id: str, message_id: str) -> bool:

@@ -88,7 +88,9 @@ async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
 
 async def _handshake(ws: WebSocket, ctx: AppContext, client: Client, opener: Opener) -> None:
     try:
-        raw = await asyncio.wait_for(_receive_text(ws), ctx.settings.hello_timeout)
+        # A deadline on this task (no task of its own for the receive, as wait_for makes).
+        async with asyncio.timeout(ctx.settings.hello_timeout):
+            raw = await _receive_text(ws)
     except TimeoutError:
         await ws.close(CLOSE_NO_HELLO, "no hello in time")
         return
