@@ -138,24 +138,8 @@ async def welcome(db: Database, session: WidgetSession, listing: WelcomeRooms) -
 
 def _hello(found: WidgetHello) -> Hello:
     return Hello(
-        _shared(found.site), found.customer, welcome_rooms(found), [p.to_json() for p in found.past]
+        found.site, found.customer, welcome_rooms(found), [p.to_json() for p in found.past]
     )
-
-
-# The last Site read of each site, handed to every session while the site reads the same: an
-# idle widget's session holds its site, and a site's settings (domains, hours, forms) are the
-# same for all its visitors (about a kilobyte each, decoded from JSON at every read).
-_SITES: dict[str, Site] = {}
-
-
-def _shared(site: Site) -> Site:
-    known = _SITES.get(site.id)
-    if known is not None and known == site:
-        return known
-    if len(_SITES) >= 10_000:
-        _SITES.clear()
-    _SITES[site.id] = site
-    return site
 
 
 def welcome_rooms(found: WidgetHello) -> list[dict[str, Any]]:

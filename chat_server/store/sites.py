@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from chat_server.domain.models import Site
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
@@ -20,8 +21,34 @@ class SiteCredentials:
     api_token: str
 
 
+_SITE_COLUMNS = (
+    "id",
+    "name",
+    "site_key",
+    "identity_secret",
+    "domains",
+    "greeting",
+    "locale",
+    "color",
+    "prechat",
+    "business_hours",
+    "away_message",
+    "email_settings",
+    "max_upload_bytes",
+)
+# Each site as last read, by the very values it was built from: every widget session and
+# hello reads its site, whose five JSON columns cost more to decode than the read itself,
+# and an idle widget's session holds its Site for hours (one object per site, not per
+# visitor). Another value in any column is another key, so a change is never missed.
+_DECODED: dict[tuple[Any, ...], Site] = {}
+
+
 def row_to_site(row: Row) -> Site:
-    return Site(
+    key = tuple(row[c] for c in _SITE_COLUMNS)
+    known = _DECODED.get(key)
+    if known is not None:
+        return known
+    site = Site(
         id=row["id"],
         name=row["name"],
         site_key=row["site_key"],
@@ -36,6 +63,10 @@ def row_to_site(row: Row) -> Site:
         email_settings=json.loads(row["email_settings"]),
         max_upload_bytes=row["max_upload_bytes"],
     )
+    if len(_DECODED) >= 4096:  # many sites, or one changed often: start again
+        _DECODED.clear()
+    _DECODED[key] = site
+    return site
 
 
 def insert_site(

@@ -199,4 +199,6 @@ def _line(
         text = f"{method} {path} {event} {status}" + (f" code={code} {ms}ms" if code else "")
     if code is not None:
         extra["code"] = code
-    log.info(text, extra=extra)
+    # As `log.info` would, without looking up the caller's file and line (a walk up the
+    # stack per line; no formatter here shows them).
+    log.handle(log.makeRecord(log.name, logging.INFO, "", 0, text, (), None, extra=extra))

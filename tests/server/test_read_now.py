@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chat_server.store import open_database
+from chat_server.store import sites as site_store
 from chat_server.store.sql import Tx
 
 
@@ -54,5 +55,29 @@ async def test_a_read_now_that_meets_a_lock_is_run_again_on_a_reader(tmp_path: P
 
         with pytest.raises(sqlite3.OperationalError, match="nothing"):
             await db.read_now(broken)  # any other error is the caller's
+    finally:
+        await db.close()
+
+
+async def test_a_site_read_again_is_the_same_object_until_a_column_changes(
+    tmp_path: Path,
+) -> None:
+    db = open_database(str(tmp_path / "sites.db"), readers=1)
+    await db.open()
+    try:
+        creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
+        first = await site_store.get_site_by_key(db, creds.site_key)
+        again = await site_store.get_site_by_key(db, creds.site_key)
+        assert first is not None and again is first  # decoded once, shared by every session
+        await db.write(
+            lambda conn: conn.execute(
+                "UPDATE sites SET domains = ?, greeting = ? WHERE id = ?",
+                ('["toko.id", "m.toko.id"]', "Halo!", creds.site_id),
+            )
+        )
+        changed = await site_store.get_site_by_key(db, creds.site_key)
+        assert changed is not None and changed is not first
+        assert changed.domains == ("toko.id", "m.toko.id") and changed.greeting == "Halo!"
+        assert first.domains == ("toko.id",)  # what a session already holds is unchanged
     finally:
         await db.close()
