@@ -72,15 +72,18 @@ async def find_site(db: Database, site_key: str) -> Site:
 async def open_session(
     db: Database, site: Site, token: str | None, limits: SessionLimits, address: str
 ) -> WidgetSession:
+    # Neither write waits for the disk: a power cut may lose a visit's time or a token given
+    # to a visitor who has done nothing yet (their widget, told the token is unknown, gets
+    # another), never anything a person wrote. A new session costs no fsync of its own.
     if token:
         known = await customer_store.customer_for_token(db, site.id, token)
         if known is not None:
-            await db.write(lambda conn: customer_store.touch(conn, known.id))
+            await db.write(lambda conn: customer_store.touch(conn, known.id), wait_for_disk=False)
             return WidgetSession(site, known, token)
     # An unknown token, or one of another site, never reveals anything: it just starts afresh.
     limits.check(site.id, address)
     customer_id, new_token = await db.write(
-        lambda conn: customer_store.insert_anonymous(conn, site.id)
+        lambda conn: customer_store.insert_anonymous(conn, site.id), wait_for_disk=False
     )
     return WidgetSession(
         site, Customer(customer_id, site.id, None, None, None, now_iso()), new_token, new=True

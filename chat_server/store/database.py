@@ -44,7 +44,7 @@ T = TypeVar("T")
 WriteFn = Callable[[Any], Any]
 # "tx": grouped into the next transaction; "raw": alone, outside any transaction;
 # "bulk": alone in its own transaction, only when no "tx" job is waiting.
-Lane = Literal["tx", "raw", "bulk"]
+Lane = Literal["tx", "soon", "raw", "bulk"]
 Job = tuple[WriteFn, "asyncio.Future[Any]", Lane]
 # (future, succeeded, result or exception), settled on the future's own loop.
 Outcome = tuple["asyncio.Future[Any]", bool, Any]
@@ -84,6 +84,7 @@ class Database(abc.ABC):
         self.writes = 0
         self.busy_retries = 0
         self.bulk_chunks = 0
+        self.relaxed_batches = 0  # batches of writes only that need not wait for the disk
         # Jobs that took the pipelined way (`sql.Phased`), and groups that failed and ran
         # again job by job.
         self.grouped_jobs = 0
@@ -112,9 +113,16 @@ class Database(abc.ABC):
             self._writer = None
         await self._close_readers()
 
-    async def write(self, fn: Callable[[Tx], T]) -> T:
-        """Run `fn` inside the next group-commit transaction; return once it is durable."""
-        return await self._submit(fn, "tx")
+    async def write(self, fn: Callable[[Tx], T], *, wait_for_disk: bool = True) -> T:
+        """Run `fn` inside the next group-commit transaction; return once it is durable.
+
+        `wait_for_disk=False` returns once it is committed, without waiting for the disk,
+        for what a power cut may lose at no cost to anyone (a new visitor's token: they get
+        another). A batch holding only such writes commits without an fsync; any durable
+        write syncs the log later, theirs included, in commit order. A message, or anything
+        a person did, never takes this way.
+        """
+        return await self._submit(fn, "tx" if wait_for_disk else "soon")
 
     async def write_bulk(self, fn: Callable[[Tx], T]) -> T:
         """Run one chunk of bulk work in its own short transaction, behind every chat write.
@@ -173,10 +181,11 @@ class Database(abc.ABC):
         """What jobs receive: the connection itself, or an adapter speaking `?` SQL."""
 
     @abc.abstractmethod
-    def _begin(self, conn: Any, bulk: bool) -> None: ...
+    def _begin(self, conn: Any, relaxed: bool) -> None:
+        """Open a write transaction; `relaxed`: its COMMIT need not wait for the disk."""
 
-    def _end_bulk(self, conn: Any) -> None:
-        """Undo what `_begin(bulk=True)` changed on the connection, after the transaction."""
+    def _end_relaxed(self, conn: Any) -> None:
+        """Undo what `_begin(relaxed=True)` changed on the connection, after the transaction."""
         return None
 
     @abc.abstractmethod
@@ -300,7 +309,7 @@ class Database(abc.ABC):
         outcomes: list[Outcome] = []
         # A job whose caller was cancelled before it started is dropped.
         for job in [j for j in jobs if self._started(j)]:
-            if job[2] == "tx":
+            if job[2] in ("tx", "soon"):
                 batch.append(job)
                 continue
             if batch:
@@ -339,13 +348,13 @@ class Database(abc.ABC):
         return exc
 
     def _attempt(
-        self, conn: Any, batch: list[Job], bulk: bool, phased: bool = False
+        self, conn: Any, batch: list[Job], relaxed: bool, phased: bool = False
     ) -> list[tuple[bool, Any]]:
         tx = self._tx(conn)
-        self._begin(conn, bulk)
+        self._begin(conn, relaxed)
         if phased and any(isinstance(job[0], Phased) for job in batch):
             return self._attempt_phased(conn, tx, batch)
-        return self._run_each(conn, tx, batch, bulk)
+        return self._run_each(conn, tx, batch, relaxed)
 
     def _attempt_phased(self, conn: Any, tx: Tx, batch: list[Job]) -> list[tuple[bool, Any]]:
         """The phased jobs as one group (`sql.Phased`): every lookup in one round trip, then
@@ -396,7 +405,7 @@ class Database(abc.ABC):
         return [results[i] for i in range(len(batch))]
 
     def _run_each(
-        self, conn: Any, tx: Tx, batch: list[Job], bulk: bool, alone: bool = True
+        self, conn: Any, tx: Tx, batch: list[Job], relaxed: bool, alone: bool = True
     ) -> list[tuple[bool, Any]]:
         """The jobs one after another, each in its own savepoint (not one alone)."""
         outcomes: list[tuple[bool, Any]] = []
@@ -411,7 +420,7 @@ class Database(abc.ABC):
                     raise Retry from exc
                 self._recover(conn)
                 conn.execute("ROLLBACK")
-                self._begin(conn, bulk)
+                self._begin(conn, relaxed)
                 return [(False, exc)]
         for fn, _, _ in batch:
             tx.execute("SAVEPOINT job")
@@ -434,6 +443,11 @@ class Database(abc.ABC):
         attempt = 0
         if bulk:
             self.bulk_chunks += 1
+        # Bulk chunks can be redone, and a batch of writes that need not wait for the disk
+        # (`write(wait_for_disk=False)`) loses nobody's work: neither waits for an fsync.
+        relaxed = bulk or all(job[2] == "soon" for job in batch)
+        if relaxed and not bulk:
+            self.relaxed_batches += 1
         # Phased jobs go in one pipelined group (PostgreSQL); after a failed group the batch
         # runs again job by job, so that each failure is its own job's.
         phased = self.phases and not bulk
@@ -443,12 +457,12 @@ class Database(abc.ABC):
                 conn = self._live()
                 try:
                     with self._batch_scope(conn):
-                        outcomes = self._attempt(conn, batch, bulk, phased)
+                        outcomes = self._attempt(conn, batch, relaxed, phased)
                         conn.execute("COMMIT")
                 finally:
-                    if bulk and self._conn is not None:
+                    if relaxed and self._conn is not None:
                         with contextlib.suppress(Exception):
-                            self._end_bulk(conn)
+                            self._end_relaxed(conn)
                 break
             except Exception as exc:
                 cause = exc.__cause__ if isinstance(exc, Retry | _Ungroup) else exc

@@ -347,7 +347,7 @@ class PostgresDatabase(Database):
         if self._batch_tx is not None:
             self._batch_tx.forget_checks()  # the failed job's: not the next one's
 
-    def _begin(self, conn: psycopg.Connection[PgRow], bulk: bool) -> None:
+    def _begin(self, conn: psycopg.Connection[PgRow], relaxed: bool) -> None:
         # Batches of every host take turns on one lock, held until COMMIT: writes are
         # serial, as on SQLite, and each statement sees every earlier batch (READ
         # COMMITTED, whose snapshots are taken after the lock is granted). Overlapping
@@ -356,9 +356,10 @@ class PostgresDatabase(Database):
         # job's statements: no round trip of its own.
         conn.execute("BEGIN")
         conn.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
-        if bulk:
-            # Bulk work can be redone (imports, re-scoring): its commits need not wait for
-            # the disk; the next chat commit flushes the log past them anyway.
+        if relaxed:
+            # Bulk work can be redone (imports, re-scoring), and a relaxed write loses
+            # nobody's work: their commits need not wait for the disk; the next chat
+            # commit flushes the log past them anyway.
             conn.execute("SET LOCAL synchronous_commit = off")
 
     def _is_retryable(self, exc: BaseException) -> bool:

@@ -157,15 +157,16 @@ class SqliteDatabase(Database):
     def _tx(self, conn: sqlite3.Connection) -> Tx:
         return conn
 
-    def _begin(self, conn: sqlite3.Connection, bulk: bool) -> None:
-        if bulk:
-            # Bulk work can be redone (an import re-run, scores recomputed), so its commits
-            # skip the fsync; the next chat commit (FULL) syncs the log, these pages
-            # included. Power loss may undo the last chunks, never an acknowledged message.
+    def _begin(self, conn: sqlite3.Connection, relaxed: bool) -> None:
+        if relaxed:
+            # Bulk work can be redone (an import re-run, scores recomputed), and a relaxed
+            # write loses nobody's work, so their commits skip the fsync; the next chat
+            # commit (FULL) syncs the log, these pages included. Power loss may undo the
+            # last of them, never an acknowledged message.
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("BEGIN IMMEDIATE")
 
-    def _end_bulk(self, conn: sqlite3.Connection) -> None:
+    def _end_relaxed(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA synchronous = FULL")
 
     def _is_retryable(self, exc: BaseException) -> bool:

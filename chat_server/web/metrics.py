@@ -139,6 +139,13 @@ def render(ctx: AppContext) -> str:
             "sapa_db_batches_total", "counter", "Group-commit transactions.", ("", db.batches)
         ),
         *_series(
+            "sapa_db_relaxed_batches_total",
+            "counter",
+            "Group-commit transactions that did not wait for the disk (only writes nobody"
+            " loses work by, such as new visitors' tokens).",
+            ("", db.relaxed_batches),
+        ),
+        *_series(
             "sapa_messages_delivered_total",
             "counter",
             "Event frames queued to client sockets.",
