@@ -35,8 +35,7 @@ INTEGRITY = "INSERT INTO message_search(message_search, rank) VALUES ('integrity
 def index_is_true(conn: sqlite3.Connection) -> None:
     conn.execute(INTEGRITY)
     indexed, top = conn.execute(
-        "SELECT indexed_rowid, (SELECT coalesce(max(rowid), 0) FROM messages)"
-        " FROM search_watermark"
+        "SELECT indexed_rowid, (SELECT coalesce(max(rowid), 0) FROM messages) FROM search_watermark"
     ).fetchone()
     assert indexed == top
 
