@@ -1,9 +1,8 @@
 -- The search index is fed once per write transaction instead of once per inserted row: a
 -- trigger per row cost the writer more than one INSERT ... SELECT of the batch's new rows
 -- (about a quarter of its CPU per message: bench/README.md, "Search indexed per batch").
--- The writer runs
--- that flush just before every COMMIT (store/search.py `index_new_messages`), so a
--- committed message is always searchable, as before.
+-- The writer runs that flush just before every COMMIT (store/search.py
+-- `index_new_messages`), so a committed message is always searchable, as before.
 --
 -- `search_watermark.indexed_rowid`: every message at or under it is in `message_search`,
 -- none above it. Under the old insert trigger every message was indexed.
