@@ -8,8 +8,9 @@ ChatService.send of shoppers' text messages into their (already open) private ro
 cluster this script starts for itself (tests/pg_server.py). Reports messages per second,
 CPU per message (this process; PostgreSQL's processes apart), write batches, statements and
 network round trips per message on the writer's connection (PostgreSQL: each time the
-writer waited on the server), and the share of sends that took the pipelined way
-(`sql.Phased`: a batch's lookups in one round trip, its appends with the COMMIT). It
+writer waited on the server), the share of sends that took the pipelined way
+(`sql.Phased`: a batch's lookups in one round trip, its appends with the COMMIT), and the
+writer thread's own CPU per message (µs, /proc: the thread that limits the rate). It
 isolates what bench/load_backends.py measures end to end, so a change to the store can be
 judged in seconds, and with far less noise from the load client. See bench/README.md
 ("SQLite and PostgreSQL").
@@ -37,7 +38,7 @@ from chat_server.domain.access import Viewer
 from chat_server.domain.frames import Send
 from chat_server.ids import new_id
 from chat_server.services.chat import ChatService
-from chat_server.store import open_database
+from chat_server.store import Database, open_database
 from tests.pg_server import PgServer
 
 
@@ -102,6 +103,7 @@ async def run(
         statements, trips = counter.statements, counter.round_trips
         own = psutil.Process()
         cpu0 = sum(own.cpu_times()[:2])
+        writer0 = writer_cpu(db)
         pg0 = pg_cpu(pg)
         load = load_average()
         stop = asyncio.Event()
@@ -113,6 +115,7 @@ async def run(
         await busy
         sent = per_sender * args.senders
         cpu = sum(own.cpu_times()[:2]) - cpu0
+        writer_us = 1e6 * (writer_cpu(db) - writer0) / sent
         pg_ms = 1e3 * (pg_cpu(pg) - pg0) / sent if pg else 0.0
         n_batches = db.batches - batches
         line = (
@@ -127,7 +130,7 @@ async def run(
             )
         else:  # SQLite groups phased jobs too (without a pipeline): their share
             line += f" {'-':>8} {'-':>8} {100 * (db.grouped_jobs - grouped) / sent:>7.0f}%"
-        return line + f"   load {load}"
+        return line + f" {writer_us:>9.1f}   load {load}"
     finally:
         await db.close()
 
@@ -143,6 +146,17 @@ async def busy_loop(fraction: float, stop: asyncio.Event) -> None:
         while time.perf_counter() < until:
             pass
         await asyncio.sleep((1 - fraction) * 1e-3)
+
+
+def writer_cpu(db: Database) -> float:
+    """CPU seconds (user + system) of the store's writer thread so far, from /proc: the
+    thread that limits the rate at saturation."""
+    writer = db._writer
+    assert writer is not None and writer.native_id is not None
+    for thread in psutil.Process().threads():
+        if thread.id == writer.native_id:
+            return float(thread.user_time + thread.system_time)
+    raise RuntimeError("the writer thread is gone")
 
 
 def pg_cpu(pg: psutil.Process | None) -> float:
@@ -179,7 +193,7 @@ def main() -> int:
     counter.install()
     print(
         f"{'backend':<10} {'senders':>7} {'msg/s':>8} {'ms/msg':>9} {'pg ms':>7} {'batch':>7}"
-        f" {'stmts':>8} {'trips':>8} {'grouped':>8}"
+        f" {'stmts':>8} {'trips':>8} {'grouped':>8} {'writer µs':>9}"
     )
     with temp_dir("sapa-send-") as work:
         pg_server = None

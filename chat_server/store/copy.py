@@ -71,10 +71,11 @@ TABLES: tuple[str, ...] = (
 )
 # The backends' own bookkeeping, never part of an installation's data.
 INTERNAL_TABLES = frozenset({"sqlite_sequence", "schema_migrations"})
-# SQLite's search index and its shadow tables: rebuilt from `messages` by their triggers as
-# the copy inserts them, never copied themselves.
+# SQLite's search index, its shadow tables and its watermark: fed from `messages` as the
+# copy's chunks commit (store/search.py `index_new_messages`), never copied themselves.
 DERIVED_TABLES = frozenset(
     {f"message_search{part}" for part in ("", "_data", "_idx", "_docsize", "_config")}
+    | {"search_watermark"}
 )
 
 CHUNK_ROWS = 500

@@ -202,6 +202,11 @@ class Database(abc.ABC):
     def _run_raw(self, conn: Any, fn: WriteFn) -> Any:
         return fn(conn)
 
+    def _before_commit(self, conn: Any) -> None:
+        """Last work inside every write transaction, just before its COMMIT (SQLite: the
+        batch's new messages into the search index)."""
+        return None
+
     def _batch_scope(self, conn: Any) -> contextlib.AbstractContextManager[Any]:
         """Around one attempt at a batch, COMMIT included (PostgreSQL: pipeline mode)."""
         return contextlib.nullcontext()
@@ -458,6 +463,7 @@ class Database(abc.ABC):
                 try:
                     with self._batch_scope(conn):
                         outcomes = self._attempt(conn, batch, relaxed, phased)
+                        self._before_commit(conn)
                         conn.execute("COMMIT")
                 finally:
                     if relaxed and self._conn is not None:

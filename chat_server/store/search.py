@@ -1,7 +1,9 @@
 """Search over a site's conversations and customers, one function on both backends.
 
-SQLite: the FTS5 index `message_search` (external content over `messages`, kept by
-triggers), ranked by bm25. PostgreSQL: the stored vector `messages.search_vector`
+SQLite: the FTS5 index `message_search` (external content over `messages`), ranked by
+bm25. New messages reach it once per write transaction (`index_new_messages`, just before
+the writer's COMMIT); edits, erases and deletions of messages already indexed through
+triggers (schema/0021). PostgreSQL: the stored vector `messages.search_vector`
 (`to_tsvector('simple', body)`, schema/postgres/0012) with its GIN index `messages_search`,
 ranked by ts_rank. Customers are matched by name and email with LIKE.
 """
@@ -216,3 +218,33 @@ def forget_erased(conn: Tx) -> None:
     entries go with VACUUM, like the rows themselves (docs/operations.md)."""
     if isinstance(conn, sqlite3.Connection):
         conn.execute("INSERT INTO message_search(message_search) VALUES ('optimize')")
+
+
+# The highest rowid indexed, and the highest stored: one row by its key and one seek to the
+# end of `messages`, all a commit without new messages pays.
+_WATERMARK = (
+    "SELECT indexed_rowid, (SELECT max(rowid) FROM messages) FROM search_watermark WHERE id = 1"
+)
+
+
+def index_new_messages(conn: sqlite3.Connection) -> int:
+    """Index every message above the watermark and move it up; how many were indexed.
+
+    Run inside every write transaction that may have inserted messages, just before its
+    COMMIT (store/sqlite_db.py): one INSERT ... SELECT for the batch costs the writer far
+    less than a trigger per row, and what a commit makes visible is searchable with it.
+    Rows above the watermark have no index entries yet, so an edit of one needs nothing
+    here beyond its current body (the update trigger skips it).
+    """
+    cursor = conn.execute(_WATERMARK)
+    indexed, top = cursor.fetchone()
+    cursor.close()
+    if top is None or top <= indexed:
+        return 0
+    conn.execute(
+        "INSERT INTO message_search(rowid, body)"
+        " SELECT rowid, body FROM messages WHERE rowid > ? AND rowid <= ?",
+        (indexed, top),
+    )
+    conn.execute("UPDATE search_watermark SET indexed_rowid = ? WHERE id = 1", (top,))
+    return int(top - indexed)

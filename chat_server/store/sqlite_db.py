@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from chat_server.store import search
 from chat_server.store.database import Database, WriteFn
 from chat_server.store.migrations import migrate
 from chat_server.store.sql import Row, Tx
@@ -36,6 +37,18 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # Erased customer data must not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete = ON")
+
+
+def _catch_up(conn: sqlite3.Connection) -> None:
+    """Index messages another connection committed unindexed (a script writing to the file
+    directly, a process of an older release): every commit of this store indexes its own."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        search.index_new_messages(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _fetch_all(sql: str, params: tuple[Any, ...], conn: Tx) -> list[Row]:
@@ -144,6 +157,7 @@ class SqliteDatabase(Database):
         try:
             _configure(conn)
             migrate(conn)
+            _catch_up(conn)
             # From here on a lock held elsewhere is retried by the writer, in short sleeps.
             conn.execute("PRAGMA busy_timeout = 0")
         except BaseException:
@@ -171,6 +185,12 @@ class SqliteDatabase(Database):
 
     def _is_retryable(self, exc: BaseException) -> bool:
         return is_busy(exc)
+
+    def _before_commit(self, conn: sqlite3.Connection) -> None:
+        # The only COMMIT of the writer's connection (`Database._run_batch`): every message
+        # a batch or a bulk chunk inserted is searchable once it is committed. Raw jobs run
+        # outside a transaction and must not insert messages.
+        search.index_new_messages(conn)
 
     def _run_raw(self, conn: sqlite3.Connection, fn: WriteFn) -> Any:
         # A checkpoint waits for readers; it may wait the usual busy timeout.
