@@ -389,8 +389,9 @@ ERASE_COVERAGE: dict[str, str] = {
     " conversation) replaced by {erased: true}; other entries hold staff's actions",
     "audit_log.actor_name": "staff, or the site's server; a customer who edited or unsent a"
     " message: replaced by 'Pelanggan dihapus'",
-    "message_search.body": "the search index follows messages.body (triggers); rewritten after"
-    " an erase so the blanked words leave the file",
+    "message_search.body": "the search index follows messages.body (triggers, and the"
+    " per-batch flush for new messages); rewritten after an erase so the blanked words"
+    " leave the file",
 }
 NOT_CUSTOMER_DATA: dict[str, str] = {
     "sites.name": "the shop's name",
