@@ -77,6 +77,31 @@ class Counter:
         psycopg.Pipeline.__exit__ = counted(psycopg.Pipeline.__exit__)  # type: ignore[method-assign]
 
 
+class WriterClock:
+    """The writer thread's own CPU time (`time.thread_time()` around each batch): the
+    thread that limits the rate at saturation, without the event loop's and the senders'."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def install(self) -> None:
+        from chat_server.store.database import Database
+
+        run_batch = Database._run_batch
+
+        def timed(db: Database, *args: Any, **kwargs: Any) -> Any:
+            began = time.thread_time()
+            try:
+                return run_batch(db, *args, **kwargs)
+            finally:
+                self.seconds += time.thread_time() - began
+
+        Database._run_batch = timed  # type: ignore[method-assign]
+
+
+WRITER = WriterClock()
+
+
 async def run(
     url: str, args: argparse.Namespace, pg: psutil.Process | None, counter: Counter
 ) -> str:
@@ -99,6 +124,7 @@ async def run(
                 await chat.send(viewer, Send(None, new_id("c"), f"where is my order {i}?"))
 
         batches, writes, grouped = db.batches, db.writes, db.grouped_jobs
+        writer0 = WRITER.seconds
         statements, trips = counter.statements, counter.round_trips
         own = psutil.Process()
         cpu0 = sum(own.cpu_times()[:2])
@@ -127,7 +153,8 @@ async def run(
             )
         else:  # SQLite groups phased jobs too (without a pipeline): their share
             line += f" {'-':>8} {'-':>8} {100 * (db.grouped_jobs - grouped) / sent:>7.0f}%"
-        return line + f"   load {load}"
+        writer_ms = 1e3 * (WRITER.seconds - writer0) / sent
+        return line + f" {writer_ms:>9.3f}   load {load}"
     finally:
         await db.close()
 
@@ -177,9 +204,10 @@ def main() -> int:
         sys.setswitchinterval(args.switch_interval)
     counter = Counter()
     counter.install()
+    WRITER.install()
     print(
         f"{'backend':<10} {'senders':>7} {'msg/s':>8} {'ms/msg':>9} {'pg ms':>7} {'batch':>7}"
-        f" {'stmts':>8} {'trips':>8} {'grouped':>8}"
+        f" {'stmts':>8} {'trips':>8} {'grouped':>8} {'writer ms':>9}"
     )
     with temp_dir("sapa-send-") as work:
         pg_server = None
