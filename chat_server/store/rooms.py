@@ -353,7 +353,7 @@ def append_later(
     are answered, gives the message and the room as it left it. `room` must be as this
     transaction last wrote it (`look_for_send`'s, or `load_room`'s): the room is built from
     it (only its seq, `updated_at` and latest message change), not read again."""
-    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, ())
+    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, (), True)
 
     def answer() -> tuple[Message, Room]:
         message = stored()
@@ -477,11 +477,20 @@ def unsend_message(conn: Tx, message_id: str, at: str) -> None:
 _BUMP_SEQ = (
     "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq"
 )
+_NEXT_SEQ = "(SELECT last_seq FROM rooms WHERE id = ?)"
 _INSERT_MESSAGE = (
     "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
     " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
-    " VALUES (?, ?, ?, (SELECT last_seq FROM rooms WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f" VALUES (?, ?, ?, {_NEXT_SEQ}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# When the job knows the room's seq as this transaction left it (`append_later`), the same
+# rows are written with the next seq given, and nothing is left to answer. On SQLite an
+# unread RETURNING row keeps the bump's statement open while the insert runs, so the insert
+# (with its search trigger) keeps a statement journal: half its cost again; RETURNING
+# alone doubles the bump's. Were the room stale, its next seq would be a stored message's
+# and the insert would fail (unique room_id, seq): the group then runs again, job by job.
+_BUMP_KNOWN_SEQ = "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?"
+_INSERT_AT_SEQ = _INSERT_MESSAGE.replace(_NEXT_SEQ, "?")
 
 
 def _append(
@@ -494,18 +503,22 @@ def _append(
     reply_to: Message | None,
     event: dict[str, Any] | None,
     attachments: tuple[Attachment, ...],
+    known_seq: bool = False,
 ) -> Callable[[], Message]:
-    """Send the statements that append a message; the answer gives the stored message."""
+    """Send the statements that append a message; the answer gives the stored message.
+    `known_seq`: `room.last_seq` is the room's as this transaction last wrote it."""
     now = now_iso()
     message_id = new_id("msg")
-    bump = conn.execute(_BUMP_SEQ, (now, room.id))
+    bump = None if known_seq else conn.execute(_BUMP_SEQ, (now, room.id))
+    if bump is None:
+        conn.execute(_BUMP_KNOWN_SEQ, (now, room.id))
     conn.execute(
-        _INSERT_MESSAGE,
+        _INSERT_MESSAGE if bump is not None else _INSERT_AT_SEQ,
         (
             message_id,
             room.site_id,
             room.id,
-            room.id,
+            room.id if bump is not None else room.last_seq + 1,
             kind,
             body,
             author.kind,
@@ -524,7 +537,7 @@ def _append(
             message_id,
             room.site_id,
             room.id,
-            bump.fetchone()[0],
+            bump.fetchone()[0] if bump is not None else room.last_seq + 1,
             kind,  # type: ignore[arg-type]
             body,
             author,

@@ -372,6 +372,30 @@ async def test_the_short_way_answers_the_room_exactly_as_stored(
     assert sent.room.extra["customer"]["email"] == "sari@example.test"
 
 
+async def test_an_append_at_a_stale_seq_fails_instead_of_storing_it(
+    store: tuple[Database, str],
+) -> None:
+    """The short way writes the seq its looked-up room says comes next. Were that room stale
+    (written since it was read), the seq is a stored message's: the insert fails, and no
+    message is ever stored at a wrong place."""
+    db, site_id = store
+    chat = ChatService(db, MemoryBus())
+    shopper = Viewer(site_id, "customer", new_id("cus"), "Sari")
+    opened = await chat.send(shopper, Send(None, new_id("c"), "hello"))
+
+    def job(conn: Tx) -> None:
+        room = room_store.load_room(conn, site_id, opened.room.id)
+        assert room is not None
+        room_store.append_message(conn, room, "text", "meanwhile", shopper.author)
+        room_store.append_later(conn, room, "text", "late", shopper.author, None)()
+
+    with pytest.raises(Exception) as failed:  # each backend has its own class for it
+        await db.write(job)
+    assert type(failed.value).__name__ in {"IntegrityError", "UniqueViolation"}
+    stored = await room_store.get_room(db, site_id, opened.room.id)
+    assert stored is not None and stored.last_seq == 1
+
+
 def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Times the writer waited on PostgreSQL in pipeline mode (bench/send_path.py's count)."""
     import psycopg
