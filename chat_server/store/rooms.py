@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from chat_server.domain.attachments import Attachment
@@ -74,12 +74,9 @@ def row_to_room(row: Row) -> Room:
     keys = row.keys()
     extra: dict[str, Any] = {}
     if row["customer_id"]:
-        extra["customer"] = {
-            "id": row["customer_id"],
-            "name": row["customer_name"] or anonymous_name(row["customer_id"]),
-            "email": row["customer_email"],
-            **anonymous_marks(row["customer_id"], row["customer_name"]),
-        }
+        extra["customer"] = _customer(
+            row["customer_id"], row["customer_name"], row["customer_email"]
+        )
     if row["lm_kind"] is not None:
         extra["last_message"] = _preview(
             row["lm_body"], row["lm_kind"], row["lm_author_kind"], row["lm_created_at"]
@@ -131,6 +128,16 @@ def row_to_room(row: Row) -> Room:
         snoozed_until=row["snoozed_until"],
         superseded_at=row["superseded_at"],
     )
+
+
+def _customer(customer_id: str, name: str | None, email: str | None) -> dict[str, Any]:
+    """A conversation's shopper as staff see it (`extra["customer"]`)."""
+    return {
+        "id": customer_id,
+        "name": name or anonymous_name(customer_id),
+        "email": email,
+        **anonymous_marks(customer_id, name),
+    }
 
 
 def _preview(body: str, kind: str, author_kind: str, created_at: str) -> dict[str, Any]:
@@ -252,20 +259,71 @@ def private_room_for_send(
     return _send_target(conn, row)
 
 
-# The sender's own record, with their conversation: what `customers.activate` checks.
-_SENDER = """,
-       c.site_id AS sender_site_id, c.erased_at AS sender_erased_at"""
+# A shopper's send's lookup (`look_for_send`): the room as `row_to_room` builds it, but for
+# its latest message and pin, with the message the client_msg_id stored there already and
+# the sender's own record (what `customers.activate` checks). Columns by position: the
+# writer decodes one such row per message (`_looked_room`); a name costs a scan of them.
+_LOOK = """
+SELECT r.id, r.site_id, r.kind, r.status, r.last_seq, r.last_rev, r.created_at, r.updated_at,
+       r.name, r.customer_id, r.assignee_id, a.name, r.position, r.archived,
+       r.slow_mode_seconds, r.visitor_images, r.snoozed_until, r.superseded_at,
+       c.name, c.email, r.team_id, t.name,
+       (SELECT d.id FROM messages d WHERE d.room_id = r.id AND d.client_msg_id = ?),
+       c.site_id, c.erased_at
+FROM rooms r
+LEFT JOIN agents a ON a.id = r.assignee_id
+LEFT JOIN teams t ON t.id = r.team_id
+LEFT JOIN customers c ON c.id = r.customer_id
+"""
+_LOOK_PRIVATE = _LOOK + _PRIVATE
+_LOOK_BY_ID = _LOOK + " WHERE r.id = ? AND r.site_id = ?"
 
 
 @dataclass(frozen=True, slots=True)
 class SendLookup:
     """What `look_for_send` found: the room, the id of the message the client_msg_id stored
     there already, and whether the room's customer is the sender's live record of the site
-    (their row exists and is not erased)."""
+    (their row exists and is not erased).
+
+    `room` is what a private conversation's short way needs, no more: it has no `pinned`
+    message (only public rooms pin) and no `extra["last_message"]`, which the append that
+    follows sets (`append_later`). Everything else is as `load_room` gives it."""
 
     room: Room
     sent_id: str | None
     sender_ok: bool
+
+
+def _looked_room(row: Row) -> Room:
+    """`row_to_room` for a `_LOOK` row: its columns by position."""
+    extra: dict[str, Any] = {}
+    customer_id = row[9]
+    if customer_id:
+        extra["customer"] = _customer(customer_id, row[18], row[19])
+    if row[20]:
+        extra["team"] = {"id": row[20], "name": row[21]}
+    return Room(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[6],
+        row[7],
+        row[8],
+        customer_id,
+        row[10],
+        row[11],
+        extra,
+        row[12],
+        bool(row[13]),
+        row[14],
+        None,
+        bool(row[15]),
+        row[16],
+        row[17],
+        row[5],
+    )
 
 
 def look_for_send(
@@ -273,20 +331,17 @@ def look_for_send(
 ) -> Callable[[], SendLookup | None]:
     """Send a shopper's send's lookup (`private_room_for_send`, or `room_for_send` with a
     `room_id`) without waiting; the answer is read later (a pipelined group, `sql.Phased`)."""
-    select = ROOM_SELECT.format(extra=_SENT + _SENDER)
     if room_id is None:
-        cursor = conn.execute(select + _PRIVATE, (client_msg_id, customer_id))
+        cursor = conn.execute(_LOOK_PRIVATE, (client_msg_id, customer_id))
     else:
-        cursor = conn.execute(
-            select + " WHERE r.id = ? AND r.site_id = ?", (client_msg_id, room_id, site_id)
-        )
+        cursor = conn.execute(_LOOK_BY_ID, (client_msg_id, room_id, site_id))
 
     def answer() -> SendLookup | None:
         row = cursor.fetchone()
         if row is None:
             return None
-        own = row["customer_id"] == customer_id and row["sender_site_id"] == site_id
-        return SendLookup(row_to_room(row), row["sent_id"], own and row["sender_erased_at"] is None)
+        own = row[9] == customer_id and row[23] == site_id and row[24] is None
+        return SendLookup(_looked_room(row), row[22], own)
 
     return answer
 
@@ -296,18 +351,50 @@ def append_later(
 ) -> Callable[[], tuple[Message, Room]]:
     """`append_and_load` without waiting for anything: the answer, read once the statements
     are answered, gives the message and the room as it left it. `room` must be as this
-    transaction last wrote it: the room is built from it (only its seq, `updated_at` and
-    latest message change), not read again."""
-    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, ())
+    transaction last wrote it (`look_for_send`'s, or `load_room`'s): the room is built from
+    it (only its seq, `updated_at` and latest message change), not read again."""
+    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, (), True)
 
     def answer() -> tuple[Message, Room]:
         message = stored()
-        extra = dict(room.extra)
-        extra["last_message"] = _preview(body, kind, author.kind, message.created_at)
-        after = replace(room, last_seq=message.seq, updated_at=message.created_at, extra=extra)
-        return message, after
+        preview = _preview(body, kind, author.kind, message.created_at)
+        return message, _appended(room, message.seq, message.created_at, preview)
 
     return answer
+
+
+def _appended(room: Room, seq: int, at: str, preview: dict[str, Any]) -> Room:
+    """`room` after an append (`dataclasses.replace` of three fields, without its cost per
+    message), its `extra` in `row_to_room`'s order: the customer, the latest message, the rest."""
+    extra: dict[str, Any] = {}
+    if "customer" in room.extra:
+        extra["customer"] = room.extra["customer"]
+    extra["last_message"] = preview
+    for key, value in room.extra.items():
+        if key != "last_message":
+            extra[key] = value
+    return Room(
+        room.id,
+        room.site_id,
+        room.kind,
+        room.status,
+        seq,
+        room.created_at,
+        at,
+        room.name,
+        room.customer_id,
+        room.assignee_id,
+        room.assignee_name,
+        extra,
+        room.position,
+        room.archived,
+        room.slow_mode_seconds,
+        room.pinned,
+        room.visitor_images,
+        room.snoozed_until,
+        room.superseded_at,
+        room.last_rev,
+    )
 
 
 def current_room(conn: Tx, customer_id: str) -> Room | None:
@@ -390,11 +477,20 @@ def unsend_message(conn: Tx, message_id: str, at: str) -> None:
 _BUMP_SEQ = (
     "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq"
 )
+_NEXT_SEQ = "(SELECT last_seq FROM rooms WHERE id = ?)"
 _INSERT_MESSAGE = (
     "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
     " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
-    " VALUES (?, ?, ?, (SELECT last_seq FROM rooms WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f" VALUES (?, ?, ?, {_NEXT_SEQ}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# When the job knows the room's seq as this transaction left it (`append_later`), the same
+# rows are written with the next seq given, and nothing is left to answer. On SQLite an
+# unread RETURNING row keeps the bump's statement open while the insert runs, so the insert
+# (with its search trigger) keeps a statement journal: half its cost again; RETURNING
+# alone doubles the bump's. Were the room stale, its next seq would be a stored message's
+# and the insert would fail (unique room_id, seq): the group then runs again, job by job.
+_BUMP_KNOWN_SEQ = "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?"
+_INSERT_AT_SEQ = _INSERT_MESSAGE.replace(_NEXT_SEQ, "?")
 
 
 def _append(
@@ -407,18 +503,22 @@ def _append(
     reply_to: Message | None,
     event: dict[str, Any] | None,
     attachments: tuple[Attachment, ...],
+    known_seq: bool = False,
 ) -> Callable[[], Message]:
-    """Send the statements that append a message; the answer gives the stored message."""
+    """Send the statements that append a message; the answer gives the stored message.
+    `known_seq`: `room.last_seq` is the room's as this transaction last wrote it."""
     now = now_iso()
     message_id = new_id("msg")
-    bump = conn.execute(_BUMP_SEQ, (now, room.id))
+    bump = None if known_seq else conn.execute(_BUMP_SEQ, (now, room.id))
+    if bump is None:
+        conn.execute(_BUMP_KNOWN_SEQ, (now, room.id))
     conn.execute(
-        _INSERT_MESSAGE,
+        _INSERT_MESSAGE if bump is not None else _INSERT_AT_SEQ,
         (
             message_id,
             room.site_id,
             room.id,
-            room.id,
+            room.id if bump is not None else room.last_seq + 1,
             kind,
             body,
             author.kind,
@@ -437,7 +537,7 @@ def _append(
             message_id,
             room.site_id,
             room.id,
-            bump.fetchone()[0],
+            bump.fetchone()[0] if bump is not None else room.last_seq + 1,
             kind,  # type: ignore[arg-type]
             body,
             author,

@@ -8,6 +8,7 @@ that ran it, and only that job, whatever the job did after it.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from chat_server.ids import new_id, now_iso
 from chat_server.services.chat import ChatService, Outcome
 from chat_server.store import Database, customers, open_database
 from chat_server.store import rooms as room_store
+from chat_server.store import teams as team_store
 from chat_server.store.sql import Phased, Tx, Written
 from tests.conftest import timeout
 from tests.server.conftest import Seed
@@ -330,9 +332,68 @@ async def test_a_batch_of_shopper_texts_shares_its_round_trips(
     assert resent.duplicate and resent.primary.id == sent.primary.id
     for outcome in [*others[1:], again, sent]:  # each room's latest
         stored = await room_store.get_room(db, site_id, outcome.room.id)
-        assert stored is not None and outcome.room.as_dict() == stored.as_dict()
+        assert stored is not None and outcome.room == stored
     # A second message into a room the group wrote runs whole, after the group.
     assert db.grouped_jobs == grouped + 6
+
+
+async def test_the_short_way_answers_the_room_exactly_as_stored(
+    store: tuple[Database, str], seeded: Seed
+) -> None:
+    """The short way builds the room from its lean lookup instead of selecting it again:
+    with an assignee, a team and a named shopper it is still the stored room, to the order
+    of its JSON's keys (an anonymous shopper: the test above)."""
+    db, site_id = store
+    agent_id = seeded.sites["a"].agent_id
+    chat = ChatService(db, MemoryBus())
+    shopper = Viewer(site_id, "customer", new_id("cus"), "Sari")
+    opened = await chat.send(shopper, Send(None, new_id("c"), "hello"))
+
+    def arrange(conn: Tx) -> None:
+        conn.execute(
+            "UPDATE customers SET name = ?, email = ? WHERE id = ?",
+            ("Sari", "sari@example.test", shopper.id),
+        )
+        team_id = team_store.insert(conn, site_id, "Billing", "billing")
+        assert team_id is not None
+        team_store.set_room_team(conn, opened.room.id, team_id)
+        room = room_store.load_room(conn, site_id, opened.room.id)
+        assert room is not None
+        room_store.update_room(conn, room, "assigned", agent_id)
+
+    await db.write(arrange)
+    grouped = db.grouped_jobs
+    sent = await chat.send(shopper, Send(None, new_id("c"), "where is my parcel? " * 20))
+    assert db.grouped_jobs == grouped + 1  # the short way
+    stored = await room_store.get_room(db, site_id, sent.room.id)
+    assert stored is not None and sent.room == stored
+    assert json.dumps(sent.room.as_dict()) == json.dumps(stored.as_dict())
+    assert sent.room.extra["team"]["name"] == "Billing" and sent.room.assignee_name
+    assert sent.room.extra["customer"]["email"] == "sari@example.test"
+
+
+async def test_an_append_at_a_stale_seq_fails_instead_of_storing_it(
+    store: tuple[Database, str],
+) -> None:
+    """The short way writes the seq its looked-up room says comes next. Were that room stale
+    (written since it was read), the seq is a stored message's: the insert fails, and no
+    message is ever stored at a wrong place."""
+    db, site_id = store
+    chat = ChatService(db, MemoryBus())
+    shopper = Viewer(site_id, "customer", new_id("cus"), "Sari")
+    opened = await chat.send(shopper, Send(None, new_id("c"), "hello"))
+
+    def job(conn: Tx) -> None:
+        room = room_store.load_room(conn, site_id, opened.room.id)
+        assert room is not None
+        room_store.append_message(conn, room, "text", "meanwhile", shopper.author)
+        room_store.append_later(conn, room, "text", "late", shopper.author, None)()
+
+    with pytest.raises(Exception) as failed:  # each backend has its own class for it
+        await db.write(job)
+    assert type(failed.value).__name__ in {"IntegrityError", "UniqueViolation"}
+    stored = await room_store.get_room(db, site_id, opened.room.id)
+    assert stored is not None and stored.last_seq == 1
 
 
 def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
