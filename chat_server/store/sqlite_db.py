@@ -25,6 +25,7 @@ from chat_server.store.migrations import migrate
 from chat_server.store.sql import Row, Tx
 
 BUSY_TIMEOUT_MS = 10_000
+WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache (the readers keep SQLite's 2 MB)
 T = TypeVar("T")
 
 
@@ -160,6 +161,10 @@ class SqliteDatabase(Database):
             _catch_up(conn)
             # From here on a lock held elsewhere is retried by the writer, in short sleeps.
             conn.execute("PRAGMA busy_timeout = 0")
+            # Every write walks the messages' B-trees (four indexes and the search index);
+            # SQLite's default 2 MB page cache no longer holds their inner pages once the
+            # file grows, and each miss is a read of the file (bench/README.md).
+            conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         except BaseException:
             conn.close()
             raise
