@@ -158,8 +158,11 @@ class Seed:
 
 
 async def _seed(db_path: str, agents: int) -> Seed:
-    from chat_server.services import admin
+    from chat_server.domain.faq_rules import entry_fields
+    from chat_server.services import admin, demo
+    from chat_server.store import faq as faq_store
     from chat_server.store import open_database
+    from chat_server.store.sql import Tx
 
     db = open_database(db_path, readers=1)
     await db.open()
@@ -169,6 +172,16 @@ async def _seed(db_path: str, agents: int) -> Seed:
         for i, email in enumerate(emails):
             role = "owner" if i == 0 else "agent"
             await admin.create_agent(db, creds.site_id, email, f"Agent {i}", role, PASSWORD)
+        # The demo shop's FAQ (19 entries): every shopper message is ranked against a real
+        # FAQ, as issue 17's "agents still getting FAQ suggestions" means. Before 2026-12-07
+        # the bench site had none, and the follow-up ranked against nothing.
+        entries = [entry_fields(item, creating=True) for item in demo._demo_faq()]
+
+        def add_faq(conn: Tx) -> None:
+            for fields in entries:
+                faq_store.insert_entry(conn, creds.site_id, fields)
+
+        await db.write(add_faq)
     finally:
         await db.close()
     return Seed(db_path, creds.site_key, emails)

@@ -916,7 +916,10 @@ def _counter_lines(trial: Trial) -> list[str]:
         f"server counters         {writes:.0f} DB writes in {batches:.0f} commits "
         f"(mean group-commit batch {writes / batches:.1f}); "
         f"{c.get('sapa_messages_delivered_total', 0):.0f} event frames queued; "
-        f"{c.get('sapa_send_queue_overflows_total', 0):.0f} send-queue overflows (1013)"
+        f"{c.get('sapa_send_queue_overflows_total', 0):.0f} send-queue overflows (1013)",
+        f"FAQ follow-ups           {c.get('sapa_faq_semantic_total', 0):.0f} ranked with the model,"
+        f" {c.get('sapa_faq_semantic_skipped_total', 0):.0f} on words alone (the model"
+        " busy: its queue full, or an engine being built)",
     ]
 
 
