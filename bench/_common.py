@@ -158,7 +158,6 @@ class Seed:
 
 
 async def _seed(db_path: str, agents: int) -> Seed:
-    from chat_server.domain.faq_rules import entry_fields
     from chat_server.services import admin, demo
     from chat_server.store import faq as faq_store
     from chat_server.store import open_database
@@ -175,7 +174,7 @@ async def _seed(db_path: str, agents: int) -> Seed:
         # The demo shop's FAQ (19 entries): every shopper message is ranked against a real
         # FAQ, as issue 17's "agents still getting FAQ suggestions" means. Before 2026-12-07
         # the bench site had none, and the follow-up ranked against nothing.
-        entries = [entry_fields(item, creating=True) for item in demo._demo_faq()]
+        entries = demo.demo_faq()
 
         def add_faq(conn: Tx) -> None:
             for fields in entries:

@@ -9,7 +9,7 @@ from importlib import resources
 
 from chat_server import errors
 from chat_server.domain import identity
-from chat_server.domain.faq_rules import entry_fields
+from chat_server.domain.faq_rules import FaqFields, entry_fields
 from chat_server.ids import format_time, new_secret
 from chat_server.services import admin, crm_import
 from chat_server.store import faq as faq_store
@@ -100,9 +100,10 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _demo_faq() -> list[dict[str, object]]:
+def demo_faq() -> list[FaqFields]:
+    """The demo shop's FAQ entries, checked as an owner's would be (the benches use it too)."""
     raw = resources.files("chat_server").joinpath("data/demo_faq.json").read_text("utf-8")
-    return list(json.loads(raw))
+    return [entry_fields(item, creating=True) for item in json.loads(raw)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ async def ensure_demo(db: Database, host: str) -> DemoAccounts:
         await admin.create_agent(db, site_id, OWNER_EMAIL, "Sari Wulandari", "owner", password)
         await admin.create_agent(db, site_id, AGENT_EMAIL, "Rina", "agent", password)
 
-        entries = [entry_fields(item, creating=True) for item in _demo_faq()]
+        entries = demo_faq()
 
         def remember(conn: Tx) -> None:
             for fields in entries:

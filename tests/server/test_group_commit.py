@@ -131,22 +131,9 @@ async def test_a_customer_check_that_waits_for_the_next_read_fails_its_own_job(
         customers.activate(conn, site_id, alive)
         return str(conn.execute("SELECT id FROM customers WHERE id = ?", (alive,)).fetchone()[0])
 
-    started, gate = threading.Event(), threading.Event()
-
-    def hold(conn: Tx) -> None:
-        started.set()
-        gate.wait(timeout(10))
-
-    held = asyncio.ensure_future(db.write(hold))
-    await asyncio.to_thread(started.wait, timeout(10))
-    batches = db.batches
-    jobs = [db.write(then_read), db.write(then_fail), db.write(fine), db.write(alone)]
-    results = asyncio.gather(*jobs, return_exceptions=True)
-    await asyncio.sleep(0)
-    gate.set()
-    await held
-    read, failed, ok, last = await results
-    assert db.batches == batches + 2  # one batch held all four
+    read, failed, ok, last = await _held(  # one batch holds all four
+        db, lambda: [db.write(then_read), db.write(then_fail), db.write(fine), db.write(alone)]
+    )
 
     for refused in (read, last):
         assert isinstance(refused, SapaError) and refused.code is ErrorCode.UNAUTHORIZED
