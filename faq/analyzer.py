@@ -179,6 +179,7 @@ class Analyzer:
         out: Weighted = []
         phrases = self._phrases
         sizes = self._phrase_sizes
+        stems = [stem for stem, _ in seq]
         i, n = 0, len(seq)
         while i < n:
             stem, is_stop = seq[i]
@@ -186,7 +187,7 @@ class Analyzer:
             # Exact phrase, stopwords included; longest first.
             for size in starts:
                 if size <= n - i:
-                    key = tuple(s for s, _ in seq[i : i + size])
+                    key = tuple(stems[i : i + size])
                     if key in phrases:
                         words = tuple(s for s, stop in seq[i : i + size] if not stop)
                         self._emit_phrase(key, words, out)
@@ -207,7 +208,7 @@ class Analyzer:
                         j += 1
                     for size in starts:
                         if size <= len(positions):
-                            key = tuple(seq[p][0] for p in positions[:size])
+                            key = tuple(stems[p] for p in positions[:size])
                             if key in phrases:
                                 self._emit_phrase(key, key, out)
                                 i = positions[size - 1] + 1
@@ -294,17 +295,27 @@ class Analyzer:
                 return len(phrase)
         return 0
 
-    def _stem_sequence(self, text: str, resolve: Resolver | None = None) -> list[tuple[str, bool]]:
-        """``(stem, is_stopword)`` for every word; stopwords keep their surface form."""
+    def _words(self, text: str) -> list[str]:
+        """The text's surface words: tokens cleaned, slang expanded, stopwords kept."""
         words: list[str] = []
         for token in _TOKEN_RE.findall(_fold(text)):
             words.extend(self.surface_words(token))
+        return words
+
+    def _stem_sequence(self, text: str, resolve: Resolver | None = None) -> list[tuple[str, bool]]:
+        return self._stem_words(self._words(text), resolve)
+
+    def _stem_words(
+        self, words: list[str], resolve: Resolver | None = None
+    ) -> list[tuple[str, bool]]:
+        """``(stem, is_stopword)`` for every word; stopwords keep their surface form."""
         seq: list[tuple[str, bool]] = []
         stop = self._stop
         i, n = 0, len(words)
+        stop_phrases = self._stop_phrases
         while i < n:
             word = words[i]
-            phrase = self._stop_phrase_at(words, i)
+            phrase = self._stop_phrase_at(words, i) if word in stop_phrases else 0
             if phrase:
                 seq.extend((w, True) for w in words[i : i + phrase])
                 i += phrase
@@ -357,10 +368,7 @@ class Analyzer:
 
     def clean_text(self, text: str) -> str:
         """The text's words with slang expanded and stretched letters folded, stopwords kept."""
-        words: list[str] = []
-        for token in _TOKEN_RE.findall(_fold(text)):
-            words.extend(self.surface_words(token))
-        return " ".join(words)
+        return " ".join(self._words(text))
 
     def surface_text(self, text: str) -> list[str]:
         """Content surface words (slang expanded, not stemmed): the typo vocabulary."""
@@ -376,6 +384,11 @@ class Analyzer:
     def weighted_terms(self, text: str, resolve: Resolver | None = None) -> Weighted:
         """Normalised terms with weights: 1.0 for what the text says outright."""
         return self._apply_concepts(self._stem_sequence(text, resolve))
+
+    def read(self, text: str, resolve: Resolver | None = None) -> tuple[Weighted, str]:
+        """``weighted_terms`` and ``clean_text`` of one text, its words cleaned once."""
+        words = self._words(text)
+        return self._apply_concepts(self._stem_words(words, resolve)), " ".join(words)
 
     def terms(self, text: str, resolve: Resolver | None = None) -> list[str]:
         """Normalised terms: stems with synonyms mapped to their concept label."""

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from faq.analyzer import MAX_CHARS
 from faq.index import BIGRAM_WEIGHT, Doc, Snapshot, analyse_entry, bigrams
-from faq.intent import asked
+from faq.intent import asked_clean
 from faq.lexicon import Lexicon
 from faq.models import Entry, Suggestion
 from faq.ranker import Candidate, Model
@@ -32,14 +33,63 @@ MIN_LANG_GROUP = 3
 ANSWER_CHARS = 600  # of an answer embedded: its opening sentences say what it is about
 
 
+# A query whose posting lists are all this short is added up in Python: numpy's
+# fixed cost per call (a few microseconds) is more than a short list's whole sum.
+# A shop's FAQ has tens to hundreds of entries, so nearly every message is such a
+# query; a common word in a big FAQ takes the vectorised way.
+SHORT_POSTING = 48
+
+
 def _top(acc: np.ndarray, k: int) -> list[int]:
     """Slots of the ``k`` best positive scores, best first (ties on the slot)."""
     if len(acc) > k:
-        idx = np.argpartition(-acc, k)[:k]
+        # Every slot scoring at least the k-th best, so that a tie at the cut
+        # goes to the lower slot, as on the short way.
+        kth = np.partition(acc, len(acc) - k)[len(acc) - k]
+        idx = np.flatnonzero(acc >= kth)
     else:
         idx = np.arange(len(acc))
-    idx = idx[np.lexsort((idx, -acc[idx]))]
+    idx = idx[np.lexsort((idx, -acc[idx]))][:k]
     return [int(i) for i in idx if acc[i] > 0.0]
+
+
+def _lexical(
+    snap: Snapshot, query: dict[str, float], idf: dict[str, float], strong: set[str]
+) -> tuple[list[int], Callable[[int], float]]:
+    """The best slots by BM25F among those a strong term reaches, and every slot's score.
+
+    Term at a time, in query order, so a slot's sum is the same floating-point sum
+    on either way.
+    """
+    terms = [
+        (
+            qw * idf[term],
+            posting,
+            term in strong or (" " in term and any(p in strong for p in term.split())),
+        )
+        for term, qw in query.items()
+        if (posting := snap.postings.get(term)) is not None
+    ]
+    if any(len(posting) > SHORT_POSTING for _, posting, _ in terms):
+        acc = np.zeros(snap.size)
+        acc_strong = np.zeros(snap.size)
+        for weight, posting, is_strong in terms:
+            contrib = weight * posting.weights
+            acc[posting.slots] += contrib
+            if is_strong:
+                acc_strong[posting.slots] += contrib
+        top = _top(np.where(acc_strong > 0.0, acc, 0.0), LEXICAL_CANDIDATES)
+        return top, lambda slot: float(acc[slot])
+    scores: dict[int, float] = {}
+    reached: set[int] = set()
+    for weight, posting, is_strong in terms:
+        for slot, w in posting.pairs():
+            scores[slot] = scores.get(slot, 0.0) + weight * w
+            if is_strong:
+                reached.add(slot)
+    live = [(-v, slot) for slot, v in scores.items() if v > 0.0 and slot in reached]
+    top = [slot for _, slot in heapq.nsmallest(LEXICAL_CANDIDATES, live)]
+    return top, lambda slot: scores.get(slot, 0.0)
 
 
 # Kinds of entry row, each compared with the message on its own: the
@@ -226,8 +276,9 @@ class Engine:
 
     # -- reads --------------------------------------------------------------
 
-    def _query(self, state: _State, text: str) -> tuple[list[tuple[str, float]], set[str]]:
-        """Weighted terms of a message, and the stems that are no known word at all."""
+    def _query(self, state: _State, text: str) -> tuple[list[tuple[str, float]], set[str], str]:
+        """Weighted terms of a message, the stems that are no known word at all, and the
+        message's clean text (see `Analyzer.clean_text`)."""
         postings = state.snapshot.postings
         fixer: TypoFixer | None = None
         unknown: set[str] = set()
@@ -243,7 +294,8 @@ class Engine:
                 unknown.add(stem)
             return fixed
 
-        return self._analyzer.weighted_terms(text[:MAX_CHARS], resolve), unknown
+        terms, clean = self._analyzer.read(text[:MAX_CHARS], resolve)
+        return terms, unknown, clean
 
     def _weak(self, snap: Snapshot, term: str) -> bool:
         """A function word, or a term in so many entries that it cannot carry a match."""
@@ -268,7 +320,7 @@ class Engine:
         snap = self._state.snapshot
         if not snap.docs or not text or not text.strip():
             return False
-        terms, unknown = self._query(self._state, text)
+        terms, unknown, _ = self._query(self._state, text)
         strong = {t for t, _ in terms if not self._weak(snap, t)}
         return self._has_content(snap, strong, unknown)
 
@@ -290,7 +342,7 @@ class Engine:
         snap = state.snapshot
         if not snap.docs or not text:
             return [], {}
-        terms, unknown = self._query(state, text)
+        terms, unknown, clean = self._query(state, text)
         if not terms:
             return [], {}
         n = len(snap.docs)
@@ -306,19 +358,7 @@ class Engine:
             query[bg] = query.get(bg, 0.0) + BIGRAM_WEIGHT
         idf = {t: snap.idf(t) if t in snap.postings else max_idf for t in query}
 
-        # Term at a time: each posting list is added into the accumulator in
-        # one vectorised step; entries sharing no term keep a zero.
-        acc = np.zeros(snap.size)
-        acc_strong = np.zeros(snap.size)
-        for term, qw in query.items():
-            posting = snap.postings.get(term)
-            if posting is None:
-                continue
-            contrib = (qw * idf[term]) * posting.weights
-            acc[posting.slots] += contrib
-            if term in strong or (" " in term and any(p in strong for p in term.split())):
-                acc_strong[posting.slots] += contrib
-        lexical = _top(np.where(acc_strong > 0.0, acc, 0.0), LEXICAL_CANDIDATES)
+        lexical, score = _lexical(snap, query, idf, strong)
 
         sem_by_slot: dict[int, tuple[float, ...]] = {}
         stacked = self._stacked(state) if vector is not None else None
@@ -361,8 +401,8 @@ class Engine:
 
         uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
         strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
-        asks = asked(text[:MAX_CHARS], self._analyzer)
-        best_score = max(float(acc[s]) for s in slots)
+        asks = asked_clean(text[:MAX_CHARS], clean)
+        best_score = max(score(s) for s in slots)
         best_cos = max((c[0] for c in sem_by_slot.values()), default=0.0)
         best_sem = max((c[4] for c in sem_by_slot.values()), default=0.0)
         out: list[Candidate] = []
@@ -372,18 +412,17 @@ class Engine:
             matched = [t for t in uni if t in doc.weights]
             key_matched = [t for t in matched if t in doc.key_terms]
             question_cov = 0.0
-            for qterms in doc.questions:
-                total = sum(snap.idf(t) for t in qterms)
+            for qterms, total in snap.question_mass(doc):
                 if total:
                     hit = sum(snap.idf(t) for t in qterms if t in uni)
                     question_cov = max(question_cov, hit / total)
             cos, z_ask, z_passage, z_tagged, sem = sem_by_slot.get(slot, (0.0,) * 5)
             features = (
-                math.log1p(float(acc[slot]) / max_idf),
+                math.log1p(score(slot) / max_idf),
                 sum(uni[t] * idf[t] for t in matched) / uni_mass,
                 sum(uni[t] * idf[t] for t in key_matched) / uni_mass,
                 question_cov,
-                (float(acc[slot]) - best_score) / max_idf,
+                (score(slot) - best_score) / max_idf,
                 sum(uni[t] * idf[t] for t in matched if t in strong) / strong_mass,
                 cos,
                 cos - best_cos if sem_by_slot else 0.0,

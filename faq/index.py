@@ -102,11 +102,18 @@ class Posting:
     entries has several thousand postings.
     """
 
-    __slots__ = ("slots", "weights")
+    __slots__ = ("_pairs", "slots", "weights")
 
     def __init__(self, slots: np.ndarray, weights: np.ndarray) -> None:
         self.slots = slots
         self.weights = weights
+        self._pairs: tuple[tuple[int, float], ...] | None = None
+
+    def pairs(self) -> tuple[tuple[int, float], ...]:
+        """``(slot, weight)`` as Python numbers, for adding a short list without numpy."""
+        if self._pairs is None:
+            self._pairs = tuple(zip(self.slots.tolist(), self.weights.tolist(), strict=True))
+        return self._pairs
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -140,15 +147,37 @@ class Snapshot:
     surfaces: dict[str, dict[str, int]] = field(default_factory=dict)
     size: int = 0  # slots in use or free: the length of a score accumulator
     free: tuple[int, ...] = ()  # slots of removed entries, reused first
+    # Per-snapshot memos, filled by queries. A term's IDF and an entry's question
+    # mass change with every edit, and a snapshot is never edited: each is worked
+    # out once per snapshot instead of once per message. Threads may race to fill
+    # one; they write the same value.
+    _idf: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    _question_mass: dict[int, tuple[tuple[frozenset[str], float], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def idf(self, term: str) -> float:
+        known = self._idf.get(term)
+        if known is not None:
+            return known
         n = len(self.docs)
         posting = self.postings.get(term)
         df = len(posting) if posting is not None else 0
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        value = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        if posting is not None:  # unseen terms are the caller's, and unbounded
+            self._idf[term] = value
+        return value
+
+    def question_mass(self, doc: Doc) -> tuple[tuple[frozenset[str], float], ...]:
+        """Each of the entry's questions with the sum of its terms' IDF."""
+        known = self._question_mass.get(doc.slot)
+        if known is None:
+            known = tuple((q, sum(self.idf(t) for t in q)) for q in doc.questions)
+            self._question_mass[doc.slot] = known
+        return known
 
     def new_slots(self, count: int) -> list[int]:
         """Slots for ``count`` new entries: freed ones first, then fresh ones."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,15 +98,20 @@ class Linear:
     bias: float
 
     def __call__(self, x: Sequence[float]) -> float:
-        return self.bias + sum(w * v for w, v in zip(self.weights, x, strict=True))
+        if len(x) != len(self.weights):
+            raise ValueError(f"{len(x)} features for {len(self.weights)} weights")
+        return self.bias + sum(map(operator.mul, self.weights, x))
+
+
+_LEXICAL_FEATURES = operator.itemgetter(
+    *(i for i, name in enumerate(CANDIDATE_FEATURES) if name not in SEMANTIC_ONLY)
+)
 
 
 def _mask(features: Sequence[float], semantic: bool) -> tuple[float, ...]:
-    if semantic:
-        return tuple(features)
-    return tuple(
-        v for name, v in zip(CANDIDATE_FEATURES, features, strict=True) if name not in SEMANTIC_ONLY
-    )
+    if len(features) != len(CANDIDATE_FEATURES):
+        raise ValueError(f"{len(features)} features, not {len(CANDIDATE_FEATURES)}")
+    return tuple(features) if semantic else _LEXICAL_FEATURES(features)
 
 
 @dataclass(frozen=True)
