@@ -71,6 +71,8 @@ from _common import (
 )
 from websockets.asyncio.client import ClientConnection
 
+from chat_server.services.demo import demo_faq  # _common put the repository on the path
+
 try:  # a faster parser keeps the client out of the way; json is the fallback
     from orjson import dumps as _dumps
     from orjson import loads
@@ -98,6 +100,15 @@ MiB = 1024 * 1024
 # -- the plan every client process follows ------------------------------------------
 
 
+def shopper_texts() -> tuple[str, ...]:
+    """The demo shop's FAQ questions and phrasings: Indonesian and English, as shoppers
+    ask them, so every one is ranked against the FAQ for real."""
+    texts: list[str] = []
+    for entry in demo_faq():
+        texts.extend([entry.question or "", *(entry.phrasings or ())])
+    return tuple(t for t in texts if t)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     url: str
@@ -114,6 +125,8 @@ class Plan:
     warm_rooms: bool  # each widget opens its room before the measured window
     body: str
     same_body: bool = False  # one text for every message (see --same-body)
+    # Texts sent in turn instead of `body` (see --shopper-texts); empty: `body` alone.
+    bodies: tuple[str, ...] = ()
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     setup_concurrency: int = 32
     nice: int = 0  # the client processes' scheduling priority (see --nice)
@@ -463,7 +476,10 @@ class ClientProcess:
             frame = {"type": "send", "ref": f"m{i}", "client_msg_id": f"{plan.run_id}-{i}"}
             # Every text differs (as shoppers' do), so the server's FAQ ranking cache,
             # keyed by the text, cannot make the run cheaper than real traffic.
-            text = body if plan.same_body else f"{body[: max(1, len(body) - 8)]} #{i}"
+            if plan.bodies:
+                text = f"{plan.bodies[i % len(plan.bodies)]} #{i}"
+            else:
+                text = body if plan.same_body else f"{body[: max(1, len(body) - 8)]} #{i}"
             self.widgets[w].outbox.put_nowait(dumps({**frame, "body": text}))
             tally.lag.append(time.monotonic() - due)
             tally.sent += 1
@@ -769,6 +785,7 @@ def make_plan(args: argparse.Namespace, where: Target, rate: float) -> Plan:
         warm_rooms=not args.cold_rooms,
         body=("Hello, is this item still in stock? " * 20)[: args.body_bytes],
         same_body=getattr(args, "same_body", False),
+        bodies=shopper_texts() if getattr(args, "shopper_texts", False) else (),
         nice=args.nice,
         poisson=args.poisson,
         relay=getattr(args, "relay", False),
@@ -1076,6 +1093,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--same-body",
         action="store_true",
         help="send one text every time (lets the server reuse its FAQ ranking; default: each differs)",
+    )
+    p.add_argument(
+        "--shopper-texts",
+        action="store_true",
+        help="send the demo FAQ's questions and phrasings in turn, each numbered, instead of\n"
+        "one English line: what the FAQ ranking costs on the questions shoppers ask",
     )
     p.add_argument(
         "--cold-rooms",
