@@ -399,8 +399,9 @@ class Engine:
         if not slots:
             return [], {}
 
-        uni_mass = max(sum(uni[t] * idf[t] for t in uni), MIN_QUERY_MASS * max_idf)
-        strong_mass = sum(uni[t] * idf[t] for t in strong) or 1.0
+        mass = {t: uni[t] * idf[t] for t in uni}
+        uni_mass = max(sum(mass.values()), MIN_QUERY_MASS * max_idf)
+        strong_mass = sum(mass[t] for t in strong) or 1.0
         asks = asked_clean(text[:MAX_CHARS], clean)
         best_score = max(score(s) for s in slots)
         best_cos = max((c[0] for c in sem_by_slot.values()), default=0.0)
@@ -417,13 +418,14 @@ class Engine:
                     hit = sum(snap.idf(t) for t in qterms if t in uni)
                     question_cov = max(question_cov, hit / total)
             cos, z_ask, z_passage, z_tagged, sem = sem_by_slot.get(slot, (0.0,) * 5)
+            lexical_score = score(slot)
             features = (
-                math.log1p(score(slot) / max_idf),
-                sum(uni[t] * idf[t] for t in matched) / uni_mass,
-                sum(uni[t] * idf[t] for t in key_matched) / uni_mass,
+                math.log1p(lexical_score / max_idf),
+                sum(mass[t] for t in matched) / uni_mass,
+                sum(mass[t] for t in key_matched) / uni_mass,
                 question_cov,
-                (score(slot) - best_score) / max_idf,
-                sum(uni[t] * idf[t] for t in matched if t in strong) / strong_mass,
+                (lexical_score - best_score) / max_idf,
+                sum(mass[t] for t in matched if t in strong) / strong_mass,
                 cos,
                 cos - best_cos if sem_by_slot else 0.0,
                 z_ask,
