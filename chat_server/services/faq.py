@@ -268,8 +268,11 @@ class FaqService:
                 for item in good
             ]
 
-        # Recorded before the shopper sees it, so reports never miss a card on screen.
-        event_ids = await self.db.write(shown)
+        # Recorded before the shopper sees it, so reports never miss a card on screen. A
+        # record of what the FAQ showed is nobody's work: it need not wait for the disk
+        # (docs/operations.md, "What a power cut can lose"), and at a steady rate it would
+        # otherwise cost a second fsync per shopper message.
+        event_ids = await self.db.write(shown, wait_for_disk=False)
         await self.bus.publish(
             Event.frame(room.site_id, (audience.customer(asker),), {**base, "items": good})
         )

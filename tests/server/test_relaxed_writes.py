@@ -15,6 +15,7 @@ import pytest
 from chat_server.store import Database, open_database
 from chat_server.store.sql import Tx
 from tests.server.conftest import Env, Seed
+from tests.server.test_faq import add_entries
 from tests.server.test_group_commit import _held
 
 
@@ -82,3 +83,18 @@ async def test_a_new_widget_session_is_a_relaxed_write_and_a_message_is_not(env:
     again = await env.widget_session("a", token=session["token"])  # a returning visitor
     assert again["token"] == session["token"]
     assert await _relaxed_batches(env) == before + 2  # their visit's time
+
+
+async def test_a_faq_card_shown_to_a_shopper_is_recorded_without_waiting_for_the_disk(
+    env: Env,
+) -> None:
+    await add_entries(env)
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    widget, _ = await env.widget("a")
+    before = await _relaxed_batches(env)
+    sent = await widget.request("send", client_msg_id="q1", body="bisa cod gk kak?")
+    card = await widget.event("suggestions", for_message_id=sent["message"]["id"])
+    shown = await agent.event("activity", room_id=sent["message"]["room_id"])
+    assert shown["item"]["faq"]["event"] == "shown"
+    assert shown["item"]["faq"]["id"] == card["items"][0]["faq_id"]
+    assert await _relaxed_batches(env) == before + 1  # the record, not the message
