@@ -84,6 +84,8 @@ def chat_args(options: argparse.Namespace, rate: float, relay: bool) -> argparse
         argv.append("--no-compression")
     if options.find_max:
         argv += ["--max-rate", str(options.max_rate)]
+    if options.shopper_texts:
+        argv.append("--shopper-texts")
     args = load_chat.parse_args(argv)
     args.relay = relay
     return args
@@ -282,6 +284,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--server-cpus", default="0")
     p.add_argument("--client-cpu", type=int, default=1)
     p.add_argument("--compression", action="store_true", help="permessage-deflate on")
+    p.add_argument(
+        "--shopper-texts",
+        action="store_true",
+        help="private chat sends the demo FAQ's questions (see load_chat.py --shopper-texts)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.duration, args.idle = 5.0, min(args.idle, 1000)
