@@ -157,7 +157,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            _line(scope["method"], scope["path"], status, started)
+            log_line(scope["method"], scope["path"], status, started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         started, accepted, code = time.perf_counter(), False, 1006
@@ -166,7 +166,7 @@ class AccessLog:
             nonlocal accepted, code
             if message["type"] == "websocket.accept":
                 accepted = True
-                _line("WS", scope["path"], 101, started, event="open")
+                log_line("WS", scope["path"], 101, started, event="open")
             elif message["type"] == "websocket.close":
                 code = int(message.get("code", 1000))
             await send(message)
@@ -183,10 +183,10 @@ class AccessLog:
         finally:
             # A refused handshake (close before accept) is answered 403 by the server.
             status = 101 if accepted else 403
-            _line("WS", scope["path"], status, started, event="close", code=code)
+            log_line("WS", scope["path"], status, started, event="close", code=code)
 
 
-def _line(
+def log_line(
     method: str, path: str, status: int, started: float, event: str = "", code: int | None = None
 ) -> None:
     if not log.isEnabledFor(logging.INFO):

@@ -357,6 +357,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     return SapaApp(
         sockets=widget_routes.SOCKETS,
+        http=widget_routes.HTTP,
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,

@@ -49,17 +49,19 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": {"code": "too_large", "message": f"body over {self.max_bytes} bytes"}}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await refuse_body(send, self.max_bytes)
+
+
+async def refuse_body(
+    send: Send, max_bytes: int, extra: list[tuple[bytes, bytes]] | tuple[()] = ()
+) -> None:
+    """The 413 for a body over `max_bytes`, with `extra` headers after its own."""
+    body = json.dumps(
+        {"error": {"code": "too_large", "message": f"body over {max_bytes} bytes"}}
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close"), *extra]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 # Sapa's own pages load only their own scripts (no inline script: boot data sits in

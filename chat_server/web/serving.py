@@ -436,26 +436,41 @@ SocketEndpoint = Callable[[WebSocket], Awaitable[None]]
 
 
 class SapaApp(Starlette):
-    """Starlette, with the socket routes (`sockets`, path → endpoint) served past the router.
+    """Starlette, with the socket routes (`sockets`, path → endpoint) and a few HTTP calls
+    (`http`, (method, path) → ASGI app) served past the middleware and the router.
 
     A socket's ASGI call lasts as long as the socket, and every layer it passes keeps a
     coroutine alive all that time: the HTTP middleware and the router (which only pass a
     websocket through) were a quarter of an idle socket's memory. The access log stays.
+    An `http` app is called once per request of a connect burst (the widget's session), and
+    answers, logs and bounds its body itself as the middleware would.
     """
 
-    def __init__(self, *args: Any, sockets: Mapping[str, SocketEndpoint], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        sockets: Mapping[str, SocketEndpoint],
+        http: Mapping[tuple[str, str], ASGIApp] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.sockets = {
             path: AccessLog(_socket_app(endpoint)) for path, endpoint in sockets.items()
         }
+        self.http = dict(http or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
+        kind = scope["type"]
+        if kind == "http":
+            direct = self.http.get((scope["method"], scope["path"]))
+        elif kind == "websocket":
             direct = self.sockets.get(scope["path"])
-            if direct is not None:
-                scope["app"] = self
-                await direct(scope, receive, send)
-                return
+        else:
+            direct = None
+        if direct is not None:
+            scope["app"] = self
+            await direct(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 

@@ -49,9 +49,7 @@ def json_headers(body: bytes, origin: str | None) -> list[tuple[str, str]]:
 
 
 def error(code: str, message: str) -> bytes:
-    return json.dumps(
-        {"error": {"code": code, "message": message}}, separators=(",", ":")
-    ).encode()
+    return json.dumps({"error": {"code": code, "message": message}}, separators=(",", ":")).encode()
 
 
 async def post(env: Env, body: bytes, origin: str | None = None, **headers: str) -> httpx.Response:
@@ -88,9 +86,10 @@ async def test_a_session_and_its_preflight_answer_as_before(
             "email_capture",
         ]
         # Compact, unescaped UTF-8, as Starlette's JSONResponse writes it.
-        assert answer.content == json.dumps(
-            session, ensure_ascii=False, separators=(",", ":")
-        ).encode()
+        assert (
+            answer.content
+            == json.dumps(session, ensure_ascii=False, separators=(",", ":")).encode()
+        )
     # A returning visitor keeps their token and customer.
     again = await post(env, json.dumps({"site_key": key, "token": session["token"]}).encode())
     assert again.status_code == 200
@@ -121,10 +120,15 @@ async def test_refusals_keep_their_shapes(env: Env) -> None:
     origin = env.sites["a"].origin
     key = env.sites["a"].creds.site_key
     cases: list[tuple[bytes, str | None, int, bytes]] = [
-        (b"{not json", origin, 400, error(
-            "bad_request",
-            "not valid JSON: Expecting property name enclosed in double quotes (line 1)",
-        )),
+        (
+            b"{not json",
+            origin,
+            400,
+            error(
+                "bad_request",
+                "not valid JSON: Expecting property name enclosed in double quotes (line 1)",
+            ),
+        ),
         (b"[1]", origin, 400, error("bad_request", "'site_key' is required")),
         (b'{"site_key": 7}', None, 400, error("bad_request", "'site_key' is required")),
         (
