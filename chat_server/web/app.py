@@ -73,7 +73,7 @@ from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
 from chat_server.web.middleware import BodyLimit, SecurityHeaders
-from chat_server.web.serving import HeapTrimmer, SapaApp
+from chat_server.web.serving import HeapTrimmer, SapaApp, tune_collector
 
 if TYPE_CHECKING:
     from chat_server.bus.redis_balance import Rebalancer
@@ -372,4 +372,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def app_from_env() -> Starlette:
     """Uvicorn factory for worker processes: settings come from SAPA_* variables."""
     configure_logging()
+    tune_collector()
     return create_app(Settings.from_env())
