@@ -255,10 +255,10 @@ class _ShopperText(Phased[Outcome]):
     def __call__(self, conn: Tx, /) -> Outcome:
         return self._whole(conn)
 
-    def look(self, conn: Tx) -> None:
+    def look(self, conn: Tx, written: Written) -> None:
         viewer, command = self._viewer, self._command
         self._looked = room_store.look_for_send(
-            conn, viewer.site_id, viewer.id, command.room_id, command.client_msg_id
+            conn, viewer.site_id, viewer.id, command.room_id, command.client_msg_id, written
         )
 
     def write(self, conn: Tx, written: Written) -> Callable[[], Outcome] | None:
@@ -287,7 +287,7 @@ class _ShopperText(Phased[Outcome]):
         except SapaError:
             return None
         later = room_store.append_later(
-            conn, room, command.kind, command.body, author, command.client_msg_id
+            conn, room, command.kind, command.body, author, command.client_msg_id, written
         )
 
         def outcome() -> Outcome:

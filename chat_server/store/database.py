@@ -69,10 +69,10 @@ class Database(abc.ABC):
     path: str
     # Whether phased jobs (`sql.Phased`) run as groups; otherwise they run whole.
     phases = False
-    # Whether a statement is answered as it runs (SQLite): a group then runs each phased
-    # job's lookup and write one after the other and reads its answers before the COMMIT,
-    # instead of pipelining the lookups (PostgreSQL).
-    answers_at_once = False
+    # Whether a group's statements are batched (SQLite, `sql.Written.batched`): one lookup
+    # statement for the group, one executemany per write statement. Otherwise (PostgreSQL)
+    # each is sent on its own, pipelined.
+    batches_statements = False
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url
@@ -362,8 +362,10 @@ class Database(abc.ABC):
         return self._run_each(conn, tx, batch, relaxed)
 
     def _attempt_phased(self, conn: Any, tx: Tx, batch: list[Job]) -> list[tuple[bool, Any]]:
-        """The phased jobs as one group (`sql.Phased`): every lookup in one round trip, then
-        every write, whose answers come with the COMMIT's; the other jobs after them.
+        """The phased jobs as one group (`sql.Phased`): every lookup, then every write; the
+        other jobs after them. PostgreSQL: the lookups in one round trip, the writes'
+        answers with the COMMIT's. SQLite: a lookup statement and an executemany per write
+        statement for the whole group.
 
         A batch's jobs were all in flight at once, so any order of them is one their callers
         could have seen. A result is a `_Later` (built once the batch is committed). An
@@ -374,27 +376,17 @@ class Database(abc.ABC):
         results: dict[int, tuple[bool, Any]] = {}
         self._grouped = True
         try:
-            written = Written()
-            if self.answers_at_once:
-                # Nothing to share: each job looks, writes and reads its answers in turn
-                # (no savepoint; a failure runs the batch again, job by job, as below).
-                for i, job in phased.items():
-                    job.look(tx)
-                    later = job.write(tx, written)
-                    if later is None:
-                        rest.append(i)
-                    else:
-                        results[i] = (True, later())
-            else:
-                for job in phased.values():
-                    job.look(tx)
-                self._settle(tx)  # one round trip answers every lookup (and BEGIN)
-                for i, job in phased.items():
-                    later = job.write(tx, written)
-                    if later is None:
-                        rest.append(i)  # runs whole, after the group
-                    else:
-                        results[i] = (True, _Later(later))
+            written = Written(batched=self.batches_statements)
+            for job in phased.values():
+                job.look(tx, written)
+            self._settle(tx)  # PostgreSQL: one round trip answers every lookup (and BEGIN)
+            for i, job in phased.items():
+                later = job.write(tx, written)
+                if later is None:
+                    rest.append(i)  # runs whole, after the group
+                else:
+                    results[i] = (True, _Later(later))
+            written.flush(tx)  # SQLite: the group's appends, one executemany per statement
             if rest:
                 # The group's writes must be in before a job with effects outside the
                 # transaction runs: a failure after it would run it again.

@@ -23,7 +23,7 @@ from chat_server.ids import new_id, now_iso
 from chat_server.store import routing as routing_store
 from chat_server.store.attachments import from_column, message_column
 from chat_server.store.database import Database
-from chat_server.store.sql import Row, Tx
+from chat_server.store.sql import Row, Tx, Written, answer_now
 
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
@@ -263,20 +263,29 @@ def private_room_for_send(
 # its latest message and pin, with the message the client_msg_id stored there already and
 # the sender's own record (what `customers.activate` checks). Columns by position: the
 # writer decodes one such row per message (`_looked_room`); a name costs a scan of them.
-_LOOK = """
+_LOOK_COLUMNS = """
 SELECT r.id, r.site_id, r.kind, r.status, r.last_seq, r.last_rev, r.created_at, r.updated_at,
        r.name, r.customer_id, r.assignee_id, a.name, r.position, r.archived,
        r.slow_mode_seconds, r.visitor_images, r.snoozed_until, r.superseded_at,
        c.name, c.email, r.team_id, t.name,
-       (SELECT d.id FROM messages d WHERE d.room_id = r.id AND d.client_msg_id = ?),
-       c.site_id, c.erased_at
-FROM rooms r
+       (SELECT d.id FROM messages d WHERE d.room_id = r.id AND d.client_msg_id = {sent}),
+       c.site_id, c.erased_at"""
+_LOOK_JOINS = """
 LEFT JOIN agents a ON a.id = r.assignee_id
 LEFT JOIN teams t ON t.id = r.team_id
 LEFT JOIN customers c ON c.id = r.customer_id
 """
+_LOOK = _LOOK_COLUMNS.format(sent="?") + "\nFROM rooms r" + _LOOK_JOINS
 _LOOK_PRIVATE = _LOOK + _PRIVATE
 _LOOK_BY_ID = _LOOK + " WHERE r.id = ? AND r.site_id = ?"
+# `_LOOK_PRIVATE` for a whole group (SQLite, `Written.batched`), in one statement: the
+# parameter is a JSON array of [customer_id, client_msg_id]; each row ends with its index.
+_LOOK_PRIVATE_MANY = (
+    _LOOK_COLUMNS.format(sent="json_extract(j.value, '$[1]')")
+    + ", j.key\nFROM json_each(?) j JOIN rooms r ON r.customer_id = json_extract(j.value, '$[0]')"
+    + " AND r.kind = 'private' AND r.superseded_at IS NULL"
+    + _LOOK_JOINS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,33 +336,89 @@ def _looked_room(row: Row) -> Room:
 
 
 def look_for_send(
-    conn: Tx, site_id: str, customer_id: str, room_id: str | None, client_msg_id: str
+    conn: Tx,
+    site_id: str,
+    customer_id: str,
+    room_id: str | None,
+    client_msg_id: str,
+    written: Written | None = None,
 ) -> Callable[[], SendLookup | None]:
     """Send a shopper's send's lookup (`private_room_for_send`, or `room_for_send` with a
-    `room_id`) without waiting; the answer is read later (a pipelined group, `sql.Phased`)."""
+    `room_id`) without waiting; the answer is read later (a phased group, `sql.Phased`).
+    In a batched group (`Written.batched`) the group's lookups of conversations are asked in
+    one statement, when the first answer is read."""
+    if written is not None and written.batched:
+        if room_id is None:
+            group = written.shared.get(_Lookups)
+            if group is None:
+                group = written.shared[_Lookups] = _Lookups()
+            return group.add(conn, site_id, customer_id, client_msg_id)
+        # Read now: an unread statement would be prepared again by the next one like it.
+        row = conn.execute(_LOOK_BY_ID, (client_msg_id, room_id, site_id)).fetchone()
+        return lambda: _send_lookup(row, site_id, customer_id)
     if room_id is None:
         cursor = conn.execute(_LOOK_PRIVATE, (client_msg_id, customer_id))
     else:
         cursor = conn.execute(_LOOK_BY_ID, (client_msg_id, room_id, site_id))
+    return lambda: _send_lookup(cursor.fetchone(), site_id, customer_id)
 
-    def answer() -> SendLookup | None:
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        own = row[9] == customer_id and row[23] == site_id and row[24] is None
-        return SendLookup(_looked_room(row), row[22], own)
 
-    return answer
+def _send_lookup(row: Row | None, site_id: str, customer_id: str) -> SendLookup | None:
+    if row is None:
+        return None
+    own = row[9] == customer_id and row[23] == site_id and row[24] is None
+    return SendLookup(_looked_room(row), row[22], own)
+
+
+class _Lookups:
+    """A batched group's lookups of shoppers' conversations (`_LOOK_PRIVATE_MANY`): asked
+    together when the first answer is read, which is after every job's lookup (`Phased`).
+    One statement instead of one per job: the writer pays for one cursor, one statement
+    cache lookup and one set of B-tree cursors opened, not for each message's."""
+
+    __slots__ = ("asked", "keys", "rows")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[str, str]] = []
+        self.rows: dict[int, Row] = {}
+        self.asked = 0  # keys[:asked] have been asked
+
+    def add(
+        self, conn: Tx, site_id: str, customer_id: str, client_msg_id: str
+    ) -> Callable[[], SendLookup | None]:
+        index = len(self.keys)
+        self.keys.append((customer_id, client_msg_id))
+
+        def answer() -> SendLookup | None:
+            if index >= self.asked:
+                self._ask(conn)
+            return _send_lookup(self.rows.get(index), site_id, customer_id)
+
+        return answer
+
+    def _ask(self, conn: Tx) -> None:
+        # A key looked up after the first answer was read (no job does that) is asked then.
+        start, self.asked = self.asked, len(self.keys)
+        keys = json.dumps(self.keys[start:])
+        for row in conn.execute(_LOOK_PRIVATE_MANY, (keys,)):
+            self.rows[start + row[25]] = row
 
 
 def append_later(
-    conn: Tx, room: Room, kind: str, body: str, author: Author, client_msg_id: str | None
+    conn: Tx,
+    room: Room,
+    kind: str,
+    body: str,
+    author: Author,
+    client_msg_id: str | None,
+    written: Written | None = None,
 ) -> Callable[[], tuple[Message, Room]]:
     """`append_and_load` without waiting for anything: the answer, read once the statements
     are answered, gives the message and the room as it left it. `room` must be as this
     transaction last wrote it (`look_for_send`'s, or `load_room`'s): the room is built from
-    it (only its seq, `updated_at` and latest message change), not read again."""
-    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, (), True)
+    it (only its seq, `updated_at` and latest message change), not read again. With a
+    phased group's `written`, its statements may wait for the group's (`Written.defer`)."""
+    stored = _append(conn, room, kind, body, author, client_msg_id, None, None, (), True, written)
 
     def answer() -> tuple[Message, Room]:
         message = stored()
@@ -474,6 +539,8 @@ def unsend_message(conn: Tx, message_id: str, at: str) -> None:
 
 # The insert reads the seq the bump just took (same transaction): it need not wait for the
 # bump's answer, so on PostgreSQL both go in one round trip (store/postgres_db.py, pipeline).
+# SQLite reads the bump's row at once (`sql.answer_now`): left unread, it keeps the bump's
+# statement open while the insert runs, and after a failed insert.
 _BUMP_SEQ = (
     "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq"
 )
@@ -484,11 +551,10 @@ _INSERT_MESSAGE = (
     f" VALUES (?, ?, ?, {_NEXT_SEQ}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # When the job knows the room's seq as this transaction left it (`append_later`), the same
-# rows are written with the next seq given, and nothing is left to answer. On SQLite an
-# unread RETURNING row keeps the bump's statement open while the insert runs, so the insert
-# (with its search trigger) keeps a statement journal: half its cost again; RETURNING
-# alone doubles the bump's. Were the room stale, its next seq would be a stored message's
-# and the insert would fail (unique room_id, seq): the group then runs again, job by job.
+# rows are written with the next seq given, and nothing is left to answer (on SQLite,
+# RETURNING alone doubles the bump's cost). Were the room stale, its next seq would be a
+# stored message's and the insert would fail (unique room_id, seq): the group then runs
+# again, job by job.
 _BUMP_KNOWN_SEQ = "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?"
 _INSERT_AT_SEQ = _INSERT_MESSAGE.replace(_NEXT_SEQ, "?")
 
@@ -504,40 +570,49 @@ def _append(
     event: dict[str, Any] | None,
     attachments: tuple[Attachment, ...],
     known_seq: bool = False,
+    written: Written | None = None,
 ) -> Callable[[], Message]:
     """Send the statements that append a message; the answer gives the stored message.
-    `known_seq`: `room.last_seq` is the room's as this transaction last wrote it."""
+    `known_seq`: `room.last_seq` is the room's as this transaction last wrote it; then a
+    phased group's `written` may hold both statements for its `flush`."""
     now = now_iso()
     message_id = new_id("msg")
-    bump = None if known_seq else conn.execute(_BUMP_SEQ, (now, room.id))
-    if bump is None:
-        conn.execute(_BUMP_KNOWN_SEQ, (now, room.id))
-    conn.execute(
-        _INSERT_MESSAGE if bump is not None else _INSERT_AT_SEQ,
-        (
-            message_id,
-            room.site_id,
-            room.id,
-            room.id if bump is not None else room.last_seq + 1,
-            kind,
-            body,
-            author.kind,
-            author.id,
-            author.name,
-            client_msg_id,
-            now,
-            reply_to.id if reply_to else None,
-            json.dumps(event) if event is not None else None,
-            message_column(attachments),
-        ),
+    params = (
+        message_id,
+        room.site_id,
+        room.id,
+        room.last_seq + 1 if known_seq else room.id,
+        kind,
+        body,
+        author.kind,
+        author.id,
+        author.name,
+        client_msg_id,
+        now,
+        reply_to.id if reply_to else None,
+        json.dumps(event) if event is not None else None,
+        message_column(attachments),
     )
+    bump = bumped = None
+    if not known_seq:
+        bump = conn.execute(_BUMP_SEQ, (now, room.id))
+        bumped = answer_now(conn, bump)
+        conn.execute(_INSERT_MESSAGE, params)
+    elif written is not None:
+        # Each is the same statement as every other job's of the group: at the group's
+        # end, one executemany each. The insert does not read the bump's row.
+        written.defer(conn, _BUMP_KNOWN_SEQ, (now, room.id))
+        written.defer(conn, _INSERT_AT_SEQ, params)
+    else:
+        conn.execute(_BUMP_KNOWN_SEQ, (now, room.id))
+        conn.execute(_INSERT_AT_SEQ, params)
 
     def stored() -> Message:
         return Message(
             message_id,
             room.site_id,
             room.id,
-            bump.fetchone()[0] if bump is not None else room.last_seq + 1,
+            room.last_seq + 1 if bump is None else (bumped or bump.fetchone())[0],
             kind,  # type: ignore[arg-type]
             body,
             author,

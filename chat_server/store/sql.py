@@ -59,28 +59,74 @@ def check_later(conn: Tx, cursor: Cursor, check: Callable[[Any], None]) -> None:
         later(cursor, check)
 
 
+def answer_now(conn: Tx, cursor: Cursor) -> Any:
+    """The statement's first row where reading it now costs no wait, else None (read it later).
+
+    SQLite answered the statement as it ran: reading its row now finishes it, so no write
+    statement stays open while the job's next one runs (an INSERT then keeps a statement
+    journal) or after the job failed (SQLite then refuses the next job's SAVEPOINT: "SQL
+    statements in progress"). PostgreSQL's write batches would wait a round trip for it:
+    the caller reads it later, with the job's next answer.
+    """
+    if getattr(conn, "check_later", None) is None:
+        return cursor.fetchone()
+    return None
+
+
 class Written:
-    """What the earlier jobs of a pipelined group wrote (see `Phased`): the rooms they
-    appended to or looked up, and the customers whose room they looked for."""
+    """What the earlier jobs of a phased group wrote (see `Phased`): the rooms they appended
+    to or looked up, and the customers whose room they looked for.
 
-    __slots__ = ("customers", "rooms")
+    `batched` (SQLite): the group's statements are collected rather than run one by one. A
+    store function may then ask the group's lookups of one kind in one statement (kept in
+    `shared`, by the store module's own key), once the first of them is read; and `defer`
+    holds a write whose answer nobody reads until `flush`, which runs each SQL text once,
+    with `executemany`, over all its rows. Otherwise (PostgreSQL's pipeline) each statement
+    is sent at once, as a plain job would send it."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_deferred", "batched", "customers", "rooms", "shared")
+
+    def __init__(self, batched: bool = False) -> None:
         self.rooms: set[str] = set()
         self.customers: set[str] = set()
+        self.batched = batched
+        self.shared: dict[object, Any] = {}
+        self._deferred: dict[str, list[Sequence[Any]]] = {}
+
+    def defer(self, conn: Tx, sql: str, params: Sequence[Any]) -> None:
+        """Run a write whose answer nobody reads: now, or (batched) at `flush`.
+
+        Deferred statements run by SQL text, in the order each text was first deferred, and
+        each text's rows in the order given: a group's jobs may defer only statements that
+        do not read what another job's deferred statements write."""
+        if not self.batched:
+            conn.execute(sql, params)
+            return
+        rows = self._deferred.get(sql)
+        if rows is None:
+            self._deferred[sql] = [params]
+        else:
+            rows.append(params)
+
+    def flush(self, conn: Tx) -> None:
+        """Run what `defer` held: one `executemany` per SQL text. Its error is the group's
+        (the batch then runs again, job by job, as after any error of a group)."""
+        deferred, self._deferred = self._deferred, {}
+        for sql, rows in deferred.items():
+            conn.executemany(sql, rows)
 
 
 class Phased(ABC, Generic[T]):
     """A unit of work that a batch may run in phases, without a savepoint of its own.
 
     Called as a plain job (`db.write(job)`: `job(conn)`) it runs whole, one statement after
-    another: that is what a batch does after a phased attempt failed. SQLite's batches
-    call `look` then `write` on each phased job in turn and read its answers at once
-    (`Database.answers_at_once`): no savepoint, no room re-selected, the same fallbacks.
-    PostgreSQL's write batches (store/database.py) first call `look` on
-    every phased job (its reads are sent, nothing is waited for), wait for all the answers
-    in one round trip, then call `write` on each in turn: it reads its answers, sends its
-    writes without waiting, and returns how to build its result once they are committed.
+    another: that is what a batch does after a phased attempt failed. A write batch
+    (store/database.py) first calls `look` on every phased job, then `write` on each in
+    turn: it reads its answers, writes, and returns how to build its result once the batch
+    is committed. No savepoint, no room selected again. On PostgreSQL the lookups are sent
+    without waiting and answered together in one round trip, and the writes go with the
+    COMMIT. On SQLite (`Written.batched`) the lookups of one kind are one statement, and
+    the writes one `executemany` per statement for the whole group (`Written.flush`).
     `write` returns None when it cannot take the short way (its lookup may be stale because
     an earlier job of the group wrote the same room, or the job has more to do than the
     short way covers): the job then runs whole after the group. Both must have no effect
@@ -91,7 +137,7 @@ class Phased(ABC, Generic[T]):
     def __call__(self, conn: Tx, /) -> T: ...
 
     @abstractmethod
-    def look(self, conn: Tx) -> None: ...
+    def look(self, conn: Tx, written: Written) -> None: ...
 
     @abstractmethod
     def write(self, conn: Tx, written: Written) -> Callable[[], T] | None: ...

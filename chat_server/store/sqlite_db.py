@@ -82,9 +82,12 @@ class SqliteDatabase(Database):
         self._inline: sqlite3.Connection | None = None  # `read_now`'s, on the loop's thread
 
     # A batch's phased jobs (`sql.Phased`) take their short way too: no savepoint, the room
-    # not selected again; SQLite answers each statement as it runs, so nothing is pipelined.
+    # not selected again. Nothing is pipelined (SQLite answers each statement as it runs);
+    # instead the group's lookups are one statement and its appends one executemany per
+    # statement: each statement run costs the writer thread a cursor, a cache lookup, its
+    # B-tree cursors opened and closed (bench/README.md, "Batch appends").
     phases = True
-    answers_at_once = True
+    batches_statements = True
 
     @property
     def backend(self) -> str:

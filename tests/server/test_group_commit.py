@@ -222,7 +222,7 @@ class _Insert(Phased[str]):
         conn.execute(INSERT, (self.customer_id, self.site_id, now_iso(), now_iso()))
         return self.customer_id
 
-    def look(self, conn: Tx) -> None:
+    def look(self, conn: Tx, written: Written) -> None:
         self.found = conn.execute("SELECT id FROM customers WHERE id = ?", (self.customer_id,))
 
     def write(self, conn: Tx, written: Written) -> Callable[[], str] | None:
@@ -381,6 +381,103 @@ async def test_an_append_at_a_stale_seq_fails_instead_of_storing_it(
     assert type(failed.value).__name__ in {"IntegrityError", "UniqueViolation"}
     stored = await room_store.get_room(db, site_id, opened.room.id)
     assert stored is not None and stored.last_seq == 1
+
+
+async def test_a_group_whose_batched_appends_fail_runs_again_job_by_job(
+    store: tuple[Database, str],
+) -> None:
+    """SQLite appends a group's texts with one executemany per statement. When one row of
+    it fails (here: a message written past the store took the seq its room says is next),
+    nothing of the group stays: the batch runs again job by job, that job alone fails, and
+    every acknowledged message is stored once, at its room's next seq."""
+    db, site_id = store
+    chat = ChatService(db, MemoryBus())
+    shoppers = [Viewer(site_id, "customer", new_id("cus"), f"s{i}") for i in range(5)]
+    opened = [await chat.send(v, Send(None, new_id("c"), "hello")) for v in shoppers]
+    blocked = opened[2].room  # in the middle: rows before it were already inserted
+
+    def plant(conn: Tx) -> None:
+        conn.execute(
+            "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind,"
+            " author_id, author_name, created_at) VALUES (?, ?, ?, 2, 'text', 'planted',"
+            " 'agent', 'x', 'x', ?)",
+            (new_id("msg"), site_id, blocked.id, now_iso()),
+        )
+
+    await db.write(plant)
+    ungrouped = db.ungrouped
+    outcomes = await _held(
+        db, lambda: [chat.send(v, Send(None, new_id("c"), f"from {v.name}")) for v in shoppers]
+    )
+    assert db.ungrouped == ungrouped + 1  # (PostgreSQL: its COMMIT said so)
+    failed = outcomes.pop(2)
+    assert type(failed).__name__ in {"IntegrityError", "UniqueViolation"}
+
+    def stored(conn: Tx) -> dict[str, list[tuple[int, str]]]:
+        rows = conn.execute(
+            "SELECT m.room_id, m.seq, m.id, r.last_seq FROM messages m"
+            " JOIN rooms r ON r.id = m.room_id WHERE m.site_id = ? ORDER BY m.seq",
+            (site_id,),
+        ).fetchall()
+        found: dict[str, list[tuple[int, str]]] = {}
+        for row in rows:
+            # No message beyond its room's seq, but the one planted past the store.
+            assert row[1] <= row[3] or row[0] == blocked.id
+            found.setdefault(row[0], []).append((row[1], row[2]))
+        return found
+
+    found = await db.write(stored)
+    for outcome in outcomes:
+        assert isinstance(outcome, Outcome) and outcome.primary.seq == 2
+        assert [seq for seq, _ in found[outcome.room.id]] == [1, 2]
+        assert found[outcome.room.id][1][1] == outcome.primary.id
+        assert outcome.room.last_seq == 2
+    assert [seq for seq, _ in found[blocked.id]] == [1, 2]  # the planted one alone
+    if db.backend == "sqlite":
+
+        def check(conn: Tx) -> None:  # the search index holds what `messages` holds
+            conn.execute(
+                "INSERT INTO message_search(message_search, rank) VALUES ('integrity-check', 1)"
+            )
+
+        await db.write(check)
+
+
+async def test_a_groups_lookups_find_resends_and_rooms_named_by_id(
+    store: tuple[Database, str],
+) -> None:
+    """SQLite asks a group's lookups of conversations in one statement (a JSON list of the
+    senders and their client_msg_ids): a resend with any characters in its client_msg_id is
+    still found, a send naming its room by id and a first message take their ways, and
+    nothing fails."""
+    db, site_id = store
+    chat = ChatService(db, MemoryBus())
+    resender, by_id, plain, first = (
+        Viewer(site_id, "customer", new_id("cus"), name) for name in ("r", "b", "p", "f")
+    )
+    rooms = {
+        v.id: (await chat.send(v, Send(None, new_id("c"), "hi"))).room
+        for v in (resender, by_id, plain)
+    }
+    odd = Send(None, 'é"\\ 😀\u2028' + new_id("c"), "sent once")
+    sent = await chat.send(resender, odd)
+    grouped, ungrouped = db.grouped_jobs, db.ungrouped
+    again, named, other, opened = await _held(
+        db,
+        lambda: [
+            chat.send(resender, odd),
+            chat.send(by_id, Send(rooms[by_id.id].id, new_id("c"), "by id")),
+            chat.send(plain, Send(None, new_id("c"), "plain")),
+            chat.send(first, Send(None, new_id("c"), "first")),
+        ],
+    )
+    assert db.ungrouped == ungrouped
+    assert db.grouped_jobs == grouped + 2  # the send by room id and the plain one
+    assert isinstance(again, Outcome) and again.duplicate and again.primary.id == sent.primary.id
+    assert isinstance(named, Outcome) and named.primary.seq == 2
+    assert named.room.id == rooms[by_id.id].id
+    assert isinstance(other, Outcome) and other.primary.seq == 2
+    assert isinstance(opened, Outcome) and opened.primary.seq == 1
 
 
 def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
