@@ -23,7 +23,7 @@ from chat_server.ids import new_id, now_iso
 from chat_server.store import routing as routing_store
 from chat_server.store.attachments import from_column, message_column
 from chat_server.store.database import Database
-from chat_server.store.sql import Row, Tx, Written, answer_now
+from chat_server.store.sql import Cursor, Row, Tx, Written
 
 ROOM_SELECT = """
 SELECT r.*, a.name AS assignee_name, c.name AS customer_name, c.email AS customer_email,
@@ -539,8 +539,7 @@ def unsend_message(conn: Tx, message_id: str, at: str) -> None:
 
 # The insert reads the seq the bump just took (same transaction): it need not wait for the
 # bump's answer, so on PostgreSQL both go in one round trip (store/postgres_db.py, pipeline).
-# SQLite reads the bump's row at once (`sql.answer_now`): left unread, it keeps the bump's
-# statement open while the insert runs, and after a failed insert.
+# SQLite reads the bump's row at once (`_answered_now`).
 _BUMP_SEQ = (
     "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq"
 )
@@ -557,6 +556,21 @@ _INSERT_MESSAGE = (
 # again, job by job.
 _BUMP_KNOWN_SEQ = "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?"
 _INSERT_AT_SEQ = _INSERT_MESSAGE.replace(_NEXT_SEQ, "?")
+
+
+def _answered_now(conn: Tx, cursor: Cursor) -> Row | None:
+    """The statement's first row where reading it now costs no wait, else None (read later).
+
+    SQLite answered the statement as it ran: reading its row now finishes it, so no write
+    statement stays open while the job's next one runs (an INSERT then keeps a statement
+    journal) or after the job failed (SQLite then refuses the next job's SAVEPOINT: "SQL
+    statements in progress", and the whole batch fails). PostgreSQL's write batches would
+    wait a round trip for it (`sql.check_later` tells the two apart the same way).
+    """
+    if getattr(conn, "check_later", None) is None:
+        row: Row | None = cursor.fetchone()
+        return row
+    return None
 
 
 def _append(
@@ -596,7 +610,7 @@ def _append(
     bump = bumped = None
     if not known_seq:
         bump = conn.execute(_BUMP_SEQ, (now, room.id))
-        bumped = answer_now(conn, bump)
+        bumped = _answered_now(conn, bump)
         conn.execute(_INSERT_MESSAGE, params)
     elif written is not None:
         # Each is the same statement as every other job's of the group: at the group's

@@ -59,20 +59,6 @@ def check_later(conn: Tx, cursor: Cursor, check: Callable[[Any], None]) -> None:
         later(cursor, check)
 
 
-def answer_now(conn: Tx, cursor: Cursor) -> Any:
-    """The statement's first row where reading it now costs no wait, else None (read it later).
-
-    SQLite answered the statement as it ran: reading its row now finishes it, so no write
-    statement stays open while the job's next one runs (an INSERT then keeps a statement
-    journal) or after the job failed (SQLite then refuses the next job's SAVEPOINT: "SQL
-    statements in progress"). PostgreSQL's write batches would wait a round trip for it:
-    the caller reads it later, with the job's next answer.
-    """
-    if getattr(conn, "check_later", None) is None:
-        return cursor.fetchone()
-    return None
-
-
 class Written:
     """What the earlier jobs of a phased group wrote (see `Phased`): the rooms they appended
     to or looked up, and the customers whose room they looked for.
