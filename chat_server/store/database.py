@@ -376,7 +376,8 @@ class Database(abc.ABC):
         results: dict[int, tuple[bool, Any]] = {}
         self._grouped = True
         try:
-            written = Written(batched=self.batches_statements)
+            # A group of one gains nothing from batching and would pay its fixed costs.
+            written = Written(batched=self.batches_statements and len(phased) > 1)
             for job in phased.values():
                 job.look(tx, written)
             self._settle(tx)  # PostgreSQL: one round trip answers every lookup (and BEGIN)
