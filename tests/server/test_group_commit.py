@@ -478,6 +478,17 @@ async def test_a_groups_lookups_find_resends_and_rooms_named_by_id(
     assert named.room.id == rooms[by_id.id].id
     assert isinstance(other, Outcome) and other.primary.seq == 2
     assert isinstance(opened, Outcome) and opened.primary.seq == 1
+    # One lookup of a conversation in a group takes the plain statement: the same answers.
+    alone, named = await _held(
+        db,
+        lambda: [
+            chat.send(plain, Send(None, new_id("c"), "alone")),
+            chat.send(by_id, Send(rooms[by_id.id].id, new_id("c"), "by id again")),
+        ],
+    )
+    assert isinstance(alone, Outcome) and alone.primary.seq == 3
+    assert isinstance(named, Outcome) and named.primary.seq == 3
+    assert db.grouped_jobs == grouped + 4 and db.ungrouped == ungrouped
 
 
 def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
