@@ -211,17 +211,21 @@ def temp_dir(prefix: str = "sapa-bench-") -> Iterator[Path]:
 
 @dataclass(frozen=True, slots=True)
 class CpuSnapshot:
-    """CPU seconds of a process (user + system), in total and on its main thread."""
+    """CPU seconds of a process (user + system): in total, on its main thread, and on its
+    threads of lowest priority (niceness above 0: the FAQ model's worker, which takes only
+    CPU nobody else wants; services/faq_worker.py)."""
 
     wall: float
     total: float
     main_thread: float
+    idle_priority: float = 0.0
 
     def minus(self, earlier: CpuSnapshot) -> CpuUse:
         return CpuUse(
             self.wall - earlier.wall,
             self.total - earlier.total,
             self.main_thread - earlier.main_thread,
+            self.idle_priority - earlier.idle_priority,
         )
 
 
@@ -230,6 +234,7 @@ class CpuUse:
     wall: float
     total: float
     main_thread: float
+    idle_priority: float = 0.0
 
     @property
     def percent(self) -> float:
@@ -239,13 +244,36 @@ class CpuUse:
     def main_percent(self) -> float:
         return 100 * self.main_thread / self.wall if self.wall > 0 else math.nan
 
+    @property
+    def wanted(self) -> float:
+        """CPU seconds without the idle-priority threads': what the work itself took."""
+        return self.total - self.idle_priority
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def idle_priority_seconds(pid: int) -> float:
+    """CPU seconds of the process's threads whose niceness is above 0 (Linux /proc)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = task.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the thread ended meanwhile
+        # After the command name: state is field 3 of stat(5), utime 14, stime 15, nice 19.
+        if int(fields[16]) > 0:
+            total += int(fields[11]) + int(fields[12])
+    return total / _CLOCK_TICKS
+
 
 def cpu_snapshot(proc: psutil.Process) -> CpuSnapshot:
     with proc.oneshot():
         times = proc.cpu_times()
         main = next((t for t in proc.threads() if t.id == proc.pid), None)
     main_cpu = (main.user_time + main.system_time) if main else math.nan
-    return CpuSnapshot(time.monotonic(), times.user + times.system, main_cpu)
+    background = idle_priority_seconds(proc.pid) if sys.platform.startswith("linux") else 0.0
+    return CpuSnapshot(time.monotonic(), times.user + times.system, main_cpu, background)
 
 
 def machine_busy_seconds() -> float:

@@ -902,6 +902,9 @@ def _server_lines(trial: Trial) -> list[str]:
         f"{cpu.wall:.1f} s, {1e3 * cpu.total / max(trial.sent, 1):.2f} ms per message); "
         f"event-loop thread {cpu.main_percent:.0f}%; "
         f"busiest second {peak.peak_total:.0f}% (loop thread {peak.peak_main:.0f}%)",
+        f"  without the FAQ model {100 * cpu.wanted / cpu.wall:.0f}% of one core "
+        f"({1e3 * cpu.wanted / max(trial.sent, 1):.2f} ms per message): its worker runs at the "
+        "lowest priority, on CPU nothing else wanted",
         f"server RSS              idle {_mib(trial.rss_idle)}, connected "
         f"{_mib(trial.rss_connected)}, after the run {_mib(trial.rss_after)}",
         f"memory per connection   {per_conn / 1024:.1f} KiB  "
