@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -35,11 +36,18 @@ class AddressSet:
             return True
         if not isinstance(host, str) or not host:
             return False
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return host in self.names
-        return any(address in network for network in self.networks)
+        return _member(self, host)
+
+
+# Asked for every connection (uvicorn's per-address cap, the gateway's socket cap), and each
+# answer parses the address: a proxy set and a client's address give the same one each time.
+@functools.lru_cache(maxsize=4096)
+def _member(addresses: AddressSet, host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in addresses.names
+    return any(address in network for network in addresses.networks)
 
 
 def is_loopback(host: str | None) -> bool:

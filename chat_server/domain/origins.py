@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import SplitResult, urlsplit
 
 
@@ -28,6 +29,8 @@ def normalised(origin: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}" if parts else None
 
 
+# Every widget session call and hello asks it (a URL parse each), with few distinct answers.
+@functools.lru_cache(maxsize=4096)
 def origin_allowed(origin: str | None, domains: tuple[str, ...]) -> bool:
     """Exact host match; `*.shop.test` admits subdomains of shop.test (not shop.test itself)."""
     if not origin:

@@ -7,14 +7,12 @@ client address and per site, so a script cannot mint visitors by the thousand.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chat_server import errors
 from chat_server.domain.models import Customer, Site
-from chat_server.domain.origins import origin_allowed
 from chat_server.domain.throttle import KeyedBuckets
 from chat_server.ids import now_iso
 from chat_server.store import customers as customer_store
@@ -62,16 +60,6 @@ class SessionLimits:
                 errors.ErrorCode.RATE_LIMITED,
                 "too many new chat sessions for this shop right now; try again in a minute",
             )
-
-
-# Every session call and every hello check the page's origin against the site's domains
-# (a URL parse each); the answer depends on those two values alone.
-_origin_allowed = functools.lru_cache(maxsize=4096)(origin_allowed)
-
-
-def origin_allowed_for(site: Site, origin: str | None) -> bool:
-    """May a page at `origin` talk to the site's widget (domain/origins.py's rule)."""
-    return _origin_allowed(origin, site.domains)
 
 
 async def find_site(db: Database, site_key: str) -> Site:

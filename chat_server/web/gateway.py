@@ -15,7 +15,6 @@ from chat_server.domain.throttle import TokenBucket
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.hub import Connection
-from chat_server.web.serving import trusted
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ async def serve(ws: WebSocket, client: Client, open_session: Opener) -> None:
     # every client behind a proxy that forgot the header would share one cap.
     address = ws.client.host if ws.client else ""
     relayed = "x-forwarded-for" in ws.headers
-    capped = relayed or not trusted(ctx.trusted_proxies, address)
+    capped = relayed or address not in ctx.trusted_proxies
     if capped and not ctx.address_sockets.take(address):
         await ws.close(CLOSE_ABUSE, "too many sockets from this address")
         return

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-import functools
 import gc
 import logging
 from collections import Counter
@@ -98,13 +97,6 @@ def _addresses(
     return server, client, bool(transport.get_extra_info("sslcontext"))
 
 
-@functools.lru_cache(maxsize=4096)
-def trusted(addresses: AddressSet, host: str) -> bool:
-    """`host in addresses`, remembered: the check parses the address (`ipaddress`), and a
-    widget's connect asks it twice (the upgrade's connection, the gateway's socket cap)."""
-    return host in addresses
-
-
 class GuardedHttpProtocol(HttpToolsProtocol):
     """What `sapa serve` runs: limits from SAPA_* variables, read once per process."""
 
@@ -129,7 +121,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.scheme = "https" if tls else "http"
         host = self.client[0] if self.client else ""
         cap = self.guard.per_address
-        if cap and not trusted(self.guard.trusted, host):
+        if cap and host not in self.guard.trusted:
             if self.open_per_address[host] >= cap:
                 transport.write(REFUSED)
                 transport.close()

@@ -11,7 +11,7 @@ from chat_server import errors
 from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Message, Room, Site
-from chat_server.domain.origins import host_of
+from chat_server.domain.origins import host_of, origin_allowed
 from chat_server.services import hours, message_edits, origins, widget_sessions
 from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
@@ -263,7 +263,7 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
     if found is None:
         raise Refused(CLOSE_UNAUTHORIZED, "unknown token")
     site, customer = found.site, found.customer
-    if not widget_sessions.origin_allowed_for(site, ws.headers.get("origin")):
+    if not origin_allowed(ws.headers.get("origin"), site.domains):
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
     await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
     session = WidgetSession(ctx, site, customer)

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 
 from chat_server import errors
 from chat_server.domain import json_input
+from chat_server.domain.origins import origin_allowed
 from chat_server.errors import SapaError
 from chat_server.jsontext import dumps
 from chat_server.services import demo, hours, sites, widget_sessions
@@ -165,7 +166,7 @@ async def _open_widget_session(
     if token is not None and (not isinstance(token, str) or len(token) > 256):
         raise errors.bad_request("'token' must be a string")
     site = await widget_sessions.find_site(ctx.db, data["site_key"][:128])
-    if origin is not None and not widget_sessions.origin_allowed_for(site, origin):
+    if origin is not None and not origin_allowed(origin, site.domains):
         raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
     session = await widget_sessions.open_session(ctx.db, site, token, ctx.session_limits, address)
     welcome = await widget_sessions.welcome(ctx.db, session, ctx.rooms.listing)
