@@ -79,12 +79,14 @@ class QueueNews:
 @dataclass(frozen=True, slots=True)
 class SyncPage:
     """A `sync` answer: new messages, and with a `since_rev` the changed older ones and the
-    rev the client keeps for its next sync."""
+    rev the client keeps for its next sync; for a visitor of a public room, also the ids of
+    older ones hidden since (`withdrawn`)."""
 
     messages: list[Message]
     has_more: bool
     updates: list[Message] | None = None
     rev: int | None = None
+    withdrawn: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -493,7 +495,8 @@ class ChatService:
         self, viewer: Viewer, room_id: str, after_seq: int, limit: int, since_rev: int | None = None
     ) -> SyncPage:
         """The messages after `after_seq`; with `since_rev`, also those up to it that were
-        edited or unsent since that rev (a client that was away missed their `message_update`)."""
+        edited, unsent, hidden or unhidden since that rev (a client that was away missed
+        their events). A visitor is told a hidden one's id alone (`withdrawn`)."""
         room = await self.room_for(viewer, room_id)
         messages, has_more = await room_store.messages_after(
             self.db, room.id, after_seq, limit, include_notes=viewer.is_agent
@@ -504,7 +507,15 @@ class ChatService:
         changed = await room_store.messages_changed(
             self.db, room.id, after_seq, (since_rev, room.last_rev), limit, staff=viewer.is_agent
         )
-        return SyncPage(messages, has_more or changed.more, changed.messages, changed.rev)
+        # Nothing in a conversation is ever hidden: only public rooms' visitors get the field.
+        visitor = room.kind == "public" and not viewer.is_agent
+        return SyncPage(
+            messages,
+            has_more or changed.more,
+            changed.messages,
+            changed.rev,
+            changed.withdrawn if visitor else None,
+        )
 
     # -- agent actions ------------------------------------------------------
 

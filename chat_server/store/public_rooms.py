@@ -8,7 +8,7 @@ from chat_server.domain.models import Message
 from chat_server.domain.public_rooms import RoomChanges
 from chat_server.ids import new_id, now_iso
 from chat_server.store.database import Database
-from chat_server.store.rooms import MESSAGE_SELECT, row_to_message
+from chat_server.store.rooms import MESSAGE_SELECT, next_rev, row_to_message
 from chat_server.store.sql import Tx
 
 PUBLIC_POSTS = (
@@ -60,15 +60,19 @@ def unpin(conn: Tx, room_id: str, message_id: str) -> bool:
 
 
 def set_hidden(conn: Tx, message_id: str, hidden: bool, by: str) -> None:
+    """Hide or show a message again; it takes the room's next rev, so that a reader who was
+    away hears of it at their next `sync {since_rev}`."""
+    rev = next_rev(conn, message_id)
     if hidden:
         conn.execute(
-            "UPDATE messages SET hidden = 1, hidden_by = ?, hidden_at = ? WHERE id = ?",
-            (by, now_iso(), message_id),
+            "UPDATE messages SET hidden = 1, hidden_by = ?, hidden_at = ?, rev = ? WHERE id = ?",
+            (by, now_iso(), rev, message_id),
         )
     else:
         conn.execute(
-            "UPDATE messages SET hidden = 0, hidden_by = NULL, hidden_at = NULL WHERE id = ?",
-            (message_id,),
+            "UPDATE messages SET hidden = 0, hidden_by = NULL, hidden_at = NULL, rev = ?"
+            " WHERE id = ?",
+            (rev, message_id),
         )
 
 

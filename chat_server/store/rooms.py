@@ -517,8 +517,9 @@ def message_of_site(conn: Tx, site_id: str, message_id: str) -> Message | None:
     return row_to_message(row) if row else None
 
 
-def _next_rev(conn: Tx, message_id: str) -> int:
-    """The message's room takes its next rev: `sync {since_rev}` finds the change by it."""
+def next_rev(conn: Tx, message_id: str) -> int:
+    """The message's room takes its next rev: `sync {since_rev}` finds the change by it.
+    Every change to a stored message takes one (edit, unsend, hide, unhide)."""
     row = conn.execute(
         "UPDATE rooms SET last_rev = last_rev + 1"
         " WHERE id = (SELECT room_id FROM messages WHERE id = ?) RETURNING last_rev",
@@ -531,7 +532,7 @@ def edit_message(conn: Tx, message_id: str, body: str, at: str) -> None:
     """The new text replaces the old one (the search index follows `body`)."""
     conn.execute(
         "UPDATE messages SET body = ?, edited_at = ?, rev = ? WHERE id = ?",
-        (body, at, _next_rev(conn, message_id), message_id),
+        (body, at, next_rev(conn, message_id), message_id),
     )
 
 
@@ -539,7 +540,7 @@ def unsend_message(conn: Tx, message_id: str, at: str) -> None:
     """A tombstone: no text, no files (the search index forgets its words)."""
     conn.execute(
         "UPDATE messages SET body = '', attachments = NULL, deleted_at = ?, rev = ? WHERE id = ?",
-        (at, _next_rev(conn, message_id), message_id),
+        (at, next_rev(conn, message_id), message_id),
     )
 
 
@@ -1012,28 +1013,37 @@ async def messages_after(
 @dataclass(frozen=True, slots=True)
 class Changes:
     """Messages changed since a client's rev, and the rev it holds once it applied them
-    (short of the room's when more changed than one page)."""
+    (short of the room's when more changed than one page). For a visitor, `withdrawn`
+    holds the ids of those hidden now: they may not read them, but must drop them."""
 
     messages: list[Message]
     rev: int
     more: bool
+    withdrawn: list[str]
 
 
 async def messages_changed(
     db: Database, room_id: str, upto_seq: int, revs: tuple[int, int], limit: int, *, staff: bool
 ) -> Changes:
-    """Messages up to `upto_seq` changed (edited, unsent) within the revs (after, up to], in
-    rev order. `rev > 0` lets both backends use the partial index of changed messages."""
+    """Messages up to `upto_seq` changed (edited, unsent, hidden, unhidden) within the revs
+    (after, up to], in rev order; a visitor's hidden ones count against `limit` as ids.
+    `rev > 0` lets both backends use the partial index of changed messages."""
     rows = await db.fetch_all(
         MESSAGE_SELECT
         + " WHERE m.room_id = ? AND m.rev > 0 AND m.rev > ? AND m.rev <= ? AND m.seq <= ?"
-        + _visibility(staff, staff)
+        + _visibility(staff, True)
         + " ORDER BY m.rev LIMIT ?",
         (room_id, revs[0], revs[1], upto_seq, limit + 1),
     )
-    page = [row_to_message(r, for_visitor=not staff) for r in rows[:limit]]
+    page: list[Message] = []
+    withdrawn: list[str] = []
+    for row in rows[:limit]:
+        if row["hidden"] and not staff:
+            withdrawn.append(row["id"])
+        else:
+            page.append(row_to_message(row, for_visitor=not staff))
     more = len(rows) > limit
-    return Changes(page, int(rows[limit - 1]["rev"]) if more else revs[1], more)
+    return Changes(page, int(rows[limit - 1]["rev"]) if more else revs[1], more, withdrawn)
 
 
 async def messages_before(

@@ -71,6 +71,8 @@ class ChatSession:
                 }
                 if page.updates is not None:
                     answer |= {"updates": [self.show(m) for m in page.updates], "rev": page.rev}
+                if page.withdrawn is not None:
+                    answer["withdrawn"] = page.withdrawn
                 return answer
             case f.Typing():
                 await chat.typing(viewer, cmd.room_id, cmd.active)

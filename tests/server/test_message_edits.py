@@ -200,6 +200,7 @@ async def test_a_client_that_was_away_catches_up_on_edits_with_its_rev(env: Env)
     assert plain["messages"] == [] and plain["has_more"] is False
     caught = await widget.request("sync", room_id=room_id, after_seq=held, since_rev=0)
     assert caught["messages"] == [] and caught["has_more"] is False and caught["rev"] == 3
+    assert "withdrawn" not in caught  # nothing in a conversation is ever hidden
     updates = {m["id"]: m for m in caught["updates"]}
     assert set(updates) == {replies[0]["id"], replies[1]["id"]}
     assert updates[replies[0]["id"]]["body"] == "r1, diperbaiki"

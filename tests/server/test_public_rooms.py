@@ -262,6 +262,107 @@ async def test_hiding_withdraws_a_message_from_every_visitor_and_unhiding_restor
     ] == "bad_request"
 
 
+async def test_a_visitor_who_was_away_drops_what_was_hidden_and_gets_back_what_was_unhidden(
+    env: Env,
+) -> None:
+    room = await default_room(env)
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    ani = await visitor(env, "Ani", join=room)
+    question = (await post(ani, room, "c1", "promo judi online"))["message"]
+    fine = (await post(ani, room, "c2", "ada warna merah?"))["message"]
+    answer = (await post(agent, room, "s1", "Ada kak", reply_to=question["id"]))["message"]
+    watcher, session = await env.widget("a")
+    joined = await watcher.request("join", room_id=room)
+    base, held = joined["room"]["last_rev"], answer["seq"]
+    assert [m["id"] for m in joined["messages"]] == [question["id"], fine["id"], answer["id"]]
+    staff_base = await agent.request("sync", room_id=room, after_seq=held, since_rev=base)
+    assert staff_base["updates"] == [] and "withdrawn" not in staff_base
+    await watcher.close()
+
+    # Hidden while the watcher is away: it learns the id, never the message.
+    await agent.request("moderate", room_id=room, message_id=question["id"], action="hide")
+    watcher, welcome = await env.widget("a", token=session["token"])
+    listed = next(r for r in welcome["rooms"] if r["id"] == room)
+    assert listed["last_rev"] == base + 1
+    caught = await watcher.request("sync", room_id=room, after_seq=held, since_rev=base)
+    assert caught["withdrawn"] == [question["id"]]
+    assert caught["updates"] == [] and caught["messages"] == []
+    assert caught["rev"] == base + 1 and caught["has_more"] is False
+    assert "judi" not in json.dumps(caught)
+    # A v1 client's sync is as it always was.
+    plain = await watcher.request("sync", room_id=room, after_seq=held)
+    assert set(plain) == {"type", "ref", "messages", "has_more"}
+    # Staff see the flag change as an ordinary update.
+    staff = await agent.request("sync", room_id=room, after_seq=held, since_rev=base)
+    assert [(m["id"], m.get("hidden")) for m in staff["updates"]] == [(question["id"], True)]
+    assert "withdrawn" not in staff and staff["rev"] == base + 1
+    await watcher.close()
+
+    # Unhidden while away: back among the updates, quoted again in its answer's next load.
+    await agent.request("moderate", room_id=room, message_id=question["id"], action="unhide")
+    watcher, _ = await env.widget("a", token=session["token"])
+    back = await watcher.request("sync", room_id=room, after_seq=held, since_rev=base + 1)
+    assert back["withdrawn"] == [] and back["rev"] == base + 2
+    assert [(m["id"], m["body"]) for m in back["updates"]] == [
+        (question["id"], "promo judi online")
+    ]
+    assert "hidden" not in back["updates"][0]
+    # From before both: only where it stands now.
+    both = await watcher.request("sync", room_id=room, after_seq=held, since_rev=base)
+    assert both["withdrawn"] == [] and [m["id"] for m in both["updates"]] == [question["id"]]
+    staff = await agent.request("sync", room_id=room, after_seq=held, since_rev=base + 1)
+    assert [(m["id"], m.get("hidden")) for m in staff["updates"]] == [(question["id"], None)]
+    # Nothing else changed: the answer and the other post keep rev 0.
+    assert {m["id"] for m in both["updates"]}.isdisjoint({fine["id"], answer["id"]})
+
+
+async def test_withdrawn_ids_count_against_the_catch_up_page(env: Env) -> None:
+    room = await default_room(env)
+    agent, *_ = await env.agent(env.sites["a"].agent_email)
+    posts = []
+    for i in range(6):
+        sent = await post(agent, room, f"s{i}", f"info {i}")
+        posts.append(sent["message"])
+    ids = [p["id"] for p in posts]
+    reader = await visitor(env)
+    base = (await reader.request("join", room_id=room))["room"]["last_rev"]
+    held = posts[-1]["seq"]
+
+    async def moderate(message_id: str, action: str) -> None:
+        done = await agent.request("moderate", room_id=room, message_id=message_id, action=action)
+        assert done["type"] == "ack", done
+
+    await moderate(ids[0], "hide")  # base + 1
+    await moderate(ids[1], "hide")  # base + 2, taken again below
+    assert (await agent.request("edit", message_id=ids[2], body="info 2, diperbaiki"))[
+        "type"
+    ] == "ack"  # base + 3
+    await moderate(ids[3], "hide")  # base + 4
+    await moderate(ids[1], "unhide")  # base + 5
+    await moderate(ids[4], "hide")  # base + 6
+
+    pages = []
+    since, more = base, True
+    while more:
+        page = await reader.request("sync", room_id=room, after_seq=held, since_rev=since, limit=2)
+        assert page["messages"] == []
+        pages.append(([m["id"] for m in page["updates"]], page["withdrawn"], page["rev"]))
+        since, more = page["rev"], page["has_more"]
+    assert pages == [
+        ([ids[2]], [ids[0]], base + 3),
+        ([ids[1]], [ids[3]], base + 5),
+        ([], [ids[4]], base + 6),
+    ]
+    # Staff page the same changes as updates.
+    staff = await agent.request("sync", room_id=room, after_seq=held, since_rev=base, limit=3)
+    assert [m["id"] for m in staff["updates"]] == [ids[0], ids[2], ids[3]]
+    assert staff["has_more"] is True and staff["rev"] == base + 4
+    # Hiding what is hidden takes no rev.
+    await moderate(ids[0], "hide")
+    again = await reader.request("sync", room_id=room, after_seq=held, since_rev=base + 6)
+    assert again["withdrawn"] == [] and again["updates"] == [] and again["rev"] == base + 6
+
+
 async def test_mutes_and_slow_mode(env: Env) -> None:
     room = await default_room(env)
     second = await new_room(env, "Obrolan")
