@@ -2283,10 +2283,14 @@ input{margin:0;font:inherit;color:inherit}
       if (ws !== sock) return;
       const msgs = ack.messages || [];
       msgs.forEach((m) => addRoomMessage(R, m, false));
+      // Hidden while we were away (their `withdrawn` never reached us): gone, and so is
+      // their quote in answers held, even when the message itself is older than those.
+      const gone = ack.withdrawn || [];
+      gone.forEach((id) => dropRoomMessage(R, id));
       const updates = ack.updates || [];
-      updates.forEach(onMessageUpdate);
+      updates.forEach((m) => onRoomUpdate(R, m));
       if (typeof ack.rev === 'number') R.rev = ack.rev;
-      if (!ack.has_more || !(msgs.length || updates.length)) return;
+      if (!ack.has_more || !(msgs.length || updates.length || gone.length)) return;
       if (msgs.length) after = msgs[msgs.length - 1].seq;
     }
     // Far behind: keep only the newest page (what the join gave) and scroll back for more.
@@ -2296,6 +2300,14 @@ input{margin:0;font:inherit;color:inherit}
     keep.forEach((m) => addRoomMessage(R, m, false));
     R.hasMore = true;
     if (R.id === community.openId) drawRoom(R);
+  }
+
+  // A message changed while we were away. One not held was unhidden: it goes back in its
+  // place when it falls among those held (or older, when there is nothing older to load).
+  function onRoomUpdate(R, m) {
+    if (!m || m.room_id !== R.id) return;
+    if (R.msgs[m.id]) return onMessageUpdate(m);
+    if (R.minSeq && m.seq <= R.maxSeq && (m.seq >= R.minSeq || !R.hasMore)) addRoomMessage(R, m, false);
   }
 
   function onRoomMessage(m, live) {
@@ -2315,6 +2327,8 @@ input{margin:0;font:inherit;color:inherit}
   function addRoomMessage(R, m, live) {
     if (!m || m.kind === 'note' || m.hidden) return;
     const had = R.msgs[m.id];
+    // Older than the newest held: maybe unhidden, and quoted as withdrawn in answers held.
+    if (!had && m.seq < R.maxSeq) requote(R, m);
     R.msgs[m.id] = m;
     R.maxSeq = Math.max(R.maxSeq, m.seq);
     R.minSeq = R.minSeq ? Math.min(R.minSeq, m.seq) : m.seq;
@@ -2325,6 +2339,20 @@ input{margin:0;font:inherit;color:inherit}
     if (live && isMine(m)) scrollDown(ui.rbody);
     if (isAnswer(m)) markAnswered(nodeOf(m.reply_to.id));
     if (faq.cards[m.id]) renderCard(m.id);
+  }
+
+  // The quote a withdrawn message left in answers, back as the server quotes it (the first
+  // 200 characters).
+  function requote(R, m) {
+    if (m.kind !== 'text') return;
+    const rt = { id: m.id, body: Array.from(m.body || '').slice(0, 200).join(''), author: m.author };
+    for (const mid in R.msgs) {
+      const a = R.msgs[mid];
+      if (!a.reply_to || a.reply_to.id !== m.id || !a.reply_to.hidden) continue;
+      R.msgs[mid] = Object.assign({}, a, { reply_to: rt });
+      const old = ui && R.id === community.openId && nodeOf(mid);
+      if (old) old.replaceWith(buildRoomMessage(R, R.msgs[mid]));
+    }
   }
 
   function onWithdrawn(f) {

@@ -346,6 +346,66 @@ def test_reconnect_rejoins_and_catches_up(
     expect(message_with(page, "Setelah tersambung lagi")).to_have_count(1)
 
 
+def test_what_was_hidden_or_unhidden_while_offline_shows_so_after_reconnect(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    down = {"on": False}
+    live: list[WebSocketRoute] = []
+
+    def gateway(ws: WebSocketRoute) -> None:
+        if down["on"]:
+            ws.close(code=1012)
+            return
+        ws.connect_to_server()
+        live.append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/widget$"), gateway)
+    open_community(page, live_server.url)
+    room_id = open_room(page)
+    question = staff.say(room_id, "Soal ongkir ke Bali?")
+    staff.say(room_id, "Ongkir ke Bali 20 ribu", reply_to=question["id"])
+    spam = staff.say(room_id, "Pesan keliru yang disembunyikan")
+    staff.say(room_id, "Keliru, yang benar 25 ribu", reply_to=spam["id"])
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": spam["id"], "action": "hide"}
+    )
+    last = staff.say(room_id, "Pesan terakhir sebelum putus")
+    expect(message_with(page, "Pesan terakhir sebelum putus")).to_have_count(1)
+    expect(message_with(page, "Pesan keliru yang disembunyikan")).to_have_count(0)
+    fix = message_with(page, "Keliru, yang benar 25 ribu")
+    expect(fix.get_by_test_id("sapa-reply-to")).to_have_class(re.compile(r"\bgone\b"))
+
+    down["on"] = True
+    for ws in live:
+        ws.close(code=1012)
+    expect(page.get_by_test_id("sapa-status")).not_to_have_attribute("data-state", "connected")
+    # While away: one message hidden, the other shown again, and a full join page of new
+    # ones, so neither is in what the rejoin answers.
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": question["id"], "action": "hide"}
+    )
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": spam["id"], "action": "unhide"}
+    )
+    for i in range(50):
+        staff.say(room_id, f"Kabar baru nomor {i}")
+
+    down["on"] = False
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # skip the backoff wait
+    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
+        "data-state", "connected", timeout=TIMEOUT
+    )
+    expect(message_with(page, "Kabar baru nomor 49")).to_have_count(1)
+    expect(message_with(page, "Soal ongkir ke Bali?")).to_have_count(0)
+    answer = message_with(page, "Ongkir ke Bali 20 ribu")
+    expect(answer.get_by_test_id("sapa-reply-to")).to_have_class(re.compile(r"\bgone\b"))
+    back = message_by_id(page, spam["id"])
+    expect(back).to_have_count(1)
+    expect(fix.get_by_test_id("sapa-reply-to")).to_contain_text("Pesan keliru yang disembunyikan")
+    seqs = [int(s) for s in room_messages(page).evaluate_all("els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs) and spam["seq"] in seqs and last["seq"] in seqs
+
+
 def test_english_labels(page: Page, live_server: ServerProcess) -> None:
     page.add_init_script(
         """new MutationObserver((_, obs) => {
