@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +121,7 @@ def add_domain(conn: Tx, site_id: str, domain: str) -> None:
     if domain.lower() not in domains:
         domains.append(domain.lower())
         conn.execute("UPDATE sites SET domains = ? WHERE id = ?", (json.dumps(domains), site_id))
+        _changed()
 
 
 def load_site(conn: Tx, site_id: str) -> Site | None:
@@ -131,8 +134,39 @@ async def get_site(db: Database, site_id: str) -> Site | None:
     return row_to_site(row) if row else None
 
 
+# A widget's session call names its site by key, once per new visitor. Read on the event
+# loop just after the previous visitor's token was committed, that read found SQLite's page
+# cache emptied by the commit: ~50 µs, the dearest read of a connect burst (bench/README.md,
+# "The site by its key"). So a site found by its key is kept `SITE_KEY_TTL` seconds,
+# per database. A change made through this module in this process is seen at once (`_epoch`
+# moves); one made by another process (a CLI command, another server) within SITE_KEY_TTL.
+SITE_KEY_TTL = 1.0
+_by_key: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
+    weakref.WeakKeyDictionary()
+)
+_epoch = 0
+
+
+def _changed() -> None:
+    """A site's row changed (in a write of this process): no site kept by key stands."""
+    global _epoch
+    _epoch += 1
+
+
 async def get_site_by_key(db: Database, site_key: str) -> Site | None:
-    return await db.read_now(lambda conn: _site_by_key(conn, site_key))
+    kept = _by_key.get(db)
+    now = time.monotonic()
+    if kept is not None:
+        found = kept.get(site_key)
+        if found is not None and found[1] == _epoch and now - found[0] < SITE_KEY_TTL:
+            return found[2]
+    epoch = _epoch
+    site = await db.read_now(lambda conn: _site_by_key(conn, site_key))
+    if site is not None:  # an unknown key is never kept: random keys would fill it
+        if kept is None:
+            kept = _by_key.setdefault(db, {})
+        kept[site_key] = (now, epoch, site)
+    return site
 
 
 def _site_by_key(conn: Tx, site_key: str) -> Site | None:
@@ -188,6 +222,7 @@ def update_site(conn: Tx, site_id: str, changes: Mapping[str, object]) -> None:
     assignments = ", ".join(f"{column} = ?" for column in changes)
     values = [json.dumps(v) if k in JSON_SETTINGS else v for k, v in changes.items()]
     conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", (*values, site_id))
+    _changed()
 
 
 def set_api_token_hash(conn: Tx, site_id: str, token_hash: str) -> None:
@@ -196,6 +231,7 @@ def set_api_token_hash(conn: Tx, site_id: str, token_hash: str) -> None:
 
 def set_identity_secret(conn: Tx, site_id: str, secret: str) -> None:
     conn.execute("UPDATE sites SET identity_secret = ? WHERE id = ?", (secret, site_id))
+    _changed()
 
 
 def touch_origin(conn: Tx, site_id: str, origin: str, at: str) -> None:

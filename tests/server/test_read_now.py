@@ -60,8 +60,10 @@ async def test_a_read_now_that_meets_a_lock_is_run_again_on_a_reader(tmp_path: P
 
 
 async def test_a_site_read_again_is_the_same_object_until_a_column_changes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Read by key every time (nothing kept by key): the decoding is what is under test.
+    monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
     db = open_database(str(tmp_path / "sites.db"), readers=1)
     await db.open()
     try:
@@ -80,4 +82,50 @@ async def test_a_site_read_again_is_the_same_object_until_a_column_changes(
         assert changed.domains == ("toko.id", "m.toko.id") and changed.greeting == "Halo!"
         assert first.domains == ("toko.id",)  # what a session already holds is unchanged
     finally:
+        await db.close()
+
+
+async def test_a_site_found_by_key_is_kept_until_it_changes_here_or_a_second_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = open_database(str(tmp_path / "keys.db"), readers=1)
+    other = open_database(str(tmp_path / "keys.db"), readers=1)  # as another process would
+    await db.open()
+    await other.open()
+    try:
+        creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
+        first = await site_store.get_site_by_key(db, creds.site_key)
+        assert first is not None and first.greeting == ""
+
+        # Changed through the store of this process: seen at once.
+        await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
+        second = await site_store.get_site_by_key(db, creds.site_key)
+        assert second is not None and second.greeting == "Hi"
+        await db.write(lambda conn: site_store.add_domain(conn, creds.site_id, "m.toko.id"))
+        third = await site_store.get_site_by_key(db, creds.site_key)
+        assert third is not None and third.domains == ("toko.id", "m.toko.id")
+
+        # Changed by another process (its own writes, which this one never sees): the site kept
+        # here stands for SITE_KEY_TTL, then the change is read.
+        await other.write(
+            lambda conn: conn.execute(
+                "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
+            )
+        )
+        kept = await site_store.get_site_by_key(db, creds.site_key)
+        assert kept is third
+        # Kept per database: the other's answer is its own read.
+        theirs = await site_store.get_site_by_key(other, creds.site_key)
+        assert theirs is not None and theirs.greeting == "Halo"
+        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
+        fresh = await site_store.get_site_by_key(db, creds.site_key)
+        assert fresh is not None and fresh.greeting == "Halo"
+
+        # An unknown key is not kept: a script trying random keys fills nothing.
+        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 60.0)
+        for n in range(50):
+            assert await site_store.get_site_by_key(db, f"pk_nothing{n}") is None
+        assert set(site_store._by_key[db]) == {creds.site_key}
+    finally:
+        await other.close()
         await db.close()
