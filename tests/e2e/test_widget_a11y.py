@@ -26,7 +26,17 @@ WIDGET = {"include": [["#sapa-widget"]]}
 ACTIVE = "() => { const a = document.querySelector('#sapa-widget').shadowRoot.activeElement; return a && (a.dataset.testid || a.className); }"
 
 
+# Finite animations and transitions of the widget still running (an opening panel fades in:
+# mid-fade its text is lighter than it ends, and axe would judge that frame's contrast).
+SETTLING = (
+    "() => document.querySelector('#sapa-widget').shadowRoot.getAnimations()"
+    ".filter(a => a.playState === 'running'"
+    " && a.effect && a.effect.getComputedTiming().iterations !== Infinity).length === 0"
+)
+
+
 def assert_clean(page: Page, where: str) -> None:
+    page.wait_for_function(SETTLING, timeout=TIMEOUT)
     found = axe_violations(page, WIDGET)
     assert not found, f"{where}:\n{describe(found)}"
 
