@@ -201,15 +201,23 @@ async def hold_idle(
     """(connections per second, bytes of server RSS per idle connection held, server CPU
     seconds per connection: the rate may be the client's limit, the CPU is the server's)."""
     idle = rss_bytes(proc)
-    before = cpu_snapshot(proc).total
+    before = cpu_snapshot(proc)
     client_before = time.process_time()
     with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
         taken, sockets = await connect_many(url, key, options.idle, relay, 64)
-    cpu = cpu_snapshot(proc).total - before
+    used = cpu_snapshot(proc).minus(before)
+    cpu = used.total
     client = time.process_time() - client_before
     print(
         f"client: {client / taken:.0%} of its core while connecting,"
         f" {client / options.idle * 1e3:.2f} ms CPU per connection"
+    )
+    # Where the server's CPU went: its event loop, and its other threads (Sapa's store writer
+    # and readers; the relay has none).
+    print(
+        f"server: event-loop thread {used.main_thread / options.idle * 1e3:.2f} ms,"
+        f" other threads {(used.total - used.main_thread) / options.idle * 1e3:.2f} ms"
+        " per connection"
     )
     await asyncio.sleep(2.0)  # let the connect burst's garbage go before reading RSS
     held = rss_bytes(proc)
