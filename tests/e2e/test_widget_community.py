@@ -306,39 +306,53 @@ def test_scrolling_up_loads_older_messages_and_new_rooms_appear(
     assert seqs == sorted(seqs)
 
 
-def test_reconnect_rejoins_and_catches_up(
-    page: Page, live_server: ServerProcess, staff: StaffSocket
-) -> None:
-    down = {"on": False}
-    live: list[WebSocketRoute] = []
+class Outage:
+    """The widget's socket, cut and restored at will: its WebSocket goes through here (made
+    before the page opens the widget)."""
 
-    def gateway(ws: WebSocketRoute) -> None:
-        if down["on"]:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.down = False
+        self.live: list[WebSocketRoute] = []
+        page.route_web_socket(re.compile(r"/ws/widget$"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        if self.down:
             ws.close(code=1012)
             return
         ws.connect_to_server()
-        live.append(ws)
+        self.live.append(ws)
 
-    page.route_web_socket(re.compile(r"/ws/widget$"), gateway)
+    def begin(self) -> None:
+        self.down = True
+        for ws in self.live:
+            ws.close(code=1012)
+        status = self.page.get_by_test_id("sapa-status")
+        expect(status).not_to_have_attribute("data-state", "connected")
+
+    def end(self) -> None:
+        self.down = False
+        self.page.evaluate("window.dispatchEvent(new Event('online'))")  # skip the backoff wait
+        status = self.page.get_by_test_id("sapa-status")
+        expect(status).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
+
+
+def test_reconnect_rejoins_and_catches_up(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    outage = Outage(page)
     open_community(page, live_server.url)
     room_id = open_room(page)
     before = staff.say(room_id, "Sebelum koneksi putus")
     expect(message_with(page, "Sebelum koneksi putus")).to_have_count(1)
 
-    down["on"] = True
-    for ws in live:
-        ws.close(code=1012)
-    expect(page.get_by_test_id("sapa-status")).not_to_have_attribute("data-state", "connected")
+    outage.begin()
     staff.say(room_id, "Dikirim saat pembeli offline")
     staff.request(
         {"type": "moderate", "room_id": room_id, "message_id": before["id"], "action": "hide"}
     )
 
-    down["on"] = False
-    page.evaluate("window.dispatchEvent(new Event('online'))")  # skip the backoff wait
-    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
-        "data-state", "connected", timeout=TIMEOUT
-    )
+    outage.end()
     expect(message_with(page, "Dikirim saat pembeli offline")).to_have_count(1)
     # Hidden while away: gone after the rejoin too.
     expect(message_with(page, "Sebelum koneksi putus")).to_have_count(0)
@@ -349,17 +363,7 @@ def test_reconnect_rejoins_and_catches_up(
 def test_what_was_hidden_or_unhidden_while_offline_shows_so_after_reconnect(
     page: Page, live_server: ServerProcess, staff: StaffSocket
 ) -> None:
-    down = {"on": False}
-    live: list[WebSocketRoute] = []
-
-    def gateway(ws: WebSocketRoute) -> None:
-        if down["on"]:
-            ws.close(code=1012)
-            return
-        ws.connect_to_server()
-        live.append(ws)
-
-    page.route_web_socket(re.compile(r"/ws/widget$"), gateway)
+    outage = Outage(page)
     open_community(page, live_server.url)
     room_id = open_room(page)
     question = staff.say(room_id, "Soal ongkir ke Bali?")
@@ -375,10 +379,7 @@ def test_what_was_hidden_or_unhidden_while_offline_shows_so_after_reconnect(
     fix = message_with(page, "Keliru, yang benar 25 ribu")
     expect(fix.get_by_test_id("sapa-reply-to")).to_have_class(re.compile(r"\bgone\b"))
 
-    down["on"] = True
-    for ws in live:
-        ws.close(code=1012)
-    expect(page.get_by_test_id("sapa-status")).not_to_have_attribute("data-state", "connected")
+    outage.begin()
     # While away: one message hidden, the other shown again, and a full join page of new
     # ones, so neither is in what the rejoin answers.
     staff.request(
@@ -390,11 +391,7 @@ def test_what_was_hidden_or_unhidden_while_offline_shows_so_after_reconnect(
     for i in range(50):
         staff.say(room_id, f"Kabar baru nomor {i}")
 
-    down["on"] = False
-    page.evaluate("window.dispatchEvent(new Event('online'))")  # skip the backoff wait
-    expect(page.get_by_test_id("sapa-status")).to_have_attribute(
-        "data-state", "connected", timeout=TIMEOUT
-    )
+    outage.end()
     expect(message_with(page, "Kabar baru nomor 49")).to_have_count(1)
     expect(message_with(page, "Soal ongkir ke Bali?")).to_have_count(0)
     answer = message_with(page, "Ongkir ke Bali 20 ribu")
