@@ -2307,12 +2307,17 @@ input{margin:0;font:inherit;color:inherit}
   function onRoomUpdate(R, m) {
     if (!m || m.room_id !== R.id) return;
     if (R.msgs[m.id]) return onMessageUpdate(m);
-    if (R.minSeq && m.seq <= R.maxSeq && (m.seq >= R.minSeq || !R.hasMore)) addRoomMessage(R, m, false);
+    if (R.minSeq && m.seq <= R.maxSeq && (m.seq >= R.minSeq || !R.hasMore)) {
+      requote(R, m);
+      addRoomMessage(R, m, false);
+    }
   }
 
   function onRoomMessage(m, live) {
     const R = roomOf(m.room_id);
     const isNew = !R.msgs[m.id];
+    // Older than the newest held: unhidden, and quoted as withdrawn in answers held.
+    if (isNew && m.seq < R.maxSeq) requote(R, m);
     addRoomMessage(R, m, live);
     if (!live || !isNew) return;
     // Someone answered this shopper's post: worth the launcher's badge while closed.
@@ -2327,8 +2332,6 @@ input{margin:0;font:inherit;color:inherit}
   function addRoomMessage(R, m, live) {
     if (!m || m.kind === 'note' || m.hidden) return;
     const had = R.msgs[m.id];
-    // Older than the newest held: maybe unhidden, and quoted as withdrawn in answers held.
-    if (!had && m.seq < R.maxSeq) requote(R, m);
     R.msgs[m.id] = m;
     R.maxSeq = Math.max(R.maxSeq, m.seq);
     R.minSeq = R.minSeq ? Math.min(R.minSeq, m.seq) : m.seq;
@@ -2344,7 +2347,7 @@ input{margin:0;font:inherit;color:inherit}
   // The quote a withdrawn message left in answers, back as the server quotes it (the first
   // 200 characters).
   function requote(R, m) {
-    if (m.kind !== 'text') return;
+    if (m.kind !== 'text' || m.hidden) return;
     const rt = { id: m.id, body: Array.from(m.body || '').slice(0, 200).join(''), author: m.author };
     for (const mid in R.msgs) {
       const a = R.msgs[mid];

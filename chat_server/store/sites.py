@@ -140,6 +140,8 @@ async def get_site(db: Database, site_id: str) -> Site | None:
 # "The site by its key"). So a site found by its key is kept `SITE_KEY_TTL` seconds,
 # per database. A change made through this module in this process is seen at once (`_epoch`
 # moves); one made by another process (a CLI command, another server) within SITE_KEY_TTL.
+# The epoch moves when the change is written, before its COMMIT: a read in between keeps
+# the old row, again for SITE_KEY_TTL at most.
 SITE_KEY_TTL = 1.0
 _by_key: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
     weakref.WeakKeyDictionary()

@@ -403,6 +403,32 @@ def test_what_was_hidden_or_unhidden_while_offline_shows_so_after_reconnect(
     assert seqs == sorted(seqs) and spam["seq"] in seqs and last["seq"] in seqs
 
 
+def test_a_message_unhidden_live_comes_back_with_its_quote(
+    page: Page, live_server: ServerProcess, staff: StaffSocket
+) -> None:
+    open_community(page, live_server.url)
+    room_id = open_room(page)
+    asked = staff.say(room_id, "Pertanyaan yang sempat disembunyikan")
+    staff.say(room_id, "Jawaban atas pertanyaan itu", reply_to=asked["id"])
+    staff.say(room_id, "Pesan paling baru")
+    answer = message_with(page, "Jawaban atas pertanyaan itu")
+    expect(message_with(page, "Pesan paling baru")).to_have_count(1)
+
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": asked["id"], "action": "hide"}
+    )
+    expect(message_by_id(page, asked["id"])).to_have_count(0)
+    expect(answer.get_by_test_id("sapa-reply-to")).to_have_class(re.compile(r"\bgone\b"))
+
+    staff.request(
+        {"type": "moderate", "room_id": room_id, "message_id": asked["id"], "action": "unhide"}
+    )
+    expect(message_by_id(page, asked["id"])).to_have_count(1)
+    quote = answer.get_by_test_id("sapa-reply-to")
+    expect(quote).to_contain_text("Pertanyaan yang sempat disembunyikan")
+    expect(quote).not_to_have_class(re.compile(r"\bgone\b"))
+
+
 def test_english_labels(page: Page, live_server: ServerProcess) -> None:
     page.add_init_script(
         """new MutationObserver((_, obs) => {
