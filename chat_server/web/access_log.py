@@ -38,17 +38,37 @@ class _SecondCache(logging.Formatter):
     _second: tuple[int, str | None, str] = (-1, None, "")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second, (cached_second, cached_fmt, text) = int(record.created), self._second
+        return self._time(record.created, record.msecs, datefmt)
+
+    def _time(self, created: float, msecs: float, datefmt: str | None) -> str:
+        second, (cached_second, cached_fmt, text) = int(created), self._second
         if second != cached_second or datefmt != cached_fmt:
             text = time.strftime(datefmt or self.default_time_format, self.converter(second))
             self._second = (second, datefmt, text)
         if datefmt or not self.default_msec_format:
             return text
-        return self.default_msec_format % (text, record.msecs)
+        return self.default_msec_format % (text, msecs)
+
+    def line(self, name: str, message: str, fields: dict[str, Any]) -> str | None:
+        """An INFO line of logger `name`, exactly as `format` would write its record, made
+        without one (None: this formatter needs the record)."""
+        return None
+
+
+# The text format `configure_logging` sets; `TextFormatter.line` writes only this one.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _msecs(created: float) -> float:
+    return int((created - int(created)) * 1000) + 0.0  # as logging.LogRecord has it
 
 
 class TextFormatter(_SecondCache):
-    pass
+    def line(self, name: str, message: str, fields: dict[str, Any]) -> str | None:
+        if self._fmt != TEXT_FORMAT:
+            return None
+        created = time.time()
+        return f"{self._time(created, _msecs(created), None)} INFO {name} {message}"
 
 
 class JsonFormatter(_SecondCache):
@@ -66,6 +86,19 @@ class JsonFormatter(_SecondCache):
                 out[key] = getattr(record, key)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+    def line(self, name: str, message: str, fields: dict[str, Any]) -> str | None:
+        created = time.time()
+        out: dict[str, Any] = {
+            "time": self._time(created, _msecs(created), "%Y-%m-%dT%H:%M:%S"),
+            "level": "info",
+            "logger": name,
+            "message": message,
+        }
+        for key in FIELDS:
+            if key in fields:
+                out[key] = fields[key]
         return json.dumps(out, ensure_ascii=False)
 
 
@@ -92,6 +125,17 @@ class Batched(logging.StreamHandler[TextIO]):
         except Exception:  # logging's rule: a record that cannot be formatted never raises
             self.handleError(record)
             return
+        self._keep(line)
+
+    def add(self, line: str) -> None:
+        """A line formatted already (`log_line`), written as `emit` writes a record's."""
+        self.acquire()
+        try:
+            self._keep(line)
+        finally:
+            self.release()
+
+    def _keep(self, line: str) -> None:
         self._lines.append(line)
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -132,11 +176,7 @@ def configure_logging(env: dict[str, str] | None = None) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         level = "INFO"
     as_json = env.get("SAPA_LOG_FORMAT", "text").lower() == "json"
-    formatter = (
-        JsonFormatter()
-        if as_json
-        else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
+    formatter = JsonFormatter() if as_json else TextFormatter(TEXT_FORMAT)
     handler = logging.StreamHandler(sys.stderr)
     batched = Batched(sys.stderr)
     # "faq": the engine says once when its model cannot load.
@@ -223,6 +263,28 @@ def log_line(
         text = f"{method} {path} {event} {status}" + (f" code={code} {ms}ms" if code else "")
     if code is not None:
         extra["code"] = code
+    direct = _sole_handler()
+    if direct is not None and isinstance(direct.formatter, _SecondCache):
+        line = direct.formatter.line(log.name, text, extra)
+        if line is not None:
+            direct.add(line)
+            return
     # As `log.info` would, without looking up the caller's file and line (a walk up the
     # stack per line; no formatter here shows them).
     log.handle(log.makeRecord(log.name, logging.INFO, "", 0, text, (), None, extra=extra))
+
+
+def _sole_handler() -> Batched | None:
+    """The access log's own handler when a record would reach it alone, unfiltered.
+
+    Then `log_line` hands it the formatted line without a LogRecord: making and routing
+    one was most of a line's cost, three lines per widget connect (bench/README.md).
+    Any other set-up (a test's capture, a filter, propagation) gets the record.
+    """
+    handlers = log.handlers
+    if len(handlers) != 1 or log.filters or log.propagate:
+        return None
+    handler = handlers[0]
+    if type(handler) is not Batched or handler.filters or handler.level > logging.INFO:
+        return None
+    return handler
