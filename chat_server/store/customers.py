@@ -166,6 +166,14 @@ def load_customer_for_token(conn: Tx, token: str) -> Customer | None:
     return _token_row_to_customer(row) if row else None
 
 
+def load_token_holder(conn: Tx, token: str) -> tuple[Customer, bool] | None:
+    """`load_customer_for_token`, and whether that customer has acted (has a row, `activate`):
+    one who has not has no conversation, past or present (rooms name their customer's row)."""
+    row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
+    customer = _token_row_to_customer(row) if row else None
+    return (customer, row["id"] is not None) if customer is not None else None
+
+
 async def get_customer(db: Database, site_id: str, customer_id: str) -> Customer | None:
     row = await db.fetch_one(
         "SELECT * FROM customers WHERE id = ? AND site_id = ?", (customer_id, site_id)

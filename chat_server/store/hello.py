@@ -43,7 +43,8 @@ async def widget_hello(
     db: Database, token: str, known: KnownRooms = _unknown
 ) -> WidgetHello | None:
     """None for a token nobody holds, an erased customer or a deleted site."""
-    return await db.read_now(lambda conn: _widget_hello(conn, token, known))
+    site_of = site_store.site_loader(db)
+    return await db.read_now(lambda conn: _widget_hello(conn, token, known, site_of))
 
 
 async def customer_welcome(
@@ -71,13 +72,22 @@ def _holder(conn: Tx, token: str) -> tuple[Site, Customer] | None:
     return (site, customer) if site is not None else None
 
 
-def _widget_hello(conn: Tx, token: str, known: KnownRooms) -> WidgetHello | None:
-    found = _holder(conn, token)
-    return _welcome(conn, *found, known) if found is not None else None
+def _widget_hello(
+    conn: Tx, token: str, known: KnownRooms, site_of: Callable[[Tx, str], Site | None]
+) -> WidgetHello | None:
+    found = customer_store.load_token_holder(conn, token)
+    if found is None:
+        return None
+    customer, acted = found
+    site = site_of(conn, customer.site_id)
+    return _welcome(conn, site, customer, known, acted) if site is not None else None
 
 
-def _welcome(conn: Tx, site: Site, customer: Customer, known: KnownRooms) -> WidgetHello:
-    private = room_store.current_room(conn, customer.id)
+def _welcome(
+    conn: Tx, site: Site, customer: Customer, known: KnownRooms, acted: bool = True
+) -> WidgetHello:
+    """`acted` false: a visitor who has done nothing yet, so has no conversation to read."""
+    private = room_store.current_room(conn, customer.id) if acted else None
     unread = room_store.load_customer_unread(conn, private.id, customer.id) if private else 0
     public = known(site.id)
     return WidgetHello(
@@ -86,6 +96,6 @@ def _welcome(conn: Tx, site: Site, customer: Customer, known: KnownRooms) -> Wid
         private,
         unread,
         public if public is not None else room_store.public_rooms(conn, site.id),
-        room_store.load_past_conversations(conn, customer.id),
+        room_store.load_past_conversations(conn, customer.id) if acted else [],
         public_read=public is None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +146,10 @@ SITE_KEY_TTL = 1.0
 _by_key: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
     weakref.WeakKeyDictionary()
 )
+# The same by id, for a widget's hello (`site_loader`): one entry per site a token named.
+_by_id: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
+    weakref.WeakKeyDictionary()
+)
 _epoch = 0
 
 
@@ -169,6 +173,30 @@ async def get_site_by_key(db: Database, site_key: str) -> Site | None:
             kept = _by_key.setdefault(db, {})
         kept[site_key] = (now, epoch, site)
     return site
+
+
+def site_loader(db: Database) -> Callable[[Tx, str], Site | None]:
+    """`load_site` for reads on `db`, answered from a site read there within SITE_KEY_TTL.
+
+    A hello read its site right after the token look-up, often in a page cache a commit
+    had just emptied; it is held to the same rule as the site by its key.
+    """
+    kept = _by_id.get(db)
+    if kept is None:
+        kept = _by_id.setdefault(db, {})
+
+    def load(conn: Tx, site_id: str) -> Site | None:
+        now = time.monotonic()
+        found = kept.get(site_id)
+        if found is not None and found[1] == _epoch and now - found[0] < SITE_KEY_TTL:
+            return found[2]
+        epoch = _epoch
+        site = load_site(conn, site_id)
+        if site is not None:
+            kept[site_id] = (now, epoch, site)
+        return site
+
+    return load
 
 
 def _site_by_key(conn: Tx, site_key: str) -> Site | None:

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from chat_server.store import open_database
+from chat_server.store import customers as customer_store
+from chat_server.store import hello as hello_store
+from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.sql import Tx
 
@@ -126,6 +129,50 @@ async def test_a_site_found_by_key_is_kept_until_it_changes_here_or_a_second_pas
         for n in range(50):
             assert await site_store.get_site_by_key(db, f"pk_nothing{n}") is None
         assert set(site_store._by_key[db]) == {creds.site_key}
+    finally:
+        await other.close()
+        await db.close()
+
+
+async def test_a_hello_reads_its_site_as_the_session_call_does_and_a_new_visitor_has_no_rooms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = open_database(str(tmp_path / "hello.db"), readers=1)
+    other = open_database(str(tmp_path / "hello.db"), readers=1)  # as another process would
+    await db.open()
+    await other.open()
+    try:
+        creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
+        customer_id, token = await db.write(
+            lambda conn: customer_store.insert_anonymous(conn, creds.site_id)
+        )
+        first = await hello_store.widget_hello(db, token)
+        assert first is not None and first.site.greeting == ""
+        assert (first.private, first.past, first.customer.id) == (None, [], customer_id)
+
+        await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
+        second = await hello_store.widget_hello(db, token)
+        assert second is not None and second.site.greeting == "Hi"  # changed here: at once
+
+        await other.write(
+            lambda conn: conn.execute(
+                "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
+            )
+        )
+        kept = await hello_store.widget_hello(db, token)
+        assert kept is not None and kept.site is second.site  # another process: within the TTL
+        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
+        fresh = await hello_store.widget_hello(db, token)
+        assert fresh is not None and fresh.site.greeting == "Halo"
+
+        # Once the visitor acts and has a conversation, the hello lists it.
+        def converse(conn: Tx) -> str:
+            customer_store.activate(conn, creds.site_id, customer_id)
+            return room_store.ensure_private_room(conn, creds.site_id, customer_id).id
+
+        room_id = await db.write(converse)
+        acted = await hello_store.widget_hello(db, token)
+        assert acted is not None and acted.private is not None and acted.private.id == room_id
     finally:
         await other.close()
         await db.close()
