@@ -53,6 +53,10 @@ MAX_BATCH = 256
 # How long a batch keeps retrying conflicts with other writers before it fails.
 BUSY_DEADLINE_S = 30.0
 BUSY_SLEEPS_S = (0.0005, 0.001, 0.002)
+# Relaxed writes in a row a backend may commit on the event loop's own connection
+# (`_write_now`) before the next goes to the writer, whose commits fold the log back into
+# the file (SQLite's checkpoint: file I/O the loop never does).
+INLINE_RUN = 64
 
 
 def is_postgres_url(url: str) -> bool:
@@ -85,6 +89,11 @@ class Database(abc.ABC):
         self.busy_retries = 0
         self.bulk_chunks = 0
         self.relaxed_batches = 0  # batches of writes only that need not wait for the disk
+        self.inline_writes = 0  # of those, written on the event loop's thread (`_write_now`)
+        # Held by the writer thread around each batch: a relaxed write runs on the loop's
+        # thread only while the writer is between batches, so the two never collide.
+        self._batch_lock = threading.Lock()
+        self._inline_run = 0  # inline writes since the writer's last batch
         # Jobs that took the pipelined way (`sql.Phased`), and groups that failed and ran
         # again job by job.
         self.grouped_jobs = 0
@@ -122,7 +131,22 @@ class Database(abc.ABC):
         write syncs the log later, theirs included, in commit order. A message, or anything
         a person did, never takes this way.
         """
+        if not wait_for_disk and not isinstance(fn, Phased) and self._inline_run < INLINE_RUN:
+            done, value = self._write_now(fn)
+            if done:
+                return value  # type: ignore[no-any-return]
         return await self._submit(fn, "tx" if wait_for_disk else "soon")
+
+    def _write_now(self, fn: Callable[[Tx], Any]) -> tuple[bool, Any]:
+        """Commit a relaxed write on the calling (event loop's) thread if that costs no wait:
+        (True, its result), or (False, None) and it goes to the writer thread.
+
+        A one-row write that need not wait for the disk costs the writer thread's hand-off
+        (its wake-up, the interpreter lock passed back and forth, the loop woken with the
+        result) two to three times the write itself (bench/README.md, "Relaxed writes on the
+        loop"). Backends without a connection of the loop's own never take this way.
+        """
+        return False, None
 
     async def write_bulk(self, fn: Callable[[Tx], T]) -> T:
         """Run one chunk of bulk work in its own short transaction, behind every chat write.
@@ -273,7 +297,9 @@ class Database(abc.ABC):
                         # Nothing from the chat path is waiting: one bulk chunk may run.
                         chunk = bulk.popleft()
                         if self._started(chunk):
-                            self._hand_back(self._run_batch([chunk], bulk=True))
+                            with self._batch_lock:
+                                done = self._run_batch([chunk], bulk=True)
+                            self._hand_back(done)
                         continue
                 else:
                     first = self._jobs.get()
@@ -296,7 +322,12 @@ class Database(abc.ABC):
                         break
                     if job is None:
                         stop = True
-                self._run_jobs(batch)
+                # Released before the callers hear back: one who writes again at once finds
+                # the writer between batches.
+                with self._batch_lock:
+                    outcomes = self._run_jobs(batch)
+                    self._inline_run = 0
+                self._hand_back(outcomes)
                 if stop:
                     self._drop(bulk)
                     return
@@ -308,7 +339,7 @@ class Database(abc.ABC):
         closed = RuntimeError("database closed")
         self._hand_back([(future, False, closed) for _, future, _ in bulk])
 
-    def _run_jobs(self, jobs: list[Job]) -> None:
+    def _run_jobs(self, jobs: list[Job]) -> list[Outcome]:
         """Transactional jobs are grouped; the rare job that must run outside one runs alone."""
         batch: list[Job] = []
         outcomes: list[Outcome] = []
@@ -327,7 +358,7 @@ class Database(abc.ABC):
                 outcomes.append((future, False, self._public(exc)))
         if batch:
             outcomes += self._run_batch(batch)
-        self._hand_back(outcomes)
+        return outcomes
 
     def _live(self) -> Any:
         """The writer's connection, reconnecting after it was lost (raises Unavailable)."""

@@ -100,10 +100,15 @@ class SqliteDatabase(Database):
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
-        inline = sqlite3.connect(self.path, check_same_thread=False)
-        inline.row_factory = sqlite3.Row
-        # Never wait on the event loop: a lock held elsewhere sends the read to a reader.
+        inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        _configure(inline)
+        # Never wait on the event loop: a lock held elsewhere sends the read to a reader,
+        # the write to the writer.
         inline.execute("PRAGMA busy_timeout = 0")
+        # It commits only relaxed writes (`_write_now`), and never checkpoints: the writer's
+        # commits do (INLINE_RUN).
+        inline.execute("PRAGMA synchronous = NORMAL")
+        inline.execute("PRAGMA wal_autocheckpoint = 0")
         self._inline = inline
 
     async def _close_readers(self) -> None:
@@ -139,6 +144,38 @@ class SqliteDatabase(Database):
                 if not is_busy(exc):
                     raise
         return await self.read(fn)
+
+    def _write_now(self, fn: Callable[[Tx], Any]) -> tuple[bool, Any]:
+        # Only between the writer's batches (`_batch_lock`), and only when no other process
+        # holds the file's write lock (busy_timeout 0: BUSY at once, and the writer takes it).
+        conn = self._inline
+        if conn is None or self._writer is None or not self._batch_lock.acquire(blocking=False):
+            return False, None
+        try:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc):
+                    return False, None
+                raise
+            try:
+                value = fn(conn)
+                self._before_commit(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+                if is_busy(exc):
+                    return False, None  # undone: the writer runs it again
+                raise
+        finally:
+            self._batch_lock.release()
+        self._inline_run += 1
+        self.inline_writes += 1
+        self.relaxed_batches += 1
+        self.batches += 1
+        self.writes += 1
+        return True, value
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await self.read(functools.partial(_fetch_all, sql, tuple(params)))

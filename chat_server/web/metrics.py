@@ -146,6 +146,13 @@ def render(ctx: AppContext) -> str:
             ("", db.relaxed_batches),
         ),
         *_series(
+            "sapa_db_inline_writes_total",
+            "counter",
+            "Of those, the ones committed on the event loop's own connection while the writer"
+            " was between batches (SQLite).",
+            ("", db.inline_writes),
+        ),
+        *_series(
             "sapa_messages_delivered_total",
             "counter",
             "Event frames queued to client sockets.",
