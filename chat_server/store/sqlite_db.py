@@ -154,10 +154,8 @@ class SqliteDatabase(Database):
         try:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if is_busy(exc):
-                    return False, None
-                raise
+            except sqlite3.Error:
+                return False, None  # BUSY, or a state this connection is in: the writer's way
             try:
                 value = fn(conn)
                 self._before_commit(conn)
