@@ -101,7 +101,10 @@ class SqliteDatabase(Database):
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
         inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        _configure(inline)
+        inline.row_factory = sqlite3.Row
+        # What a write needs of a connection (`_configure`; the file is in WAL mode already).
+        inline.execute("PRAGMA foreign_keys = ON")
+        inline.execute("PRAGMA secure_delete = ON")
         # Never wait on the event loop: a lock held elsewhere sends the read to a reader,
         # the write to the writer.
         inline.execute("PRAGMA busy_timeout = 0")

@@ -35,7 +35,14 @@ def workers_server(
 def _worker_pids(server: ServerProcess) -> set[int]:
     children = psutil.Process(server.process.pid).children(recursive=True)
     # uvicorn's supervisor also starts a multiprocessing resource tracker; workers run the app.
-    return {c.pid for c in children if "resource_tracker" not in " ".join(c.cmdline())}
+    pids = set()
+    for child in children:
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                pids.add(child.pid)
+        except psutil.ZombieProcess:
+            continue  # exited, not yet reaped: serves nobody
+    return pids
 
 
 async def test_two_workers_serve_one_conversation_space(
