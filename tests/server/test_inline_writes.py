@@ -116,5 +116,5 @@ async def test_a_run_of_relaxed_writes_gives_way_to_the_writer_so_the_log_is_fol
     assert db.batches - batches == count
     # The writer's commits checkpoint the log: without them every token's pages would stay
     # in it (~3,000 x 3 pages of 4 KiB).
-    assert (tmp_path / "inline.db-wal").stat().st_size < 6 * 1024 * 1024  # noqa: ASYNC240
+    assert (tmp_path / "inline.db-wal").stat().st_size < 6 * 1024 * 1024
     assert await db.read(_tokens) == count

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chat_server.store import open_database
 from chat_server.store import customers as customer_store
 from chat_server.store import hello as hello_store
+from chat_server.store import open_database
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.sql import Tx
