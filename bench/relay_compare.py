@@ -14,7 +14,9 @@ SQLite file, `synchronous=FULL`, ack after commit), and the ratio is printed:
 - server CPU per private message at 2,000 msgs/s (from /proc, all threads);
 - with `--find-max`: the highest private rate with delivery p99 < 200 ms and nothing lost;
 - connections per second (widget session request + upgrade + hello/welcome), then the
-  memory each idle widget connection holds (`--idle` of them, default 5,000);
+  memory each idle widget connection holds (`--idle` of them, default 5,000); with
+  `--connect-rounds N`, relay and Sapa N times in turn, each one's median (a connect burst
+  lasts seconds, and the relay's own rate moves from one minute to the next);
 - public-room fan-out (bench/load_rooms.py's clients): 300 readers joined to one room, 40
   posts/s from 260 posters, so 12,000 deliveries/s offered: server CPU per delivery and
   delivery p50 / p99.
@@ -26,6 +28,7 @@ import argparse
 import asyncio
 import math
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -226,19 +229,30 @@ async def hold_idle(
 
 
 def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
-    rates, per_connection, cpu_each = [], [], []
-    for relay in (True, False):
-        name = "relay" if relay else "sapa"
-        with server(options, seed, work, relay, f"conn-{name}") as (url, key, proc):
-            time.sleep(1.0)
-            rate, memory, cpu = asyncio.run(hold_idle(options, url, key, proc, relay))
-        print(
-            f"{name}: {options.idle} connections at {rate:,.0f}/s, {memory / KiB:.1f} KiB each,"
-            f" server CPU {cpu * 1e3:.2f} ms each"
-        )
-        rates.append(rate)
-        per_connection.append(memory / KiB)
-        cpu_each.append(cpu * 1e3)
+    """Relay then Sapa, `--connect-rounds` times in turn; the figures are each one's median.
+
+    A connect burst lasts a few seconds, and the relay's own rate moved by a quarter between
+    runs minutes apart (bench/README.md): rounds in turn meet the same minutes.
+    """
+    measured: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+    for round_ in range(options.connect_rounds):
+        for relay in (True, False):
+            name = "relay" if relay else "sapa"
+            with server(options, seed, work, relay, f"conn-{name}") as (url, key, proc):
+                time.sleep(1.0)
+                rate, memory, cpu = asyncio.run(hold_idle(options, url, key, proc, relay))
+            print(
+                f"{name}: {options.idle} connections at {rate:,.0f}/s,"
+                f" {memory / KiB:.1f} KiB each, server CPU {cpu * 1e3:.2f} ms each"
+            )
+            measured[relay].append((rate, memory / KiB, cpu * 1e3))
+        if options.connect_rounds > 1:
+            ratio = measured[False][-1][0] / measured[True][-1][0]
+            print(f"round {round_ + 1}: sapa ÷ relay {ratio:.2f}× connections per second")
+    rates, per_connection, cpu_each = (
+        [statistics.median(m[i] for m in measured[relay]) for relay in (True, False)]
+        for i in range(3)
+    )
     return [
         Figure(
             "connections per second (session + upgrade + hello/welcome)", *rates, "conn/s", "higher"
@@ -309,6 +323,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--start-rate", type=float, default=500.0, help="find-max: first rate")
     p.add_argument("--max-rate", type=float, default=8000.0, help="find-max: highest rate")
     p.add_argument("--idle", type=int, default=5000, help="idle widget connections held")
+    p.add_argument(
+        "--connect-rounds",
+        type=int,
+        default=1,
+        help="connections: relay and Sapa this many times in turn; each one's median",
+    )
     p.add_argument("--room-readers", type=int, default=300, help="rooms: members reading")
     p.add_argument("--room-posters", type=int, default=260, help="rooms: widgets posting")
     p.add_argument("--room-rate", type=float, default=40.0, help="rooms: posts per second")
