@@ -77,6 +77,9 @@ class Database(abc.ABC):
     # statement for the group, one executemany per write statement. Otherwise (PostgreSQL)
     # each is sent on its own, pipelined.
     batches_statements = False
+    # Whether a group's deferred writes run as one multi-row statement each where the store
+    # gives one (PostgreSQL, `sql.Written.multirow`) rather than one execution per row.
+    multirow_writes = False
 
     def __init__(self, url: str, *, readers: int = 4) -> None:
         self.path = url
@@ -408,7 +411,12 @@ class Database(abc.ABC):
         self._grouped = True
         try:
             # A group of one gains nothing from batching and would pay its fixed costs.
-            written = Written(batched=self.batches_statements and len(phased) > 1)
+            group = len(phased) > 1
+            written = Written(
+                batched=self.batches_statements and group,
+                defers=(self.batches_statements or self.multirow_writes) and group,
+                multirow=self.multirow_writes,
+            )
             for job in phased.values():
                 job.look(tx, written)
             self._settle(tx)  # PostgreSQL: one round trip answers every lookup (and BEGIN)
@@ -418,7 +426,7 @@ class Database(abc.ABC):
                     rest.append(i)  # runs whole, after the group
                 else:
                     results[i] = (True, _Later(later))
-            written.flush(tx)  # SQLite: the group's appends, one executemany per statement
+            written.flush(tx)  # the group's appends: one statement run per SQL text
             if rest:
                 # The group's writes must be in before a job with effects outside the
                 # transaction runs: a failure after it would run it again.

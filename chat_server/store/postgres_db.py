@@ -199,6 +199,7 @@ class _Pending:
 
 class PostgresDatabase(Database):
     phases = True  # a batch's phased jobs share their round trips (`sql.Phased`)
+    multirow_writes = True  # and their appends are one statement each (`sql.Written`)
 
     def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
         super().__init__(url, readers=readers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -563,6 +563,33 @@ _INSERT_MESSAGE = (
 # again, job by job.
 _BUMP_KNOWN_SEQ = "UPDATE rooms SET last_seq = last_seq + 1, updated_at = ? WHERE id = ?"
 _INSERT_AT_SEQ = _INSERT_MESSAGE.replace(_NEXT_SEQ, "?")
+# The same for a whole group in one statement each (PostgreSQL, `Written.multirow`): every
+# row a statement executes alone costs PostgreSQL more than the row it writes
+# (bench/README.md, "PostgreSQL: a group's appends in one statement each"). A group appends
+# to a room at most once (`Phased.write`), so each room is bumped once.
+_BUMP_ROOMS = (
+    "UPDATE rooms SET last_seq = last_seq + 1, updated_at = v.at"
+    " FROM unnest(?::text[], ?::text[]) AS v(at, id) WHERE rooms.id = v.id"
+)
+_MESSAGE_TYPES = ("text", "text", "text", "bigint", *("text",) * 10)
+_INSERT_ROWS = (
+    _INSERT_MESSAGE.split(" VALUES ")[0]
+    + " SELECT * FROM unnest("
+    + ", ".join(f"?::{kind}[]" for kind in _MESSAGE_TYPES)
+    + ")"
+)
+
+
+def _columns(rows: list[Sequence[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _bump_rows(rows: list[Sequence[Any]]) -> tuple[str, Sequence[Any]]:
+    return _BUMP_ROOMS, _columns(rows)
+
+
+def _insert_rows(rows: list[Sequence[Any]]) -> tuple[str, Sequence[Any]]:
+    return _INSERT_ROWS, _columns(rows)
 
 
 def _answered_now(conn: Tx, cursor: Cursor) -> Row | None:
@@ -622,8 +649,8 @@ def _append(
     elif written is not None:
         # Each is the same statement as every other job's of the group: at the group's
         # end, one executemany each. The insert does not read the bump's row.
-        written.defer(conn, _BUMP_KNOWN_SEQ, (now, room.id))
-        written.defer(conn, _INSERT_AT_SEQ, params)
+        written.defer(conn, _BUMP_KNOWN_SEQ, (now, room.id), _bump_rows)
+        written.defer(conn, _INSERT_AT_SEQ, params, _insert_rows)
     else:
         conn.execute(_BUMP_KNOWN_SEQ, (now, room.id))
         conn.execute(_INSERT_AT_SEQ, params)

@@ -59,47 +59,76 @@ def check_later(conn: Tx, cursor: Cursor, check: Callable[[Any], None]) -> None:
         later(cursor, check)
 
 
+# The one statement that does what a deferred statement does for each of `rows`: its SQL
+# and parameters (PostgreSQL: arrays, one per column, `unnest`ed).
+Multirow = Callable[[list[Sequence[Any]]], tuple[str, Sequence[Any]]]
+
+
 class Written:
     """What the earlier jobs of a phased group wrote (see `Phased`): the rooms they appended
     to or looked up, and the customers whose room they looked for.
 
-    `batched` (SQLite): the group's statements are collected rather than run one by one. A
-    store function may then ask the group's lookups of one kind in one statement (kept in
-    `shared`, by the store module's own key), once the first of them is read; and `defer`
-    holds a write whose answer nobody reads until `flush`, which runs each SQL text once,
-    with `executemany`, over all its rows. Otherwise (PostgreSQL's pipeline) each statement
-    is sent at once, as a plain job would send it."""
+    `batched` (SQLite): the group's lookups of one kind may be asked in one statement (kept
+    in `shared`, by the store module's own key), once the first of them is read.
+    `defers` (both backends, for groups of more than one): `defer` holds a write whose answer
+    nobody reads until `flush`, which runs each SQL text once over all its rows: with
+    `executemany` (SQLite), or as the one statement its `Multirow` form makes (`multirow`,
+    PostgreSQL: each statement executed costs the server more than the row it writes).
+    Otherwise each statement is sent at once, as a plain job would send it."""
 
-    __slots__ = ("_deferred", "batched", "customers", "rooms", "shared")
+    __slots__ = (
+        "_deferred",
+        "_multirow",
+        "batched",
+        "customers",
+        "defers",
+        "multirow",
+        "rooms",
+        "shared",
+    )
 
-    def __init__(self, batched: bool = False) -> None:
+    def __init__(
+        self, batched: bool = False, *, defers: bool | None = None, multirow: bool = False
+    ) -> None:
         self.rooms: set[str] = set()
         self.customers: set[str] = set()
         self.batched = batched
+        self.defers = batched if defers is None else defers
+        self.multirow = multirow
         self.shared: dict[object, Any] = {}
         self._deferred: dict[str, list[Sequence[Any]]] = {}
+        self._multirow: dict[str, Multirow] = {}
 
-    def defer(self, conn: Tx, sql: str, params: Sequence[Any]) -> None:
-        """Run a write whose answer nobody reads: now, or (batched) at `flush`.
+    def defer(
+        self, conn: Tx, sql: str, params: Sequence[Any], multirow: Multirow | None = None
+    ) -> None:
+        """Run a write whose answer nobody reads: now, or (`defers`) at `flush`.
 
         Deferred statements run by SQL text, in the order each text was first deferred, and
         each text's rows in the order given: a group's jobs may defer only statements that
-        do not read what another job's deferred statements write."""
-        if not self.batched:
+        do not read what another job's deferred statements write. `multirow` makes the one
+        statement for many rows."""
+        if not self.defers:
             conn.execute(sql, params)
             return
         rows = self._deferred.get(sql)
         if rows is None:
             self._deferred[sql] = [params]
+            if multirow is not None:
+                self._multirow[sql] = multirow
         else:
             rows.append(params)
 
     def flush(self, conn: Tx) -> None:
-        """Run what `defer` held: one `executemany` per SQL text. Its error is the group's
+        """Run what `defer` held: one statement run per SQL text. Its error is the group's
         (the batch then runs again, job by job, as after any error of a group)."""
         deferred, self._deferred = self._deferred, {}
         for sql, rows in deferred.items():
-            conn.executemany(sql, rows)
+            many = self._multirow.get(sql) if self.multirow and len(rows) > 1 else None
+            if many is not None:
+                conn.execute(*many(rows))
+            else:
+                conn.executemany(sql, rows)
 
 
 class Phased(ABC, Generic[T]):

@@ -289,6 +289,15 @@ async def test_a_batch_of_shopper_texts_shares_its_round_trips(
         await chat.send(viewer, Send(None, new_id("c"), "hello"))  # opens the conversation
     trips = _count_round_trips(monkeypatch)
     grouped, before = db.grouped_jobs, trips[0]
+    # How many rows each multi-row append (PostgreSQL) wrote: the real statement, counted.
+    multirow: list[int] = []
+    make_rows = room_store._insert_rows
+
+    def counted(rows: list[Any]) -> tuple[str, Any]:
+        multirow.append(len(rows))
+        return make_rows(rows)
+
+    monkeypatch.setattr(room_store, "_insert_rows", counted)
 
     def plain() -> list[Awaitable[Any]]:
         return [chat.send(v, Send(None, new_id("c"), f"from {v.name}")) for v in shoppers]
@@ -300,6 +309,12 @@ async def test_a_batch_of_shopper_texts_shares_its_round_trips(
         # Every lookup in one round trip, every write with the COMMIT in another (and
         # the COMMIT of the batch that held the writer).
         assert trips[0] - before == 2 + 1
+        assert multirow == [6]  # the six messages in one INSERT (and one UPDATE of rooms)
+    else:
+        assert multirow == []  # SQLite: one executemany per statement
+    for outcome in outcomes:
+        stored = await room_store.get_room(db, site_id, outcome.room.id)
+        assert stored is not None and outcome.room == stored  # seq and updated_at as sent
 
     twice = Send(None, new_id("c"), "sent twice")
 
