@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,6 +19,24 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
 def _lines(stream: io.StringIO) -> list[str]:
     logging.getLogger("sapa.access").handlers[0].flush()
     return stream.getvalue().splitlines()
+
+
+LOGGERS = ("sapa", "chat_server", "faq", "sapa.access")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """`configure_logging` sets up process-wide loggers: put them back as they were, or the
+    tests that follow in this process log every request at INFO (into pytest's capture)."""
+    saved = [
+        (logger, list(logger.handlers), logger.level, logger.propagate)
+        for logger in map(logging.getLogger, LOGGERS)
+    ]
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> io.StringIO:
