@@ -16,7 +16,9 @@ SQLite file, `synchronous=FULL`, ack after commit), and the ratio is printed:
 - connections per second (widget session request + upgrade + hello/welcome), then the
   memory each idle widget connection holds (`--idle` of them, default 5,000); with
   `--connect-rounds N`, relay and Sapa N times in turn, each one's median (a connect burst
-  lasts seconds, and the relay's own rate moves from one minute to the next);
+  lasts seconds, and the relay's own rate moves from one minute to the next); with
+  `--connect-backend postgresql`, Sapa on a PostgreSQL cluster the script starts (a fresh
+  database each run; PostgreSQL's own CPU per connection printed apart);
 - public-room fan-out (bench/load_rooms.py's clients): 300 readers joined to one room, 40
   posts/s from 260 posters, so 12,000 deliveries/s offered: server CPU per delivery and
   delivery p50 / p99.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import statistics
@@ -35,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -160,15 +164,21 @@ def private_max(options: argparse.Namespace, seed: Seed, work: Path) -> list[Fig
 
 @contextmanager
 def server(
-    options: argparse.Namespace, seed: Seed, work: Path, relay: bool, tag: str
+    options: argparse.Namespace, seed: Seed, work: Path, relay: bool, tag: str, pg: Any = None
 ) -> Iterator[tuple[str, str, psutil.Process]]:
-    """(url, site key, the server's process) of a fresh relay or Sapa, pinned."""
+    """(url, site key, the server's process) of a fresh relay or Sapa, pinned; Sapa on a
+    fresh database of `pg` (load_backends.Store: a PostgreSQL cluster) when given."""
     if relay:
         with running_relay(work / f"{tag}.log", options.server_cpus, options.compression) as r:
             yield r.url, "relay", r.psutil
         return
-    copy = copy_database(seed, str(work / f"{tag}.db"))
-    with running_server(copy.db_path, work / f"{tag}.log", cpus=options.server_cpus) as s:
+    with contextlib.ExitStack() as stack:
+        if pg is not None:
+            copy = stack.enter_context(pg.fresh(work))
+        else:
+            copy = copy_database(seed, str(work / f"{tag}.db"))
+        log = work / f"{tag}.log"
+        s = stack.enter_context(running_server(copy.db_path, log, cpus=options.server_cpus))
         yield s.url, copy.site_key, s.psutil
 
 
@@ -199,18 +209,28 @@ async def connect_many(
 
 
 async def hold_idle(
-    options: argparse.Namespace, url: str, key: str, proc: psutil.Process, relay: bool
+    options: argparse.Namespace,
+    url: str,
+    key: str,
+    proc: psutil.Process,
+    relay: bool,
+    database: Any = None,
 ) -> tuple[float, float, float]:
     """(connections per second, bytes of server RSS per idle connection held, server CPU
-    seconds per connection: the rate may be the client's limit, the CPU is the server's)."""
+    seconds per connection: the rate may be the client's limit, the CPU is the server's).
+    `database`: PostgreSQL's processes, whose CPU per connection is printed apart."""
     idle = rss_bytes(proc)
     before = cpu_snapshot(proc)
+    database_before = cpu_snapshot(database) if database is not None else None
     client_before = time.process_time()
     with profiling(proc.pid, "relay-connect" if relay else "sapa-connect"):
         taken, sockets = await connect_many(url, key, options.idle, relay, 64)
     used = cpu_snapshot(proc).minus(before)
     cpu = used.total
     client = time.process_time() - client_before
+    if database is not None and database_before is not None:
+        spent = cpu_snapshot(database).minus(database_before).total
+        print(f"postgresql: {spent / options.idle * 1e3:.2f} ms CPU per connection")
     print(
         f"client: {client / taken:.0%} of its core while connecting,"
         f" {client / options.idle * 1e3:.2f} ms CPU per connection"
@@ -235,12 +255,53 @@ def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Fig
     runs minutes apart (bench/README.md): rounds in turn meet the same minutes.
     """
     measured: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+    with contextlib.ExitStack() as stack:
+        pg = None
+        if options.connect_backend == "postgresql":
+            import load_backends  # starts nothing until asked
+
+            stores = load_backends.open_stores(["postgresql"], work, 2)
+            pg = stack.enter_context(stores)["postgresql"]
+        _connect_rounds(options, seed, work, pg, measured)
+    rates, per_connection, cpu_each = (
+        [statistics.median(m[i] for m in measured[relay]) for relay in (True, False)]
+        for i in range(3)
+    )
+    backend = "" if options.connect_backend == "sqlite" else ", Sapa on PostgreSQL"
+    return [
+        Figure(
+            f"connections per second (session + upgrade + hello/welcome{backend})",
+            *rates,
+            "conn/s",
+            "higher",
+        ),
+        Figure(
+            f"server CPU per connection (all threads, /proc{backend})", *cpu_each, "ms", "lower"
+        ),
+        Figure(
+            f"memory per idle widget connection ({options.idle:,} held)",
+            *per_connection,
+            "KiB",
+            "lower",
+        ),
+    ]
+
+
+def _connect_rounds(
+    options: argparse.Namespace,
+    seed: Seed,
+    work: Path,
+    pg: Any,
+    measured: dict[bool, list[tuple[float, float, float]]],
+) -> None:
+    database = pg.postgres() if pg is not None else None
     for round_ in range(options.connect_rounds):
         for relay in (True, False):
             name = "relay" if relay else "sapa"
-            with server(options, seed, work, relay, f"conn-{name}") as (url, key, proc):
+            with server(options, seed, work, relay, f"conn-{name}", pg) as (url, key, proc):
                 time.sleep(1.0)
-                rate, memory, cpu = asyncio.run(hold_idle(options, url, key, proc, relay))
+                watched = None if relay else database
+                rate, memory, cpu = asyncio.run(hold_idle(options, url, key, proc, relay, watched))
             print(
                 f"{name}: {options.idle} connections at {rate:,.0f}/s,"
                 f" {memory / KiB:.1f} KiB each, server CPU {cpu * 1e3:.2f} ms each"
@@ -249,22 +310,6 @@ def connections(options: argparse.Namespace, seed: Seed, work: Path) -> list[Fig
         if options.connect_rounds > 1:
             ratio = measured[False][-1][0] / measured[True][-1][0]
             print(f"round {round_ + 1}: sapa ÷ relay {ratio:.2f}× connections per second")
-    rates, per_connection, cpu_each = (
-        [statistics.median(m[i] for m in measured[relay]) for relay in (True, False)]
-        for i in range(3)
-    )
-    return [
-        Figure(
-            "connections per second (session + upgrade + hello/welcome)", *rates, "conn/s", "higher"
-        ),
-        Figure("server CPU per connection (all threads, /proc)", *cpu_each, "ms", "lower"),
-        Figure(
-            f"memory per idle widget connection ({options.idle:,} held)",
-            *per_connection,
-            "KiB",
-            "lower",
-        ),
-    ]
 
 
 def room_fanout(options: argparse.Namespace, seed: Seed, work: Path) -> list[Figure]:
@@ -323,6 +368,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--start-rate", type=float, default=500.0, help="find-max: first rate")
     p.add_argument("--max-rate", type=float, default=8000.0, help="find-max: highest rate")
     p.add_argument("--idle", type=int, default=5000, help="idle widget connections held")
+    p.add_argument(
+        "--connect-backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="connections: Sapa's store (postgresql: a cluster this script starts)",
+    )
     p.add_argument(
         "--connect-rounds",
         type=int,
