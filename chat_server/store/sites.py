@@ -143,13 +143,11 @@ async def get_site(db: Database, site_id: str) -> Site | None:
 # The epoch moves when the change is written, before its COMMIT: a read in between keeps
 # the old row, again for SITE_KEY_TTL at most.
 SITE_KEY_TTL = 1.0
-_by_key: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
-    weakref.WeakKeyDictionary()
-)
+# A site by key or id: (when it was read, the epoch then, the site).
+_Kept = dict[str, tuple[float, int, Site]]
+_by_key: weakref.WeakKeyDictionary[Database, _Kept] = weakref.WeakKeyDictionary()
 # The same by id, for a widget's hello (`site_loader`): one entry per site a token named.
-_by_id: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, int, Site]]] = (
-    weakref.WeakKeyDictionary()
-)
+_by_id: weakref.WeakKeyDictionary[Database, _Kept] = weakref.WeakKeyDictionary()
 _epoch = 0
 
 
@@ -159,18 +157,21 @@ def _changed() -> None:
     _epoch += 1
 
 
+def _still(kept: _Kept, key: str, now: float) -> Site | None:
+    """The site kept under `key`, unless it is older than SITE_KEY_TTL or a change since."""
+    found = kept.get(key)
+    if found is not None and found[1] == _epoch and now - found[0] < SITE_KEY_TTL:
+        return found[2]
+    return None
+
+
 async def get_site_by_key(db: Database, site_key: str) -> Site | None:
-    kept = _by_key.get(db)
-    now = time.monotonic()
-    if kept is not None:
-        found = kept.get(site_key)
-        if found is not None and found[1] == _epoch and now - found[0] < SITE_KEY_TTL:
-            return found[2]
-    epoch = _epoch
+    kept, now, epoch = _by_key.setdefault(db, {}), time.monotonic(), _epoch
+    site = _still(kept, site_key, now)
+    if site is not None:
+        return site
     site = await db.read_now(lambda conn: _site_by_key(conn, site_key))
     if site is not None:  # an unknown key is never kept: random keys would fill it
-        if kept is None:
-            kept = _by_key.setdefault(db, {})
         kept[site_key] = (now, epoch, site)
     return site
 
@@ -181,19 +182,15 @@ def site_loader(db: Database) -> Callable[[Tx, str], Site | None]:
     A hello read its site right after the token look-up, often in a page cache a commit
     had just emptied; it is held to the same rule as the site by its key.
     """
-    kept = _by_id.get(db)
-    if kept is None:
-        kept = _by_id.setdefault(db, {})
+    kept = _by_id.setdefault(db, {})
 
     def load(conn: Tx, site_id: str) -> Site | None:
-        now = time.monotonic()
-        found = kept.get(site_id)
-        if found is not None and found[1] == _epoch and now - found[0] < SITE_KEY_TTL:
-            return found[2]
-        epoch = _epoch
-        site = load_site(conn, site_id)
-        if site is not None:
-            kept[site_id] = (now, epoch, site)
+        now, epoch = time.monotonic(), _epoch
+        site = _still(kept, site_id, now)
+        if site is None:
+            site = load_site(conn, site_id)
+            if site is not None:
+                kept[site_id] = (now, epoch, site)
         return site
 
     return load

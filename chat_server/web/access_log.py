@@ -74,32 +74,24 @@ class TextFormatter(_SecondCache):
 class JsonFormatter(_SecondCache):
     """One JSON object per line, with the request's fields at the top level."""
 
+    TIME = "%Y-%m-%dT%H:%M:%S"
+
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key in FIELDS:
-            if hasattr(record, key):
-                out[key] = getattr(record, key)
+        fields = {key: getattr(record, key) for key in FIELDS if hasattr(record, key)}
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+            fields["exc"] = self.formatException(record.exc_info)
+        time_text = self.formatTime(record, self.TIME)
+        return _json(time_text, record.levelname.lower(), record.name, record.getMessage(), fields)
 
     def line(self, name: str, message: str, fields: dict[str, Any]) -> str | None:
         created = time.time()
-        out: dict[str, Any] = {
-            "time": self._time(created, _msecs(created), "%Y-%m-%dT%H:%M:%S"),
-            "level": "info",
-            "logger": name,
-            "message": message,
-        }
-        for key in FIELDS:
-            if key in fields:
-                out[key] = fields[key]
-        return json.dumps(out, ensure_ascii=False)
+        kept = {key: fields[key] for key in FIELDS if key in fields}
+        return _json(self._time(created, _msecs(created), self.TIME), "info", name, message, kept)
+
+
+def _json(time_text: str, level: str, name: str, message: str, fields: dict[str, Any]) -> str:
+    out = {"time": time_text, "level": level, "logger": name, "message": message, **fields}
+    return json.dumps(out, ensure_ascii=False)
 
 
 class Batched(logging.StreamHandler[TextIO]):

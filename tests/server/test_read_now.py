@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from chat_server.store import Database, open_database
 from chat_server.store import customers as customer_store
 from chat_server.store import hello as hello_store
-from chat_server.store import open_database
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.sql import Tx
@@ -88,91 +89,91 @@ async def test_a_site_read_again_is_the_same_object_until_a_column_changes(
         await db.close()
 
 
-async def test_a_site_found_by_key_is_kept_until_it_changes_here_or_a_second_passes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = open_database(str(tmp_path / "keys.db"), readers=1)
-    other = open_database(str(tmp_path / "keys.db"), readers=1)  # as another process would
+@pytest.fixture
+async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """One file, and two stores on it: this process's, and another's as a second would be."""
+    db = open_database(str(tmp_path / "two.db"), readers=1)
+    other = open_database(str(tmp_path / "two.db"), readers=1)
     await db.open()
     await other.open()
     try:
-        creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
-        first = await site_store.get_site_by_key(db, creds.site_key)
-        assert first is not None and first.greeting == ""
-
-        # Changed through the store of this process: seen at once.
-        await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
-        second = await site_store.get_site_by_key(db, creds.site_key)
-        assert second is not None and second.greeting == "Hi"
-        await db.write(lambda conn: site_store.add_domain(conn, creds.site_id, "m.toko.id"))
-        third = await site_store.get_site_by_key(db, creds.site_key)
-        assert third is not None and third.domains == ("toko.id", "m.toko.id")
-
-        # Changed by another process (its own writes, which this one never sees): the site kept
-        # here stands for SITE_KEY_TTL, then the change is read.
-        await other.write(
-            lambda conn: conn.execute(
-                "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
-            )
-        )
-        kept = await site_store.get_site_by_key(db, creds.site_key)
-        assert kept is third
-        # Kept per database: the other's answer is its own read.
-        theirs = await site_store.get_site_by_key(other, creds.site_key)
-        assert theirs is not None and theirs.greeting == "Halo"
-        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
-        fresh = await site_store.get_site_by_key(db, creds.site_key)
-        assert fresh is not None and fresh.greeting == "Halo"
-
-        # An unknown key is not kept: a script trying random keys fills nothing.
-        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 60.0)
-        for n in range(50):
-            assert await site_store.get_site_by_key(db, f"pk_nothing{n}") is None
-        assert set(site_store._by_key[db]) == {creds.site_key}
+        yield db, other
     finally:
         await other.close()
         await db.close()
+
+
+async def test_a_site_found_by_key_is_kept_until_it_changes_here_or_a_second_passes(
+    two: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, other = two
+    creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
+    first = await site_store.get_site_by_key(db, creds.site_key)
+    assert first is not None and first.greeting == ""
+
+    # Changed through the store of this process: seen at once.
+    await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
+    second = await site_store.get_site_by_key(db, creds.site_key)
+    assert second is not None and second.greeting == "Hi"
+    await db.write(lambda conn: site_store.add_domain(conn, creds.site_id, "m.toko.id"))
+    third = await site_store.get_site_by_key(db, creds.site_key)
+    assert third is not None and third.domains == ("toko.id", "m.toko.id")
+
+    # Changed by another process (its own writes, which this one never sees): the site kept
+    # here stands for SITE_KEY_TTL, then the change is read.
+    await other.write(
+        lambda conn: conn.execute(
+            "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
+        )
+    )
+    kept = await site_store.get_site_by_key(db, creds.site_key)
+    assert kept is third
+    # Kept per database: the other's answer is its own read.
+    theirs = await site_store.get_site_by_key(other, creds.site_key)
+    assert theirs is not None and theirs.greeting == "Halo"
+    monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
+    fresh = await site_store.get_site_by_key(db, creds.site_key)
+    assert fresh is not None and fresh.greeting == "Halo"
+
+    # An unknown key is not kept: a script trying random keys fills nothing.
+    monkeypatch.setattr(site_store, "SITE_KEY_TTL", 60.0)
+    for n in range(50):
+        assert await site_store.get_site_by_key(db, f"pk_nothing{n}") is None
+    assert set(site_store._by_key[db]) == {creds.site_key}
 
 
 async def test_a_hello_reads_its_site_as_the_session_call_does_and_a_new_visitor_has_no_rooms(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    two: tuple[Database, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = open_database(str(tmp_path / "hello.db"), readers=1)
-    other = open_database(str(tmp_path / "hello.db"), readers=1)  # as another process would
-    await db.open()
-    await other.open()
-    try:
-        creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
-        customer_id, token = await db.write(
-            lambda conn: customer_store.insert_anonymous(conn, creds.site_id)
+    db, other = two
+    creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
+    customer_id, token = await db.write(
+        lambda conn: customer_store.insert_anonymous(conn, creds.site_id)
+    )
+    first = await hello_store.widget_hello(db, token)
+    assert first is not None and first.site.greeting == ""
+    assert (first.private, first.past, first.customer.id) == (None, [], customer_id)
+
+    await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
+    second = await hello_store.widget_hello(db, token)
+    assert second is not None and second.site.greeting == "Hi"  # changed here: at once
+
+    await other.write(
+        lambda conn: conn.execute(
+            "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
         )
-        first = await hello_store.widget_hello(db, token)
-        assert first is not None and first.site.greeting == ""
-        assert (first.private, first.past, first.customer.id) == (None, [], customer_id)
+    )
+    kept = await hello_store.widget_hello(db, token)
+    assert kept is not None and kept.site is second.site  # another process: within the TTL
+    monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
+    fresh = await hello_store.widget_hello(db, token)
+    assert fresh is not None and fresh.site.greeting == "Halo"
 
-        await db.write(lambda conn: site_store.update_site(conn, creds.site_id, {"greeting": "Hi"}))
-        second = await hello_store.widget_hello(db, token)
-        assert second is not None and second.site.greeting == "Hi"  # changed here: at once
+    # Once the visitor acts and has a conversation, the hello lists it.
+    def converse(conn: Tx) -> str:
+        customer_store.activate(conn, creds.site_id, customer_id)
+        return room_store.ensure_private_room(conn, creds.site_id, customer_id).id
 
-        await other.write(
-            lambda conn: conn.execute(
-                "UPDATE sites SET greeting = 'Halo' WHERE id = ?", (creds.site_id,)
-            )
-        )
-        kept = await hello_store.widget_hello(db, token)
-        assert kept is not None and kept.site is second.site  # another process: within the TTL
-        monkeypatch.setattr(site_store, "SITE_KEY_TTL", 0.0)
-        fresh = await hello_store.widget_hello(db, token)
-        assert fresh is not None and fresh.site.greeting == "Halo"
-
-        # Once the visitor acts and has a conversation, the hello lists it.
-        def converse(conn: Tx) -> str:
-            customer_store.activate(conn, creds.site_id, customer_id)
-            return room_store.ensure_private_room(conn, creds.site_id, customer_id).id
-
-        room_id = await db.write(converse)
-        acted = await hello_store.widget_hello(db, token)
-        assert acted is not None and acted.private is not None and acted.private.id == room_id
-    finally:
-        await other.close()
-        await db.close()
+    room_id = await db.write(converse)
+    acted = await hello_store.widget_hello(db, token)
+    assert acted is not None and acted.private is not None and acted.private.id == room_id
