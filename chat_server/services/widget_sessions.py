@@ -1,8 +1,9 @@
 """A shopper's widget session: a visitor behind a bearer token.
 
-A new session allocates the visitor's customer id and token only; their customer
-row is made at their first action (`activate`). New sessions are rate-limited per
-client address and per site, so a script cannot mint visitors by the thousand.
+A new session allocates the visitor's customer id and a signed token only, and writes
+nothing (domain/visitor_tokens.py); the token's row and the customer's record are made
+at their first action (`bind`, `activate`). New sessions are rate-limited per client
+address and per site, so a script cannot mint visitors by the thousand.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 from chat_server import errors
 from chat_server.domain.models import Customer, Site
 from chat_server.domain.throttle import KeyedBuckets
-from chat_server.ids import now_iso
+from chat_server.domain.visitor_tokens import Presented, VisitorTokens
+from chat_server.ids import iso_of_ns, new_id
 from chat_server.store import customers as customer_store
 from chat_server.store import hello as hello_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
 from chat_server.store.database import Database
 from chat_server.store.hello import WidgetHello
+from chat_server.store.sql import Tx
 
 if TYPE_CHECKING:
     from chat_server.services.public_rooms import WelcomeRooms
@@ -70,33 +73,67 @@ async def find_site(db: Database, site_key: str) -> Site:
 
 
 async def open_session(
-    db: Database, site: Site, token: str | None, limits: SessionLimits, address: str
+    db: Database,
+    tokens: VisitorTokens,
+    site: Site,
+    token: str | None,
+    limits: SessionLimits,
+    address: str,
 ) -> WidgetSession:
-    # Neither write waits for the disk: a power cut may lose a visit's time or a token given
-    # to a visitor who has done nothing yet (their widget, told the token is unknown, gets
-    # another), never anything a person wrote. A new session costs no fsync of its own.
     if token:
-        known = await customer_store.customer_for_token(db, site.id, token)
+        known = await customer_store.holder_for_token(db, site.id, tokens.present(token))
         if known is not None:
-            await db.write(lambda conn: customer_store.touch(conn, known.id), wait_for_disk=False)
-            return WidgetSession(site, known, token)
+            if known.acted:
+                # A visit's time need not wait for the disk: a power cut may lose it, never
+                # anything a person wrote (docs/operations.md, "What a power cut can lose").
+                customer_id = known.customer.id
+                await db.write(
+                    lambda conn: customer_store.touch(conn, customer_id),
+                    wait_for_disk=False,
+                )
+            return WidgetSession(site, known.customer, token, new=not known.acted)
     # An unknown token, or one of another site, never reveals anything: it just starts afresh.
     limits.check(site.id, address)
-    customer_id, new_token = await db.write(
-        lambda conn: customer_store.insert_anonymous(conn, site.id), wait_for_disk=False
-    )
-    return WidgetSession(
-        site, Customer(customer_id, site.id, None, None, None, now_iso()), new_token, new=True
-    )
+    now_ns = time.time_ns()
+    customer_id = new_id("cus")
+    customer = Customer(customer_id, site.id, None, None, None, iso_of_ns(now_ns))
+    return WidgetSession(site, customer, tokens.issue(site.id, customer_id, now_ns), new=True)
 
 
-async def activate(db: Database, customer: Customer) -> None:
-    """The visitor acts (joins a room, names themselves, rates...): they become a customer."""
-    await db.write(lambda conn: customer_store.activate(conn, customer.site_id, customer.id))
+async def activate(db: Database, customer: Customer, unbound: Presented | None = None) -> None:
+    """The visitor acts (joins a room, names themselves, rates...): they become a customer.
+
+    `unbound`: their token, signed and without a row yet; it gets its row in the same write.
+    """
+
+    def job(conn: Tx) -> None:
+        if unbound is not None:
+            customer_store.bind(conn, unbound, customer)
+        customer_store.activate(conn, customer.site_id, customer.id)
+
+    await db.write(job)
 
 
-async def resume(db: Database, token: str) -> tuple[Site, Customer] | None:
-    return await hello_store.token_holder(db, token)
+async def bind(db: Database, unbound: Presented, customer: Customer) -> None:
+    """Give a signed token its row before an action that makes its visitor's record.
+
+    It need not wait for the disk: the action's own write, which does, commits after it,
+    and both stores make a commit durable only with every commit before it.
+    """
+    await db.write(lambda conn: customer_store.bind(conn, unbound, customer), wait_for_disk=False)
+
+
+async def resume(db: Database, tokens: VisitorTokens, token: str) -> tuple[Site, Customer] | None:
+    """The site and customer behind a token, for a widget's calls over HTTP (uploads, the
+    CRM's). Any of them may act for the visitor, so a signed token gets its row here."""
+    presented = tokens.present(token)
+    found = await hello_store.token_holder(db, presented)
+    if found is None:
+        return None
+    site, holder = found
+    if not holder.bound:
+        await bind(db, presented, holder.customer)
+    return site, holder.customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +144,10 @@ class Hello:
     customer: Customer
     rooms: list[dict[str, Any]]
     past_conversations: list[dict[str, Any]]
+    bound: bool = True  # the token has its row (False: `bind` it before the first action)
 
 
-async def hello(db: Database, token: str, listing: WelcomeRooms) -> Hello | None:
+async def hello(db: Database, token: Presented, listing: WelcomeRooms) -> Hello | None:
     """Resume a widget's token (None: unknown, erased, or its site is gone) with everything
     its welcome shows, read in one unit (store/hello.py); the site's public rooms from
     `listing` when it holds them."""
@@ -140,9 +178,8 @@ async def welcome(db: Database, session: WidgetSession, listing: WelcomeRooms) -
 
 
 def _hello(found: WidgetHello) -> Hello:
-    return Hello(
-        found.site, found.customer, welcome_rooms(found), [p.to_json() for p in found.past]
-    )
+    past = [p.to_json() for p in found.past]
+    return Hello(found.site, found.customer, welcome_rooms(found), past, found.bound)
 
 
 def welcome_rooms(found: WidgetHello) -> list[dict[str, Any]]:

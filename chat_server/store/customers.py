@@ -13,6 +13,7 @@ from chat_server import errors
 from chat_server.domain import identity
 from chat_server.domain.crm_rules import ProfileFields
 from chat_server.domain.models import Customer
+from chat_server.domain.visitor_tokens import Presented
 from chat_server.ids import hash_token, new_id, new_secret, now_iso
 from chat_server.store import crm as crm_store
 from chat_server.store.database import Database
@@ -155,23 +156,46 @@ def identify(
     return Identified(known, _insert_token(conn, site_id, known, now_iso()), True, bound)
 
 
-async def customer_for_token(db: Database, site_id: str, token: str) -> Customer | None:
-    row = await db.fetch_one(_TOKEN_CUSTOMER + " AND t.site_id = ?", (hash_token(token), site_id))
-    return _token_row_to_customer(row) if row else None
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Whom a widget token stands for."""
+
+    customer: Customer
+    acted: bool  # has a record (`activate`): one who has not has no conversation
+    bound: bool  # the token has its row; a signed token without one is `bind`'s to give
 
 
-def load_customer_for_token(conn: Tx, token: str) -> Customer | None:
-    """The customer behind a widget token, of whichever site (on a reader: `Database.read`)."""
-    row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
-    return _token_row_to_customer(row) if row else None
+def load_holder(conn: Tx, token: Presented) -> Holder | None:
+    """None for a token nobody holds (or an erased customer's). See domain/visitor_tokens.py:
+    a signed token with no row stands only for a visitor who has no record yet."""
+    row = conn.execute(_TOKEN_CUSTOMER, (token.hash,)).fetchone()
+    if row is not None:
+        customer = _token_row_to_customer(row)
+        return Holder(customer, row["id"] is not None, True) if customer is not None else None
+    signed = token.signed
+    if signed is None:
+        return None
+    if conn.execute("SELECT 1 FROM customers WHERE id = ?", (signed.customer_id,)).fetchone():
+        # A record exists: only a row may stand for it (erased, merged, or this token retired).
+        return None
+    return Holder(
+        Customer(signed.customer_id, signed.site_id, None, None, None, signed.made_at), False, False
+    )
 
 
-def load_token_holder(conn: Tx, token: str) -> tuple[Customer, bool] | None:
-    """`load_customer_for_token`, and whether that customer has acted (has a row, `activate`):
-    one who has not has no conversation, past or present (rooms name their customer's row)."""
-    row = conn.execute(_TOKEN_CUSTOMER, (hash_token(token),)).fetchone()
-    customer = _token_row_to_customer(row) if row else None
-    return (customer, row["id"] is not None) if customer is not None else None
+async def holder_for_token(db: Database, site_id: str, token: Presented) -> Holder | None:
+    """`load_holder`, for a token of this site only."""
+    found = await db.read_now(lambda conn: load_holder(conn, token))
+    return found if found is not None and found.customer.site_id == site_id else None
+
+
+def bind(conn: Tx, token: Presented, customer: Customer) -> None:
+    """Give a signed token its row, before its visitor's first record (see `load_holder`)."""
+    conn.execute(
+        "INSERT INTO widget_tokens (token_hash, site_id, customer_id, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING",
+        (token.hash, customer.site_id, customer.id, customer.created_at),
+    )
 
 
 async def get_customer(db: Database, site_id: str, customer_id: str) -> Customer | None:

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chat_server.domain.models import Customer, Room, Site
+from chat_server.domain.visitor_tokens import Presented
 from chat_server.store import customers as customer_store
 from chat_server.store import rooms as room_store
 from chat_server.store import sites as site_store
+from chat_server.store.customers import Holder
 from chat_server.store.database import Database
 from chat_server.store.rooms import PastConversation
 from chat_server.store.sql import Tx
@@ -28,6 +30,7 @@ class WidgetHello:
     public: list[Room]  # the site's unarchived public rooms, in their owners' order
     past: list[PastConversation]  # newest first
     public_read: bool = True  # `public` was read here (not given by `known`)
+    bound: bool = True  # the token has its row (customers.bind before the first action)
 
 
 # The public rooms of a site when the caller already holds them (None: read them). Called on
@@ -40,7 +43,7 @@ def _unknown(site_id: str) -> list[Room] | None:
 
 
 async def widget_hello(
-    db: Database, token: str, known: KnownRooms = _unknown
+    db: Database, token: Presented, known: KnownRooms = _unknown
 ) -> WidgetHello | None:
     """None for a token nobody holds, an erased customer or a deleted site."""
     site_of = site_store.site_loader(db)
@@ -59,32 +62,38 @@ async def public_rooms(db: Database, site_id: str) -> list[Room]:
     return await db.read(lambda conn: room_store.public_rooms(conn, site_id))
 
 
-async def token_holder(db: Database, token: str) -> tuple[Site, Customer] | None:
-    """The site and customer behind a widget token, in one hop (uploads, the CRM's calls)."""
+async def token_holder(db: Database, token: Presented) -> tuple[Site, Holder] | None:
+    """The site and holder of a widget token, in one hop (uploads, the CRM's calls)."""
     return await db.read(lambda conn: _holder(conn, token))
 
 
-def _holder(conn: Tx, token: str) -> tuple[Site, Customer] | None:
-    customer = customer_store.load_customer_for_token(conn, token)
-    if customer is None:
+def _holder(conn: Tx, token: Presented) -> tuple[Site, Holder] | None:
+    found = customer_store.load_holder(conn, token)
+    if found is None:
         return None
-    site = site_store.load_site(conn, customer.site_id)
-    return (site, customer) if site is not None else None
+    site = site_store.load_site(conn, found.customer.site_id)
+    return (site, found) if site is not None else None
 
 
 def _widget_hello(
-    conn: Tx, token: str, known: KnownRooms, site_of: Callable[[Tx, str], Site | None]
+    conn: Tx, token: Presented, known: KnownRooms, site_of: Callable[[Tx, str], Site | None]
 ) -> WidgetHello | None:
-    found = customer_store.load_token_holder(conn, token)
+    found = customer_store.load_holder(conn, token)
     if found is None:
         return None
-    customer, acted = found
-    site = site_of(conn, customer.site_id)
-    return _welcome(conn, site, customer, known, acted) if site is not None else None
+    site = site_of(conn, found.customer.site_id)
+    if site is None:
+        return None
+    return _welcome(conn, site, found.customer, known, found.acted, found.bound)
 
 
 def _welcome(
-    conn: Tx, site: Site, customer: Customer, known: KnownRooms, acted: bool = True
+    conn: Tx,
+    site: Site,
+    customer: Customer,
+    known: KnownRooms,
+    acted: bool = True,
+    bound: bool = True,
 ) -> WidgetHello:
     """`acted` false: a visitor who has done nothing yet, so has no conversation to read."""
     private = room_store.current_room(conn, customer.id) if acted else None
@@ -98,4 +107,5 @@ def _welcome(
         public if public is not None else room_store.public_rooms(conn, site.id),
         room_store.load_past_conversations(conn, customer.id) if acted else [],
         public_read=public is None,
+        bound=bound,
     )

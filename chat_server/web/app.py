@@ -24,6 +24,7 @@ from chat_server.domain.addresses import AddressSet
 from chat_server.domain.attachments import LinkPolicy, set_link_policy
 from chat_server.domain.mail import MailServer
 from chat_server.domain.slots import Slots
+from chat_server.domain.visitor_tokens import VisitorTokens
 from chat_server.errors import SapaError
 from chat_server.services import sites, storage
 from chat_server.services.account import Account
@@ -279,6 +280,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             account=Account(auth),
             teams=TeamsService(db, chat),
             labels=LabelService(db, chat),
+            tokens=VisitorTokens(secret),
             demo_site_key=demo_key,
             token_sockets=Slots(settings.sockets_per_token),
             address_sockets=Slots(settings.sockets_per_address),

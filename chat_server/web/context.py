@@ -12,6 +12,7 @@ from chat_server.bus import Bus
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
 from chat_server.domain.slots import Slots
+from chat_server.domain.visitor_tokens import VisitorTokens
 from chat_server.services.account import Account
 from chat_server.services.canned import CannedService
 from chat_server.services.chat import ChatService
@@ -54,6 +55,7 @@ class AppContext:
     account: Account
     teams: TeamsService
     labels: LabelService
+    tokens: VisitorTokens  # widget tokens that need no row until their visitor acts
     demo_site_key: str | None = None
     # WebSockets held at once, this process: per widget token and per client address.
     token_sockets: Slots = field(default_factory=lambda: Slots(0))

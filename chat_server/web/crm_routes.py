@@ -30,7 +30,8 @@ async def _json(request: Request) -> Any:
 async def widget_caller(request: Request) -> tuple[Site, Customer]:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    found = await widget_sessions.resume(context_of(request).db, token) if token else None
+    ctx = context_of(request)
+    found = await widget_sessions.resume(ctx.db, ctx.tokens, token) if token else None
     if found is None:
         raise errors.SapaError(errors.ErrorCode.UNAUTHORIZED, "a widget token is required")
     origin = request.headers.get("origin")
@@ -65,6 +66,7 @@ async def identify(request: Request) -> Response:
     if not isinstance(user_hash, str) or len(user_hash) > 128:
         raise errors.forbidden("identity verification failed")
     profile = crm_rules.profile({k: data.get(k) for k in ("name", "email")})
+    # widget_caller gave a signed token its row: identify works on rows alone.
     token = request.headers["authorization"][7:].strip()
     done = await context_of(request).crm.identify(site, token, external_id, user_hash, profile)
     # `fresh`: the token changed because it stood for another known customer; the widget

@@ -12,6 +12,7 @@ from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Message, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
+from chat_server.domain.visitor_tokens import Presented
 from chat_server.services import hours, message_edits, origins, widget_sessions
 from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
@@ -121,9 +122,11 @@ ACTIONS = (f.Join, f.Profile, f.Rate, f.FaqFeedback, f.Contact)
 
 
 class WidgetSession(ChatSession):
-    __slots__ = ("active", "agents_online", "customer", "past", "rooms", "site")
+    __slots__ = ("active", "agents_online", "customer", "past", "rooms", "site", "unbound")
 
-    def __init__(self, ctx: AppContext, site: Site, customer: Customer) -> None:
+    def __init__(
+        self, ctx: AppContext, site: Site, customer: Customer, unbound: Presented | None = None
+    ) -> None:
         super().__init__(ctx, Viewer(site.id, "customer", customer.id, customer.display_name()))
         self.site = site
         self.customer = customer
@@ -131,11 +134,20 @@ class WidgetSession(ChatSession):
         self.past: list[dict[str, Any]] = _NOTHING
         self.agents_online = 0
         self.active = False  # the customer's row exists (made at their first action)
+        # A signed token without its row (domain/visitor_tokens.py): it gets one before
+        # the first action that makes the visitor's record.
+        self.unbound = unbound
 
     async def handle(self, frame: f.Frame) -> dict[str, Any] | None:
-        if not self.active and isinstance(frame.command, ACTIONS):
-            await widget_sessions.activate(self.ctx.db, self.customer)
-            self.active = True
+        if not self.active:
+            command = frame.command
+            if isinstance(command, ACTIONS):
+                await widget_sessions.activate(self.ctx.db, self.customer, self.unbound)
+                self.active, self.unbound = True, None
+            elif self.unbound is not None and isinstance(command, f.Send):
+                # The message's own write makes the record (ChatService.send).
+                await widget_sessions.bind(self.ctx.db, self.unbound, self.customer)
+                self.unbound = None
         return await super().handle(frame)
 
     async def load(self, found: widget_sessions.Hello) -> None:
@@ -261,14 +273,15 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
     if not hello.token:
         raise Refused(CLOSE_UNAUTHORIZED, "a token is required")
     # Everything the welcome needs, read at once (one hop to a reader, not one per read).
-    found = await widget_sessions.hello(ctx.db, hello.token, ctx.rooms.listing)
+    token = ctx.tokens.present(hello.token)
+    found = await widget_sessions.hello(ctx.db, token, ctx.rooms.listing)
     if found is None:
         raise Refused(CLOSE_UNAUTHORIZED, "unknown token")
     site, customer = found.site, found.customer
     if not origin_allowed(ws.headers.get("origin"), site.domains):
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
     await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
-    session = WidgetSession(ctx, site, customer)
+    session = WidgetSession(ctx, site, customer, None if found.bound else token)
     # Limits that throwaway identities share (public-room posts) count per client address.
     session.viewer = replace(session.viewer, address=ws.client.host if ws.client else None)
     await session.load(found)

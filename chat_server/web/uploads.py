@@ -206,7 +206,8 @@ async def _widget_viewer(request: Request, origin: str | None) -> Viewer:
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     if not token or len(token) > 256:
         raise SapaError(ErrorCode.UNAUTHORIZED, "send the widget token as a Bearer token")
-    found = await widget_sessions.resume(context_of(request).db, token)
+    ctx = context_of(request)
+    found = await widget_sessions.resume(ctx.db, ctx.tokens, token)
     if found is None:
         raise SapaError(ErrorCode.UNAUTHORIZED, "unknown token")
     site, customer = found

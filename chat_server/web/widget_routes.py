@@ -168,7 +168,9 @@ async def _open_widget_session(
     site = await widget_sessions.find_site(ctx.db, data["site_key"][:128])
     if origin is not None and not origin_allowed(origin, site.domains):
         raise SapaError(errors.ErrorCode.FORBIDDEN, "origin not allowed for this site")
-    session = await widget_sessions.open_session(ctx.db, site, token, ctx.session_limits, address)
+    session = await widget_sessions.open_session(
+        ctx.db, ctx.tokens, site, token, ctx.session_limits, address
+    )
     welcome = await widget_sessions.welcome(ctx.db, session, ctx.rooms.listing)
     await with_queue_places(ctx, site.id, welcome.rooms)
     return dumps(

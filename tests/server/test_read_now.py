@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from chat_server.domain.visitor_tokens import Presented
+from chat_server.ids import hash_token
 from chat_server.store import Database, open_database
 from chat_server.store import customers as customer_store
 from chat_server.store import hello as hello_store
@@ -147,9 +149,10 @@ async def test_a_hello_reads_its_site_as_the_session_call_does_and_a_new_visitor
 ) -> None:
     db, other = two
     creds = await db.write(lambda conn: site_store.insert_site(conn, "Toko", ["toko.id"]))
-    customer_id, token = await db.write(
+    customer_id, raw = await db.write(
         lambda conn: customer_store.insert_anonymous(conn, creds.site_id)
     )
+    token = Presented(hash_token(raw), None)  # a token of the old kind: a row from the start
     first = await hello_store.widget_hello(db, token)
     assert first is not None and first.site.greeting == ""
     assert (first.private, first.past, first.customer.id) == (None, [], customer_id)
