@@ -16,7 +16,7 @@ from chat_server import errors
 from chat_server.domain.models import Customer, Site
 from chat_server.domain.throttle import KeyedBuckets
 from chat_server.domain.visitor_tokens import Presented, VisitorTokens
-from chat_server.ids import iso_of_ns, new_id
+from chat_server.ids import hash_token, iso_of_ns, new_id
 from chat_server.store import customers as customer_store
 from chat_server.store import hello as hello_store
 from chat_server.store import rooms as room_store
@@ -100,27 +100,30 @@ async def open_session(
     return WidgetSession(site, customer, tokens.issue(site.id, customer_id, now_ns), new=True)
 
 
-async def activate(db: Database, customer: Customer, unbound: Presented | None = None) -> None:
+async def activate(db: Database, customer: Customer, unbound: str | None = None) -> None:
     """The visitor acts (joins a room, names themselves, rates...): they become a customer.
 
     `unbound`: their token, signed and without a row yet; it gets its row in the same write.
     """
+    token_hash = hash_token(unbound) if unbound is not None else None
 
     def job(conn: Tx) -> None:
-        if unbound is not None:
-            customer_store.bind(conn, unbound, customer)
+        if token_hash is not None:
+            customer_store.bind(conn, token_hash, customer)
         customer_store.activate(conn, customer.site_id, customer.id)
 
     await db.write(job)
 
 
-async def bind(db: Database, unbound: Presented, customer: Customer) -> None:
+async def bind(db: Database, token_hash: str, customer: Customer) -> None:
     """Give a signed token its row before an action that makes its visitor's record.
 
     It need not wait for the disk: the action's own write, which does, commits after it,
     and both stores make a commit durable only with every commit before it.
     """
-    await db.write(lambda conn: customer_store.bind(conn, unbound, customer), wait_for_disk=False)
+    await db.write(
+        lambda conn: customer_store.bind(conn, token_hash, customer), wait_for_disk=False
+    )
 
 
 async def resume(db: Database, tokens: VisitorTokens, token: str) -> tuple[Site, Customer] | None:
@@ -132,7 +135,7 @@ async def resume(db: Database, tokens: VisitorTokens, token: str) -> tuple[Site,
         return None
     site, holder = found
     if not holder.bound:
-        await bind(db, presented, holder.customer)
+        await bind(db, presented.hash, holder.customer)
     return site, holder.customer
 
 

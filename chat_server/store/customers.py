@@ -24,6 +24,14 @@ _TOKEN_CUSTOMER = (
     " c.* FROM widget_tokens t LEFT JOIN customers c ON c.id = t.customer_id"
     " WHERE t.token_hash = ?"
 )
+# The same for a signed token, one row always: the token's row if it has one, and whether
+# the customer it names has a record (one statement: on PostgreSQL a round trip each).
+_SIGNED_CUSTOMER = (
+    "SELECT t.site_id AS t_site_id, t.customer_id AS t_customer_id, t.created_at AS t_created_at,"
+    " c.*, (SELECT 1 FROM customers WHERE id = ?) AS named_has_record"
+    " FROM (SELECT 1 AS one) AS one LEFT JOIN widget_tokens t ON t.token_hash = ?"
+    " LEFT JOIN customers c ON c.id = t.customer_id"
+)
 
 
 def row_to_customer(row: Row) -> Customer:
@@ -168,14 +176,15 @@ class Holder:
 def load_holder(conn: Tx, token: Presented) -> Holder | None:
     """None for a token nobody holds (or an erased customer's). See domain/visitor_tokens.py:
     a signed token with no row stands only for a visitor who has no record yet."""
-    row = conn.execute(_TOKEN_CUSTOMER, (token.hash,)).fetchone()
-    if row is not None:
-        customer = _token_row_to_customer(row)
-        return Holder(customer, row["id"] is not None, True) if customer is not None else None
     signed = token.signed
     if signed is None:
-        return None
-    if conn.execute("SELECT 1 FROM customers WHERE id = ?", (signed.customer_id,)).fetchone():
+        row = conn.execute(_TOKEN_CUSTOMER, (token.hash,)).fetchone()
+    else:
+        row = conn.execute(_SIGNED_CUSTOMER, (signed.customer_id, token.hash)).fetchone()
+    if row is not None and row["t_site_id"] is not None:
+        customer = _token_row_to_customer(row)
+        return Holder(customer, row["id"] is not None, True) if customer is not None else None
+    if signed is None or row["named_has_record"] is not None:
         # A record exists: only a row may stand for it (erased, merged, or this token retired).
         return None
     return Holder(
@@ -189,12 +198,12 @@ async def holder_for_token(db: Database, site_id: str, token: Presented) -> Hold
     return found if found is not None and found.customer.site_id == site_id else None
 
 
-def bind(conn: Tx, token: Presented, customer: Customer) -> None:
+def bind(conn: Tx, token_hash: str, customer: Customer) -> None:
     """Give a signed token its row, before its visitor's first record (see `load_holder`)."""
     conn.execute(
         "INSERT INTO widget_tokens (token_hash, site_id, customer_id, created_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING",
-        (token.hash, customer.site_id, customer.id, customer.created_at),
+        (token_hash, customer.site_id, customer.id, customer.created_at),
     )
 
 

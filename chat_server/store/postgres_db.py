@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -197,6 +199,95 @@ class _Pending:
         return iter(self.fetchall())
 
 
+_STOP = object()
+# Units a lane takes at one wake-up: enough for a connect burst, few enough that the first
+# unit's caller never waits long for the last one's.
+LANE_BATCH = 16
+
+
+class _Lane:
+    """One thread that runs units of reads in turn (each as `read` would, on a connection
+    of the unit pool) and answers every unit of a wake-up with one call to the event loop.
+
+    Through `asyncio.to_thread` each unit costs a thread hand-off and a wake-up of the
+    loop of its own; a burst of connecting widgets shares them here (bench/README.md,
+    "Session 11").
+    """
+
+    def __init__(self, run: Callable[[Callable[[Tx], Any]], Any], loop: asyncio.AbstractEventLoop):
+        self._run = run
+        self._loop = loop
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="sapa-read-lane", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[[Tx], T]) -> T:
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((fn, future))
+        return await future
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _work(self) -> None:
+        get, get_nowait = self._queue.get, self._queue.get_nowait
+        while True:
+            item = get()
+            if item is _STOP:
+                return
+            units = [item]
+            while len(units) < LANE_BATCH:
+                try:
+                    more = get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self._queue.put(_STOP)  # after this wake-up's units are answered
+                    break
+                units.append(more)
+            answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            for index, (fn, future) in enumerate(units):
+                try:
+                    answers.append((future, self._run(fn), None))
+                except Unavailable as exc:
+                    # The database is down, which took up to POOL_WAIT_S to learn: every
+                    # unit waiting now is told at once, rather than each waiting in turn.
+                    answers.append((future, None, exc))
+                    rest = [f for _, f in units[index + 1 :]] + self._drain()
+                    answers.extend((f, None, Unavailable()) for f in rest)
+                    break
+                except Exception as exc:  # the caller's to raise, as from `read`
+                    answers.append((future, None, exc))
+            try:
+                self._loop.call_soon_threadsafe(_answer, answers)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                return
+
+    def _drain(self) -> list[asyncio.Future[Any]]:
+        """The futures of every unit queued now (a stop stays queued)."""
+        futures: list[asyncio.Future[Any]] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return futures
+            if item is _STOP:
+                self._queue.put(_STOP)
+                return futures
+            futures.append(item[1])
+
+
+def _answer(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in answers:
+        if future.cancelled():
+            continue  # its caller went away (a widget that disconnected mid-hello)
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+
 class PostgresDatabase(Database):
     phases = True  # a batch's phased jobs share their round trips (`sql.Phased`)
     multirow_writes = True  # and their appends are one statement each (`sql.Written`)
@@ -210,6 +301,7 @@ class PostgresDatabase(Database):
         self._single_size = max(1, self.pool_size - self._unit_size)
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PgRow]] | None = None
         self._unit_pool: ConnectionPool[psycopg.Connection[PgRow]] | None = None
+        self._lane: _Lane | None = None
         self._pipeline: psycopg.Pipeline | None = None  # the writer's, during a batch
         self._batch_tx: PgTx | None = None
 
@@ -241,8 +333,12 @@ class PostgresDatabase(Database):
             **common,
         )
         self._unit_pool.open()
+        self._lane = _Lane(self._read_unit, asyncio.get_running_loop())
 
     async def _close_readers(self) -> None:
+        if self._lane is not None:
+            await asyncio.to_thread(self._lane.close)
+            self._lane = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -275,6 +371,13 @@ class PostgresDatabase(Database):
         # Store functions are synchronous (the writer's, unchanged): a unit of reads runs
         # on a worker thread with a connection of the synchronous pool.
         return await asyncio.to_thread(self._read_unit, fn)
+
+    async def read_now(self, fn: Callable[[Tx], T]) -> T:
+        # The connect path's lookups come in bursts: one thread takes every one waiting at
+        # each wake-up and hands all their answers back in one call (`_Lane`).
+        if self._lane is None:
+            raise RuntimeError("database is not open")
+        return await self._lane.run(fn)
 
     def _read_unit(self, fn: Callable[[Tx], T]) -> T:
         pool = self._unit_pool

@@ -12,7 +12,7 @@ from chat_server.domain import frames as f
 from chat_server.domain.access import Viewer
 from chat_server.domain.models import Agent, Customer, Message, Room, Site
 from chat_server.domain.origins import host_of, origin_allowed
-from chat_server.domain.visitor_tokens import Presented
+from chat_server.ids import hash_token
 from chat_server.services import hours, message_edits, origins, widget_sessions
 from chat_server.services.presence import save_status
 from chat_server.web.context import AppContext
@@ -125,7 +125,7 @@ class WidgetSession(ChatSession):
     __slots__ = ("active", "agents_online", "customer", "past", "rooms", "site", "unbound")
 
     def __init__(
-        self, ctx: AppContext, site: Site, customer: Customer, unbound: Presented | None = None
+        self, ctx: AppContext, site: Site, customer: Customer, unbound: str | None = None
     ) -> None:
         super().__init__(ctx, Viewer(site.id, "customer", customer.id, customer.display_name()))
         self.site = site
@@ -135,7 +135,8 @@ class WidgetSession(ChatSession):
         self.agents_online = 0
         self.active = False  # the customer's row exists (made at their first action)
         # A signed token without its row (domain/visitor_tokens.py): it gets one before
-        # the first action that makes the visitor's record.
+        # the first action that makes the visitor's record. The hello's own string, which
+        # the gateway holds anyway (its per-token socket count): nothing more per socket.
         self.unbound = unbound
 
     async def handle(self, frame: f.Frame) -> dict[str, Any] | None:
@@ -146,7 +147,7 @@ class WidgetSession(ChatSession):
                 self.active, self.unbound = True, None
             elif self.unbound is not None and isinstance(command, f.Send):
                 # The message's own write makes the record (ChatService.send).
-                await widget_sessions.bind(self.ctx.db, self.unbound, self.customer)
+                await widget_sessions.bind(self.ctx.db, hash_token(self.unbound), self.customer)
                 self.unbound = None
         return await super().handle(frame)
 
@@ -281,7 +282,7 @@ async def open_widget(ws: WebSocket, ctx: AppContext, hello: f.Hello) -> WidgetS
     if not origin_allowed(ws.headers.get("origin"), site.domains):
         raise Refused(CLOSE_ORIGIN, "origin not allowed for this site")
     await origins.seen(ctx.db, site.id, ws.headers.get("origin"))
-    session = WidgetSession(ctx, site, customer, None if found.bound else token)
+    session = WidgetSession(ctx, site, customer, None if found.bound else hello.token)
     # Limits that throwaway identities share (public-room posts) count per client address.
     session.viewer = replace(session.viewer, address=ws.client.host if ws.client else None)
     await session.load(found)

@@ -12,8 +12,9 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+import psycopg
 import pytest
 
 from chat_server.domain.models import Author, Message
@@ -187,6 +188,14 @@ async def test_a_stopped_server_fails_fast_and_the_store_recovers(pg_server: PgS
                     )
             with pytest.raises(Unavailable):
                 await asyncio.wait_for(db.fetch_one("SELECT 1"), timeout(20))
+            # The connect path's lookups run one after another on one thread: the first to
+            # learn the database is down tells all the others waiting, at once (in turn,
+            # 30 of them would wait 30 times the pool's 5 s).
+            lookups = [db.read_now(_number(n)) for n in range(30)]
+            told = await asyncio.wait_for(
+                asyncio.gather(*lookups, return_exceptions=True), timeout(20)
+            )
+            assert all(isinstance(answer, Unavailable) for answer in told), told
         finally:
             pg_server.start()
         # Back: the writer reconnects at its next batch, the pool by itself.
@@ -194,6 +203,31 @@ async def test_a_stopped_server_fails_fast_and_the_store_recovers(pg_server: PgS
         assert resent.seq == 2
         row = await db.fetch_one("SELECT count(*) AS n FROM messages")
         assert row is not None and row["n"] == 2
+        assert await db.read_now(_number(5)) == 5
     finally:
         await db.close()
         pg_server.drop_database("outage")
+
+
+def _number(n: int) -> Callable[[Tx], int]:
+    return lambda conn: int(conn.execute("SELECT ? AS n", (n,)).fetchone()["n"])
+
+
+async def test_each_connect_path_lookup_gets_its_own_answer(
+    two_writers: tuple[str, str, Database, Database],
+) -> None:
+    _, _, db, _ = two_writers
+
+    def broken(conn: Tx) -> None:
+        conn.execute("SELECT no_such_column FROM sites").fetchone()
+
+    answers = [asyncio.ensure_future(db.read_now(_number(n))) for n in range(300)]
+    failing = asyncio.ensure_future(db.read_now(broken))
+    abandoned = asyncio.ensure_future(db.read_now(_number(-1)))
+    await asyncio.sleep(0)
+    abandoned.cancel()  # a widget gone mid-hello: nobody is answered in its place
+    assert await asyncio.gather(*answers) == list(range(300))
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        await failing
+    assert abandoned.cancelled()
+    assert await db.read_now(_number(7)) == 7  # the lane goes on
