@@ -19,7 +19,7 @@ from chat_server.domain.models import (
 )
 from chat_server.domain.public_rooms import UNANSWERED_WINDOW, quote
 from chat_server.domain.routing import waiting
-from chat_server.ids import new_id, now_iso
+from chat_server.ids import new_id, new_ordered_id, now_iso
 from chat_server.store import routing as routing_store
 from chat_server.store.attachments import from_column, message_column
 from chat_server.store.database import Database
@@ -624,7 +624,7 @@ def _append(
     `known_seq`: `room.last_seq` is the room's as this transaction last wrote it; then a
     phased group's `written` may hold both statements for its `flush`."""
     now = now_iso()
-    message_id = new_id("msg")
+    message_id = new_ordered_id("msg")
     params = (
         message_id,
         room.site_id,
