@@ -43,6 +43,12 @@ DEFAULT_POOL = 10
 # Seconds: how long a caller may wait for the database before it is told "unavailable".
 CONNECT_TIMEOUT_S = 3
 POOL_WAIT_S = 5.0
+# psycopg_pool doubles its wait between reconnect attempts for as long as an attempt lasts
+# (1, 2, 4 ... s): after a long outage, reads would come back minutes after the database.
+# An attempt given up after this long is started afresh (by a pool short of its minimum), so
+# reads return within a few seconds of the database, however long it was down. (The pool
+# of units has no minimum: the next unit asking for a connection starts the attempt.)
+RECONNECT_TIMEOUT_S = 5.0
 STATEMENT_TIMEOUT_MS = 15_000
 CONNECT_OPTIONS: dict[str, Any] = {
     "connect_timeout": CONNECT_TIMEOUT_S,
@@ -312,11 +318,11 @@ class PostgresDatabase(Database):
     # -- reads -----------------------------------------------------------------
 
     async def _open_readers(self) -> None:
-        # What both read pools share: connection settings, waits, and retrying for a day.
+        # What both read pools share: connection settings, waits, and reconnect attempts.
         common: dict[str, Any] = {
             "kwargs": {**_connect_kwargs(), "context": _ADAPTERS},
             "timeout": POOL_WAIT_S,
-            "reconnect_timeout": 24 * 3600,
+            "reconnect_timeout": RECONNECT_TIMEOUT_S,
             "open": False,
         }
         self._pool = AsyncConnectionPool(
