@@ -146,6 +146,12 @@ class Env:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def widget_call(self, site: str, token: str, path: str, body: Any) -> httpx.Response:
+        """A widget's HTTP call (`/api/widget/...`): its token as Bearer, its page's Origin."""
+        assert self.http is not None
+        headers = {"authorization": f"Bearer {token}", "origin": self.sites[site].origin}
+        return await self.http.post(path, json=body, headers=headers)
+
     async def widget(
         self, site: str, token: str | None = None, origin: str | None = None
     ) -> tuple[WsClient, dict[str, Any]]:

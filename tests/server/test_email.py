@@ -217,12 +217,9 @@ async def test_bad_addresses_are_refused(env: Env) -> None:
     ):
         answer = await widget.request("contact", email=bad)
         assert answer["type"] == "error" and answer["code"] == "bad_request", (bad, answer)
-    assert env.http is not None
     session = await env.widget_session("a")
-    response = await env.http.post(
-        "/api/widget/contact",
-        json={"email": "nope"},
-        headers={"authorization": f"Bearer {session['token']}", "origin": env.sites["a"].origin},
+    response = await env.widget_call(
+        "a", session["token"], "/api/widget/contact", {"email": "nope"}
     )
     assert response.status_code == 400
 

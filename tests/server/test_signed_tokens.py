@@ -99,14 +99,9 @@ async def _resumes(env: Env, token: str, customer_id: str) -> dict[str, Any]:
 
 
 async def test_every_kind_of_first_action_gives_the_token_its_row(env: Env) -> None:
-    assert env.http is not None
     # Over HTTP: the pre-chat form.
     session = await env.widget_session("a")
-    answer = await env.http.post(
-        "/api/widget/prechat",
-        json={"name": "Sari"},
-        headers={"authorization": f"Bearer {session['token']}", "origin": env.sites["a"].origin},
-    )
+    answer = await env.widget_call("a", session["token"], "/api/widget/prechat", {"name": "Sari"})
     assert answer.status_code == 200, answer.text
     assert rows(env, session["customer_id"]) == ([hash_token(session["token"])], 1)
     await _resumes(env, session["token"], session["customer_id"])
