@@ -34,7 +34,7 @@ class WidgetSession:
     site: Site
     customer: Customer
     token: str
-    new: bool = False  # a visitor made this moment: no conversation, nothing past
+    new: bool = False  # a visitor with no record yet: no conversation, nothing past
 
 
 @dataclass(slots=True)

@@ -73,9 +73,10 @@ def new_token(conn: Tx, site_id: str, customer_id: str) -> str | None:
 
 
 def insert_anonymous(conn: Tx, site_id: str) -> tuple[str, str]:
-    """A new visitor's id and the bearer token that stands for them; (customer_id, token).
+    """A visitor's id and a token with its row from the start; (customer_id, token).
 
-    No customer row yet: `activate` makes it at the visitor's first action.
+    The kind of token sessions made before signed ones (domain/visitor_tokens.py), which
+    still work: tests and tools make them so. No customer record yet: `activate` makes it.
     """
     customer_id = new_id("cus")
     return customer_id, _insert_token(conn, site_id, customer_id, now_iso())

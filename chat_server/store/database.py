@@ -129,8 +129,8 @@ class Database(abc.ABC):
         """Run `fn` inside the next group-commit transaction; return once it is durable.
 
         `wait_for_disk=False` returns once it is committed, without waiting for the disk,
-        for what a power cut may lose at no cost to anyone (a new visitor's token: they get
-        another). A batch holding only such writes commits without an fsync; any durable
+        for what a power cut may lose at no cost to anyone (a visit's time; a widget token's
+        row, written just before the durable write of the action that needs it). A batch holding only such writes commits without an fsync; any durable
         write syncs the log later, theirs included, in commit order. A message, or anything
         a person did, never takes this way.
         """

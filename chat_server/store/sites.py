@@ -135,9 +135,8 @@ async def get_site(db: Database, site_id: str) -> Site | None:
 
 
 # A widget's session call names its site by key, once per new visitor. Read on the event
-# loop just after the previous visitor's token was committed, that read found SQLite's page
-# cache emptied by the commit: ~50 µs, the dearest read of a connect burst (bench/README.md,
-# "The site by its key"). So a site found by its key is kept `SITE_KEY_TTL` seconds,
+# loop after a commit by another connection, that read finds SQLite's page cache emptied:
+# ~50 µs, once the dearest read of a connect burst (bench/README.md, "The site by its key"). So a site found by its key is kept `SITE_KEY_TTL` seconds,
 # per database. A change made through this module in this process is seen at once (`_epoch`
 # moves); one made by another process (a CLI command, another server) within SITE_KEY_TTL.
 # The epoch moves when the change is written, before its COMMIT: a read in between keeps

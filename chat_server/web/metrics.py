@@ -142,7 +142,7 @@ def render(ctx: AppContext) -> str:
             "sapa_db_relaxed_batches_total",
             "counter",
             "Group-commit transactions that did not wait for the disk (only writes nobody"
-            " loses work by, such as new visitors' tokens).",
+            " loses work by: visits' times, widget tokens' rows, FAQ cards shown).",
             ("", db.relaxed_batches),
         ),
         *_series(
