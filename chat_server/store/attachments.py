@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chat_server.domain.attachments import Attachment
+from chat_server.store.authored import posted_or_in
 from chat_server.store.database import Database
 from chat_server.store.sql import Row, Tx
 
@@ -187,10 +188,11 @@ def erase(
     """Delete the customers' uploads and every file of their conversations; the blobs freed."""
     marks = ",".join("?" * len(customer_ids))
     room_marks = ",".join("?" * len(room_ids)) or "NULL"
+    touched, params = posted_or_in(site_id, customer_ids, room_ids)
     conn.execute(
-        "UPDATE messages SET attachments = NULL WHERE site_id = ? AND attachments IS NOT NULL"
-        f" AND ((author_kind = 'customer' AND author_id IN ({marks})) OR room_id IN ({room_marks}))",
-        (site_id, *customer_ids, *room_ids),
+        "UPDATE messages SET attachments = NULL WHERE attachments IS NOT NULL"
+        f" AND id IN ({touched})",
+        params,
     )
     return _delete_rows(
         conn,

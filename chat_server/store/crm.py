@@ -18,6 +18,7 @@ from chat_server.store import faq as faq_store
 from chat_server.store import labels as label_store
 from chat_server.store import search as search_store
 from chat_server.store.attachments import Blob
+from chat_server.store.authored import authored, posted_or_in
 from chat_server.store.customer_record import Note, OrderView
 from chat_server.store.rfm_scores import mark_rfm_dirty, refresh_stats
 from chat_server.store.sql import Tx
@@ -251,10 +252,18 @@ def merge(conn: Tx, site_id: str, anonymous_id: str, known_id: str) -> None:
     conn.execute("DELETE FROM room_mutes WHERE customer_id = ?", (anonymous_id,))
     _merge_private_rooms(conn, anonymous_id, known_id)
     name = conn.execute("SELECT name FROM customers WHERE id = ?", (known_id,)).fetchone()["name"]
+    # Their public posts (the author index), then their words in the conversations that
+    # are now the known customer's (store/authored.py).
     conn.execute(
         "UPDATE messages SET author_id = ?, author_name = COALESCE(?, author_name)"
-        " WHERE site_id = ? AND author_kind = 'customer' AND author_id = ?",
+        " WHERE in_public = 1 AND site_id = ? AND author_kind = 'customer' AND author_id = ?",
         (known_id, name, site_id, anonymous_id),
+    )
+    conn.execute(
+        "UPDATE messages SET author_id = ?, author_name = COALESCE(?, author_name)"
+        " WHERE room_id IN (SELECT id FROM rooms WHERE customer_id = ? AND kind = 'private')"
+        " AND author_kind = 'customer' AND author_id = ?",
+        (known_id, name, known_id, anonymous_id),
     )
     conn.execute(
         "UPDATE widget_tokens SET customer_id = ? WHERE customer_id = ?", (known_id, anonymous_id)
@@ -435,24 +444,17 @@ def _merged_family(conn: Tx, site_id: str, customer_id: str) -> list[str]:
     return [r["id"] for r in rows]
 
 
-def _learnt_copies(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
+def _learnt_copies(conn: Tx, site_id: str, ids: list[str], marks: str, room_ids: list[str]) -> int:
     """Delete learnt phrasings made from these customers' words; how many went."""
-    authored = (
-        "SELECT id FROM messages WHERE site_id = ? AND author_kind = 'customer'"
-        f" AND author_id IN ({marks})"
-    )
+    theirs, params = authored(site_id, ids, room_ids)
     gone = conn.execute(
         "DELETE FROM faq_phrasings WHERE site_id = ? AND source = 'learnt'"
-        f" AND (source_customer_id IN ({marks}) OR source_message_id IN ({authored}))",
-        (site_id, *ids, site_id, *ids),
+        f" AND (source_customer_id IN ({marks}) OR source_message_id IN ({theirs}))",
+        (site_id, *ids, *params),
     ).rowcount
     # Phrasings learnt before sources were recorded: the text as learning stored it.
     copies: set[str] = set()
-    for row in conn.execute(
-        f"SELECT body FROM messages WHERE site_id = ? AND author_kind = 'customer'"
-        f" AND author_id IN ({marks})",
-        (site_id, *ids),
-    ):
+    for row in conn.execute(f"SELECT body FROM messages WHERE id IN ({theirs})", params):
         copies.add(row["body"])
         collapsed = " ".join(row["body"][:500].split())
         if collapsed:
@@ -469,13 +471,13 @@ def _learnt_copies(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
     return gone
 
 
-def _draft_questions(conn: Tx, site_id: str, ids: list[str], marks: str) -> int:
-    """FAQ entries drafted from these customers' public questions lose the question."""
+def _draft_questions(conn: Tx, site_id: str, ids: list[str], room_ids: list[str]) -> int:
+    """FAQ entries drafted from these customers' questions lose the question."""
+    theirs, params = authored(site_id, ids, room_ids)
     return conn.execute(
         "UPDATE faq_entries SET question = ?, status = 'draft', updated_at = ?"
-        " WHERE site_id = ? AND source_message_id IN (SELECT id FROM messages WHERE site_id = ?"
-        f" AND author_kind = 'customer' AND author_id IN ({marks}))",
-        (ERASED_BODY, now_iso(), site_id, site_id, *ids),
+        f" WHERE site_id = ? AND source_message_id IN ({theirs})",
+        (ERASED_BODY, now_iso(), site_id, *params),
     ).rowcount
 
 
@@ -484,13 +486,11 @@ def _audit_copies(conn: Tx, site_id: str, ids: list[str], room_ids: list[str]) -
     unsend, theirs or in their conversation) and their name as the one who did it."""
     actions = ",".join("?" * len(AUDIT_ACTIONS))
     marks = ",".join("?" * len(ids))
-    room_marks = ",".join("?" * len(room_ids)) or "NULL"
+    touched, params = posted_or_in(site_id, ids, room_ids)
     conn.execute(
         "UPDATE audit_log SET detail = '{\"erased\": true}' WHERE site_id = ?"
-        f" AND action IN ({actions}) AND target IN (SELECT id FROM messages WHERE site_id = ?"
-        f" AND ((author_kind = 'customer' AND author_id IN ({marks}))"
-        f" OR room_id IN ({room_marks})))",
-        (site_id, *AUDIT_ACTIONS, site_id, *ids, *room_ids),
+        f" AND action IN ({actions}) AND target IN ({touched})",
+        (site_id, *AUDIT_ACTIONS, *params),
     )
     conn.execute(
         f"UPDATE audit_log SET actor_name = ? WHERE site_id = ? AND actor_id IN ({marks})",
@@ -522,7 +522,8 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     # Copies of the customer's words go first, while their messages still say what they were.
     _audit_copies(conn, site_id, ids, room_ids)
     faq_changed = (
-        _learnt_copies(conn, site_id, ids, marks) + _draft_questions(conn, site_id, ids, marks)
+        _learnt_copies(conn, site_id, ids, marks, room_ids)
+        + _draft_questions(conn, site_id, ids, room_ids)
     ) > 0
     if faq_changed:
         faq_store.bump_revision(conn, site_id)
@@ -531,10 +532,10 @@ def erase(conn: Tx, site_id: str, customer_id: str, by: str) -> Erased | None:
     label_store.forget_rooms(conn, room_ids)
     # Votes are kept for the entry's figures, without saying whose they were.
     conn.execute(f"UPDATE faq_events SET customer_id = NULL WHERE customer_id IN ({marks})", ids)
+    theirs, params = authored(site_id, ids, room_ids)
     conn.execute(
-        "UPDATE messages SET body = ?, author_name = ? WHERE site_id = ? AND author_kind = 'customer'"
-        f" AND author_id IN ({marks})",
-        (ERASED_BODY, _erased_name(conn, site_id), site_id, *ids),
+        f"UPDATE messages SET body = ?, author_name = ? WHERE id IN ({theirs})",
+        (ERASED_BODY, _erased_name(conn, site_id), *params),
     )
     conn.execute(
         f"UPDATE messages SET body = ? WHERE room_id IN ({room_marks})", (ERASED_BODY, *room_ids)

@@ -533,7 +533,8 @@ async def timeline(db: Database, site_id: str, customer_id: str, limit: int) -> 
     entries: list[TimelineEntry] = []
     messages = await db.fetch_all(
         "SELECT m.*, r.kind AS room_kind, r.name AS room_name FROM messages m JOIN rooms r ON r.id = m.room_id"
-        " WHERE m.site_id = ? AND (r.customer_id = ? OR (m.author_kind = 'customer' AND m.author_id = ?))"
+        " WHERE m.site_id = ? AND (r.customer_id = ?"
+        " OR (m.in_public = 1 AND m.author_kind = 'customer' AND m.author_id = ?))"
         " ORDER BY m.created_at DESC, m.seq DESC LIMIT ?",
         (site_id, customer_id, customer_id, limit + 1),
     )
@@ -543,7 +544,8 @@ async def timeline(db: Database, site_id: str, customer_id: str, limit: int) -> 
     for e in await db.fetch_all(
         "SELECT e.*, f.question FROM faq_events e LEFT JOIN faq_entries f ON f.id = e.faq_id"
         " WHERE e.site_id = ? AND (e.room_id IN (SELECT id FROM rooms WHERE customer_id = ?)"
-        " OR e.message_id IN (SELECT id FROM messages WHERE author_id = ?)) ORDER BY e.created_at DESC LIMIT ?",
+        " OR e.message_id IN (SELECT id FROM messages WHERE in_public = 1 AND author_id = ?))"
+        " ORDER BY e.created_at DESC LIMIT ?",
         (site_id, customer_id, customer_id, limit),
     ):
         entries.append(FaqEventEntry(e["created_at"], e["faq_id"], e["question"], e["kind"]))

@@ -13,7 +13,13 @@ from chat_server.store.sql import Tx
 
 PUBLIC_POSTS = (
     "SELECT count(*) FROM (SELECT 1 FROM messages m JOIN rooms r ON r.id = m.room_id"
-    " WHERE m.author_id = ? AND m.author_kind = 'customer' AND r.kind = 'public' LIMIT ?) AS p"
+    " WHERE m.in_public = 1 AND m.author_id = ? AND m.author_kind = 'customer'"
+    " AND r.kind = 'public' LIMIT ?) AS p"
+)
+# A visitor's latest post in a public room (slow mode).
+LAST_POST_AT = (
+    "SELECT created_at FROM messages WHERE in_public = 1 AND author_id = ? AND room_id = ?"
+    " ORDER BY seq DESC LIMIT 1"
 )
 
 # -- writes (writer thread) ------------------------------------------------------
@@ -100,11 +106,7 @@ def muted_until(conn: Tx, room_id: str, customer_id: str) -> str | None:
 
 
 def last_post_at(conn: Tx, room_id: str, author_id: str) -> str | None:
-    row = conn.execute(
-        "SELECT created_at FROM messages WHERE author_id = ? AND room_id = ?"
-        " ORDER BY seq DESC LIMIT 1",
-        (author_id, room_id),
-    ).fetchone()
+    row = conn.execute(LAST_POST_AT, (author_id, room_id)).fetchone()
     return str(row["created_at"]) if row else None
 
 

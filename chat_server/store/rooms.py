@@ -553,8 +553,8 @@ _BUMP_SEQ = (
 _NEXT_SEQ = "(SELECT last_seq FROM rooms WHERE id = ?)"
 _INSERT_MESSAGE = (
     "INSERT INTO messages (id, site_id, room_id, seq, kind, body, author_kind, author_id,"
-    " author_name, client_msg_id, created_at, reply_to_id, event, attachments)"
-    f" VALUES (?, ?, ?, {_NEXT_SEQ}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " author_name, client_msg_id, created_at, reply_to_id, event, attachments, in_public)"
+    f" VALUES (?, ?, ?, {_NEXT_SEQ}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # When the job knows the room's seq as this transaction left it (`append_later`), the same
 # rows are written with the next seq given, and nothing is left to answer (on SQLite,
@@ -571,7 +571,7 @@ _BUMP_ROOMS = (
     "UPDATE rooms SET last_seq = last_seq + 1, updated_at = v.at"
     " FROM unnest(?::text[], ?::text[]) AS v(at, id) WHERE rooms.id = v.id"
 )
-_MESSAGE_TYPES = ("text", "text", "text", "bigint", *("text",) * 10)
+_MESSAGE_TYPES = ("text", "text", "text", "bigint", *("text",) * 10, "bigint")
 _INSERT_ROWS = (
     _INSERT_MESSAGE.split(" VALUES ")[0]
     + " SELECT * FROM unnest("
@@ -640,6 +640,8 @@ def _append(
         reply_to.id if reply_to else None,
         json.dumps(event) if event is not None else None,
         message_column(attachments),
+        # Only a public room's posts go in the author index (schema 0022).
+        1 if room.kind == "public" else None,
     )
     bump = bumped = None
     if not known_seq:
