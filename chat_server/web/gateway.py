@@ -15,6 +15,7 @@ from chat_server.domain.throttle import TokenBucket
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.hub import Connection
+from chat_server.web.serving import DIRECT, DirectSocket
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,13 @@ def encode(payload: dict[str, Any]) -> str:
 
 
 async def _receive_text(ws: WebSocket) -> str | bytes:
+    # On Sapa's own server a text message comes straight from the protocol; anything else
+    # (a disconnect, binary) through the ASGI interface, which also tells the access log.
+    socket: DirectSocket | None = ws.scope.get("extensions", {}).get(DIRECT)
+    if socket is not None:
+        text = await socket.next_text()
+        if text is not None:
+            return text
     message = await ws.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))

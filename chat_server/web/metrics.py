@@ -20,6 +20,7 @@ from chat_server.bus.stats import BusStats
 from chat_server.domain.addresses import is_loopback
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.hub import Connection
+from chat_server.web.serving import WebSocketProtocol
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -163,6 +164,12 @@ def render(ctx: AppContext) -> str:
             "counter",
             "Clients closed with 1013 because their send queue was full.",
             ("", Connection.overflows),
+        ),
+        *_series(
+            "sapa_ws_frames_read_directly_total",
+            "counter",
+            "Text frames read by the server's own short way, not websockets' parser.",
+            ("", WebSocketProtocol.frames_read),
         ),
         *_series(
             "sapa_bus_healthy",

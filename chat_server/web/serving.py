@@ -43,6 +43,7 @@ from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.datastructures import Headers
+from websockets.frames import apply_mask
 from websockets.http11 import Request
 from websockets.protocol import State
 
@@ -211,6 +212,8 @@ class DirectSocket(Protocol):
 
     def write_texts(self, texts: list[str]) -> bool: ...
 
+    async def next_text(self) -> str | None: ...
+
 
 class _Inbox:
     """The part of asyncio.Queue uvicorn's protocol uses, for one reader, in far less memory.
@@ -242,6 +245,19 @@ class _Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    async def first(self) -> Any:
+        """The next item, left in place (`get` takes it)."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items[0]
+
+    def drop_first(self) -> None:
+        del self._items[0]
 
 
 class _Flag:
@@ -312,12 +328,116 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     """
 
     on_writable: Callable[[], None] | None = None
+    # Bytes of an incomplete frame held by the short way of receiving (`data_received`), or
+    # None while (or once) websockets' parser takes the socket's data.
+    _partial: bytes | None = None
+    _parser_only = False
+    frames_read = 0  # text frames the short way read, this process (for /metrics)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # An idle socket's memory is mostly these per-connection objects (bench/README.md).
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Flag()  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        """Complete, masked, unfragmented text frames are read here; every other frame goes to
+        websockets' parser, whole, so that parser is always at a frame's start.
+
+        Nearly every frame a client sends is a short text: websockets' generator parser and
+        uvicorn's event dispatch cost the loop more than the rest of receiving one
+        (bench/README.md, "Session 12"). What is read here is what they would have read:
+        the same size limit, the same payload, the same ASGI message; a frame they would
+        refuse (unmasked, too big, invalid UTF-8, reserved bits, a continuation expected)
+        goes to them to be refused as before.
+        """
+        partial = self._partial
+        if partial is None:
+            if self._parser_only or not self._short_way_open():
+                super().data_received(data)
+                return
+            partial = b""
+        buffer = partial + data if partial else data
+        conn = self.conn
+        limit = conn.max_message_size
+        pos, end = 0, len(buffer)
+        while end - pos >= 2:
+            second = buffer[pos + 1]
+            length = second & 0x7F
+            if length == 127 or not second & 0x80:
+                # A huge or unmasked frame: the parser refuses it, and takes the socket.
+                self._to_parser(buffer[pos:])
+                return
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length = (buffer[pos + 2] << 8) | buffer[pos + 3]
+                start = pos + 8
+            else:
+                start = pos + 6
+            if limit is not None and length > limit:
+                # Past the size limit: the parser refuses it (1009), and takes the socket.
+                self._to_parser(buffer[pos:])
+                return
+            stop = start + length
+            if stop > end:
+                break
+            if buffer[pos] == 0x81 and conn.current_size is None and conn.state is State.OPEN:
+                try:
+                    text = apply_mask(buffer[start:stop], buffer[start - 4 : start]).decode()
+                except UnicodeDecodeError:
+                    super().data_received(buffer[pos:stop])  # uvicorn closes with 1007
+                else:
+                    self._received(text)
+            else:
+                # A control frame, a fragment, binary, reserved bits: one whole frame.
+                super().data_received(buffer[pos:stop])
+                if not self._short_way_open():
+                    self._to_parser(buffer[stop:])
+                    return
+            pos = stop
+        self._partial = buffer[pos:] if pos < end else b""
+
+    def _short_way_open(self) -> bool:
+        conn = self.conn
+        return (
+            conn.state is State.OPEN
+            and not conn.extensions
+            and not conn.reader.buffer
+            and conn.current_size is None
+            and not self.close_sent
+            and conn.parser_exc is None
+        )
+
+    def _to_parser(self, rest: bytes) -> None:
+        self._partial = None
+        self._parser_only = True
+        if rest:
+            super().data_received(rest)
+
+    def _received(self, text: str) -> None:
+        """uvicorn's `send_receive_event_to_app` for a text message."""
+        WebSocketProtocol.frames_read += 1
+        if self.close_sent:
+            return  # past `websocket.close`, as uvicorn discards it
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    async def next_text(self) -> str | None:
+        """The next message if it is text, taken as uvicorn's `receive` would take it; None
+        when the next event is anything else (left for the ASGI `receive`)."""
+        inbox: _Inbox = self.queue  # type: ignore[assignment]
+        item = await inbox.first()
+        text = item.get("text") if item["type"] == "websocket.receive" else None
+        if text is None:
+            return None
+        inbox.drop_first()
+        if self.read_paused and inbox.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return str(text)
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
