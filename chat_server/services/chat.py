@@ -6,7 +6,6 @@ so two racing commands always see each other's effects.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Coroutine
@@ -25,6 +24,7 @@ from chat_server.domain.public_rooms import PostLimits
 from chat_server.domain.routing import AgentLoad
 from chat_server.errors import ErrorCode, SapaError
 from chat_server.ids import format_time, now_iso
+from chat_server.services.followups import FollowUps
 from chat_server.services.public_rooms import PostGuard
 from chat_server.store import agents as agent_store
 from chat_server.store import attachments as attachment_store
@@ -321,7 +321,7 @@ class ChatService:
         self.messages_stored = 0  # this process, for /metrics
         # Work that follows a shopper's message (FAQ suggestions) without delaying its ack.
         self.after_customer_message: list[Callable[[Room, Message], Coroutine[Any, Any, None]]] = []
-        self._followups: set[asyncio.Task[None]] = set()
+        self.followups = FollowUps()
         # Who may post in public rooms, and how fast; replies (checked in the write).
         self.posts = PostGuard(post_limits)
 
@@ -398,18 +398,8 @@ class ChatService:
         await self._publish(outcome)
         if not outcome.duplicate and not viewer.is_agent and outcome.primary is not None:
             for follow in self.after_customer_message:
-                self._spawn(follow(outcome.room, outcome.primary))
+                self.followups.add(follow(outcome.room, outcome.primary))
         return outcome
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._followups.add(task)
-        task.add_done_callback(self._followup_done)
-
-    def _followup_done(self, task: asyncio.Task[None]) -> None:
-        self._followups.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("follow-up of a customer message failed", exc_info=task.exception())
 
     def _room_for_send(
         self, conn: Tx, viewer: Viewer, command: Send

@@ -313,6 +313,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if balancer is not None:
                 await balancer.close()
             await ctx.auth.close()
+            await chat.followups.close()
             faq.close()
             hub.close_all(CLOSE_RESTART, "server restarting")
             await presence.close()
