@@ -1,4 +1,4 @@
-"""`sapa serve`'s processes run fewer full garbage collections; tests' servers do not."""
+"""`sapa serve`'s processes run fewer garbage collections; tests' servers do not."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chat_server.web.serving import FULL_COLLECTION_EVERY
+from chat_server.web.serving import (
+    FULL_COLLECTION_EVERY,
+    MIDDLE_COLLECTION_EVERY,
+    YOUNG_COLLECTION_AFTER,
+)
 
 
-def test_the_server_factory_raises_the_full_collection_threshold(tmp_path: Path) -> None:
+def test_the_server_factory_raises_the_collection_thresholds(tmp_path: Path) -> None:
     code = (
         "import gc, json; from chat_server.web.app import app_from_env;"
         " before = gc.get_threshold(); app_from_env();"
@@ -22,7 +26,8 @@ def test_the_server_factory_raises_the_full_collection_threshold(tmp_path: Path)
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
     before, after = json.loads(out)
-    assert after == [before[0], before[1], FULL_COLLECTION_EVERY]
+    assert after == [YOUNG_COLLECTION_AFTER, MIDDLE_COLLECTION_EVERY, FULL_COLLECTION_EVERY]
+    assert all(a > b for a, b in zip(after, before, strict=True))  # each rarer than Python's
 
 
 def test_an_app_made_in_process_leaves_the_collector_alone() -> None:
