@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chat_server.store.migrations import _statements, migration_scripts
 from tests.pg_server import PgServer
 
 # Every wait in the suite scales with this, for slow CI machines.
@@ -22,6 +24,21 @@ TIMEOUT_FACTOR = float(os.environ.get("SAPA_TEST_TIMEOUT_FACTOR", "1"))
 
 def timeout(seconds: float) -> float:
     return seconds * TIMEOUT_FACTOR
+
+
+def sqlite_before(migration: str, path: str = ":memory:") -> sqlite3.Connection:
+    """A SQLite database (autocommit) with every migration applied that comes before the one
+    whose file name ends with `migration`: the data a migration finds, written by a test."""
+    scripts = migration_scripts()
+    ours = next(i for i, (_, name, _) in enumerate(scripts) if name.endswith(migration))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    for number, _, script in scripts[:ours]:
+        for statement in _statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute("COMMIT")
+    return conn
 
 
 def free_port() -> int:

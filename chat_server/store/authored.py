@@ -20,12 +20,9 @@ def authored(
     """`SELECT id FROM messages ...` of what these customers wrote, and its parameters.
 
     `room_ids`: every private conversation of these customers (store/crm.py `erase`)."""
-    marks = ",".join("?" * len(customer_ids))
-    room_marks = ",".join("?" * len(room_ids)) or "NULL"
+    marks, room_marks = _marks(customer_ids), _marks(room_ids) or "NULL"
     sql = (
-        "SELECT id FROM messages WHERE in_public = 1 AND site_id = ?"
-        f" AND author_kind = 'customer' AND author_id IN ({marks})"
-        f" UNION ALL SELECT id FROM messages WHERE room_id IN ({room_marks})"
+        _public_posts(marks) + f" UNION ALL SELECT id FROM messages WHERE room_id IN ({room_marks})"
         f" AND author_kind = 'customer' AND author_id IN ({marks})"
     )
     return sql, (site_id, *customer_ids, *room_ids, *customer_ids)
@@ -36,11 +33,20 @@ def posted_or_in(
 ) -> tuple[str, tuple[Any, ...]]:
     """`SELECT id FROM messages ...` of these customers' public posts and of every message of
     these rooms (theirs and the agents' alike), and its parameters."""
-    marks = ",".join("?" * len(customer_ids))
-    room_marks = ",".join("?" * len(room_ids)) or "NULL"
-    sql = (
-        "SELECT id FROM messages WHERE in_public = 1 AND site_id = ?"
-        f" AND author_kind = 'customer' AND author_id IN ({marks})"
+    room_marks = _marks(room_ids) or "NULL"
+    sql = _public_posts(_marks(customer_ids)) + (
         f" UNION ALL SELECT id FROM messages WHERE room_id IN ({room_marks})"
     )
     return sql, (site_id, *customer_ids, *room_ids)
+
+
+def _marks(values: Sequence[str]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _public_posts(marks: str) -> str:
+    # `in_public = 1`: the partial author index serves only a query that says so.
+    return (
+        "SELECT id FROM messages WHERE in_public = 1 AND site_id = ?"
+        f" AND author_kind = 'customer' AND author_id IN ({marks})"
+    )

@@ -74,7 +74,7 @@ from chat_server.web.context import AppContext, context_of
 from chat_server.web.gateway import CLOSE_RESTART
 from chat_server.web.hub import Hub
 from chat_server.web.middleware import BodyLimit, SecurityHeaders
-from chat_server.web.serving import HeapTrimmer, SapaApp, tune_collector
+from chat_server.web.serving import HeapTrimmer, SapaApp, settle_heap, tune_collector
 
 if TYPE_CHECKING:
     from chat_server.bus.redis_balance import Rebalancer
@@ -298,6 +298,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         sweeper = asyncio.create_task(files.run_sweeper())
         trimmer = HeapTrimmer(settings.heap_trim_interval)
         trimmer.start()
+        settle_heap()
         try:
             yield
         finally:

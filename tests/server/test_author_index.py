@@ -9,7 +9,8 @@ from typing import Any
 
 from chat_server.store import public_rooms as public_store
 from chat_server.store.authored import authored, posted_or_in
-from chat_server.store.migrations import _statements, migrate, migration_scripts
+from chat_server.store.migrations import migrate
+from tests.conftest import sqlite_before
 from tests.server.conftest import Env
 from tests.server.test_crm import api, identify
 from tests.server.test_erase import erase, raw_files
@@ -110,14 +111,7 @@ def test_no_query_by_author_reads_the_whole_table() -> None:
 
 
 def test_the_migration_marks_the_public_posts_already_stored() -> None:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    scripts = migration_scripts()
-    number = next(n for n, name, _ in scripts if name.endswith("_author_index_public_only.sql"))
-    conn.execute("BEGIN")
-    for _, _, script in scripts[: number - 1]:
-        for statement in _statements(script):
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {number - 1}")
+    conn = sqlite_before("_author_index_public_only.sql")
     conn.execute(
         "INSERT INTO sites (id, name, site_key, identity_secret, api_token_hash, domains,"
         " locale, created_at) VALUES ('s', 's', 'k', '', 'h', '[]', 'id', 't')"
@@ -137,7 +131,6 @@ def test_the_migration_marks_the_public_posts_already_stored() -> None:
             " 'customer', 'c', 'C', 't')",
             ("m_" + room, room),
         )
-    conn.execute("COMMIT")
     migrate(conn)
     marked = conn.execute("SELECT room_id, in_public FROM messages ORDER BY room_id").fetchall()
     assert marked == [("r_own", None), ("r_pub", 1)]

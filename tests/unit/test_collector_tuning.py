@@ -37,3 +37,34 @@ def test_an_app_made_in_process_leaves_the_collector_alone() -> None:
     before = gc.get_threshold()
     create_app(Settings(db_path=":memory:"))
     assert gc.get_threshold() == before
+
+
+def test_a_served_process_leaves_what_it_started_with_out_of_later_collections(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import asyncio, gc, json; from chat_server.web.app import app_from_env\n"
+        "app = app_from_env()\n"
+        "async def main():\n"
+        "    async with app.router.lifespan_context(app):\n"
+        "        return gc.get_freeze_count()\n"
+        "print(json.dumps(asyncio.run(main())))\n"
+    )
+    env = {
+        "SAPA_DB": f"{tmp_path}/t.db",
+        "SAPA_LOG_LEVEL": "warning",
+        "SAPA_FAQ_MODEL": "off",
+        "PATH": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) > 10_000  # modules, settings, the app: frozen once started
+
+
+def test_a_test_process_never_freezes_its_heap() -> None:
+    from chat_server.web.serving import settle_heap
+
+    before = gc.get_freeze_count()
+    assert settle_heap() is False
+    assert gc.get_freeze_count() == before

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from chat_server.store import migrations
+from tests.conftest import sqlite_before
 
 
 def test_old_system_lines_get_their_data_in_either_language() -> None:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    scripts = migrations.migration_scripts()
-    ours = next(i for i, (_, name, _) in enumerate(scripts) if name.endswith("_event_data.sql"))
-    for number, _, script in scripts[:ours]:
-        for statement in migrations._statements(script):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
+    conn = sqlite_before("_event_data.sql")
     conn.execute(
         "INSERT INTO sites (id, name, site_key, identity_secret, api_token_hash, domains,"
         " created_at) VALUES ('s', 'S', 'k', 'x', 'h', '[]', 't')"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,7 +30,8 @@ from chat_server.domain.public_rooms import (
     visitor_post_refusal,
 )
 from chat_server.errors import ErrorCode, SapaError
-from chat_server.store.migrations import migrate, migration_scripts
+from chat_server.store.migrations import migrate
+from tests.conftest import sqlite_before
 
 NOW = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
 AGENTS = ("Rina", "Sari (Owner)", "Budi Santoso")
@@ -372,15 +372,7 @@ def test_default_names_and_faq_drafts() -> None:
 
 
 def test_the_migration_gives_existing_sites_their_default_room_once() -> None:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    scripts = migration_scripts()
-    number = next(n for n, name, _ in scripts if name.endswith("_public_rooms.sql"))
-    conn.execute("BEGIN")
-    for _, _, script in scripts[: number - 1]:
-        for statement in _split(script):
-            conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {number - 1}")
-    conn.execute("COMMIT")
+    conn = sqlite_before("_public_rooms.sql")
     for site, locale in (("s_id", "id"), ("s_en", "en")):
         conn.execute(
             "INSERT INTO sites (id, name, site_key, identity_secret, api_token_hash, domains,"
@@ -396,8 +388,3 @@ def test_the_migration_gives_existing_sites_their_default_room_once() -> None:
         ("s_en", "Questions", "public", "open", 1, 0),
         ("s_id", "Tanya Jawab", "public", "open", 1, 0),
     ]
-
-
-def _split(script: str) -> list[str]:
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s for s in "\n".join(lines).split(";") if s.strip()]
