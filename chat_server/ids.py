@@ -53,13 +53,26 @@ def new_ordered_id(prefix: str) -> str:
     land in the index's newest leaf (bench/README.md, "Session 11"). Still opaque to
     clients; ids made before, without a time, stay valid.
     """
+    global _millisecond
     ms = time.time_ns() // 1_000_000
+    cached, text = _millisecond
+    if ms != cached:
+        text = _base36(ms)
+        _millisecond = (ms, text)
+    return f"{prefix}_{text}{_random_part()[:_ORDERED_RANDOM_CHARS]}"
+
+
+# The last millisecond `new_ordered_id` spelled, and its text: a batch's messages share it.
+_millisecond: tuple[int, str] = (-1, "")
+
+
+def _base36(ms: int) -> str:
     digits = []
     for _ in range(_TIME_CHARS):
         ms, digit = divmod(ms, 36)
         digits.append(_BASE36[digit])
     digits.reverse()
-    return f"{prefix}_{''.join(digits)}{_random_part()[:_ORDERED_RANDOM_CHARS]}"
+    return "".join(digits)
 
 
 def new_id(prefix: str) -> str:
