@@ -21,7 +21,8 @@ SQLite file, `synchronous=FULL`, ack after commit), and the ratio is printed:
   database each run; PostgreSQL's own CPU per connection printed apart);
 - public-room fan-out (bench/load_rooms.py's clients): 300 readers joined to one room, 40
   posts/s from 260 posters, so 12,000 deliveries/s offered: server CPU per delivery and
-  delivery p50 / p99.
+  delivery p50 / p99; with `--room-rounds N`, relay and Sapa N times in turn, each figure
+  the median of N (one run's CPU per delivery moves by a third between minutes).
 """
 
 from __future__ import annotations
@@ -321,19 +322,36 @@ def room_fanout(options: argparse.Namespace, seed: Seed, work: Path) -> list[Fig
     if not options.compression:
         argv.append("--no-compression")
     args = load_rooms.parse_args(argv)
-    runs = [
-        load_rooms.run_scenario(args, seed, work, "room", options.room_rate, relay)
-        for relay in (True, False)
-    ]
-    cpu, wanted, p50, p99 = [], [], [], []
-    for name, run in zip(("relay", "sapa"), runs, strict=True):
-        print(f"-- {name}\n{load_rooms.report(run)}", flush=True)
-        assert run.server_cpu is not None
-        cpu.append(1e6 * run.server_cpu.total / max(1, run.receipts))
-        wanted.append(1e6 * run.server_cpu.wanted / max(1, run.receipts))
-        delivery = run.delivery()
-        p50.append(delivery.p50 * 1e3)
-        p99.append(delivery.p99 * 1e3)
+    # Per round: the relay, then Sapa. One round's CPU per delivery moves by a third from
+    # one minute to the next for either server (the kernel's share of a send, charged to
+    # whichever process the core runs), so with `--room-rounds N` each figure is the
+    # median of N, and the rounds' own ratios are printed beside it.
+    measured: dict[str, list[tuple[float, float, float, float]]] = {"relay": [], "sapa": []}
+    for round_ in range(options.room_rounds):
+        for name, relay in (("relay", True), ("sapa", False)):
+            run = load_rooms.run_scenario(args, seed, work, "room", options.room_rate, relay)
+            print(f"-- {name}\n{load_rooms.report(run)}", flush=True)
+            assert run.server_cpu is not None
+            delivery = run.delivery()
+            measured[name].append(
+                (
+                    1e6 * run.server_cpu.total / max(1, run.receipts),
+                    1e6 * run.server_cpu.wanted / max(1, run.receipts),
+                    delivery.p50 * 1e3,
+                    delivery.p99 * 1e3,
+                )
+            )
+        if options.room_rounds > 1:
+            relay_cpu, sapa_cpu = measured["relay"][-1][0], measured["sapa"][-1][0]
+            print(
+                f"round {round_ + 1}: relay {relay_cpu:.2f} µs, Sapa {sapa_cpu:.2f} µs"
+                f" per delivery: {sapa_cpu / relay_cpu:.2f}×",
+                flush=True,
+            )
+    cpu, wanted, p50, p99 = (
+        [statistics.median(r[i] for r in measured[name]) for name in ("relay", "sapa")]
+        for i in range(4)
+    )
     offered = f"{options.room_readers} members, {options.room_rate * options.room_readers:,.0f}"
     return [
         Figure(f"room ({offered} deliveries/s): server CPU per delivery", *cpu, "µs", "lower"),
@@ -383,6 +401,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--room-readers", type=int, default=300, help="rooms: members reading")
     p.add_argument("--room-posters", type=int, default=260, help="rooms: widgets posting")
     p.add_argument("--room-rate", type=float, default=40.0, help="rooms: posts per second")
+    p.add_argument(
+        "--room-rounds",
+        type=int,
+        default=1,
+        help="rooms: relay and Sapa this many times in turn; each figure the median",
+    )
     p.add_argument("--server-cpus", default="0")
     p.add_argument("--client-cpu", type=int, default=1)
     p.add_argument("--compression", action="store_true", help="permessage-deflate on")

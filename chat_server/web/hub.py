@@ -98,6 +98,19 @@ class Connection:
             else:
                 self._task = asyncio.create_task(self._send_all(), name=f"ws-send-{self.kind}")
 
+    def send_now(self, text: str) -> None:
+        """`send`, written at once when nothing is queued for this socket.
+
+        For a room's post to its readers: one frame each, where the call `send` schedules
+        per reader to coalesce frames cost more than the write itself. Anything queued
+        (an ack, a paused transport) goes first: the frame then waits behind it.
+        """
+        socket = self._socket
+        if socket is None or self._pending or self.closing or socket.paused():
+            self.send(text)
+        elif not socket.write_texts([text]):
+            self.closing = True  # the peer went away; the reader notices and unregisters
+
     def _flush(self) -> None:
         socket = self._socket
         self._flushing = False
@@ -263,7 +276,7 @@ class Hub:
         if not readers:
             return
         if not self._fanout and len(readers) <= ROOM_SLICE:
-            self._send(readers, event.text)
+            self._send_to_readers(readers, event.text)
             return
         # Behind the room events still in progress, so every reader gets them in order.
         self._fanout.append((list(readers), event.text))
@@ -278,6 +291,11 @@ class Hub:
             conn.send(text)
         self.delivered += len(conns)
 
+    def _send_to_readers(self, conns: set[Connection] | list[Connection], text: str) -> None:
+        for conn in conns:
+            conn.send_now(text)
+        self.delivered += len(conns)
+
     async def _pump_rooms(self) -> None:
         while self._fanout:
             self._send_slice()
@@ -286,7 +304,7 @@ class Hub:
     def _send_slice(self) -> None:
         readers, text = self._fanout[0]
         end = self._cursor + ROOM_SLICE
-        self._send(readers[self._cursor : end], text)
+        self._send_to_readers(readers[self._cursor : end], text)
         if end < len(readers):
             self._cursor = end
         else:  # fully queued: later events may go straight out

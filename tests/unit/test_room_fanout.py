@@ -7,7 +7,8 @@ from typing import Any
 
 from chat_server.bus import Event
 from chat_server.domain import audience
-from chat_server.web.hub import ROOM_BACKLOG, ROOM_SLICE, Hub
+from chat_server.web.hub import ROOM_BACKLOG, ROOM_SLICE, Connection, Hub
+from chat_server.web.serving import DIRECT
 
 
 class FakeConnection:
@@ -23,6 +24,8 @@ class FakeConnection:
     def send(self, text: str) -> None:
         self.got.append(text)
         self._log.append((self.owner_id, text))
+
+    send_now = send  # the hub writes a room's posts at once; order is what is checked here
 
     def close(self, code: int, reason: str = "") -> None:
         self.closing = True
@@ -95,3 +98,49 @@ async def test_a_backlog_the_server_cannot_slice_out_in_time_goes_to_the_send_qu
     for _ in range(3):
         await asyncio.sleep(0)
     assert all(c.got == texts for c in readers)
+
+
+class Socket:
+    """The transport side of a socket (serving.DirectSocket): what was written, in order."""
+
+    def __init__(self) -> None:
+        self.writes: list[list[str]] = []
+        self.on_writable: Any = None
+        self.is_paused = False
+
+    def paused(self) -> bool:
+        return self.is_paused
+
+    def write_texts(self, texts: list[str]) -> bool:
+        self.writes.append(list(texts))
+        return True
+
+
+class Upgraded:
+    def __init__(self, socket: Socket) -> None:
+        self.scope = {"extensions": {DIRECT: socket}}
+
+
+async def test_a_post_is_written_to_an_idle_reader_at_once_and_behind_anything_queued() -> None:
+    socket = Socket()
+    conn = Connection(Upgraded(socket), "widget", "s1", "c1", 8)  # type: ignore[arg-type]
+    conn.send_now("post 1")
+    assert socket.writes == [["post 1"]]  # no turn of the loop needed
+    conn.send("ack")
+    conn.send_now("post 2")  # the ack waits for the loop: the post goes behind it
+    assert socket.writes == [["post 1"]]
+    await asyncio.sleep(0)
+    assert socket.writes == [["post 1"], ["ack", "post 2"]]
+    socket.is_paused = True  # the peer reads slowly: posts wait in the bounded queue
+    conn.send_now("post 3")
+    await asyncio.sleep(0)
+    assert socket.writes == [["post 1"], ["ack", "post 2"]]
+    socket.is_paused = False
+    socket.on_writable()
+    conn.send_now("post 4")
+    assert socket.writes == [["post 1"], ["ack", "post 2"], ["post 3"], ["post 4"]]
+    for i in range(9):  # past the queue's bound while paused: closed for being too slow
+        socket.is_paused = True
+        conn.send_now(f"late {i}")
+    assert conn.closing
+    await asyncio.sleep(0)  # its closing handshake ends (this stand-in has no peer)
