@@ -38,6 +38,7 @@ ANSWER_CHARS = 600  # of an answer embedded: its opening sentences say what it i
 # A shop's FAQ has tens to hundreds of entries, so nearly every message is such a
 # query; a common word in a big FAQ takes the vectorised way.
 SHORT_POSTING = 48
+_NO_SEMANTIC = (0.0,) * 5  # a candidate's semantic evidence without the model
 
 
 def _top(acc: np.ndarray, k: int) -> list[int]:
@@ -408,24 +409,40 @@ class Engine:
         best_sem = max((c[4] for c in sem_by_slot.values()), default=0.0)
         out: list[Candidate] = []
         matched_terms: dict[int, tuple[str, ...]] = {}
+        by_slot = snap.by_slot
         for slot in slots:
-            doc = snap.by_slot[slot]
-            matched = [t for t in uni if t in doc.weights]
-            key_matched = [t for t in matched if t in doc.key_terms]
+            doc = by_slot[slot]
+            weights, key_terms = doc.weights, doc.key_terms
+            # One pass over the message's terms, in their order (so each sum is the one
+            # the features always had): matched anywhere, in the key fields, and strong.
+            matched: list[str] = []
+            key_matched: list[str] = []
+            matched_mass = key_mass = strong_matched = 0.0
+            for t in uni:
+                if t in weights:
+                    matched.append(t)
+                    m = mass[t]
+                    matched_mass += m
+                    if t in key_terms:
+                        key_matched.append(t)
+                        key_mass += m
+                    if t in strong:
+                        strong_matched += m
             question_cov = 0.0
             for qterms, total in snap.question_mass(doc):
                 if total:
-                    hit = sum(snap.idf(t) for t in qterms if t in uni)
+                    # A question's terms are the index's own: `idf` has those of the message.
+                    hit = sum([idf[t] for t in qterms.intersection(uni)])
                     question_cov = max(question_cov, hit / total)
-            cos, z_ask, z_passage, z_tagged, sem = sem_by_slot.get(slot, (0.0,) * 5)
+            cos, z_ask, z_passage, z_tagged, sem = sem_by_slot.get(slot, _NO_SEMANTIC)
             lexical_score = score(slot)
             features = (
                 math.log1p(lexical_score / max_idf),
-                sum(mass[t] for t in matched) / uni_mass,
-                sum(mass[t] for t in key_matched) / uni_mass,
+                matched_mass / uni_mass,
+                key_mass / uni_mass,
                 question_cov,
                 (lexical_score - best_score) / max_idf,
-                sum(mass[t] for t in matched if t in strong) / strong_mass,
+                strong_matched / strong_mass,
                 cos,
                 cos - best_cos if sem_by_slot else 0.0,
                 z_ask,
