@@ -1001,7 +1001,14 @@ def _rooms_query(
         where.append("r.archived = " + ("1" if archived else "0"))
     extra = AGENT_UNREAD + UNANSWERED if viewer_agent_id else ""
     # Public rooms keep the order their owners gave them; conversations, newest activity first.
-    order = "r.position, r.created_at" if kind == "public" else "r.updated_at DESC"
+    # Resolved ones are read in that order from their index, by the column that is
+    # `updated_at` for them alone (schema 0024: a message changes no indexed value).
+    if kind == "public":
+        order = "r.position, r.created_at"
+    elif status == "resolved":
+        order = "r.resolved_updated_at DESC"
+    else:
+        order = "r.updated_at DESC"
     sql = (
         ROOM_SELECT.format(extra=extra)
         + " WHERE "
