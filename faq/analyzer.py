@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_CHARS = 2000
 MAX_WORD_LEN = 40
+MEMO_MAX = 100_000  # words (or stems) kept per memo; a full memo starts again
 COMPONENT_WEIGHT = 0.4  # words of a matched phrase, beside the phrase's concept
 BROADER_WEIGHT = 0.6  # a broader concept implied by a narrower word
 
@@ -94,6 +95,11 @@ class Analyzer:
             if " " not in w
         )
         self._word_cache: dict[str, tuple[str, ...]] = {}
+        # Per word and per stem, what the steps after the clean-up make of it (the same
+        # every time, for this lexicon): the typo repair, which depends on an index, is not
+        # kept, only whether the word may need it.
+        self._word_stems: dict[str, tuple[tuple[str, bool], bool]] = {}
+        self._word_terms: dict[str, tuple[tuple[str, float], ...]] = {}
         self._cache_lock = threading.Lock()
         # key (stems) -> (concept labels replacing it, broader labels added to it)
         self._phrases: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -158,6 +164,18 @@ class Analyzer:
                 sizes.setdefault(key[0], set()).add(len(key))
         self._phrase_sizes = {w: tuple(sorted(v, reverse=True)) for w, v in sizes.items()}
 
+    def _emit_word(self, stem: str, out: Weighted) -> None:
+        """`_emit_single` at full weight, the common case, from a memo per stem."""
+        terms = self._word_terms.get(stem)
+        if terms is None:
+            found: Weighted = []
+            self._emit_single(stem, found, 1.0)
+            terms = tuple(found)
+            if len(self._word_terms) > MEMO_MAX:
+                self._word_terms.clear()
+            self._word_terms[stem] = terms
+        out.extend(terms)
+
     def _emit_single(self, stem: str, out: Weighted, weight: float) -> None:
         entry = self._phrases.get((stem,))
         if entry is None:
@@ -215,7 +233,7 @@ class Analyzer:
                                 matched = True
                                 break
                 if not matched:
-                    self._emit_single(stem, out, 1.0)
+                    self._emit_word(stem, out)
                     i += 1
         return out
 
@@ -313,6 +331,7 @@ class Analyzer:
         stop = self._stop
         i, n = 0, len(words)
         stop_phrases = self._stop_phrases
+        memo = self._word_stems
         while i < n:
             word = words[i]
             phrase = self._stop_phrase_at(words, i) if word in stop_phrases else 0
@@ -321,11 +340,12 @@ class Analyzer:
                 i += phrase
                 continue
             i += 1
-            if len(word) < 2 or word in stop:
-                seq.append((word, True))
-                continue
-            stem, known = self._stem(word)
-            if resolve is not None and not known and not self.is_known_word(word, stem):
+            known_stem = memo.get(word)
+            if known_stem is None:
+                known_stem = self._word_stem(word)
+            item, unknown = known_stem
+            if resolve is not None and unknown:
+                stem = item[0]
                 fixed = resolve(word, stem)
                 if fixed is not None:
                     fixed_words = list(self.surface_words(fixed))
@@ -337,8 +357,23 @@ class Analyzer:
                         is_stop = len(w) < 2 or w in stop
                         seq.append((w if is_stop else self._stem(w)[0], is_stop))
                     continue
-            seq.append((stem, False))
+            seq.append(item)
         return seq
+
+    def _word_stem(self, word: str) -> tuple[tuple[str, bool], bool]:
+        """A word's ``(stem, is_stopword)`` as `_stem_words` gives it, and whether it is no
+        real word at all (a typo fix may apply); kept per word, as a chat's vocabulary is
+        small and repeats."""
+        if len(word) < 2 or word in self._stop:
+            found: tuple[tuple[str, bool], bool] = ((word, True), False)
+        else:
+            stem, known = self._stem(word)
+            found = ((stem, False), not known and not self.is_known_word(word, stem))
+        if len(self._word_stems) > MEMO_MAX:
+            with self._cache_lock:
+                self._word_stems.clear()
+        self._word_stems[word] = found
+        return found
 
     @property
     def lexicon_buckets(self) -> dict[str, list[str]]:

@@ -125,3 +125,22 @@ def test_custom_lexicon_is_used() -> None:
     )
     assert normalize("beli di toko contoh", lexicon) == normalize("beli", lexicon)
     assert "contoh" in normalize("beli di toko contoh")
+
+
+def test_a_word_seen_before_is_still_typo_repaired_against_each_index() -> None:
+    """What the analyzer keeps per word (its stem, whether it is a real word) leaves the typo
+    repair, which depends on the index asking, to be done every time."""
+    analyzer = Lexicon().analyzer
+    asked: list[str] = []
+
+    def fix(word: str, stem: str) -> str | None:
+        asked.append(word)
+        return "garansi"
+
+    plain = [term for term, _ in analyzer.weighted_terms("grnsi resmi")]
+    assert "grnsi" in plain  # no index: nothing to repair against
+    first = analyzer.weighted_terms("grnsi resmi", fix)
+    again = analyzer.weighted_terms("grnsi resmi", fix)
+    assert first == again and "grnsi" not in [term for term, _ in again]
+    assert asked == ["grnsi", "grnsi"]
+    assert analyzer.weighted_terms("grnsi resmi") == analyzer.weighted_terms("grnsi resmi")
