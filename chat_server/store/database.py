@@ -37,6 +37,7 @@ from concurrent.futures import Future
 from typing import Any, Literal, TypeVar
 
 from chat_server.errors import Unavailable
+from chat_server.histogram import Histogram
 from chat_server.store.sql import Phased, Row, Tx, Written
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ class Database(abc.ABC):
         self.grouped_jobs = 0
         self.ungrouped = 0
         self._grouped = False
+        # Each batch's end, from the search index's feed through COMMIT (the fsync on
+        # SQLite, the round trip on PostgreSQL): every ack of the batch waits for it.
+        self.commit_seconds = Histogram()
 
     @property
     @abc.abstractmethod
@@ -495,8 +499,10 @@ class Database(abc.ABC):
                 try:
                     with self._batch_scope(conn):
                         outcomes = self._attempt(conn, batch, relaxed, phased)
+                        began = time.perf_counter()
                         self._before_commit(conn)
                         conn.execute("COMMIT")
+                        self.commit_seconds.observe(time.perf_counter() - began)
                 finally:
                     if relaxed and self._conn is not None:
                         with contextlib.suppress(Exception):

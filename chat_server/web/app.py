@@ -298,12 +298,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         sweeper = asyncio.create_task(files.run_sweeper())
         trimmer = HeapTrimmer(settings.heap_trim_interval)
         trimmer.start()
+        ctx.loop_lag.start()
         settle_heap()
         try:
             yield
         finally:
             await routing_timer.close()
             await trimmer.close()
+            await ctx.loop_lag.close()
             for task in mail_tasks:
                 await task.close()
             sweeper.cancel()

@@ -30,6 +30,7 @@ from chat_server.services.team import Team
 from chat_server.services.teams import TeamsService
 from chat_server.services.widget_sessions import SessionLimits
 from chat_server.web.hub import Hub
+from chat_server.web.serving import LoopLag
 
 
 @dataclass(slots=True)
@@ -61,6 +62,7 @@ class AppContext:
     token_sockets: Slots = field(default_factory=lambda: Slots(0))
     address_sockets: Slots = field(default_factory=lambda: Slots(0))
     trusted_proxies: AddressSet = field(default_factory=AddressSet)
+    loop_lag: LoopLag = field(default_factory=LoopLag)  # started by the app's lifespan
 
 
 def context_of(conn: HTTPConnection) -> AppContext:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from chat_server.bus.stats import BusStats
 from chat_server.domain.addresses import is_loopback
+from chat_server.histogram import Histogram
 from chat_server.web.context import AppContext, context_of
 from chat_server.web.hub import Connection
 from chat_server.web.serving import WebSocketProtocol
@@ -47,14 +48,20 @@ def _bus(stats: BusStats, up: bool) -> Iterator[str]:
         ("link_failures", stats.link_failures, "Times the Redis link broke."),
     ):
         yield from _series(f"sapa_bus_{name}_total", "counter", help_, ("", value))
-    latency = stats.latency
-    name = "sapa_bus_latency_seconds"
-    yield f"# HELP {name} Publish to receive time of events from other processes."
+    yield from _histogram(
+        "sapa_bus_latency_seconds",
+        "Publish to receive time of events from other processes.",
+        stats.latency,
+    )
+
+
+def _histogram(name: str, help_: str, histogram: Histogram) -> Iterator[str]:
+    yield f"# HELP {name} {help_}"
     yield f"# TYPE {name} histogram"
-    for bound, count in latency.cumulative():
+    for bound, count in histogram.cumulative():
         yield f'{name}_bucket{{le="{bound}"}} {count}'
-    yield f"{name}_sum {latency.total:.6f}"
-    yield f"{name}_count {latency.count}"
+    yield f"{name}_sum {histogram.total:.6f}"
+    yield f"{name}_count {histogram.count}"
 
 
 def render(ctx: AppContext) -> str:
@@ -138,6 +145,19 @@ def render(ctx: AppContext) -> str:
         ),
         *_series(
             "sapa_db_batches_total", "counter", "Group-commit transactions.", ("", db.batches)
+        ),
+        *_histogram(
+            "sapa_db_commit_seconds",
+            "Time each group-commit transaction took to end: the search index's feed and"
+            " COMMIT (SQLite's fsync, PostgreSQL's round trip). Every ack of the batch waits"
+            " for it.",
+            db.commit_seconds,
+        ),
+        *_histogram(
+            "sapa_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 0.1 s: time every socket of this"
+            " process waited.",
+            ctx.loop_lag.seconds,
         ),
         *_series(
             "sapa_db_relaxed_batches_total",

@@ -49,6 +49,7 @@ from websockets.protocol import State
 
 from chat_server.config import Settings
 from chat_server.domain.addresses import AddressSet
+from chat_server.histogram import Histogram
 from chat_server.web.access_log import AccessLog
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 # The ASGI scope extension under which `WebSocketProtocol` offers itself to the app (hub).
 DIRECT = "sapa.direct_send"
+# Seconds between the loop-lag probe's timers: 10 wake-ups a second cost nothing measurable.
+LOOP_LAG_INTERVAL = 0.1
 
 
 class DirectSocket(Protocol):
@@ -598,6 +601,33 @@ class HeapTrimmer:
                 await asyncio.to_thread(self.release)
             except Exception:
                 log.exception("malloc_trim failed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class LoopLag:
+    """How late the event loop runs a timer: every `interval` seconds a sleep's lateness goes
+    into a histogram (`sapa_event_loop_lag_seconds`). A lag is time every socket of this
+    process waited: a long collection, a slow handler, or more work than the core can do."""
+
+    def __init__(self, interval: float = LOOP_LAG_INTERVAL) -> None:
+        self.interval = interval
+        self.seconds = Histogram()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="loop-lag")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            await asyncio.sleep(self.interval)
+            self.seconds.observe(max(0.0, loop.time() - began - self.interval))
 
     async def close(self) -> None:
         if self._task is not None:
