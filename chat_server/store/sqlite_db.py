@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -24,8 +26,18 @@ from chat_server.store.database import Database, WriteFn
 from chat_server.store.migrations import migrate
 from chat_server.store.sql import Row, Tx
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 10_000
 WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache (the readers keep SQLite's 2 MB)
+# The WAL is folded into the database file by a thread of its own (`_Checkpointer`), never
+# inside a COMMIT: a commit that ran the automatic checkpoint (every 1,000 frames) waited
+# for it, and every ack of its batch with it (bench/README.md, "Session 13").
+CHECKPOINT_INTERVAL_S = 0.05
+# A PASSIVE checkpoint never catches up while the writer keeps committing, so the log only
+# grows; past this many frames (~40 MB of 4 KiB pages) the writer restarts it between
+# batches, which is short: the thread has copied nearly everything already.
+WAL_LIMIT_FRAMES = 10_000
 T = TypeVar("T")
 
 
@@ -74,12 +86,60 @@ def is_busy(exc: BaseException) -> bool:
     return "database is locked" in str(exc)
 
 
+class _Checkpointer:
+    """Copies committed WAL frames into the database file every `interval` seconds
+    (`wal_checkpoint(PASSIVE)`: it takes no lock a writer or reader waits for), on a
+    connection and thread of its own. `log_frames` is the log's length it last saw."""
+
+    def __init__(self, path: str, interval: float) -> None:
+        self.path = path
+        self.interval = interval
+        self.log_frames = 0
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sapa-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            while not self._stop.wait(self.interval):
+                try:
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # BUSY while the writer restarts the log
+                    if not is_busy(exc):
+                        log.warning("WAL checkpoint failed: %s", exc)
+                    continue
+                self.runs += 1
+                if row is not None and row[1] >= 0:
+                    self.log_frames = int(row[1])
+        finally:
+            conn.close()
+
+
 class SqliteDatabase(Database):
-    def __init__(self, url: str, *, readers: int = 4, pool: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        readers: int = 4,
+        pool: int | None = None,
+        wal_limit_frames: int = WAL_LIMIT_FRAMES,
+    ) -> None:
         super().__init__(url, readers=readers)
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._inline: sqlite3.Connection | None = None  # `read_now`'s, on the loop's thread
+        self._checkpointer: _Checkpointer | None = None
+        self.wal_limit_frames = wal_limit_frames
+        self.log_restarts = 0  # times the writer restarted the WAL past the limit
 
     # A batch's phased jobs (`sql.Phased`) take their short way too: no savepoint, the room
     # not selected again. Nothing is pipelined (SQLite answers each statement as it runs);
@@ -108,13 +168,18 @@ class SqliteDatabase(Database):
         # Never wait on the event loop: a lock held elsewhere sends the read to a reader,
         # the write to the writer.
         inline.execute("PRAGMA busy_timeout = 0")
-        # It commits only relaxed writes (`_write_now`), and never checkpoints: the writer's
-        # commits do (INLINE_RUN).
+        # It commits only relaxed writes (`_write_now`), and never checkpoints: the log is
+        # `_Checkpointer`'s to fold in.
         inline.execute("PRAGMA synchronous = NORMAL")
         inline.execute("PRAGMA wal_autocheckpoint = 0")
         self._inline = inline
+        self._checkpointer = _Checkpointer(self.path, CHECKPOINT_INTERVAL_S)
+        self._checkpointer.start()
 
     async def _close_readers(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()
@@ -206,6 +271,7 @@ class SqliteDatabase(Database):
             # SQLite's default 2 MB page cache no longer holds their inner pages once the
             # file grows, and each miss is a read of the file (bench/README.md).
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # `_Checkpointer` does it
         except BaseException:
             conn.close()
             raise
@@ -231,6 +297,25 @@ class SqliteDatabase(Database):
 
     def _is_retryable(self, exc: BaseException) -> bool:
         return is_busy(exc)
+
+    def _after_batch(self) -> None:
+        checkpointer, conn = self._checkpointer, self._conn
+        if checkpointer is None or conn is None:
+            return
+        if checkpointer.log_frames <= self.wal_limit_frames:
+            return
+        # RESTART: the rest copied, and the next commit writes the log from its start.
+        # Readers still on an older snapshot make it BUSY at once (busy_timeout 0): it is
+        # tried again after the next batch.
+        try:
+            row = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except sqlite3.Error as exc:  # never the writer's end: the next batch tries again
+            if not is_busy(exc):
+                log.warning("WAL restart failed: %s", exc)
+            return
+        if row is not None and row[0] == 0:
+            self.log_restarts += 1
+            checkpointer.log_frames = 0
 
     def _before_commit(self, conn: sqlite3.Connection) -> None:
         # The only COMMIT of the writer's connection (`Database._run_batch`): every message
