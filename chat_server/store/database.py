@@ -306,7 +306,6 @@ class Database(abc.ABC):
                         if self._started(chunk):
                             with self._batch_lock:
                                 done = self._run_batch([chunk], bulk=True)
-                                self._after_batch()
                             self._hand_back(done)
                         continue
                 else:
@@ -335,7 +334,6 @@ class Database(abc.ABC):
                 with self._batch_lock:
                     outcomes = self._run_jobs(batch)
                     self._inline_run = 0
-                    self._after_batch()
                 self._hand_back(outcomes)
                 if stop:
                     self._drop(bulk)
@@ -343,9 +341,6 @@ class Database(abc.ABC):
         finally:
             if self._conn is not None:
                 self._disconnect(self._conn)
-
-    def _after_batch(self) -> None:  # noqa: B027 - a hook; most backends need nothing here
-        """The writer thread's turn between batches, its connection outside a transaction."""
 
     def _drop(self, bulk: collections.deque[Job]) -> None:
         closed = RuntimeError("database closed")

@@ -34,9 +34,11 @@ WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache (the readers keep SQLite
 # inside a COMMIT: a commit that ran the automatic checkpoint (every 1,000 frames) waited
 # for it, and every ack of its batch with it (bench/README.md, "Session 13").
 CHECKPOINT_INTERVAL_S = 0.05
-# A PASSIVE checkpoint never catches up while the writer keeps committing, so the log only
-# grows; past this many frames (~40 MB of 4 KiB pages) the writer restarts it between
-# batches, which is short: the thread has copied nearly everything already.
+# The thread's PASSIVE checkpoints never let the log start again while the writer keeps
+# committing (it restarts only once everything in it is copied), so the log only grows.
+# Past this many frames (~40 MB of 4 KiB pages) the writer's own commit runs SQLite's
+# automatic checkpoint, which is short then: the thread has copied nearly everything, and
+# the next write starts the log from its beginning.
 WAL_LIMIT_FRAMES = 10_000
 T = TypeVar("T")
 
@@ -89,13 +91,12 @@ def is_busy(exc: BaseException) -> bool:
 class _Checkpointer:
     """Copies committed WAL frames into the database file every `interval` seconds
     (`wal_checkpoint(PASSIVE)`: it takes no lock a writer or reader waits for), on a
-    connection and thread of its own. `log_frames` is the log's length it last saw."""
+    connection and thread of its own."""
 
     def __init__(self, path: str, interval: float) -> None:
         self.path = path
         self.interval = interval
-        self.log_frames = 0
-        self.runs = 0
+        self.runs = 0  # checkpoints run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sapa-checkpoint", daemon=True)
 
@@ -112,14 +113,12 @@ class _Checkpointer:
             conn.execute("PRAGMA busy_timeout = 0")
             while not self._stop.wait(self.interval):
                 try:
-                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                except sqlite3.Error as exc:  # BUSY while the writer restarts the log
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # BUSY while another checkpoint runs
                     if not is_busy(exc):
                         log.warning("WAL checkpoint failed: %s", exc)
                     continue
                 self.runs += 1
-                if row is not None and row[1] >= 0:
-                    self.log_frames = int(row[1])
         finally:
             conn.close()
 
@@ -139,7 +138,6 @@ class SqliteDatabase(Database):
         self._inline: sqlite3.Connection | None = None  # `read_now`'s, on the loop's thread
         self._checkpointer: _Checkpointer | None = None
         self.wal_limit_frames = wal_limit_frames
-        self.log_restarts = 0  # times the writer restarted the WAL past the limit
 
     # A batch's phased jobs (`sql.Phased`) take their short way too: no savepoint, the room
     # not selected again. Nothing is pipelined (SQLite answers each statement as it runs);
@@ -271,7 +269,7 @@ class SqliteDatabase(Database):
             # SQLite's default 2 MB page cache no longer holds their inner pages once the
             # file grows, and each miss is a read of the file (bench/README.md).
             conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # `_Checkpointer` does it
+            conn.execute(f"PRAGMA wal_autocheckpoint = {self.wal_limit_frames}")
         except BaseException:
             conn.close()
             raise
@@ -297,25 +295,6 @@ class SqliteDatabase(Database):
 
     def _is_retryable(self, exc: BaseException) -> bool:
         return is_busy(exc)
-
-    def _after_batch(self) -> None:
-        checkpointer, conn = self._checkpointer, self._conn
-        if checkpointer is None or conn is None:
-            return
-        if checkpointer.log_frames <= self.wal_limit_frames:
-            return
-        # RESTART: the rest copied, and the next commit writes the log from its start.
-        # Readers still on an older snapshot make it BUSY at once (busy_timeout 0): it is
-        # tried again after the next batch.
-        try:
-            row = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        except sqlite3.Error as exc:  # never the writer's end: the next batch tries again
-            if not is_busy(exc):
-                log.warning("WAL restart failed: %s", exc)
-            return
-        if row is not None and row[0] == 0:
-            self.log_restarts += 1
-            checkpointer.log_frames = 0
 
     def _before_commit(self, conn: sqlite3.Connection) -> None:
         # The only COMMIT of the writer's connection (`Database._run_batch`): every message

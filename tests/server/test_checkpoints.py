@@ -33,10 +33,11 @@ async def test_commits_never_checkpoint_and_a_thread_folds_the_log_in(tmp_path: 
         writer_setting = await db.write(
             lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         )
-        assert writer_setting == 0
+        assert writer_setting == 10_000  # only the bound: the thread does the rest
         for _ in range(5):
             await db.write(_fill)
-        # The database file alone (no WAL read) has the rows once the thread copied them.
+        # The database file alone (no WAL read) has the rows once the thread copied them
+        # (the writer's own checkpoint would wait for 10,000 frames).
         deadline = time.monotonic() + timeout(5)
         while True:
             plain = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
@@ -64,11 +65,8 @@ async def test_the_log_stays_bounded_while_the_writer_keeps_committing(tmp_path:
         while time.monotonic() - began < 2.0:
             await asyncio.gather(*(db.write(_fill) for _ in range(4)))
             jobs += 4
-        assert db.log_restarts >= 2
         # Each job writes 100 rows of 2 KB, ~50 pages: the log was written from its start
         # again and again, so the file holds a small part of all the frames ever written.
-        # (It overshoots the limit by what the writer commits between two of the thread's
-        # looks at the log.)
         assert _frames(path) < jobs * 50 / 3
         total = await db.fetch_one("SELECT count(*) AS n FROM filler")
         assert total is not None and total["n"] > 0
