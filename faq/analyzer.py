@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from faq.stemming import ID_ROOTS, stem_en, stem_word
 from faq.typos import bucket_words
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 MAX_CHARS = 2000
 MAX_WORD_LEN = 40
-MEMO_MAX = 100_000  # words (or stems) kept per memo; a full memo starts again
+MEMO_MAX = 100_000  # tokens, words or stems kept per memo; a full memo starts again
 COMPONENT_WEIGHT = 0.4  # words of a matched phrase, beside the phrase's concept
 BROADER_WEIGHT = 0.6  # a broader concept implied by a narrower word
 
@@ -171,9 +171,7 @@ class Analyzer:
             found: Weighted = []
             self._emit_single(stem, found, 1.0)
             terms = tuple(found)
-            if len(self._word_terms) > MEMO_MAX:
-                self._word_terms.clear()
-            self._word_terms[stem] = terms
+            self._remember(self._word_terms, stem, terms)
         out.extend(terms)
 
     def _emit_single(self, stem: str, out: Weighted, weight: float) -> None:
@@ -291,10 +289,7 @@ class Analyzer:
                 repl = tuple(w2 for w in repl for w2 in self._slang.get(w, (w,)))
             words.extend(repl if repl is not None else (part,))
         result = tuple(words)
-        if len(self._word_cache) > 100_000:
-            with self._cache_lock:
-                self._word_cache.clear()
-        self._word_cache[token] = result
+        self._remember(self._word_cache, token, result)
         return result
 
     def _stem(self, word: str) -> tuple[str, bool]:
@@ -369,11 +364,15 @@ class Analyzer:
         else:
             stem, known = self._stem(word)
             found = ((stem, False), not known and not self.is_known_word(word, stem))
-        if len(self._word_stems) > MEMO_MAX:
-            with self._cache_lock:
-                self._word_stems.clear()
-        self._word_stems[word] = found
+        self._remember(self._word_stems, word, found)
         return found
+
+    def _remember(self, memo: dict[str, Any], key: str, value: Any) -> None:
+        """Keep `value` in one of the per-word memos; a full memo (junk words) starts again."""
+        if len(memo) > MEMO_MAX:
+            with self._cache_lock:
+                memo.clear()
+        memo[key] = value
 
     @property
     def lexicon_buckets(self) -> dict[str, list[str]]:

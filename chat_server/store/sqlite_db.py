@@ -96,7 +96,6 @@ class _Checkpointer:
     def __init__(self, path: str, interval: float) -> None:
         self.path = path
         self.interval = interval
-        self.runs = 0  # checkpoints run
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sapa-checkpoint", daemon=True)
 
@@ -117,8 +116,6 @@ class _Checkpointer:
                 except sqlite3.Error as exc:  # BUSY while another checkpoint runs
                     if not is_busy(exc):
                         log.warning("WAL checkpoint failed: %s", exc)
-                    continue
-                self.runs += 1
         finally:
             conn.close()
 

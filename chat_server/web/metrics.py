@@ -155,8 +155,8 @@ def render(ctx: AppContext) -> str:
         ),
         *_histogram(
             "sapa_event_loop_lag_seconds",
-            "How late the event loop ran a timer due every 0.1 s: time every socket of this"
-            " process waited.",
+            f"How late the event loop ran a timer due every {ctx.loop_lag.interval:g} s: time"
+            " every socket of this process waited.",
             ctx.loop_lag.seconds,
         ),
         *_series(
