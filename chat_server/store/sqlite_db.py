@@ -33,7 +33,11 @@ WRITER_CACHE_KIB = 32 * 1024  # the writer's page cache (the readers keep SQLite
 # The WAL is folded into the database file by a thread of its own (`_Checkpointer`), never
 # inside a COMMIT: a commit that ran the automatic checkpoint (every 1,000 frames) waited
 # for it, and every ack of its batch with it (bench/README.md, "Session 13").
-CHECKPOINT_INTERVAL_S = 0.05
+# Once a second: a chat's hot pages (each room's index leaves) change many times a second,
+# and each checkpoint writes every page changed since the last one into the file and syncs
+# it. Every 50 ms kept the disk's queue 5-8 writes deep at 5,000 msgs/s and the commits
+# behind it slow; once a second, 1-2 deep (bench/README.md, "Session 14").
+CHECKPOINT_INTERVAL_S = 1.0
 # The thread's PASSIVE checkpoints never let the log start again while the writer keeps
 # committing (it restarts only once everything in it is copied), so the log only grows.
 # Past this many frames (~40 MB of 4 KiB pages) the writer's own commit runs SQLite's
