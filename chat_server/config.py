@@ -68,6 +68,10 @@ class Settings:
     # The FAQ's multilingual embedding model: "auto" uses it when its package loads, "off"
     # ranks on words alone (chat_server/services/faq_worker.py).
     faq_model: str = "auto"
+    # A shopper's messages within this many seconds of their last ranked one are a burst:
+    # ranked for FAQ suggestions once, its latest at the window's end (0: every message;
+    # chat_server/services/bursts.py).
+    faq_burst_seconds: float = 1.0
     # Email (docs/operations.md, "Email"): where mail goes out and comes in; unset, no mail.
     smtp_url: str | None = None
     mail_from: str | None = None
@@ -100,6 +104,10 @@ class Settings:
             raise ValueError(f"SAPA_DB_POOL must be at least 1, not {self.db_pool}")
         if self.faq_model not in ("auto", "off"):
             raise ValueError(f"SAPA_FAQ_MODEL must be auto or off, not {self.faq_model!r}")
+        if not 0 <= self.faq_burst_seconds <= 60:
+            raise ValueError(
+                f"SAPA_FAQ_BURST_SECONDS must be 0 to 60, not {self.faq_burst_seconds}"
+            )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -148,6 +156,7 @@ class Settings:
             not in ("0", "off", "false", "no"),
             "heap_trim_interval": float(env.get("SAPA_HEAP_TRIM_INTERVAL", d.heap_trim_interval)),
             "faq_model": env.get("SAPA_FAQ_MODEL", d.faq_model).strip().lower() or d.faq_model,
+            "faq_burst_seconds": float(env.get("SAPA_FAQ_BURST_SECONDS", d.faq_burst_seconds)),
             "smtp_url": env.get("SAPA_SMTP_URL") or None,
             "mail_from": env.get("SAPA_MAIL_FROM") or None,
             "mail_reply_to": env.get("SAPA_MAIL_REPLY_TO") or None,

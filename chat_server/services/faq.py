@@ -8,6 +8,7 @@ be several) rebuilds its engine when it sees a newer revision.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from chat_server.domain.markdown import answer_text, render_answer
 from chat_server.domain.models import Message, Room
 from chat_server.ids import format_time, now_iso
 from chat_server.services import audit
+from chat_server.services.bursts import WINDOW_S, Bursts
 from chat_server.services.faq_worker import SuggestWorker
 from chat_server.store import faq as faq_store
 from chat_server.store import rooms as room_store
@@ -38,6 +40,8 @@ from chat_server.store.faq import FaqEntry, FaqEvent
 from chat_server.store.sql import Tx
 from faq import Engine, Entry, Lexicon, Suggestion
 from faq.semantic import Embedder
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY = 500
 T = TypeVar("T")
@@ -100,7 +104,13 @@ def entry_view(entry: FaqEntry) -> dict[str, Any]:
 
 
 class FaqService:
-    def __init__(self, db: Database, bus: Bus, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        embedder: Embedder | None = None,
+        burst_seconds: float = WINDOW_S,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.lexicon = Lexicon.default()
@@ -113,6 +123,12 @@ class FaqService:
         self.builds = 0  # engines built by this process, for /metrics
         self.rankings_reused = 0  # suggestions answered from an engine's kept rankings
         self.suggestions_skipped = 0  # shoppers' messages no agent was there to get them for
+        # A shopper's burst of messages is ranked once (bursts.py): by room, and in a public
+        # room by visitor too, so that one visitor's burst never hides another's question.
+        self.bursts: Bursts[tuple[Room, Message, str | None]] = Bursts(
+            self._suggest_later, burst_seconds
+        )
+        self._later: set[asyncio.Task[None]] = set()
         # The agents with a console open on any process (presence; the app sets it). Until
         # set, someone might be: suggestions are always made.
         self.connected_agents: Callable[[str], Awaitable[Collection[str]]] = _somebody
@@ -175,6 +191,9 @@ class FaqService:
         return Engine(entries, lexicon, embedder=self.embedder)
 
     def close(self) -> None:
+        self.bursts.close()
+        for task in self._later:
+            task.cancel()
         self.worker.close()
 
     def _trust(self, site_id: str, began: float, epoch: int) -> None:
@@ -251,6 +270,25 @@ class FaqService:
             # Nobody would see them: a console opened later asks for them (room_suggestions).
             self.suggestions_skipped += 1
             return
+        if self.bursts.offer(
+            (room.id, asker if room.kind == "public" else None), (room, message, asker)
+        ):
+            await self._suggest(room, message, asker)
+
+    def _suggest_later(self, held: tuple[Room, Message, str | None]) -> None:
+        """A burst's latest message, ranked when its window ends."""
+        task = asyncio.get_running_loop().create_task(self._suggest_logged(*held))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _suggest_logged(self, room: Room, message: Message, asker: str | None) -> None:
+        try:
+            await self._suggest(room, message, asker)
+        except Exception:
+            log.exception("FAQ suggestions for a burst's latest message failed")
+
+    async def _suggest(self, room: Room, message: Message, asker: str | None) -> None:
+        """Rank the message; the agents get the suggestions, and `asker` the good ones."""
         items, threshold = await self.suggest(room.site_id, message.body, 3)
         base = {"type": "suggestions", "room_id": room.id, "for_message_id": message.id}
         await self.bus.publish(

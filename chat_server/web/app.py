@@ -228,7 +228,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         embedder = await asyncio.to_thread(load_model, settings.faq_model)
         chat = ChatService(db, bus, settings.post_limits)
         chat.online_agents = presence.online_ids
-        faq = FaqService(db, bus, embedder)
+        faq = FaqService(db, bus, embedder, burst_seconds=settings.faq_burst_seconds)
         if settings.redis_url:
             from chat_server.bus.redis import RedisBus
             from chat_server.bus.redis_limits import RedisPostAllowances

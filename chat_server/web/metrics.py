@@ -132,6 +132,12 @@ def render(ctx: AppContext) -> str:
             ("", ctx.faq.suggestions_skipped),
         ),
         *_series(
+            "sapa_faq_suggestions_held_total",
+            "counter",
+            "Shoppers' messages not ranked: a later one of the same burst was ranked instead.",
+            ("", ctx.faq.bursts.held),
+        ),
+        *_series(
             "sapa_faq_model_loaded",
             "gauge",
             "1 when this process ranks FAQ answers with the multilingual model.",
