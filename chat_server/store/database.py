@@ -163,6 +163,15 @@ class Database(abc.ABC):
         """
         return await self._submit(fn, "bulk")
 
+    def _idle_in(self) -> float | None:
+        """Seconds the writer may wait for a job before it runs an empty batch for the
+        backend's upkeep (`_before_commit`); None: it has none."""
+        return None
+
+    async def searchable(self) -> None:
+        """Every message committed before this call is found by search once it returns."""
+        return None  # a backend that indexes in every commit is always up to date
+
     async def checkpoint(self) -> None:
         """Make deleted data leave the write-ahead log (after an erase, for instance)."""
         return None  # a backend without a log of its own to fold has nothing to do
@@ -309,7 +318,15 @@ class Database(abc.ABC):
                             self._hand_back(done)
                         continue
                 else:
-                    first = self._jobs.get()
+                    idle = self._idle_in()
+                    try:
+                        first = self._jobs.get() if idle is None else self._jobs.get(timeout=idle)
+                    except queue.Empty:
+                        # Nothing came: an empty batch, whose commit does the backend's own
+                        # upkeep (SQLite: the search index catches up).
+                        with self._batch_lock:
+                            self._run_batch([])
+                        continue
                 if first is None:
                     self._drop(bulk)
                     return
@@ -487,7 +504,7 @@ class Database(abc.ABC):
         # Bulk chunks can be redone, and a batch of writes that need not wait for the disk
         # (`write(wait_for_disk=False)`) loses nobody's work: neither waits for an fsync.
         relaxed = bulk or all(job[2] == "soon" for job in batch)
-        if relaxed and not bulk:
+        if relaxed and not bulk and batch:  # (an empty batch is the backend's upkeep)
             self.relaxed_batches += 1
         # Phased jobs go in one pipelined group (PostgreSQL); after a failed group the batch
         # runs again job by job, so that each failure is its own job's.
@@ -548,7 +565,7 @@ class Database(abc.ABC):
                     log.exception("write batch failed")
                     error = cause if cause is not None else exc
                 return [(future, False, error) for _, future, _ in batch]
-        self.batches += 1
+        self.batches += 1 if batch else 0
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
         return [

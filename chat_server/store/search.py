@@ -1,8 +1,8 @@
 """Search over a site's conversations and customers, one function on both backends.
 
 SQLite: the FTS5 index `message_search` (external content over `messages`), ranked by
-bm25. New messages reach it once per write transaction (`index_new_messages`, just before
-the writer's COMMIT); edits, erases and deletions of messages already indexed through
+bm25. New messages reach it in a commit at most every quarter second, in an idle writer's
+commit, and before every search (`index_new_messages`, store/sqlite_db.py); edits, erases and deletions of messages already indexed through
 triggers (schema/0021). PostgreSQL: the stored vector `messages.search_vector`
 (`to_tsvector('simple', body)`, schema/postgres/0012) with its GIN index `messages_search`,
 ranked by ts_rank. Customers are matched by name and email with LIKE.
@@ -171,6 +171,7 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
         )
 
     if db.backend == "sqlite":
+        await db.searchable()
         key = "m.rowid"
         window = _SQLITE_WINDOW.format(where=f"{where_own} AND {where_rooms}")
         params = [query.fts5(), *own_params, *room_params, RANK_WINDOW, limit]
@@ -230,9 +231,9 @@ _WATERMARK = (
 def index_new_messages(conn: sqlite3.Connection) -> int:
     """Index every message above the watermark and move it up; how many were indexed.
 
-    Run inside every write transaction that may have inserted messages, just before its
-    COMMIT (store/sqlite_db.py): one INSERT ... SELECT for the batch costs the writer far
-    less than a trigger per row, and what a commit makes visible is searchable with it.
+    Run just before a COMMIT (store/sqlite_db.py): at most every quarter second, when the
+    writer is idle, and before a search. One INSERT ... SELECT for many batches costs the
+    writer far less than a trigger per row or a segment per commit.
     Rows above the watermark have no index entries yet, so an edit of one needs nothing
     here beyond its current body (the update trigger skips it).
     """

@@ -16,6 +16,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -44,6 +45,12 @@ CHECKPOINT_INTERVAL_S = 1.0
 # automatic checkpoint, which is short then: the thread has copied nearly everything, and
 # the next write starts the log from its beginning.
 WAL_LIMIT_FRAMES = 10_000
+# New messages reach the search index at most this often, not in every commit: each
+# commit that indexes writes a new FTS5 segment and its bookkeeping, ~9 pages whatever the
+# batch's size (bench/README.md, "Session 14"). A search first brings the index up to date
+# (`searchable`), and a writer with nothing to do indexes what is left, so no message waits
+# for the next one to become searchable.
+SEARCH_INDEX_INTERVAL_S = 0.25
 T = TypeVar("T")
 
 
@@ -68,6 +75,10 @@ def _catch_up(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _nothing(conn: Tx) -> None:
+    """A write whose commit only feeds the search index (`_before_commit`)."""
 
 
 def _fetch_all(sql: str, params: tuple[Any, ...], conn: Tx) -> list[Row]:
@@ -132,6 +143,7 @@ class SqliteDatabase(Database):
         readers: int = 4,
         pool: int | None = None,
         wal_limit_frames: int = WAL_LIMIT_FRAMES,
+        search_interval: float = SEARCH_INDEX_INTERVAL_S,
     ) -> None:
         super().__init__(url, readers=readers)
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -139,6 +151,9 @@ class SqliteDatabase(Database):
         self._inline: sqlite3.Connection | None = None  # `read_now`'s, on the loop's thread
         self._checkpointer: _Checkpointer | None = None
         self.wal_limit_frames = wal_limit_frames
+        self.search_interval = search_interval
+        self._index_after = 0.0  # monotonic time of the next commit that feeds the index
+        self._search_behind = False  # a commit since the last feed may have added messages
 
     # A batch's phased jobs (`sql.Phased`) take their short way too: no savepoint, the room
     # not selected again. Nothing is pipelined (SQLite answers each statement as it runs);
@@ -298,10 +313,28 @@ class SqliteDatabase(Database):
         return is_busy(exc)
 
     def _before_commit(self, conn: sqlite3.Connection) -> None:
-        # The only COMMIT of the writer's connection (`Database._run_batch`): every message
-        # a batch or a bulk chunk inserted is searchable once it is committed. Raw jobs run
-        # outside a transaction and must not insert messages.
+        # The only COMMIT of the writer's connection (`Database._run_batch`), and of the
+        # loop's relaxed writes. Raw jobs run outside a transaction and must not insert
+        # messages.
+        now = time.monotonic()
+        if now < self._index_after:
+            self._search_behind = True
+            return
+        # Set first: a feed that failed (the batch is then run again, or fails) is not
+        # tried again before the interval is over, by a retry or by an idle writer.
+        self._index_after = now + self.search_interval
         search.index_new_messages(conn)
+        self._search_behind = False
+
+    def _idle_in(self) -> float | None:
+        if not self._search_behind:
+            return None
+        return max(0.0, self._index_after - time.monotonic())
+
+    async def searchable(self) -> None:
+        if self._search_behind:
+            self._index_after = 0.0
+            await self.write(_nothing, wait_for_disk=False)
 
     def _run_raw(self, conn: sqlite3.Connection, fn: WriteFn) -> Any:
         # A checkpoint waits for readers; it may wait the usual busy timeout.

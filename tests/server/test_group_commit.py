@@ -453,6 +453,7 @@ async def test_a_group_whose_batched_appends_fail_runs_again_job_by_job(
         assert outcome.room.last_seq == 2
     assert [seq for seq, _ in found[blocked.id]] == [1, 2]  # the planted one alone
     if db.backend == "sqlite":
+        await db.searchable()  # the index fed with everything committed so far
 
         def check(conn: Tx) -> None:  # the search index holds what `messages` holds
             conn.execute(

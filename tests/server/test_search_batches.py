@@ -1,13 +1,17 @@
-"""SQLite feeds its search index once per write transaction, just before the COMMIT
-(store/search.py `index_new_messages`, schema/0021): whatever a batch did to its messages,
-a committed message is searchable with its current words only, and the FTS5 index stays
+"""SQLite feeds its search index just before a COMMIT, at most once per quarter second, when
+the writer is idle, and before a search (store/search.py `index_new_messages`,
+schema/0021): whatever a batch did to its messages, a committed message is searchable with
+its current words only, and the FTS5 index stays
 true to `messages` (its integrity check compares the two). PostgreSQL's stored vector
 needs nothing of the kind; the searches are asserted on both backends all the same.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ from chat_server.store import rooms as room_store
 from chat_server.store import search as search_store
 from chat_server.store.migrations import _statements, migration_scripts
 from chat_server.store.sql import Tx
+from chat_server.store.sqlite_db import SqliteDatabase
+from tests.conftest import timeout
 from tests.server.conftest import Env, Seed
 from tests.server.test_erase import erase
 from tests.server.test_group_commit import _held
@@ -266,3 +272,78 @@ async def test_a_database_from_0020_is_searchable_after_migrating_and_catches_up
     finally:
         await db.close()
     sqlite_index_is_true(str(path))
+
+
+async def _sqlite_store(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, Any]], search_interval: float
+) -> tuple[SqliteDatabase, str, Room]:
+    path = tmp_path / "chat.db"
+    shutil.copyfile(seeded_db[0], path)
+    db = SqliteDatabase(str(path), readers=1, search_interval=search_interval)
+    await db.open()
+    site_id = seeded_db[1]["a"].creds.site_id
+
+    def conversation(conn: Tx) -> Room:
+        customer_id, _ = customers.insert_anonymous(conn, site_id)
+        customers.activate(conn, site_id, customer_id)
+        return room_store.ensure_private_room(conn, site_id, customer_id)
+
+    return db, site_id, await db.write(conversation)
+
+
+async def _watermark(db: Database) -> tuple[int, int]:
+    row = await db.fetch_one(
+        "SELECT indexed_rowid AS indexed, (SELECT max(rowid) FROM messages) AS top"
+        " FROM search_watermark"
+    )
+    assert row is not None
+    return int(row["indexed"]), int(row["top"])
+
+
+async def test_a_commit_within_the_interval_leaves_the_feed_to_the_search_that_needs_it(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, Any]]
+) -> None:
+    """SQLite: a commit feeds the index at most once per interval; a search first brings
+    the index up to date, so an acknowledged message is always found."""
+    db, site_id, room = await _sqlite_store(tmp_path, seeded_db, search_interval=60)
+    try:
+        shopper = Author("customer", room.customer_id or "", "Pembeli")
+        for body in ("pertama Kenari", "kedua Merbabu", "ketiga Rinjani"):
+            await db.write(
+                lambda conn, b=body: room_store.append_message(conn, room, "text", b, shopper)
+            )
+        indexed, top = await _watermark(db)
+        assert indexed < top  # the commits after the first fed nothing
+        assert await found(db, site_id, "rinjani") == ["ketiga Rinjani"]
+        assert await found(db, site_id, "merbabu") == ["kedua Merbabu"]
+        indexed, top = await _watermark(db)
+        assert indexed == top
+    finally:
+        await db.close()
+    sqlite_index_is_true(db.path)
+
+
+async def test_an_idle_writer_feeds_what_its_last_commits_left(
+    tmp_path: Path, seeded_db: tuple[Path, dict[str, Any]]
+) -> None:
+    """No search and no write after them: the messages still reach the index."""
+    db, site_id, room = await _sqlite_store(tmp_path, seeded_db, search_interval=0.2)
+    try:
+        shopper = Author("customer", room.customer_id or "", "Pembeli")
+        for i in range(3):
+            await db.write(
+                lambda conn, i=i: room_store.append_message(
+                    conn, room, "text", f"Bromo {i}", shopper
+                )
+            )
+        deadline = time.monotonic() + timeout(5)
+        while True:
+            indexed, top = await _watermark(db)
+            if indexed == top or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert indexed == top
+        assert len(await found(db, site_id, "bromo")) == 3
+    finally:
+        await db.close()
+    sqlite_index_is_true(db.path)
