@@ -565,7 +565,8 @@ class Database(abc.ABC):
                     log.exception("write batch failed")
                     error = cause if cause is not None else exc
                 return [(future, False, error) for _, future, _ in batch]
-        self.batches += 1 if batch else 0
+        if batch:  # (an empty batch is the backend's upkeep)
+            self.batches += 1
         self.writes += len(batch)
         # Results are released only after COMMIT: an ack never precedes durability.
         return [

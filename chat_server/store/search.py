@@ -2,10 +2,10 @@
 
 SQLite: the FTS5 index `message_search` (external content over `messages`), ranked by
 bm25. New messages reach it in a commit at most every quarter second, in an idle writer's
-commit, and before every search (`index_new_messages`, store/sqlite_db.py); edits, erases and deletions of messages already indexed through
-triggers (schema/0021). PostgreSQL: the stored vector `messages.search_vector`
-(`to_tsvector('simple', body)`, schema/postgres/0012) with its GIN index `messages_search`,
-ranked by ts_rank. Customers are matched by name and email with LIKE.
+commit, and before every search (`index_new_messages`, store/sqlite_db.py); edits, erases
+and deletions of messages already indexed through triggers (schema/0021). PostgreSQL: the
+stored vector `messages.search_vector` (`to_tsvector('simple', body)`,
+schema/postgres/0012) with its GIN index `messages_search`, ranked by ts_rank. Customers are matched by name and email with LIKE.
 """
 
 from __future__ import annotations
@@ -170,8 +170,8 @@ async def messages(db: Database, site_id: str, query: SearchQuery, limit: int) -
             " ORDER BY score, m.created_at DESC, m.seq DESC LIMIT ?"
         )
 
+    await db.searchable()
     if db.backend == "sqlite":
-        await db.searchable()
         key = "m.rowid"
         window = _SQLITE_WINDOW.format(where=f"{where_own} AND {where_rooms}")
         params = [query.fts5(), *own_params, *room_params, RANK_WINDOW, limit]
