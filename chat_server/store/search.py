@@ -5,7 +5,8 @@ bm25. New messages reach it in a commit at most every quarter second, in an idle
 commit, and before every search (`index_new_messages`, store/sqlite_db.py); edits, erases
 and deletions of messages already indexed through triggers (schema/0021). PostgreSQL: the
 stored vector `messages.search_vector` (`to_tsvector('simple', body)`,
-schema/postgres/0012) with its GIN index `messages_search`, ranked by ts_rank. Customers are matched by name and email with LIKE.
+schema/postgres/0012) with its GIN index `messages_search`, ranked by ts_rank. Customers
+are matched by name and email with LIKE.
 """
 
 from __future__ import annotations
